@@ -1,0 +1,49 @@
+"""The `neckcoach` command: a thin click layer over the library."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from neckcoach import __version__
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+# command name -> (module, attribute); imported on use so that `validate`
+# starts quickly and does not load MediaPipe or OpenGL.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("neckcoach.cli.cmd_routine", "validate"),
+    "schema": ("neckcoach.cli.cmd_routine", "schema"),
+    "list": ("neckcoach.cli.cmd_routine", "list_routines"),
+    "show": ("neckcoach.cli.cmd_routine", "show"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="neckcoach")
+def cli() -> None:
+    """NeckCoach: guided neck exercises with live pose feedback.
+
+    \b
+    Examples:
+      neckcoach demo                      camera-free demo on a virtual patient
+      neckcoach list                      bundled routines
+      neckcoach show rotation             a routine's plan in plain words
+      neckcoach validate my_routine.yaml  check a routine you wrote
+    """
+
+
+def main() -> None:
+    cli()

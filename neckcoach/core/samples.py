@@ -1,0 +1,116 @@
+"""Typed per-frame records that flow between pipeline stages.
+
+Every stage speaks these types so that the detector adapter, the estimator, the
+filters and the coach can be developed and tested separately. Angles follow the
+project sign conventions (see README): yaw > 0 turns to the subject's left,
+pitch > 0 is flexion (chin down), roll > 0 bends towards the left shoulder,
+retraction > 0 is a chin tuck (head moves back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Axis = Literal["yaw", "pitch", "roll", "retraction"]
+AXES: tuple[Axis, ...] = ("yaw", "pitch", "roll", "retraction")
+
+# Which kinematic axis each routine movement is measured on.
+MOVEMENT_AXIS: dict[str, Axis] = {
+    "rotation": "yaw",
+    "flexion": "pitch",
+    "extension": "pitch",
+    "flexion_extension": "pitch",
+    "chin_nod": "pitch",
+    "side_bend": "roll",
+    "retraction": "retraction",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HeadPose:
+    """Head pose of one frame in camera terms, before calibration.
+
+    Angles are absolute (relative to facing the camera squarely); position is
+    the head pivot in camera coordinates in millimetres (x right in the image,
+    y down, z away from the camera). `reliable` is False where the estimate is
+    beyond what the detector can see (e.g. very large yaw): the value is then
+    a best guess that must not be reported as a measurement.
+    """
+
+    t_s: float
+    face_found: bool
+    yaw_deg: float = 0.0
+    pitch_deg: float = 0.0
+    roll_deg: float = 0.0
+    position_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    confidence: float = 0.0
+    reliable: bool = False
+    faces: int = 0
+    face_width_px: float = 0.0
+    brightness: float = 0.0
+    torso_yaw_deg: float | None = None
+    torso_roll_deg: float | None = None
+
+    @classmethod
+    def empty(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "HeadPose":
+        return cls(t_s=t_s, face_found=False, faces=faces, brightness=brightness)
+
+
+@dataclass(frozen=True, slots=True)
+class Kinematics:
+    """Calibrated, filtered head kinematics of one frame: what the coach reads.
+
+    Angles are relative to the person's calibrated neutral. Speeds, accelerations
+    and jerks are time derivatives from timestamps (not frame counts).
+    """
+
+    t_s: float
+    face_found: bool
+    yaw_deg: float = 0.0
+    pitch_deg: float = 0.0
+    roll_deg: float = 0.0
+    retraction_mm: float = 0.0
+    yaw_speed_deg_s: float = 0.0
+    pitch_speed_deg_s: float = 0.0
+    roll_speed_deg_s: float = 0.0
+    retraction_speed_mm_s: float = 0.0
+    yaw_accel_deg_s2: float = 0.0
+    pitch_accel_deg_s2: float = 0.0
+    roll_accel_deg_s2: float = 0.0
+    retraction_accel_mm_s2: float = 0.0
+    yaw_jerk_deg_s3: float = 0.0
+    pitch_jerk_deg_s3: float = 0.0
+    roll_jerk_deg_s3: float = 0.0
+    retraction_jerk_mm_s3: float = 0.0
+    confidence: float = 0.0
+    reliable: bool = False
+    faces: int = 0
+    face_width_px: float = 0.0
+    brightness: float = 0.0
+    torso_yaw_deg: float | None = None
+    torso_roll_deg: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def value(self, axis: Axis) -> float:
+        return getattr(self, _VALUE_FIELD[axis])
+
+    def speed(self, axis: Axis) -> float:
+        return getattr(self, _SPEED_FIELD[axis])
+
+    def accel(self, axis: Axis) -> float:
+        return getattr(self, _ACCEL_FIELD[axis])
+
+    def jerk(self, axis: Axis) -> float:
+        return getattr(self, _JERK_FIELD[axis])
+
+    @classmethod
+    def lost(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "Kinematics":
+        return cls(t_s=t_s, face_found=False, faces=faces, brightness=brightness)
+
+
+_UNIT = {"yaw": "deg", "pitch": "deg", "roll": "deg", "retraction": "mm"}
+_VALUE_FIELD = {a: f"{a}_{_UNIT[a]}" for a in AXES}
+_SPEED_FIELD = {a: f"{a}_speed_{_UNIT[a]}_s" for a in AXES}
+_ACCEL_FIELD = {a: f"{a}_accel_{_UNIT[a]}_s2" for a in AXES}
+_JERK_FIELD = {a: f"{a}_jerk_{_UNIT[a]}_s3" for a in AXES}

@@ -1,0 +1,28 @@
+"""Shared test fixtures: where the repo, the bundled routines and ../shared live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CLIPS = SHARED / "data" / "clips"
+ROUTINES = REPO / "routines"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Keep session history and data out of the real user's data dir."""
+    monkeypatch.setenv("NECKCOACH_HOME", str(tmp_path_factory.mktemp("neckcoach_home")))
+
+
+def clip(name: str) -> Path:
+    path = CLIPS / name
+    if not path.exists():
+        pytest.skip(f"shared clip {name} not available")
+    return path
