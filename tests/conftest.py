@@ -26,3 +26,10 @@ def clip(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared clip {name} not available")
     return path
+
+
+from hypothesis import settings  # noqa: E402
+
+# Property tests explore the same examples on every run: CI stays deterministic.
+settings.register_profile("neckcoach", derandomize=True, print_blob=True)
+settings.load_profile("neckcoach")

@@ -44,6 +44,12 @@ _MOVEMENT_WORDS = {
     "retraction": "slide your chin straight back, making a double chin",
 }
 
+# Texts are shown and spoken: control characters (including YAML's own line
+# breaks such as NEL) would garble both, so one-line texts refuse them and
+# multi-line texts allow only newline and tab.
+LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]*$"
+
 # Peak speed of a minimum-jerk movement relative to its mean speed: the
 # smooth, unhurried profile the coach expects a patient to follow.
 MIN_JERK_PEAK_FACTOR = 1.875
@@ -60,14 +66,14 @@ class Cues(BaseModel):
 
     model_config = _STRICT
 
-    start: str | None = Field(None, max_length=200, description="Said when the exercise begins.")
-    hold: str | None = Field(None, max_length=200, description="Said when the target is reached.")
-    release: str | None = Field(None, max_length=200, description="Said when the hold is over.")
-    too_fast: str | None = Field(None, max_length=200, description="Said when moving faster than max_speed.")
-    jerk: str | None = Field(None, max_length=200, description="Said on a sudden or jerky movement.")
-    out_of_range: str | None = Field(None, max_length=200, description="Said beyond the safety limit.")
-    almost: str | None = Field(None, max_length=200, description="Said when a rep stalls short of target.")
-    done: str | None = Field(None, max_length=200, description="Said when the exercise is finished.")
+    start: str | None = Field(None, max_length=200, pattern=LINE_PATTERN, description="Said when the exercise begins.")
+    hold: str | None = Field(None, max_length=200, pattern=LINE_PATTERN, description="Said when the target is reached.")
+    release: str | None = Field(None, max_length=200, pattern=LINE_PATTERN, description="Said when the hold is over.")
+    too_fast: str | None = Field(None, max_length=200, pattern=LINE_PATTERN, description="Said when moving faster than max_speed.")
+    jerk: str | None = Field(None, max_length=200, pattern=LINE_PATTERN, description="Said on a sudden or jerky movement.")
+    out_of_range: str | None = Field(None, max_length=200, pattern=LINE_PATTERN, description="Said beyond the safety limit.")
+    almost: str | None = Field(None, max_length=200, pattern=LINE_PATTERN, description="Said when a rep stalls short of target.")
+    done: str | None = Field(None, max_length=200, pattern=LINE_PATTERN, description="Said when the exercise is finished.")
 
     def text(self, kind: str, movement: str, side: str = "", target: float = 0.0) -> str:
         template = getattr(self, kind, None) or DEFAULT_CUES[kind].get(movement) or DEFAULT_CUES[kind]["*"]
@@ -135,7 +141,7 @@ class Exercise(BaseModel):
 
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
                     description="Short unique id: lower-case letters, digits, - and _.")
-    name: str = Field(..., min_length=1, max_length=80, description="Name shown to the patient.")
+    name: str = Field(..., min_length=1, max_length=80, pattern=LINE_PATTERN, description="Name shown to the patient.")
     movement: Movement = Field(..., description="Which movement is exercised.")
     sides: Sides | None = Field(
         None,
@@ -157,7 +163,7 @@ class Exercise(BaseModel):
     max_speed_mm_s: float = Field(60.0, gt=0, le=400, description="Too-fast limit for retraction, mm/s.")
     max_deg: float | None = Field(None, gt=0, le=90, description="Safety limit, degrees from neutral.")
     max_mm: float | None = Field(None, gt=0, le=60, description="Safety limit for retraction, mm.")
-    instructions: str | None = Field(None, max_length=500, description="Extra words for the patient.")
+    instructions: str | None = Field(None, max_length=500, pattern=TEXT_PATTERN, description="Extra words for the patient.")
     cues: Cues = Field(default_factory=Cues, description="Override any spoken/shown text.")
 
     @model_validator(mode="after")
@@ -300,9 +306,9 @@ class Routine(BaseModel):
 
     model_config = _STRICT
 
-    title: str = Field(..., min_length=1, max_length=120, description="Title shown to the patient.")
-    author: str | None = Field(None, max_length=120, description="Who wrote or prescribed it.")
-    notes: str | None = Field(None, max_length=2000, description="Notes for the patient or therapist.")
+    title: str = Field(..., min_length=1, max_length=120, pattern=LINE_PATTERN, description="Title shown to the patient.")
+    author: str | None = Field(None, max_length=120, pattern=LINE_PATTERN, description="Who wrote or prescribed it.")
+    notes: str | None = Field(None, max_length=2000, pattern=TEXT_PATTERN, description="Notes for the patient or therapist.")
     language: str = Field("en", pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$", description="Language of the cues, e.g. en.")
     voice: VoiceOptions = Field(default_factory=VoiceOptions, description="Speech options.")
     ranges: Ranges = Field(default_factory=Ranges, description="The person's range, for target_fraction.")
