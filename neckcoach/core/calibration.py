@@ -1,0 +1,134 @@
+"""Neutral-pose calibration: the person's own "straight ahead" becomes zero.
+
+Why: webcams sit below or beside the face, and people's relaxed neutral is
+not the camera axis. A short still capture defines neutral; it is rejected
+(with a reason) if the person moved or was clearly not facing the camera,
+because every later angle and rep target is measured from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neckcoach.core.geometry import angles_from_rotation, rotation_from_angles
+from neckcoach.core.kinematics import RelativePose
+from neckcoach.core.samples import HeadPose
+
+
+@dataclass(frozen=True)
+class Neutral:
+    """The calibrated neutral: mean absolute angles and pivot position."""
+
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float
+    position_mm: tuple[float, float, float]
+    torso_yaw_deg: float | None = None
+    torso_roll_deg: float | None = None
+
+    @property
+    def rotation(self) -> np.ndarray:
+        return rotation_from_angles(self.yaw_deg, self.pitch_deg, self.roll_deg)
+
+    def relative(self, pose: HeadPose) -> RelativePose:
+        """Angles of `pose` in the neutral head frame; retraction = backward pivot shift.
+
+        The relative rotation is R Rn^T, i.e. the movement expressed in the
+        (upright) camera axes starting from neutral -- the renderer's and the
+        neck's yaw-about-vertical convention -- rather than a difference of
+        Euler angles, so an offset neutral does not mix the axes.
+        """
+        if not pose.face_found:
+            return RelativePose(pose.t_s, False, faces=pose.faces, brightness=pose.brightness)
+        rn = self.rotation
+        rel = rotation_from_angles(pose.yaw_deg, pose.pitch_deg, pose.roll_deg) @ rn.T
+        yaw, pitch, roll = angles_from_rotation(rel)
+        shift = rn.T @ (np.asarray(pose.position_mm) - np.asarray(self.position_mm))
+        ty = (pose.torso_yaw_deg - self.torso_yaw_deg
+              if pose.torso_yaw_deg is not None and self.torso_yaw_deg is not None else None)
+        tr = (pose.torso_roll_deg - self.torso_roll_deg
+              if pose.torso_roll_deg is not None and self.torso_roll_deg is not None else None)
+        return RelativePose(pose.t_s, True, yaw, pitch, roll, float(shift[2]), pose.confidence,
+                            pose.reliable, pose.faces, pose.face_width_px, pose.brightness, ty, tr)
+
+
+IDENTITY = Neutral(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    ok: bool
+    reason: str
+    neutral: Neutral | None = None
+    std_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+class NeutralCalibrator:
+    """Collects `duration_s` of poses and accepts them only if still and facing the camera.
+
+    Pitch gets a wider allowance than yaw/roll because laptop webcams sit
+    below eye level, so a relaxed neutral looks down at the camera's axis.
+    """
+
+    def __init__(self, *, duration_s: float = 2.5, max_std_deg: float = 1.5,
+                 max_offset_deg: float = 10.0, max_pitch_offset_deg: float = 20.0,
+                 min_detection_rate: float = 0.8) -> None:
+        for name, v in (("duration_s", duration_s), ("max_std_deg", max_std_deg),
+                        ("max_offset_deg", max_offset_deg),
+                        ("max_pitch_offset_deg", max_pitch_offset_deg)):
+            if not v > 0:
+                raise ValueError(f"{name} must be > 0, got {v!r}")
+        if not 0 < min_detection_rate <= 1:
+            raise ValueError(f"min_detection_rate must be in (0, 1], got {min_detection_rate!r}")
+        self.duration_s = duration_s
+        self.max_std_deg = max_std_deg
+        self.max_offset_deg = max_offset_deg
+        self.max_pitch_offset_deg = max_pitch_offset_deg
+        self.min_detection_rate = min_detection_rate
+        self.reset()
+
+    def reset(self) -> None:
+        self._poses: list[HeadPose] = []
+        self._t0: float | None = None
+
+    def update(self, pose: HeadPose) -> CalibrationResult | None:
+        """Feed one frame; returns a result once `duration_s` has been collected."""
+        if self._t0 is None:
+            self._t0 = pose.t_s
+        self._poses.append(pose)
+        if pose.t_s - self._t0 < self.duration_s:
+            return None
+        result = self.evaluate(self._poses)
+        self.reset()
+        return result
+
+    def evaluate(self, poses: list[HeadPose]) -> CalibrationResult:
+        found = [p for p in poses if p.face_found]
+        if not poses or len(found) < max(3, self.min_detection_rate * len(poses)):
+            return CalibrationResult(False, f"face seen in {len(found)} of {len(poses)} frames; "
+                                     "stay in view of the camera")
+        ang = np.array([(p.yaw_deg, p.pitch_deg, p.roll_deg) for p in found])
+        std = tuple(float(s) for s in ang.std(axis=0))
+        med = np.median(ang, axis=0)
+        names = ("turn (yaw)", "nod (pitch)", "tilt (roll)")
+        for name, s in zip(names, std):
+            if s > self.max_std_deg:
+                return CalibrationResult(False, f"head moved during calibration: {name} varied by "
+                                         f"{s:.1f} deg (max {self.max_std_deg:.1f}); keep still",
+                                         std_deg=std)
+        limits = (self.max_offset_deg, self.max_pitch_offset_deg, self.max_offset_deg)
+        for name, m, lim in zip(names, med, limits):
+            if abs(m) > lim:
+                return CalibrationResult(False, f"not facing the camera: {name} is {m:+.1f} deg "
+                                         f"(max {lim:.0f}); look straight at the screen",
+                                         std_deg=std)
+        pos = np.median(np.array([p.position_mm for p in found]), axis=0)
+        ty = [p.torso_yaw_deg for p in found if p.torso_yaw_deg is not None]
+        tr = [p.torso_roll_deg for p in found if p.torso_roll_deg is not None]
+        neutral = Neutral(float(med[0]), float(med[1]), float(med[2]),
+                          (float(pos[0]), float(pos[1]), float(pos[2])),
+                          float(np.median(ty)) if ty else None,
+                          float(np.median(tr)) if tr else None)
+        return CalibrationResult(True, "ok", neutral, std)

@@ -1,0 +1,118 @@
+"""Calibrated angles -> smoothed values and their time derivatives (`Kinematics`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
+from neckcoach.core.samples import AXES, Kinematics
+
+
+@dataclass(frozen=True)
+class RelativePose:
+    """One frame's calibrated (neutral-relative) head values before filtering."""
+
+    t_s: float
+    face_found: bool
+    yaw_deg: float = 0.0
+    pitch_deg: float = 0.0
+    roll_deg: float = 0.0
+    retraction_mm: float = 0.0
+    confidence: float = 0.0
+    reliable: bool = False
+    faces: int = 0
+    face_width_px: float = 0.0
+    brightness: float = 0.0
+    torso_yaw_deg: float | None = None
+    torso_roll_deg: float | None = None
+
+    def value(self, axis: str) -> float:
+        return getattr(self, f"{axis}_{'mm' if axis == 'retraction' else 'deg'}")
+
+
+class _AxisChain:
+    def __init__(self, min_cutoff_hz: float, beta: float, speed_cutoff_hz: float) -> None:
+        self.value = OneEuroFilter(min_cutoff_hz, beta, d_cutoff_hz=1.0)
+        self.speed = Differentiator(speed_cutoff_hz, speed_cutoff_hz)
+        self.accel = Differentiator(1e6, speed_cutoff_hz / 2)
+        self.jerk = Differentiator(1e6, speed_cutoff_hz / 3)
+
+    def reset(self) -> None:
+        for f in (self.value, self.speed, self.accel, self.jerk):
+            f.reset()
+
+    def update(self, x: float, t_s: float) -> tuple[float, float, float, float]:
+        v = self.value.update(x, t_s)
+        s = self.speed.update(x, t_s)
+        a = self.accel.update(s, t_s)
+        j = self.jerk.update(a, t_s)
+        return v, s, a, j
+
+
+class KinematicsFilter:
+    """Smooths each axis (One Euro) and estimates speed/accel/jerk from timestamps.
+
+    Speed uses its own light low-pass of the raw value (not the One Euro output)
+    so that a flick shows up in speed within ~100 ms. A gap longer than
+    `max_gap_s` without a face resets the history instead of differentiating
+    across it (which would fake a huge speed). Retraction comes from the head's
+    depth, which pitch and large yaw also change (the head pivots about the
+    neck), so `extra["retraction_reliable"]` is True only while all angles are
+    within `retraction_max_angle_deg` of neutral.
+    """
+
+    def __init__(self, *, min_cutoff_hz: float = 0.8, beta: float = 0.05,
+                 retraction_min_cutoff_hz: float = 0.5, retraction_beta: float = 0.05,
+                 speed_cutoff_hz: float = 5.0, max_gap_s: float = 0.5,
+                 retraction_max_angle_deg: float = 15.0) -> None:
+        for name, v in (("min_cutoff_hz", min_cutoff_hz), ("speed_cutoff_hz", speed_cutoff_hz),
+                        ("retraction_min_cutoff_hz", retraction_min_cutoff_hz),
+                        ("max_gap_s", max_gap_s)):
+            if not v > 0:
+                raise ValueError(f"{name} must be > 0, got {v!r}")
+        self.max_gap_s = max_gap_s
+        self.retraction_max_angle_deg = retraction_max_angle_deg
+        self._chains = {a: _AxisChain(min_cutoff_hz, beta, speed_cutoff_hz) for a in AXES}
+        self._chains["retraction"] = _AxisChain(retraction_min_cutoff_hz, retraction_beta,
+                                                speed_cutoff_hz)
+        self._torso = {"yaw": LowPass(1.0), "roll": LowPass(1.0)}  # pose-model z is noisy
+        self._last_t: float | None = None
+
+    def reset(self) -> None:
+        for c in self._chains.values():
+            c.reset()
+        for f in self._torso.values():
+            f.reset()
+        self._last_t = None
+
+    def update(self, rel: RelativePose) -> Kinematics:
+        if not rel.face_found:
+            if self._last_t is not None and rel.t_s - self._last_t > self.max_gap_s:
+                self.reset()
+            return Kinematics.lost(rel.t_s, rel.faces, rel.brightness)
+        if self._last_t is not None and rel.t_s - self._last_t > self.max_gap_s:
+            self.reset()
+        self._last_t = rel.t_s
+        out: dict[str, float] = {}
+        for axis in AXES:
+            unit = "mm" if axis == "retraction" else "deg"
+            v, s, a, j = self._chains[axis].update(rel.value(axis), rel.t_s)
+            out[f"{axis}_{unit}"] = v
+            out[f"{axis}_speed_{unit}_s"] = s
+            out[f"{axis}_accel_{unit}_s2"] = a
+            out[f"{axis}_jerk_{unit}_s3"] = j
+        near = max(abs(rel.yaw_deg), abs(rel.pitch_deg), abs(rel.roll_deg))
+        return Kinematics(extra={"retraction_reliable": bool(rel.reliable and
+                                                            near <= self.retraction_max_angle_deg)},
+                          t_s=rel.t_s, face_found=True, confidence=rel.confidence,
+                          reliable=rel.reliable, faces=rel.faces,
+                          face_width_px=rel.face_width_px, brightness=rel.brightness,
+                          torso_yaw_deg=self._smooth_torso("yaw", rel.torso_yaw_deg, rel.t_s),
+                          torso_roll_deg=self._smooth_torso("roll", rel.torso_roll_deg, rel.t_s),
+                          **out)
+
+    def _smooth_torso(self, axis: str, value: float | None, t_s: float) -> float | None:
+        if value is None:
+            self._torso[axis].reset()
+            return None
+        return self._torso[axis].update(value, t_s)

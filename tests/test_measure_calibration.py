@@ -1,0 +1,71 @@
+"""Neutral calibration: accepts a still frontal capture, rejects moving or turned ones."""
+
+import numpy as np
+import pytest
+
+from neckcoach.core.calibration import Neutral, NeutralCalibrator
+from neckcoach.core.headpose import YawGate
+from neckcoach.core.samples import HeadPose
+
+
+def _poses(yaw=0.0, pitch=0.0, roll=0.0, wobble=0.0, seconds=2.5, fps=30, found=True):
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(int(seconds * fps) + 1):
+        n = rng.normal(0, wobble, 3) if wobble else np.zeros(3)
+        out.append(HeadPose(t_s=i / fps, face_found=found, yaw_deg=yaw + n[0],
+                            pitch_deg=pitch + n[1], roll_deg=roll + n[2],
+                            position_mm=(0.0, 0.0, 600.0), reliable=True))
+    return out
+
+
+def _feed(poses):
+    cal = NeutralCalibrator(duration_s=2.5)
+    results = [r for r in (cal.update(p) for p in poses) if r is not None]
+    assert len(results) == 1
+    return results[0]
+
+
+def test_still_frontal_neutral_is_accepted():
+    r = _feed(_poses(yaw=3.0, pitch=-8.0, roll=1.0, wobble=0.3))
+    assert r.ok and r.neutral.yaw_deg == pytest.approx(3.0, abs=0.3)
+
+
+def test_moving_neutral_is_rejected_with_reason():
+    poses = _poses()
+    poses = [HeadPose(p.t_s, True, yaw_deg=10 * np.sin(2 * np.pi * p.t_s)) for p in poses]
+    r = _feed(poses)
+    assert not r.ok and "moved" in r.reason and "yaw" in r.reason
+
+
+def test_turned_neutral_is_rejected_with_reason():
+    r = _feed(_poses(yaw=18.0, wobble=0.2))
+    assert not r.ok and "not facing" in r.reason
+
+
+def test_missing_face_is_rejected():
+    assert "face seen" in _feed(_poses(found=False)).reason
+
+
+def test_relative_angles_and_retraction():
+    neutral = Neutral(10.0, -5.0, 0.0, (0.0, 0.0, 600.0))
+    from neckcoach.core.geometry import angles_from_rotation, rotation_from_angles
+
+    # a 30 deg turn made from the (offset) neutral, in camera axes
+    r = rotation_from_angles(30, 0, 0) @ neutral.rotation
+    y, p, ro = angles_from_rotation(r)
+    rel = neutral.relative(HeadPose(0.0, True, y, p, ro, (0.0, 0.0, 620.0), reliable=True))
+    assert (rel.yaw_deg, rel.pitch_deg, rel.roll_deg) == pytest.approx((30, 0, 0), abs=1e-6)
+    assert rel.retraction_mm == pytest.approx(20.0 * np.cos(np.radians(10)) * np.cos(np.radians(5)),
+                                              abs=2.0)
+
+
+def test_yaw_gate_holds_unreliable_after_large_yaw():
+    gate = YawGate(enter_deg=50, exit_deg=40, hold_s=0.4)
+    assert gate.update(True, 45, 0.0)
+    assert not gate.update(True, 55, 0.1)
+    assert not gate.update(True, 48, 0.2)  # collapsing estimate: still untrusted
+    assert not gate.update(False, 0, 0.3)  # lost at the edge
+    assert not gate.update(True, 10, 0.4)  # re-acquired: wait for hold_s
+    assert not gate.update(True, 10, 0.7)
+    assert gate.update(True, 10, 0.85)

@@ -1,0 +1,79 @@
+"""Filter and kinematics behaviour on synthetic signals with timestamps."""
+
+import numpy as np
+import pytest
+
+from neckcoach.core.filters import LowPass, OneEuroFilter
+from neckcoach.core.kinematics import KinematicsFilter, RelativePose
+
+
+def _run(t, sig, **kw):
+    f = KinematicsFilter(**kw)
+    return [f.update(RelativePose(float(ti), True, yaw_deg=float(x))) for ti, x in zip(t, sig)]
+
+
+def _uneven_t(n, fps=30.0, seed=0):
+    return np.cumsum(np.random.default_rng(seed).uniform(0.6, 1.4, n) / fps)
+
+
+def test_step_response_is_fast_and_settles():
+    t = _uneven_t(300)
+    sig = np.where(t > 3, 10.0, 0.0)
+    k = _run(t, sig)
+    v = np.array([x.yaw_deg for x in k])
+    t_step = t[t > 3][0]
+    assert t[np.argmax(v > 9.0)] - t_step < 0.2  # 90 % within 200 ms
+    assert abs(v[-1] - 10.0) < 0.05 and v.max() < 10.01  # no overshoot
+
+
+def test_sine_delay_is_small():
+    t = _uneven_t(600)
+    sig = 30 * np.sin(2 * np.pi * 0.5 * t)
+    v = np.array([x.yaw_deg for x in _run(t, sig)])
+    m = t > 3
+    lags = np.arange(0, 0.3, 0.002)
+    err = [np.mean((np.interp(t[m] - lag, t, sig) - v[m]) ** 2) for lag in lags]
+    assert lags[int(np.argmin(err))] < 0.08
+
+
+def test_flick_speed_is_detected_in_time_from_timestamps():
+    """15 deg in 200 ms (75 deg/s) must show > 50 deg/s within 150 ms of its start."""
+    t = _uneven_t(200, seed=3)
+    sig = np.clip((t - 3) / 0.2, 0, 1) * 15.0
+    sp = np.array([x.yaw_speed_deg_s for x in _run(t, sig)])
+    assert t[np.argmax(sp > 50)] - 3 < 0.15
+    assert 55 < sp.max() < 90
+
+
+def test_speed_uses_timestamps_not_frame_counts():
+    """The same motion sampled at 15 and 60 fps gives the same speed."""
+    speeds = []
+    for fps in (15.0, 60.0):
+        t = np.arange(0, 4, 1 / fps)
+        speeds.append(_run(t, 20.0 * t)[-1].yaw_speed_deg_s)
+    assert speeds == pytest.approx([20.0, 20.0], rel=0.02)
+
+
+def test_gap_resets_derivatives_instead_of_faking_speed():
+    f = KinematicsFilter(max_gap_s=0.5)
+    for i in range(30):
+        f.update(RelativePose(i / 30, True, yaw_deg=0.0))
+    assert f.update(RelativePose(1.0, False)).face_found is False
+    k = f.update(RelativePose(2.0, True, yaw_deg=40.0))  # face back 1 s later, turned
+    assert k.yaw_deg == pytest.approx(40.0) and k.yaw_speed_deg_s == 0.0
+
+
+def test_rest_noise_is_reduced():
+    t = _uneven_t(300)
+    noise = np.random.default_rng(5).normal(0, 0.5, len(t))
+    v = np.array([x.yaw_deg for x in _run(t, noise)])
+    assert v[30:].std() < 0.5 * noise[30:].std()
+
+
+def test_validation_names_argument():
+    with pytest.raises(ValueError, match="min_cutoff_hz"):
+        OneEuroFilter(min_cutoff_hz=0)
+    with pytest.raises(ValueError, match="cutoff_hz"):
+        LowPass(-1)
+    with pytest.raises(ValueError, match="max_gap_s"):
+        KinematicsFilter(max_gap_s=0)

@@ -1,0 +1,122 @@
+"""Measurement pipeline (detector -> estimator -> calibration -> kinematics) with a fake detector."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from neckcoach.core import face_model
+from neckcoach.core.geometry import Camera, rotation_from_angles, rotation_to
+from neckcoach.io.detector import FaceObservation
+from neckcoach.measure import Measurement
+
+CAM = Camera(640, 480, 60.0)
+
+
+def _landmarks(yaw, pitch, roll, depth_mm=600.0):
+    """MediaPipe-like landmarks (x, y px; z px) of the face model at known angles."""
+    t_mm = np.array([20.0, -10.0, depth_mm])
+    apparent = rotation_to(np.array([0.0, 0.0, 1.0]), t_mm).T @ rotation_from_angles(yaw, pitch, roll)
+    pts = (CAM.focal_px / depth_mm) * face_model.MODEL_POINTS_MM @ apparent.T
+    pts[:, :2] += CAM.project(t_mm)
+    lm = np.zeros((478, 3))
+    lm[:, :2] = pts[:, :2].mean(0)
+    lm[face_model.MODEL_INDICES] = pts
+    return lm
+
+
+class FakeDetector:
+    def __init__(self, schedule):
+        self.schedule = schedule  # t -> (yaw, pitch, roll, depth) or None
+        self.t = 0.0
+
+    def update(self, frame):
+        pose = self.schedule(self.t)
+        if pose is None:
+            return FaceObservation.empty((640, 480), brightness=100.0)
+        return FaceObservation(_landmarks(*pose), (640, 480), 1, 100.0, 1.0, True)
+
+    def reset(self):
+        pass
+
+
+def _run(schedule, seconds, fps=30.0, m=None, t0=0.0):
+    det = FakeDetector(schedule)
+    m = m or Measurement(detector=det, neutral_s=2.0)
+    m.detector = det
+    out = []
+    for i in range(int(seconds * fps)):
+        det.t = t0 + i / fps
+        out.append(m.update(np.zeros((480, 640, 3), np.uint8), det.t))
+    return m, out
+
+
+def test_calibrates_then_reports_relative_angles_and_retraction():
+    def schedule(t):
+        if t < 2.5:
+            return (5.0, -8.0, 2.0, 600.0)
+        if t < 4.0:
+            return (5.0, -8.0, 2.0, 620.0)  # head 20 mm further back: a chin tuck
+        return (35.0, -8.0, 2.0, 600.0)
+
+    m, out = _run(schedule, 6.0)
+    assert m.neutral is not None and out[-1].extra["calibrated"]
+    tuck = out[int(3.9 * 30)]
+    assert tuck.retraction_mm == pytest.approx(20.0, abs=1.0) and tuck.extra["retraction_reliable"]
+    assert out[-1].yaw_deg == pytest.approx(30.0, abs=0.5)
+    assert abs(out[-1].pitch_deg) < 0.5 and abs(out[-1].roll_deg) < 0.5
+    assert max(k.yaw_speed_deg_s for k in out) > 100  # the jump shows in speed
+
+
+def test_moving_neutral_is_rejected_and_recalibration_recovers():
+    m, out = _run(lambda t: (15 * np.sin(2 * np.pi * t), 0.0, 0.0, 600.0), 2.5)
+    assert m.neutral is None and "moved" in out[-1].extra["calibration"]
+    assert out[-1].extra["calibrating"]  # keeps trying
+    m, out = _run(lambda t: (3.0, 0.0, 0.0, 600.0), 2.5, m=m, t0=10.0)
+    assert m.neutral is not None and m.neutral.yaw_deg == pytest.approx(3.0, abs=0.1)
+    m.recalibrate()
+    assert m.neutral is not None  # old neutral kept until a new one is accepted
+    m, out = _run(lambda t: (-4.0, 0.0, 0.0, 600.0), 2.5, m=m, t0=20.0)
+    assert m.neutral.yaw_deg == pytest.approx(-4.0, abs=0.1)
+
+
+def test_lost_face_gives_lost_kinematics():
+    m, out = _run(lambda t: None if t > 2.6 else (0.0, 0.0, 0.0, 600.0), 3.0)
+    assert not out[-1].face_found and out[-1].yaw_speed_deg_s == 0.0
+
+
+def _mp_face(center, size):
+    pts = [SimpleNamespace(x=(center[0] + size * dx) / 640, y=(center[1] + size * dy) / 480, z=0.0)
+           for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+    return SimpleNamespace(landmark=pts)
+
+
+def test_patient_choice_is_largest_then_closest_to_previous():
+    big, small = _mp_face((200, 200), 60), _mp_face((450, 220), 30)
+    res = SimpleNamespace(multi_face_landmarks=[small, big])
+    first = FaceObservation.from_mediapipe(res, (640, 480), 90.0)
+    assert first.faces == 2 and first.center_px[0] == pytest.approx(200)
+    # a larger stranger appears, but the patient is the one near the previous position
+    res2 = SimpleNamespace(multi_face_landmarks=[_mp_face((460, 220), 90), _mp_face((205, 200), 60)])
+    second = FaceObservation.from_mediapipe(res2, (640, 480), 90.0, first.center_px)
+    assert second.center_px[0] == pytest.approx(205)
+
+
+def test_no_face_gives_empty_observation():
+    obs = FaceObservation.from_mediapipe(SimpleNamespace(multi_face_landmarks=None), (640, 480), 12.0)
+    assert not obs.face_found and obs.faces == 0 and obs.brightness == 12.0
+
+
+def test_torso_angles_from_shoulders():
+    from neckcoach.core.torso import torso_angles
+
+    pose = np.zeros((33, 4))
+    pose[:, 3] = 1.0
+    pose[11] = (400, 300, 0, 1)  # left shoulder (image right)
+    pose[12] = (240, 300, 0, 1)
+    assert torso_angles(pose) == pytest.approx((0.0, 0.0))
+    pose[11] = (400, 330, 40, 1)  # left shoulder lower and further back
+    yaw, roll = torso_angles(pose)
+    assert yaw > 10 and roll > 10  # turned and leaning to the subject's left
+    pose[12, 3] = 0.1  # shoulder not visible: no guess
+    assert torso_angles(pose) == (None, None)
