@@ -1,0 +1,89 @@
+"""Keyboard control: key codes -> app actions, from an injectable key source.
+
+The source is a tiny protocol (`poll() -> int | None`) so the live loop can be
+driven by cv2.waitKey in the app and by a script of timed keys in tests.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Callable, Protocol
+
+
+class Action(str, Enum):
+    PAUSE_TOGGLE = "pause_toggle"
+    RECALIBRATE = "recalibrate"
+    SKIP = "skip"
+    QUIT = "quit"
+
+
+ESC = 27
+KEYMAP: dict[int, Action] = {
+    ord(" "): Action.PAUSE_TOGGLE,
+    ord("c"): Action.RECALIBRATE,
+    ord("C"): Action.RECALIBRATE,
+    ord("n"): Action.SKIP,
+    ord("N"): Action.SKIP,
+    ord("q"): Action.QUIT,
+    ord("Q"): Action.QUIT,
+    ESC: Action.QUIT,
+}
+
+
+class KeySource(Protocol):
+    def poll(self) -> int | None: ...
+
+
+def action_for(key: int | None) -> Action | None:
+    """The action bound to a key code (cv2 may set high bits: only the low byte counts)."""
+    if key is None or key < 0:
+        return None
+    return KEYMAP.get(key & 0xFF)
+
+
+class WaitKeySource:
+    """cv2.waitKey-based keys; also pumps the HighGUI event loop, so call it once per frame."""
+
+    def __init__(self, delay_ms: int = 1, wait_key: Callable[[int], int] | None = None) -> None:
+        if delay_ms < 1:
+            raise ValueError(f"delay_ms must be >= 1 (0 blocks forever), got {delay_ms!r}")
+        if wait_key is None:
+            import cv2
+
+            wait_key = cv2.waitKey
+        self._wait_key = wait_key
+        self.delay_ms = delay_ms
+
+    def poll(self) -> int | None:
+        key = self._wait_key(self.delay_ms)
+        return None if key is None or key < 0 else key & 0xFF
+
+
+class ScriptedKeys:
+    """Keys pressed at given times: `ScriptedKeys({2.0: ' ', 5.0: 'q'})`.
+
+    `advance(t_s)` moves the script clock (the caller's timestamps); `poll()`
+    then returns each due key once, in time order.
+    """
+
+    def __init__(self, script: dict[float, int | str]) -> None:
+        items = []
+        for t, key in script.items():
+            if isinstance(key, str) and len(key) != 1:
+                raise ValueError(f"script keys must be one character or an int code, got {key!r}")
+            code = ord(key) if isinstance(key, str) else int(key)
+            items.append((float(t), code))
+        self._items = sorted(items)
+        self._now = float("-inf")
+
+    def advance(self, t_s: float) -> None:
+        self._now = t_s
+
+    def poll(self) -> int | None:
+        if self._items and self._items[0][0] <= self._now:
+            return self._items.pop(0)[1]
+        return None
+
+    @property
+    def remaining(self) -> int:
+        return len(self._items)

@@ -1,0 +1,207 @@
+"""Frame sources: a video file or a live camera, both yielding (t_s, frame_bgr).
+
+t_s is seconds since the source's first frame. Files take their timestamps from
+the video (so analysis is reproducible and independent of processing speed);
+cameras stamp frames with a monotonic clock at capture, in a capture thread, so
+a slow consumer never stalls the camera: the latest frame wins and skipped
+frames are counted.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import cv2
+import numpy as np
+
+CaptureFactory = Callable[..., Any]
+
+
+class SourceError(RuntimeError):
+    """A frame source that cannot be opened or read."""
+
+
+def to_bgr(frame: np.ndarray) -> np.ndarray:
+    """3-channel uint8 BGR from grayscale, BGRA or (h, w, 1) frames."""
+    if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
+        return cv2.cvtColor(frame.reshape(frame.shape[:2]), cv2.COLOR_GRAY2BGR)
+    if frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    return frame
+
+
+class _Source:
+    def read(self) -> tuple[float, np.ndarray] | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
+        while True:
+            item = self.read()
+            if item is None:
+                return
+            yield item
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class VideoFileSource(_Source):
+    """Frames of a video file with timestamps from the file itself."""
+
+    def __init__(self, path: str | Path, capture_factory: CaptureFactory = cv2.VideoCapture) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise SourceError(f"video file not found: {self.path}")
+        self._cap = capture_factory(str(self.path))
+        if not self._cap.isOpened():
+            raise SourceError(f"cannot open video file {self.path}: not a readable video")
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = fps if 1.0 <= fps <= 1000.0 else 30.0
+        self.frame_index = 0
+        self._t0: float | None = None
+        self._last_t = -1.0
+        first = self._grab()
+        if first is None:
+            self._cap.release()
+            raise SourceError(f"video file {self.path} has no decodable frames")
+        self._first = first
+
+    def _grab(self) -> tuple[float, np.ndarray] | None:
+        ok, frame = self._cap.read()
+        if not ok or frame is None:
+            return None
+        pos_ms = float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0)
+        # OpenCV reports the decoded frame's position; it can be <= 0 for the first
+        # frame of some containers, and stale for others: fall back to index / fps
+        t = pos_ms / 1000.0 if pos_ms > 0 else self.frame_index / self.fps
+        if t <= self._last_t:
+            t = self._last_t + 1.0 / self.fps
+        self._last_t = t
+        self.frame_index += 1
+        if self._t0 is None:
+            self._t0 = t
+        return t - self._t0, to_bgr(frame)
+
+    def read(self) -> tuple[float, np.ndarray] | None:
+        if self._first is not None:
+            item, self._first = self._first, None
+            return item
+        if self._cap is None:
+            return None
+        return self._grab()
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class CameraSource(_Source):
+    """Live camera captured on its own thread; `read()` returns the newest frame.
+
+    `read()` waits at most `stall_timeout_s` for a frame newer than the last one
+    returned; if none comes (camera unplugged, driver stalled) it returns None
+    and `failed` says why.
+    """
+
+    def __init__(self, index: int = 0, width: int = 640, height: int = 480, fps: float = 30.0,
+                 *, stall_timeout_s: float = 2.0, open_timeout_s: float = 5.0,
+                 capture_factory: CaptureFactory | None = None) -> None:
+        if index < 0:
+            raise ValueError(f"index must be >= 0, got {index!r}")
+        if not (16 <= width <= 7680 and 16 <= height <= 4320):
+            raise ValueError(f"width/height must be within 16..7680 x 16..4320, got {width}x{height}")
+        if not 1.0 <= fps <= 240.0:
+            raise ValueError(f"fps must be in [1, 240], got {fps!r}")
+        if stall_timeout_s <= 0:
+            raise ValueError(f"stall_timeout_s must be > 0 seconds, got {stall_timeout_s!r}")
+        self.index = index
+        self.stall_timeout_s = stall_timeout_s
+        factory = capture_factory or cv2.VideoCapture
+        self._cap = factory(index)
+        if self._cap is None or not self._cap.isOpened():
+            raise SourceError(f"camera {index} could not be opened: no such camera, or it is in "
+                              f"use by another program")
+        for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
+                            (cv2.CAP_PROP_FPS, fps), (cv2.CAP_PROP_BUFFERSIZE, 1)):
+            self._cap.set(prop, value)
+        self.dropped = 0
+        self.captured = 0
+        self.failed: str | None = None
+        self._cond = threading.Condition()
+        self._latest: tuple[float, np.ndarray] | None = None
+        self._seq = 0
+        self._returned_seq = 0
+        self._t0: float | None = None
+        self._running = True
+        self._capture_ended = False
+        self._thread = threading.Thread(target=self._run, name=f"camera-{index}", daemon=True)
+        self._thread.start()
+        with self._cond:
+            self._cond.wait_for(lambda: self._seq > 0 or self.failed is not None, open_timeout_s)
+        if self._seq == 0:
+            reason = self.failed or f"no frame within {open_timeout_s:.1f} s"
+            self.close()
+            raise SourceError(f"camera {index} opened but delivers no frames: {reason}")
+
+    def _run(self) -> None:
+        failures = 0
+        while self._running:
+            try:
+                ok, frame = self._cap.read()
+            except Exception as exc:
+                ok, frame = False, None
+                self.failed = f"capture error: {exc}"
+            now = time.monotonic()
+            if not ok or frame is None:
+                failures += 1
+                if failures >= 50:
+                    with self._cond:
+                        self.failed = self.failed or "camera stopped delivering frames"
+                        self._capture_ended = True
+                        self._cond.notify_all()
+                    return
+                time.sleep(0.01)
+                continue
+            failures = 0
+            with self._cond:
+                if self._t0 is None:
+                    self._t0 = now
+                if self._seq > self._returned_seq:
+                    self.dropped += 1
+                self._latest = (now - self._t0, frame)
+                self._seq += 1
+                self.captured += 1
+                self._cond.notify_all()
+
+    def read(self) -> tuple[float, np.ndarray] | None:
+        with self._cond:
+            got = self._cond.wait_for(
+                lambda: self._seq > self._returned_seq or not self._running
+                or self._capture_ended,
+                self.stall_timeout_s)
+            if not got or self._seq <= self._returned_seq:
+                if self.failed is None and self._running:
+                    self.failed = f"no new frame for {self.stall_timeout_s:.1f} s"
+                return None
+            self._returned_seq = self._seq
+            t, frame = self._latest
+        return t, to_bgr(frame)
+
+    def close(self) -> None:
+        self._running = False
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=2.0)
+        if self._cap is not None:
+            self._cap.release()

@@ -1,0 +1,485 @@
+"""Spoken cues that never hold up the frame loop.
+
+The speech engine runs in its own PROCESS, not a thread: pyttsx3's
+`runAndWait()` can hang or never return on some engines, and the espeak driver
+keeps global C-library state that is not thread-safe. A hung thread can neither
+be killed nor safely replaced by a second engine in the same process, whereas a
+process can be killed and respawned with a clean library. The worker is a fresh
+interpreter (`python -m neckcoach.io.voice`, like multiprocessing's spawn
+context) so it never inherits the camera, OpenGL or MediaPipe state, but it is
+started directly rather than through multiprocessing so it never re-imports
+the caller's main script (spawn would re-run an unguarded demo script). Commands
+and events are JSON lines on its stdin and on a private copy of its stdout.
+
+The caller-facing side is a plain priority queue kept in the caller's process:
+`say()` and `tick()` only touch that queue and do non-blocking pipe reads and
+writes, so they return in well under a millisecond whatever the engine does.
+Stale-cue logic uses only the caller's timestamps (`now_t_s`); the watchdog
+alone reads a monotonic clock, because an engine hang is a wall-clock fact.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+PRIORITY_INFO = 0
+PRIORITY_GUIDANCE = 10
+PRIORITY_SAFETY = 100
+
+EngineFactory = Callable[[], Any]
+
+
+def _validate(rate_wpm: float, volume: float) -> None:
+    if not 40 <= rate_wpm <= 500:
+        raise ValueError(f"rate_wpm must be in [40, 500] words per minute, got {rate_wpm!r}")
+    if not 0.0 <= volume <= 1.0:
+        raise ValueError(f"volume must be in [0, 1], got {volume!r}")
+
+
+def _default_engine() -> Any:
+    import pyttsx3
+
+    return pyttsx3.init()
+
+
+def _configure(engine: Any, rate_wpm: float, volume: float, voice: str | None) -> str:
+    """Apply the options; an unknown voice falls back to the engine default
+    (returned as a warning text) rather than silencing the coach."""
+    engine.setProperty("rate", int(rate_wpm))
+    engine.setProperty("volume", float(volume))
+    if voice:
+        try:
+            engine.setProperty("voice", voice)
+        except Exception as exc:
+            return f"voice {voice!r} not available ({exc}); using the default voice"
+    return ""
+
+
+def _engine_still_speaking(engine: Any) -> bool:
+    """True while pyttsx3's espeak driver is still synthesising/playing.
+
+    Its `runAndWait()` returns as soon as synthesis is queued (espeak-ng runs
+    AUDIO_OUTPUT_RETRIEVAL asynchronously), so completion is read from the
+    driver's own flag. Engines without that flag are taken at their word.
+    """
+    driver = getattr(getattr(engine, "proxy", None), "_driver", None)
+    return bool(getattr(driver, "_speaking", False))
+
+
+def _worker_main(cmd_in: Any, evt_out: Any, factory: EngineFactory | None,
+                 rate_wpm: float, volume: float, voice: str | None) -> None:
+    """Worker body: one speech thread speaks, the main thread listens for stop/quit.
+
+    Listening on a separate thread is what lets `stop()` reach an engine that is
+    busy inside `runAndWait()`.
+    """
+    lock = threading.Lock()
+
+    def emit(kind: str, payload: Any) -> None:
+        with lock:
+            evt_out.write(json.dumps([kind, payload]) + "\n")
+            evt_out.flush()
+
+    try:
+        engine = (factory or _default_engine)()
+        voice_warning = _configure(engine, rate_wpm, volume, voice)
+    except Exception as exc:  # any failure means "no speech here"
+        emit("init_failed", f"{type(exc).__name__}: {exc}")
+        return
+    emit("ready", voice_warning)
+    speak_q: queue.Queue = queue.Queue()
+    stop_requested = threading.Event()
+
+    def speak_loop() -> None:
+        while True:
+            item = speak_q.get()
+            if item is None:
+                return
+            cue_id, text = item
+            try:
+                stop_requested.clear()
+                engine.say(text)
+                engine.runAndWait()
+                while _engine_still_speaking(engine) and not stop_requested.is_set():
+                    time.sleep(0.02)
+                emit("done", cue_id)
+            except Exception as exc:
+                emit("error", f"{type(exc).__name__}: {exc}")
+
+    threading.Thread(target=speak_loop, daemon=True).start()
+    for line in cmd_in:
+        cmd = json.loads(line)
+        if cmd[0] == "say":
+            speak_q.put((cmd[1], cmd[2]))
+        elif cmd[0] == "stop":
+            stop_requested.set()
+            stop = getattr(engine, "stop", None)
+            if callable(stop):
+                with contextlib.suppress(Exception):
+                    stop()
+        elif cmd[0] == "quit":
+            break
+    speak_q.put(None)
+
+
+def _worker_entry() -> None:
+    """`python -m neckcoach.io.voice`: read the spec line, then serve commands."""
+    evt_out = os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # pyttsx3's espeak driver prints "Audio saved to ..." per cue
+    spec = json.loads(sys.stdin.readline())
+    try:
+        factory = pickle.loads(base64.b64decode(spec["factory"])) if spec["factory"] else None
+    except Exception as exc:
+        evt_out.write(json.dumps(["init_failed", f"engine factory: {exc}"]) + "\n")
+        evt_out.flush()
+        return
+    _worker_main(sys.stdin, evt_out, factory, spec["rate_wpm"], spec["volume"], spec["voice"])
+    os._exit(0)  # do not wait for a speech thread stuck in a hung engine
+
+
+@dataclass(order=True)
+class _Cue:
+    sort_key: tuple[int, int]
+    text: str
+    priority: int
+    expires_t_s: float | None
+    kind: str
+
+
+class Voice:
+    """Non-blocking speech with priorities, expiry and duplicate collapsing.
+
+    Rules: the highest priority queued cue is spoken next (FIFO within a
+    priority); a cue of priority >= `interrupt_priority` (safety) drops queued
+    lower-priority guidance, which would be confusing after a warning, and asks
+    the engine to stop a lower-priority utterance in progress; `tick(now)`
+    drops cues whose `expires_t_s` has passed; a new cue of a kind already
+    queued replaces it. If the engine cannot start, voice turns off with one
+    warning; if it crashes or hangs it is restarted up to `max_restarts` times,
+    then voice turns off with one warning. The app keeps its on-screen cues.
+    """
+
+    def __init__(self, rate_wpm: float = 150, volume: float = 1.0, voice: str | None = None,
+                 engine_factory: EngineFactory | None = None, *,
+                 interrupt_priority: int = PRIORITY_SAFETY, hang_timeout_s: float = 8.0,
+                 startup_timeout_s: float = 20.0, max_restarts: int = 2) -> None:
+        _validate(rate_wpm, volume)
+        if hang_timeout_s <= 0:
+            raise ValueError(f"hang_timeout_s must be > 0 seconds, got {hang_timeout_s!r}")
+        if startup_timeout_s <= 0:
+            raise ValueError(f"startup_timeout_s must be > 0 seconds, got {startup_timeout_s!r}")
+        if max_restarts < 0:
+            raise ValueError(f"max_restarts must be >= 0, got {max_restarts!r}")
+        self.rate_wpm = rate_wpm
+        self.volume = volume
+        self.voice = voice
+        self.interrupt_priority = interrupt_priority
+        self.hang_timeout_s = hang_timeout_s
+        self.startup_timeout_s = startup_timeout_s
+        self.max_restarts = max_restarts
+        self._factory = engine_factory
+        self._pending: list[_Cue] = []
+        self._seq = 0
+        self._speaking: _Cue | None = None
+        self._speaking_since = 0.0
+        self._ready = False
+        self._started_at = 0.0
+        self._restarts = 0
+        self._proc: Any = None
+        self._restarting = False
+        self._closed = False
+        self._voice_warned = False
+        self._spawn_error = ""
+        self._now_t_s = float("-inf")  # latest caller time seen by tick()
+        self._buf = b""
+        self.available = True
+        self.status_message = "voice starting"
+        self.spoken: list[str] = []
+        self.dropped_stale = 0
+        self._start_worker()
+
+    @classmethod
+    def from_options(cls, options: Any, **kwargs: Any) -> "Voice":
+        """Build from a routine's VoiceOptions (rate_wpm, volume, voice)."""
+        return cls(rate_wpm=getattr(options, "rate_wpm", 150), volume=getattr(options, "volume", 1.0),
+                   voice=getattr(options, "voice", None), **kwargs)
+
+    # -- caller API -------------------------------------------------------
+    def say(self, text: str, priority: int = PRIORITY_GUIDANCE,
+            expires_t_s: float | None = None, kind: str = "") -> None:
+        """Queue `text`; returns at once and never raises."""
+        try:
+            if not self.available or not text:
+                return
+            kind = kind or text
+            if self._speaking is not None and self._speaking.kind == kind \
+                    and self._speaking.text == text:
+                return
+            self._pending = [c for c in self._pending if c.kind != kind]
+            if priority >= self.interrupt_priority:
+                self._pending = [c for c in self._pending if c.priority >= priority]
+                if self._speaking is not None and self._speaking.priority < priority:
+                    self._send(("stop",))
+            self._seq += 1
+            self._pending.append(_Cue((-priority, self._seq), text, priority, expires_t_s, kind))
+            self._pending.sort()
+            self._pump()
+        except Exception as exc:  # the frame loop must never see a voice error
+            log.debug("voice.say failed: %s", exc)
+
+    def tick(self, now_t_s: float) -> None:
+        """Drop cues stale at `now_t_s` (caller's time base) and feed the worker."""
+        try:
+            if not self.available:
+                return
+            self._now_t_s = now_t_s
+            self._pump()
+        except Exception as exc:
+            log.debug("voice.tick failed: %s", exc)
+
+    @property
+    def busy(self) -> bool:
+        """True while a cue is being spoken or waits in the queue."""
+        return self.available and (self._speaking is not None or bool(self._pending))
+
+    @property
+    def pending_texts(self) -> list[str]:
+        return [c.text for c in self._pending]
+
+    def close(self) -> None:
+        """Stop the worker; bounded to about one second."""
+        self._closed = True
+        self._pending.clear()
+        proc = self._proc
+        self._proc = None
+        if proc is None:
+            return
+        self._send(("quit",), proc=proc)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=0.5)
+        _retire(proc)
+
+    def __enter__(self) -> "Voice":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    # -- internals --------------------------------------------------------
+    def _start_worker(self, old: Any = None) -> None:
+        """Spawn the worker from a helper thread: spawning and killing take
+        10-20 ms, which the frame loop must not pay."""
+        self._ready = False
+        self._speaking = None
+        self._restarting = True
+        threading.Thread(target=self._respawn, args=(old,), name="neckcoach-voice-spawn",
+                         daemon=True).start()
+
+    def _respawn(self, old: Any) -> None:
+        if old is not None:
+            _retire(old)
+        try:
+            factory = (base64.b64encode(pickle.dumps(self._factory)).decode()
+                       if self._factory is not None else "")
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "neckcoach.io.voice"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
+            spec = {"factory": factory, "rate_wpm": self.rate_wpm, "volume": self.volume,
+                    "voice": self.voice}
+            proc.stdin.write((json.dumps(spec) + "\n").encode())
+            proc.stdin.flush()
+            os.set_blocking(proc.stdin.fileno(), False)
+            os.set_blocking(proc.stdout.fileno(), False)
+        except Exception as exc:
+            self._spawn_error = f"{type(exc).__name__}: {exc}"
+            return
+        if self._closed:
+            _retire(proc)
+            return
+        self._buf = b""
+        self._proc = proc
+        self._started_at = time.monotonic()
+        self._restarting = False
+
+    def _send(self, cmd: tuple, proc: Any = None) -> None:
+        proc = proc or self._proc
+        if proc is None:
+            return
+        with contextlib.suppress(Exception):  # a full pipe means a stuck worker: watchdog's job
+            proc.stdin.write((json.dumps(list(cmd)) + "\n").encode())
+            proc.stdin.flush()
+
+    def _disable(self, message: str) -> None:
+        self.available = False
+        self.status_message = message
+        self._pending.clear()
+        log.warning("%s", message)
+        old, self._proc = self._proc, None
+        threading.Thread(target=_retire, args=(old,), daemon=True).start()
+
+    def _restart(self, reason: str) -> None:
+        if self._restarts >= self.max_restarts:
+            self._disable(f"Voice disabled after {reason}; cues stay on screen.")
+            return
+        self._restarts += 1
+        log.info("voice worker restarting (%s)", reason)
+        old, self._proc = self._proc, None
+        self._start_worker(old)
+
+    def _events(self) -> list[tuple[str, Any]]:
+        try:
+            chunk = os.read(self._proc.stdout.fileno(), 65536)
+        except (BlockingIOError, InterruptedError):
+            chunk = b""
+        except (OSError, ValueError):
+            return []
+        self._buf += chunk
+        *lines, self._buf = self._buf.split(b"\n")
+        out = []
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                kind, payload = json.loads(line)
+                out.append((kind, payload))
+        return out
+
+    def _drain_events(self) -> None:
+        for kind, payload in self._events():
+            if kind == "ready":
+                self._ready = True
+                self.status_message = "voice ready"
+                if payload and not self._voice_warned:
+                    self._voice_warned = True
+                    self.status_message = f"voice ready; {payload}"
+                    log.warning("%s", payload)
+            elif kind == "init_failed":
+                self._disable(f"No speech engine available ({payload}); cues stay on screen.")
+                return
+            elif kind in ("done", "error"):
+                if self._speaking is not None and kind == "done":
+                    self.spoken.append(self._speaking.text)
+                    del self.spoken[:-200]  # a recent history is enough; sessions are long
+                self._speaking = None
+
+    def _drop_stale(self) -> None:
+        now = self._now_t_s
+        before = len(self._pending)
+        self._pending = [c for c in self._pending if c.expires_t_s is None or c.expires_t_s >= now]
+        self.dropped_stale += before - len(self._pending)
+
+    def _pump(self) -> None:
+        self._drop_stale()
+        if self._spawn_error:
+            self._disable(f"Voice disabled: could not start the speech process "
+                          f"({self._spawn_error}); cues stay on screen.")
+            return
+        if self._restarting or self._proc is None:
+            return
+        self._drain_events()
+        if not self.available or self._proc is None:
+            return
+        now = time.monotonic()
+        if not self._ready:
+            if self._proc.poll() is not None:
+                self._restart(f"the speech engine exited during start-up "
+                              f"(code {self._proc.returncode})")
+            elif now - self._started_at > self.startup_timeout_s:
+                self._restart("the speech engine did not start")
+            return
+        if self._speaking is not None:
+            if self._proc.poll() is not None:
+                self._restart("the speech engine crashed")
+            elif now - self._speaking_since > self._timeout_for(self._speaking.text):
+                self._restart("the speech engine hung")
+            return
+        if self._pending:
+            cue = self._pending.pop(0)
+            self._speaking = cue
+            self._speaking_since = now
+            self._send(("say", cue.sort_key[1], cue.text))
+
+    def _timeout_for(self, text: str) -> float:
+        # ~6 characters per word; allow three times the nominal speaking time
+        return self.hang_timeout_s + 3.0 * 60.0 * len(text) / 6.0 / self.rate_wpm
+
+
+def _retire(proc: Any) -> None:
+    """Kill a worker (if still running) and reap it; runs off the frame loop."""
+    if proc is None:
+        return
+    with contextlib.suppress(Exception):
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=2.0)
+    for pipe in (proc.stdin, proc.stdout):
+        with contextlib.suppress(Exception):
+            pipe.close()
+
+
+def synthesise_to_file(text: str, path: str | Path, rate_wpm: float = 150,
+                       voice: str | None = None, volume: float = 1.0) -> Path:
+    """Render `text` to a WAV file with pyttsx3 (for tests and the demo's cue file).
+
+    Raises RuntimeError with the reason when no engine is available or nothing
+    was written.
+    """
+    _validate(rate_wpm, volume)
+    if not text:
+        raise ValueError("text must be a non-empty string, got ''")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        out.unlink()
+    try:
+        import pyttsx3
+
+        engine = pyttsx3.init()
+    except Exception as exc:
+        raise RuntimeError(f"no speech engine available: {type(exc).__name__}: {exc}") from exc
+    _configure(engine, rate_wpm, volume, voice)
+    with contextlib.redirect_stdout(open(os.devnull, "w")):
+        engine.save_to_file(text, str(out))
+        engine.runAndWait()
+        deadline = time.monotonic() + 30.0
+        while _engine_still_speaking(engine) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    if not out.exists() or out.stat().st_size <= 44:
+        raise RuntimeError(f"speech engine wrote no audio to {out}")
+    return out
+
+
+def wav_stats(path: str | Path) -> tuple[float, float]:
+    """(duration_s, rms as a fraction of full scale) of a 16-bit PCM WAV."""
+    import numpy as np
+
+    with wave.open(str(path), "rb") as w:
+        n = w.getnframes()
+        rate = w.getframerate()
+        data = np.frombuffer(w.readframes(n), dtype=np.int16).astype(np.float64)
+    rms = float(np.sqrt(np.mean(data ** 2)) / 32768.0) if data.size else 0.0
+    return n / float(rate), rms
+
+
+if __name__ == "__main__":
+    _worker_entry()

@@ -1,0 +1,107 @@
+"""Overlay drawing: region/colour checks, not pixel snapshots of fonts."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import numpy as np
+import pytest
+
+from neckcoach.io.overlay import OverlayState, banner_rows, draw_overlay, gauge_geometry
+
+
+def _frame(w=640, h=480):
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:, : w // 2] = (200, 120, 40)  # left half blue-ish, right half dark: flip is visible
+    img[:, w // 2:] = (20, 20, 20)
+    return img
+
+
+STATE = OverlayState("Neck rotation", "left", 3, 10, 1, 2, "yaw", "deg", live_value=20.0,
+                     target_value=35.0, target_band=(30.0, 40.0), safety_limit=60.0,
+                     cue_text="Turn slowly", cue_severity="info")
+
+
+def _red_fraction(img, y0, y1):
+    band = img[y0:y1].astype(int)
+    red = (band[..., 2] > 180) & (band[..., 1] < 80) & (band[..., 0] < 80)
+    return red.mean()
+
+
+def test_safety_banner_is_red_only_when_active():
+    y0, y1 = banner_rows((480, 640))
+    rows = (y0 + 3, y1 - 3)
+    plain = draw_overlay(_frame(), STATE)
+    warned = draw_overlay(_frame(), dataclasses.replace(STATE, safety_banner="STOP - too fast"))
+    assert _red_fraction(warned, *rows) > 0.6
+    assert _red_fraction(plain, *rows) < 0.05
+
+
+def _needle_hits(img, centre, r, ang_deg):
+    """Mean brightness along the ray at screen angle (0 = up, + = right)."""
+    a = math.radians(ang_deg)
+    pts = [(int(centre[0] + t * r * math.sin(a)), int(centre[1] - t * r * math.cos(a)))
+           for t in np.linspace(0.3, 0.85, 20)]
+    return np.mean([img[y, x].astype(int).sum() / 3 for x, y in pts])
+
+
+@pytest.mark.parametrize("axis, mirror, screen_side", [
+    ("yaw", True, -1), ("yaw", False, +1), ("roll", True, -1), ("pitch", True, +1),
+    ("pitch", False, +1)])
+def test_needle_follows_live_value_and_mirror(axis, mirror, screen_side):
+    """yaw/roll > 0 (subject's left) point to the screen LEFT in the mirrored view,
+    where the patient sees their own left; pitch is not a left/right axis."""
+    base = np.zeros((480, 640, 3), np.uint8)
+    state = dataclasses.replace(STATE, axis=axis, live_value=30.0, target_band=None,
+                                target_value=None, safety_limit=None, cue_text="")
+    centre, r = gauge_geometry(base.shape)
+    img = draw_overlay(base, state, mirror=mirror)
+    span = 30.0 * 1.15  # gauge span is the largest magnitude shown, +15 %
+    expected = screen_side * 90.0 * 30.0 / span
+    assert _needle_hits(img, centre, r, expected) > 150
+    assert _needle_hits(img, centre, r, -expected) < 60
+    moved = draw_overlay(base, dataclasses.replace(state, live_value=0.0), mirror=mirror)
+    assert _needle_hits(moved, centre, r, expected) < 60
+    assert _needle_hits(moved, centre, r, 0.0) > 150
+
+
+def test_mirror_flips_camera_image():
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[200:260, 20:80] = (0, 255, 255)  # marker on the image's left
+    state = OverlayState()
+    mirrored = draw_overlay(frame, state, mirror=True)
+    straight = draw_overlay(frame, state, mirror=False)
+    assert (mirrored[230, 640 - 50] == (0, 255, 255)).all()
+    assert (straight[230, 50] == (0, 255, 255)).all()
+    assert frame[230, 50, 1] == 255  # input untouched
+
+
+def test_face_lost_and_paused_dim_the_frame():
+    bright = np.full((480, 640, 3), 200, np.uint8)
+    normal = draw_overlay(bright, OverlayState())
+    lost = draw_overlay(bright, OverlayState(face_lost=True))
+    paused = draw_overlay(bright, OverlayState(paused=True))
+    region = (slice(380, 470), slice(10, 100))  # a corner no widget covers
+    assert normal[region].mean() > 180
+    assert lost[region].mean() < 90 and paused[region].mean() < 90
+    centre_row = lost[230:250].astype(int)
+    amber = (centre_row[..., 2] > 200) & (centre_row[..., 1] > 150) & (centre_row[..., 0] < 60)
+    assert amber.mean() > 0.02  # the face-lost message is drawn in amber
+
+
+def test_grayscale_input_and_draw_time():
+    gray = np.full((480, 640), 90, np.uint8)
+    out = draw_overlay(gray, STATE)
+    assert out.shape == (480, 640, 3)
+    full = dataclasses.replace(STATE, hold_progress=0.5, hold_s_left=3.0, tempo_phase=0.3,
+                               tempo_label="out", fps=30.0)
+    frame = _frame()
+    draw_overlay(frame, full)
+    t0 = time.perf_counter()
+    for _ in range(30):
+        draw_overlay(frame, full)
+    per_frame_ms = (time.perf_counter() - t0) / 30 * 1e3
+    print(f"overlay draw 640x480: {per_frame_ms:.2f} ms/frame")
+    assert per_frame_ms < 40  # generous bound for a loaded CI box; typical ~4 ms
