@@ -1,0 +1,182 @@
+"""`report`, `history`, `progress`, `export`, `archive`: session records for patient and clinic."""
+
+from __future__ import annotations
+
+import csv
+import os
+import zipfile
+from pathlib import Path
+
+import click
+
+from neckcoach.io.history import (data_home, db_path, direction_of, list_sessions,
+                                  progress_series, scan_folder)
+from neckcoach.io.records import (REP_CSV_FIELDS, RecordError, csv_cell, load_session,
+                                  rep_csv_row)
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+MOVEMENT_DIRECTIONS = {
+    "rotation": ("rotation_left", "rotation_right"),
+    "flexion": ("flexion",), "extension": ("extension",),
+    "flexion_extension": ("flexion", "extension"),
+    "side_bend": ("side_bend_left", "side_bend_right"),
+    "retraction": ("retraction",), "chin_nod": ("flexion",),
+}
+
+
+def _notes(notes: list[str]) -> None:
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@click.command("report", context_settings=CONTEXT_SETTINGS)
+@click.argument("session_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML file to write (default: SESSION_DIR/report.html).")
+def report_cmd(session_dir: Path, out_file: Path | None) -> None:
+    """Write a self-contained HTML report of one session (also works on interrupted ones).
+
+    \b
+    Example:
+      neckcoach report ~/.local/share/neckcoach/sessions/20260301-101500-daily-neck
+      neckcoach report SESSION_DIR --out for_my_physio.html
+    """
+    from neckcoach.report import build_report
+
+    try:
+        out = build_report(session_dir, out_file)
+    except RecordError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"could not write the report: {exc}") from exc
+    click.echo(f"Report written: {out}")
+
+
+@click.command("history", context_settings=CONTEXT_SETTINGS)
+@click.option("--scan", "scan_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="First (re-)index every session folder found below this folder.")
+def history_cmd(scan_dir: Path | None) -> None:
+    """List all recorded sessions, oldest first.
+
+    \b
+    Example:
+      neckcoach history
+      neckcoach history --scan /media/usb/neckcoach-sessions
+    """
+    if scan_dir is not None:
+        click.echo(f"Indexed {scan_folder(scan_dir)} session folder(s) below {scan_dir}.")
+    entries, notes = list_sessions()
+    if not entries:
+        click.echo(f"No sessions recorded yet (index: {db_path()}).")
+    else:
+        click.echo(f"{'date':16}  {'routine':24}  {'reps':>7}  {'warn':>4}  {'status':9}  folder")
+        for e in entries:
+            date = e.started_at.strftime("%Y-%m-%d %H:%M") if e.started_at else "?"
+            reps = f"{e.reps_done}/{e.reps_target}" if e.reps_target else str(e.reps_done)
+            status = "complete" if e.complete else "stopped"
+            click.echo(f"{date:16}  {e.routine_title[:24]:24}  {reps:>7}  {e.warnings:>4}  "
+                       f"{status:9}  {e.dir}")
+    _notes(notes)
+
+
+@click.command("progress", context_settings=CONTEXT_SETTINGS)
+@click.option("--movement", type=click.Choice(sorted(MOVEMENT_DIRECTIONS)), default=None,
+              help="Only this movement (default: all recorded).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="PNG to write (default: progress.png in the data folder).")
+def progress_cmd(movement: str | None, out_file: Path | None) -> None:
+    """Plot range and smoothness over days, and left/right rotation asymmetry.
+
+    \b
+    Example:
+      neckcoach progress
+      neckcoach progress --movement rotation --out rotation_progress.png
+    """
+    from neckcoach.report.figures import progress_figure
+    from neckcoach.report.norms import DIRECTION_ORDER, LABELS
+
+    entries, notes = list_sessions()
+    series = progress_series(entries)
+    wanted = MOVEMENT_DIRECTIONS[movement] if movement else DIRECTION_ORDER
+    directions = [d for d in wanted if d in series]
+    if not directions:
+        _notes(notes)
+        raise click.ClickException(
+            f"no recorded repetitions{' for ' + movement if movement else ''} yet; "
+            "do a session first (see `neckcoach history`).")
+    out = out_file or data_home() / "progress.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(progress_figure(series, directions))
+    for d in directions:
+        pts = [s.get("range") for _, s in series[d] if s.get("range") is not None]
+        if pts:
+            click.echo(f"{LABELS[d]:24} {len(pts)} session(s), first {pts[0]:.0f}, "
+                       f"latest {pts[-1]:.0f}, best {max(pts):.0f}")
+    click.echo(f"Progress plot written: {out}")
+    _notes(notes)
+
+
+@click.command("export", context_settings=CONTEXT_SETTINGS)
+@click.option("--csv", "csv_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV file to write.")
+def export_cmd(csv_file: Path) -> None:
+    """Export every rep of every recorded session as one CSV for the clinic.
+
+    \b
+    Example:
+      neckcoach export --csv all_reps.csv
+    """
+    entries, notes = list_sessions()
+    fields = ["session_id", "date", "routine", "direction", *REP_CSV_FIELDS]
+    rows = 0
+    csv_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(csv_file, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for e in entries:
+            try:
+                data = load_session(e.dir)
+            except RecordError as exc:
+                notes.append(f"skipped {e.session_id}: {exc}")
+                continue
+            for rep in data.reps:
+                rep = rep_csv_row(rep, data.session)
+                rep["warnings"] = ";".join(rep["warnings"])
+                rep.update(session_id=e.session_id, routine=e.routine_title,
+                           date=e.started_at.isoformat() if e.started_at else "",
+                           direction=direction_of(rep.get("movement"), rep.get("side")) or "")
+                writer.writerow({k: csv_cell(rep.get(k)) for k in fields})
+                rows += 1
+    click.echo(f"Exported {rows} rep(s) from {len(entries)} session(s) to {csv_file}")
+    _notes(notes)
+
+
+@click.command("archive", context_settings=CONTEXT_SETTINGS)
+@click.argument("session_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Zip file to write (default: SESSION_DIR.zip next to the folder).")
+def archive_cmd(session_dir: Path, out_file: Path | None) -> None:
+    """Zip one session folder (record, report, video) to share with your therapist.
+
+    \b
+    Example:
+      neckcoach archive SESSION_DIR --out to_clinic.zip
+    """
+    session_dir = session_dir.resolve()
+    if not (session_dir / "session.json").exists() and not (session_dir / "trace.csv").exists():
+        raise click.ClickException(f"{session_dir} is not a NeckCoach session folder")
+    out = (out_file or session_dir.parent / f"{session_dir.name}.zip").resolve()
+    tmp = out.with_name(f".{out.name}.tmp")
+    files = 0
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(session_dir.rglob("*")):
+            if path.is_file() and path.resolve() not in (out, tmp.resolve()) \
+                    and not path.name.startswith("."):
+                zf.write(path, Path(session_dir.name) / path.relative_to(session_dir))
+                files += 1
+    os.replace(tmp, out)
+    click.echo(f"Archived {files} file(s) to {out}")
+
+
+COMMANDS = [report_cmd, history_cmd, progress_cmd, export_cmd, archive_cmd]
+__all__ = ["COMMANDS", "report_cmd", "history_cmd", "progress_cmd", "export_cmd", "archive_cmd"]

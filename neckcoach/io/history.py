@@ -1,0 +1,280 @@
+"""History of all sessions in an embedded SQLite index in the user's data dir.
+
+Session folders may live anywhere (`--out`), so the index remembers where each
+one is plus a small summary (reps, warnings, range and smoothness per movement
+direction) that `history` and `progress` read without opening every folder.
+WAL mode and a busy timeout let two sessions index at the same time. Damaged
+rows and vanished folders are skipped with a note: history must never crash
+the coach or the report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sqlite3
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "history.sqlite3"
+BUSY_TIMEOUT_MS = 15000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    dir TEXT PRIMARY KEY,
+    session_id TEXT,
+    started_at TEXT,
+    routine_title TEXT,
+    complete INTEGER,
+    ended_reason TEXT,
+    reps_done INTEGER,
+    reps_target INTEGER,
+    warnings INTEGER,
+    summary_json TEXT,
+    indexed_at TEXT
+)
+"""
+
+# Movement + rep side -> (axis, direction label used by norms and plots).
+_DIRECTION = {
+    ("rotation", "left"): "rotation_left", ("rotation", "right"): "rotation_right",
+    ("side_bend", "left"): "side_bend_left", ("side_bend", "right"): "side_bend_right",
+    ("flexion", None): "flexion", ("extension", None): "extension",
+    ("chin_nod", None): "flexion", ("retraction", None): "retraction",
+    ("flexion_extension", "flexion"): "flexion", ("flexion_extension", "extension"): "extension",
+}
+
+
+def direction_of(movement: str | None, side: str | None) -> str | None:
+    """Map an exercise movement and rep side to a direction name (see norms)."""
+    if not isinstance(movement, str):
+        return None
+    side = side.lower() if isinstance(side, str) and side else None
+    if (movement, side) in _DIRECTION:
+        return _DIRECTION[(movement, side)]
+    if (movement, None) in _DIRECTION:
+        return _DIRECTION[(movement, None)]
+    if movement == "flexion_extension" and side in ("flexion", "extension"):
+        return side
+    return None
+
+
+def data_home() -> Path:
+    """NeckCoach's data dir; `NECKCOACH_HOME` overrides it (tests, portable installs)."""
+    override = os.environ.get("NECKCOACH_HOME")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("neckcoach"))
+
+
+def db_path() -> Path:
+    return data_home() / DB_NAME
+
+
+def _connect(path: Path | None = None) -> sqlite3.Connection:
+    path = path or db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    _retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+    _retry(lambda: conn.execute(_SCHEMA))
+    return conn
+
+
+def _retry(fn, attempts: int = 20):
+    """SQLite can report 'locked' despite busy_timeout (WAL setup); back off and retry."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or i == attempts - 1:
+                raise
+            time.sleep(0.05 * (i + 1))
+
+
+def summarize(session: Mapping[str, Any]) -> dict[str, Any]:
+    """Per-direction best range (deg/mm) and median smoothness of one session."""
+    from neckcoach.io.records import rep_metric
+
+    by_dir: dict[str, dict[str, list[float]]] = {}
+    for ex in session.get("exercises") or []:
+        if not isinstance(ex, Mapping):
+            continue
+        for rep in ex.get("reps") or []:
+            if not isinstance(rep, Mapping):
+                continue
+            direction = direction_of(ex.get("movement"), rep.get("side"))
+            if direction is None:
+                continue
+            slot = by_dir.setdefault(direction, {"peak": [], "sparc": [], "ldlj": [],
+                                                 "peak_speed": []})
+            for key, value in (("peak", rep_metric(rep, "peak_abs")), ("sparc", rep.get("sparc")),
+                               ("ldlj", rep.get("ldlj")),
+                               ("peak_speed", rep_metric(rep, "peak_speed"))):
+                value = _finite(value)
+                if value is not None:
+                    slot[key].append(abs(value) if key in ("peak", "peak_speed") else value)
+    out: dict[str, Any] = {}
+    for direction, slot in by_dir.items():
+        out[direction] = {
+            "range": max(slot["peak"]) if slot["peak"] else None,
+            "sparc": statistics.median(slot["sparc"]) if slot["sparc"] else None,
+            "ldlj": statistics.median(slot["ldlj"]) if slot["ldlj"] else None,
+            "peak_speed": max(slot["peak_speed"]) if slot["peak_speed"] else None,
+            "reps": len(slot["peak"]),
+        }
+    return out
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _counts(session: Mapping[str, Any]) -> tuple[int, int]:
+    done = target = 0
+    for ex in session.get("exercises") or []:
+        if not isinstance(ex, Mapping):
+            continue
+        reps = [r for r in ex.get("reps") or [] if isinstance(r, Mapping)]
+        done_ex = ex.get("reps_completed")
+        done += int(done_ex) if isinstance(done_ex, (int, float)) else \
+            sum(1 for r in reps if r.get("complete"))
+        tgt = ex.get("reps_target")
+        sets = ex.get("sets_target") or 1
+        if isinstance(tgt, (int, float)):
+            target += int(tgt) * (int(sets) if isinstance(sets, (int, float)) else 1)
+    return done, target
+
+
+def index_session(session_dir: str | os.PathLike[str]) -> bool:
+    """Insert/refresh one session in the index. Never raises: returns False on failure."""
+    from neckcoach.io.records import SESSION_FILE
+
+    path = Path(session_dir).resolve()
+    try:
+        with open(path / SESSION_FILE, encoding="utf-8") as fh:
+            session = json.load(fh)
+        if not isinstance(session, dict):
+            raise ValueError("session.json is not an object")
+        done, target = _counts(session)
+        values = (str(path), session.get("session_id") or path.name, session.get("started_at"),
+                  session.get("routine_title") or (session.get("routine") or {}).get("title"),
+                  int(bool(session.get("complete"))), session.get("ended_reason"),
+                  done, target, len(session.get("warnings") or []),
+                  json.dumps(summarize(session)), datetime.now().isoformat(timespec="seconds"))
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        log.warning("could not index session %s: %s", path, exc)
+        return False
+    try:
+        conn = _connect()
+        try:
+            with conn:
+                _retry(lambda: conn.execute(
+                    "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT(dir) DO UPDATE SET session_id=excluded.session_id, "
+                    "started_at=excluded.started_at, routine_title=excluded.routine_title, "
+                    "complete=excluded.complete, ended_reason=excluded.ended_reason, "
+                    "reps_done=excluded.reps_done, reps_target=excluded.reps_target, "
+                    "warnings=excluded.warnings, summary_json=excluded.summary_json, "
+                    "indexed_at=excluded.indexed_at", values))
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        log.warning("could not write the history index %s: %s", db_path(), exc)
+        return False
+    return True
+
+
+@dataclass
+class HistoryEntry:
+    dir: Path
+    session_id: str
+    started_at: datetime | None
+    routine_title: str
+    complete: bool
+    ended_reason: str | None
+    reps_done: int
+    reps_target: int
+    warnings: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse_time(text: Any) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(str(text))
+
+
+def list_sessions(include_missing: bool = False) -> tuple[list[HistoryEntry], list[str]]:
+    """All indexed sessions, oldest first, plus notes on rows that were skipped."""
+    notes: list[str] = []
+    path = db_path()
+    if not path.exists():
+        return [], notes
+    try:
+        conn = _connect(path)
+        try:
+            rows = conn.execute("SELECT * FROM sessions").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        notes.append(f"the history index {path} could not be read ({exc}); "
+                     "rebuild it with `neckcoach history --scan FOLDER`")
+        return [], notes
+    entries: list[HistoryEntry] = []
+    for row in rows:
+        try:
+            entry = HistoryEntry(
+                dir=Path(row[0]), session_id=str(row[1]), started_at=_parse_time(row[2]),
+                routine_title=str(row[3] or "?"), complete=bool(row[4]), ended_reason=row[5],
+                reps_done=int(row[6] or 0), reps_target=int(row[7] or 0),
+                warnings=int(row[8] or 0), summary=json.loads(row[9] or "{}"))
+            if not isinstance(entry.summary, dict):
+                raise ValueError("summary is not an object")
+        except (TypeError, ValueError, IndexError) as exc:
+            notes.append(f"skipped a damaged history row ({row[0] if row else '?'}): {exc}")
+            continue
+        if not include_missing and not entry.dir.is_dir():
+            notes.append(f"skipped {entry.session_id}: its folder {entry.dir} no longer exists")
+            continue
+        entries.append(entry)
+    entries.sort(key=lambda e: (e.started_at.timestamp() if e.started_at else 0.0,
+                                e.session_id))
+    return entries, notes
+
+
+def scan_folder(folder: str | os.PathLike[str]) -> int:
+    """(Re-)index every session folder below `folder`; returns how many were indexed."""
+    from neckcoach.io.records import SESSION_FILE
+
+    count = 0
+    for session_file in sorted(Path(folder).rglob(SESSION_FILE)):
+        count += index_session(session_file.parent)
+    return count
+
+
+def progress_series(entries: list[HistoryEntry]) -> dict[str, list[tuple[datetime, dict]]]:
+    """Per direction, the (date, summary) points in time order."""
+    series: dict[str, list[tuple[datetime, dict]]] = {}
+    for entry in entries:
+        if entry.started_at is None:
+            continue
+        for direction, stats in entry.summary.items():
+            if isinstance(stats, dict):
+                series.setdefault(direction, []).append((entry.started_at, stats))
+    return series
+

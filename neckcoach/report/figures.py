@@ -1,0 +1,309 @@
+"""Report and progress figures as PNG bytes (matplotlib's Agg canvas, no display).
+
+We use `Figure` + `FigureCanvasAgg` directly instead of pyplot so rendering
+never touches a GUI backend or global state shared with the live overlay.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import datetime
+from typing import Any, Mapping, Sequence
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from neckcoach.core.samples import MOVEMENT_AXIS
+from neckcoach.io.records import iter_reps, rep_metric, rep_warning_kinds
+from neckcoach.report.norms import DIRECTION_ORDER, LABELS, NORMS, UNITS
+
+AXIS_LABEL = {"yaw": "Rotation (yaw) °\n+ left / − right", "pitch": "Flex/ext (pitch) °\n+ chin down",
+              "roll": "Side bend (roll) °\n+ left / − right", "retraction": "Retraction mm\n+ chin tuck"}
+AXIS_FIELD = {"yaw": "yaw_deg", "pitch": "pitch_deg", "roll": "roll_deg",
+              "retraction": "retraction_mm"}
+_SIDE_SIGN = {"left": 1.0, "right": -1.0, "flexion": 1.0, "extension": -1.0, "back": 1.0}
+GOOD, PARTIAL, WARN, LINE = "#2e7d32", "#ef6c00", "#c62828", "#1f4e79"
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
+def _f(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def session_axes(session: Mapping[str, Any], trace: Mapping[str, Sequence[float]]) -> list[str]:
+    """Axes the routine exercised, else the axes on which the head clearly moved."""
+    axes: list[str] = []
+    for ex in session.get("exercises") or []:
+        axis = MOVEMENT_AXIS.get(str(ex.get("movement")))
+        if axis and axis not in axes:
+            axes.append(axis)
+    if not axes:
+        for axis, name in AXIS_FIELD.items():
+            values = [abs(v) for v in trace.get(name, []) if v == v]
+            if values and max(values) > 3.0:
+                axes.append(axis)
+    return [a for a in AXIS_FIELD if a in axes] or ["yaw"]
+
+
+def _rep_sign(rep: Mapping[str, Any]) -> float:
+    side = str(rep.get("side") or "").lower()
+    if side in _SIDE_SIGN:
+        return _SIDE_SIGN[side]
+    peak = _f(rep_metric(rep, "peak"))
+    return -1.0 if peak is not None and peak < 0 else 1.0
+
+
+def angle_figure(session: Mapping[str, Any], trace: Mapping[str, Sequence[float]]) -> bytes:
+    """Angle over time per exercised axis, with target bands, rep peaks and warnings."""
+    axes = session_axes(session, trace)
+    fig = Figure(figsize=(11, 2.6 * len(axes) + 0.6))
+    t = list(trace.get("t_s", []))
+    found = list(trace.get("face_found", [1.0] * len(t)))
+    warnings = [w for w in session.get("warnings") or [] if _f(w.get("t_s")) is not None]
+    for i, axis in enumerate(axes):
+        ax = fig.add_subplot(len(axes), 1, i + 1)
+        values = list(trace.get(AXIS_FIELD[axis], []))
+        n = min(len(t), len(values), len(found))
+        y = [values[k] if found[k] and found[k] == found[k] else math.nan for k in range(n)]
+        ax.plot(t[:n], y, color=LINE, lw=1.2, label="your head")
+        ax.axhline(0, color="#999", lw=0.6)
+        for ex in session.get("exercises") or []:
+            if MOVEMENT_AXIS.get(str(ex.get("movement"))) != axis:
+                continue
+            times = [_f(r.get(k)) for r in ex.get("reps") or [] for k in ("start_t_s", "end_t_s")]
+            times = [v for v in times if v is not None]
+            if times:
+                ax.axvspan(min(times), max(times), color="#e3f2fd", alpha=0.6, lw=0, zorder=0)
+                ax.text(min(times), 1.02, str(ex.get("name") or ex.get("id")),
+                        transform=ax.get_xaxis_transform(), ha="left", va="bottom",
+                        fontsize=8, color="#1f4e79", clip_on=False)
+            for rep in ex.get("reps") or []:
+                start, end = _f(rep.get("start_t_s")), _f(rep.get("end_t_s"))
+                target = _f(rep_metric(rep, "target"))
+                if start is None or end is None:
+                    continue
+                sign = _rep_sign(rep)
+                if target is not None:
+                    lo, hi = sorted((sign * abs(target) * 0.9, sign * abs(target) * 1.1))
+                    ax.fill_between([start, end], lo, hi, color="#a5d6a7", alpha=0.5, lw=0)
+                window = [k for k in range(n) if start <= t[k] <= end and y[k] == y[k]]
+                if window:
+                    k = max(window, key=lambda j: sign * y[j])
+                    tp, yp = t[k], y[k]
+                else:
+                    peak = _f(rep_metric(rep, "peak_abs"))
+                    tp, yp = (start + end) / 2, sign * abs(peak) if peak is not None else 0.0
+                color = GOOD if rep.get("complete") else PARTIAL
+                ax.plot([tp], [yp], "o", color=color, ms=6, zorder=3)
+                ax.annotate(str(rep.get("index", "")), (tp, yp), textcoords="offset points",
+                            xytext=(0, 6 if yp >= 0 else -12), ha="center", fontsize=7,
+                            color=color)
+        for w in warnings:
+            wt = _f(w.get("t_s"))
+            if axis == MOVEMENT_AXIS.get(_movement_of(session, w.get("exercise_id")), axis):
+                ax.axvline(wt, color=WARN, lw=0.8, ls="--", alpha=0.7)
+                ax.plot([wt], [1.0], "v", color=WARN, ms=7, transform=ax.get_xaxis_transform(),
+                        clip_on=False)
+        ax.margins(y=0.12)
+        ax.set_ylabel(AXIS_LABEL[axis], fontsize=8)
+        ax.grid(alpha=0.3)
+        if i == len(axes) - 1:
+            ax.set_xlabel("time since start (s)")
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Line2D([], [], color=LINE, label="your head"),
+                        Patch(color="#a5d6a7", label="target zone"),
+                        Line2D([], [], marker="o", ls="", color=GOOD, label="rep reached target"),
+                        Line2D([], [], marker="o", ls="", color=PARTIAL, label="rep short of target"),
+                        Line2D([], [], marker="v", ls="--", color=WARN, label="warning")],
+               loc="upper center", ncol=5, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return _png(fig)
+
+
+def _movement_of(session: Mapping[str, Any], exercise_id: Any) -> str | None:
+    for ex in session.get("exercises") or []:
+        if ex.get("id") == exercise_id:
+            return ex.get("movement")
+    return None
+
+
+def range_figure(summary: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """Best range per direction against the typical adult band."""
+    dirs = [d for d in DIRECTION_ORDER if d in summary and _f(summary[d].get("range")) is not None]
+    deg = [d for d in dirs if UNITS[d] == "°"]
+    mm = [d for d in dirs if UNITS[d] == "mm"]
+    rows = [r for r in (deg, mm) if r]
+    fig = Figure(figsize=(9, 0.55 * max(len(dirs), 1) + 1.3 * max(len(rows), 1)))
+    if not rows:
+        ax = fig.add_subplot(1, 1, 1)
+        ax.text(0.5, 0.5, "no repetitions recorded", ha="center", va="center")
+        ax.set_axis_off()
+        return _png(fig)
+    heights = [len(r) + 1 for r in rows]
+    grid = fig.add_gridspec(len(rows), 1, height_ratios=heights)
+    for i, group in enumerate(rows):
+        ax = fig.add_subplot(grid[i])
+        ypos = list(range(len(group)))[::-1]
+        values = [_f(summary[d]["range"]) or 0.0 for d in group]
+        top = max(values + [NORMS[d].high for d in group if d in NORMS] + [1.0]) * 1.2
+        for y, d, v in zip(ypos, group, values):
+            norm = NORMS.get(d)
+            if norm:
+                ax.barh(y, norm.high - norm.low, left=norm.low, height=0.8, color="#ddd",
+                        zorder=1)
+                color = GOOD if v >= norm.low * 0.8 else PARTIAL
+            else:
+                color = LINE
+            ax.barh(y, v, height=0.45, color=color, zorder=2)
+            ax.text(v + top * 0.01, y, f"{v:.0f}{UNITS[d]}", va="center", fontsize=9, zorder=3)
+        ax.set_yticks(ypos, [LABELS[d] for d in group])
+        ax.set_ylim(-0.7, len(group) - 0.3)
+        ax.set_xlim(0, top)
+        ax.set_xlabel("degrees" if UNITS[group[0]] == "°" else "millimetres")
+        ax.grid(axis="x", alpha=0.3)
+        if i == 0:
+            ax.set_title("Your best range per direction (grey: typical adult range)", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def rep_quality_figure(session: Mapping[str, Any]) -> bytes:
+    """Peak/mean speed per rep against the exercise's speed limit, and SPARC smoothness."""
+    reps = list(iter_reps(session))
+    limit_of = {ex.get("id"): _f(ex.get("max_speed_deg_s", ex.get("speed_limit")))
+                for ex in session.get("exercises") or []}
+    for w in session.get("warnings") or []:  # the coach puts the limit in too_fast warnings
+        data = w.get("data") if isinstance(w.get("data"), Mapping) else {}
+        if w.get("kind") == "too_fast" and limit_of.get(w.get("exercise_id")) is None:
+            limit_of[w.get("exercise_id")] = _f(data.get("limit"))
+    limits = [limit_of.get(r.get("exercise_id")) for r in reps]
+    short = {"left": "L", "right": "R", "flexion": "F", "extension": "E", "back": ""}
+    labels = [f"{r.get('exercise_id', '')} {r.get('index', '')}"
+              f"{short.get(str(r.get('side')), str(r.get('side') or '')[:1])}" for r in reps]
+    x = list(range(len(reps)))
+    fig = Figure(figsize=(11, 5.4))
+    ax1 = fig.add_subplot(2, 1, 1)
+    ax2 = fig.add_subplot(2, 1, 2, sharex=ax1)
+    peak = [_f(rep_metric(r, "peak_speed")) or 0.0 for r in reps]
+    mean = [_f(rep_metric(r, "mean_speed")) or 0.0 for r in reps]
+    colors = [WARN if rep_warning_kinds(r, session) else LINE for r in reps]
+    ax1.bar(x, peak, width=0.6, color=colors, alpha=0.85, label="peak speed")
+    ax1.plot(x, mean, "o", color="#ffb300", ms=4, label="mean speed")
+    drawn = False
+    for xi, lim in zip(x, limits):
+        if lim is not None:
+            ax1.plot([xi - 0.45, xi + 0.45], [lim, lim], color=WARN, lw=1.5,
+                     label=None if drawn else "speed limit")
+            drawn = True
+    ax1.set_ylabel("speed (°/s; mm/s\nfor chin tucks)")
+    ax1.set_title("Speed per rep (red bar: the rep had a warning)", fontsize=10)
+    ax1.legend(fontsize=8, loc="upper right")
+    ax1.grid(axis="y", alpha=0.3)
+    ax1.tick_params(labelbottom=False)
+    sparc = [_f(r.get("sparc")) for r in reps]
+    ax2.bar(x, [s if s is not None else 0.0 for s in sparc], width=0.6, color="#6a1b9a",
+            alpha=0.8)
+    ax2.set_xlim(-0.6, max(len(x), 8) - 0.4)  # a few reps should not become huge slabs
+    ax2.set_ylabel("SPARC\n(closer to 0 = smoother)")
+    ax2.set_title("Smoothness per rep", fontsize=10)
+    ax2.grid(axis="y", alpha=0.3)
+    ax2.set_xticks(x, labels, fontsize=8, rotation=0 if len(x) <= 12 else 60,
+                   ha="center" if len(x) <= 12 else "right")
+    if not reps:
+        ax1.text(0.5, 0.5, "no repetitions recorded", ha="center", transform=ax1.transAxes)
+    fig.tight_layout()
+    return _png(fig)
+
+
+FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Rotation", ("rotation_left", "rotation_right")),
+    ("Flexion / extension", ("flexion", "extension")),
+    ("Side bend", ("side_bend_left", "side_bend_right")),
+    ("Retraction", ("retraction",)),
+)
+
+
+def progress_figure(series: Mapping[str, Sequence[tuple[datetime, Mapping[str, Any]]]],
+                    directions: Sequence[str]) -> bytes:
+    """Range per movement family, smoothness, and left/right rotation asymmetry over days."""
+    from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator
+
+    dirs = [d for d in DIRECTION_ORDER if d in directions and d in series]
+    families = [(name, [d for d in members if d in dirs]) for name, members in FAMILIES]
+    families = [(name, members) for name, members in families if members]
+    asym = _asymmetry(series) if "rotation_left" in dirs and "rotation_right" in dirs else []
+    panels = len(families) + 1 + (1 if asym else 0)
+    fig = Figure(figsize=(10, 2.6 * panels + 0.4))
+    axes = []
+    for i, (name, members) in enumerate(families):
+        ax = fig.add_subplot(panels, 1, i + 1, sharex=axes[0] if axes else None)
+        axes.append(ax)
+        for d in members:
+            pts = [(day, _f(s.get("range"))) for day, s in series[d]
+                   if _f(s.get("range")) is not None]
+            line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=LABELS[d])
+            norm = NORMS.get(d)
+            if norm:
+                ax.axhspan(norm.low, norm.high, color=line.get_color(), alpha=0.12, lw=0)
+        unit = "mm" if name == "Retraction" else "°"
+        ax.set_ylabel(f"best range ({unit})")
+        ax.set_title(f"{name}: best range per session"
+                     + (" (shaded: typical adult range)" if unit == "°" else ""), fontsize=10)
+        top = max((_f(s.get("range")) or 0.0) for d in members for _, s in series[d])
+        top = max([top] + [NORMS[d].high for d in members if d in NORMS])
+        ax.set_ylim(0, top * 1.15 + 1)
+    ax = fig.add_subplot(panels, 1, len(families) + 1, sharex=axes[0] if axes else None)
+    axes.append(ax)
+    for d in dirs:
+        pts = [(day, _f(s.get("sparc"))) for day, s in series[d] if _f(s.get("sparc")) is not None]
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=LABELS[d])
+    ax.set_ylabel("median SPARC\n(closer to 0 = smoother)")
+    ax.set_title("Smoothness per session", fontsize=10)
+    if asym:
+        ax = fig.add_subplot(panels, 1, panels, sharex=axes[0])
+        axes.append(ax)
+        ax.plot([a[0] for a in asym], [a[1] for a in asym], "o-", color=WARN,
+                label="left − right")
+        ax.axhline(0, color="#999", lw=0.8)
+        for lim in (10, -10):
+            ax.axhline(lim, color=WARN, lw=0.8, ls="--", alpha=0.6)
+        ax.set_ylabel("left − right (°)")
+        ax.set_title("Rotation asymmetry (dashed: a 10° difference, the usual flag in the "
+                     "flexion-rotation test)", fontsize=10)
+    days = sorted(day for d in dirs for day, _ in series[d])
+    span_days = (days[-1] - days[0]).days if days else 0
+    for i, ax in enumerate(axes):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        if span_days >= 2:
+            ax.xaxis.set_major_locator(DayLocator(interval=max(1, span_days // 10)))
+            ax.xaxis.set_major_formatter(DateFormatter("%d %b"))
+        else:
+            ax.xaxis.set_major_locator(AutoDateLocator(maxticks=8))
+            ax.xaxis.set_major_formatter(DateFormatter("%d %b %H:%M"))
+        ax.tick_params(labelbottom=i == len(axes) - 1)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _asymmetry(series: Mapping[str, Sequence[tuple[datetime, Mapping[str, Any]]]]
+               ) -> list[tuple[datetime, float]]:
+    left = {day: _f(s.get("range")) for day, s in series.get("rotation_left", [])}
+    right = {day: _f(s.get("range")) for day, s in series.get("rotation_right", [])}
+    return [(day, left[day] - right[day]) for day in sorted(left)
+            if day in right and left[day] is not None and right[day] is not None]

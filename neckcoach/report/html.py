@@ -1,0 +1,259 @@
+"""Self-contained HTML session report (figures embedded as base64 PNG).
+
+One file that a patient can open offline or e-mail to the clinic; the PNGs are
+also written beside it for slides or notes.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any, Mapping
+
+from neckcoach.io.history import summarize
+from neckcoach.io.records import SessionData, load_session, rep_metric, rep_warning_kinds
+from neckcoach.report import figures
+from neckcoach.report.norms import DIRECTION_ORDER, LABELS, NORMS, NORMS_NOTE, UNITS
+
+_WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+          "eleven", "twelve"]
+_MOVEMENT_NOUN = {"rotation": "rotations", "flexion": "chin-to-chest bends",
+                  "extension": "look-ups", "flexion_extension": "forward/back bends",
+                  "side_bend": "side bends", "retraction": "chin tucks", "chin_nod": "chin nods"}
+_SIDE_PHRASE = {"left": "to the left", "right": "to the right", "flexion": "forward",
+                "extension": "backward", "back": ""}
+_WARNING_PHRASE = {"too_fast": "moving too quickly", "jerk": "a jerky movement",
+                   "out_of_range": "going past your safe limit",
+                   "compensation": "moving your shoulders instead of your neck",
+                   "face_lost": "your face leaving the camera view",
+                   "too_far": "sitting too far from the camera",
+                   "poor_light": "poor light", "two_faces": "a second face in view",
+                   "wrong_side": "turning to the wrong side", "rushed": "rushing a repetition",
+                   "hold_broken": "letting go of a hold too early"}
+
+
+def _words(n: int) -> str:
+    return _WORDS[n] if 0 <= n < len(_WORDS) else str(n)
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "–" if value in (None, "") else html.escape(str(value))
+    return "–" if not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def patient_summary(data: SessionData) -> list[str]:
+    """Plain-language sentences for the patient, most important first."""
+    session = data.session
+    lines: list[str] = []
+    if not data.complete:
+        reason = session.get("ended_reason") or "it was interrupted"
+        lines.append(f"This session stopped before the end ({reason}); "
+                     "everything recorded up to then is shown below.")
+    for ex in session.get("exercises") or []:
+        reps = [r for r in ex.get("reps") or [] if isinstance(r, Mapping)]
+        noun = _MOVEMENT_NOUN.get(str(ex.get("movement")), "repetitions")
+        name = ex.get("name") or ex.get("id") or "Exercise"
+        target = ex.get("reps_target")
+        sides = [str(r.get("side") or "") for r in reps]
+        done_by_side = Counter(s for s, r in zip(sides, reps) if r.get("complete"))
+        by_side_target = ex.get("reps_target_by_side")
+        distinct = [s for s in dict.fromkeys(sides) if _SIDE_PHRASE.get(s)]
+        if isinstance(by_side_target, Mapping) and by_side_target:
+            parts = [f"{done_by_side.get(s, 0)} of {int(t)} {noun} {_SIDE_PHRASE.get(s, s)}"
+                     for s, t in by_side_target.items()]
+            lines.append(f"{name}: you did " + " and ".join(parts) + ".")
+        else:
+            done = ex.get("reps_completed")
+            done = int(done) if isinstance(done, (int, float)) else sum(done_by_side.values())
+            text = f"{name}: you did {done}" + (f" of {int(target)}" if isinstance(
+                target, (int, float)) else "") + f" {noun}"
+            if len(distinct) > 1:
+                text += " (" + ", ".join(f"{done_by_side.get(s, 0)} {_SIDE_PHRASE[s]}"
+                                         for s in distinct) + ")"
+            lines.append(text + ".")
+    warnings = [w for w in session.get("warnings") or [] if isinstance(w, Mapping)]
+    if warnings:
+        kinds = Counter(_WARNING_PHRASE.get(str(w.get("kind")), str(w.get("kind")).replace("_", " "))
+                        for w in warnings)
+        parts = [f"{_words(n)} for {phrase}" for phrase, n in kinds.most_common()]
+        total = len(warnings)
+        lines.append(f"{_words(total).capitalize()} warning{'s' if total != 1 else ''}: "
+                     + ", ".join(parts) + ". Slow, smooth movements are safest.")
+    else:
+        lines.append("No warnings: your movements stayed smooth and within your limits.")
+    summary = summarize(session)
+    for d in DIRECTION_ORDER:
+        stats = summary.get(d)
+        if not stats or stats.get("range") is None:
+            continue
+        norm = NORMS.get(d)
+        value = stats["range"]
+        text = f"Your best {LABELS[d].lower()} was {value:.0f}{UNITS[d]}"
+        if norm:
+            text += (f", about {100 * value / ((norm.low + norm.high) / 2):.0f}% of a typical "
+                     f"adult range ({norm.low:.0f}–{norm.high:.0f}°)")
+        lines.append(text + ".")
+    pauses = session.get("pauses") or []
+    if pauses:
+        lines.append(f"The session paused {_words(len(pauses))} time{'s' if len(pauses) != 1 else ''}.")
+    return lines
+
+
+def _when(started_at: Any) -> str:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(started_at)).strftime("%d %b %Y, %H:%M")
+    except ValueError:
+        return "unknown start"
+
+
+def _img(png: bytes, alt: str) -> str:
+    b64 = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f4f6f8;
+color:#1d2a35}
+main{max-width:1120px;margin:0 auto;padding:24px}
+h1{margin:0 0 4px;font-size:26px} h2{font-size:19px;margin:0 0 12px}
+.meta{color:#5b6b78;font-size:14px;margin-bottom:16px}
+.card{background:#fff;border-radius:10px;padding:18px 22px;margin:16px 0;
+box-shadow:0 1px 3px rgba(0,0,0,.08)}
+.summary li{font-size:17px;line-height:1.5;margin:4px 0}
+.badge{display:inline-block;padding:2px 10px;border-radius:12px;font-size:13px;font-weight:600}
+.ok{background:#e8f5e9;color:#2e7d32} .stopped{background:#fff3e0;color:#e65100}
+img{max-width:100%;height:auto;display:block;margin:8px auto}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{padding:5px 8px;border-bottom:1px solid #e3e7eb;text-align:right}
+th{background:#eef2f5;position:sticky;top:0} td.l,th.l{text-align:left}
+tr.partial td{color:#e65100} .note{color:#5b6b78;font-size:13px}
+.warn{color:#c62828}
+"""
+
+
+def _rep_table(data: SessionData) -> str:
+    head = ("<tr><th class=l>Exercise</th><th>#</th><th class=l>Side</th><th>Done</th>"
+            "<th>Peak</th><th>Target</th><th>Time to target s</th><th>Hold s</th>"
+            "<th>Peak speed</th><th>Mean speed</th><th>SPARC</th><th>LDLJ</th>"
+            "<th>Speed peaks</th><th class=l>Warnings</th></tr>")
+    rows = []
+    for r in data.reps:
+        kinds = ", ".join(k.replace("_", " ") for k in rep_warning_kinds(r, data.session))
+        unit = "mm" if r.get("unit") == "mm" else "°"
+        rows.append(
+            f"<tr class='{'' if r.get('complete') else 'partial'}'>"
+            f"<td class=l>{html.escape(str(r.get('exercise_name') or r.get('exercise_id')))}</td>"
+            f"<td>{html.escape(str(r.get('index', '')))}</td>"
+            f"<td class=l>{html.escape(str(r.get('side') or ''))}</td>"
+            f"<td>{'✔' if r.get('complete') else '✘ ' + html.escape(str(r.get('reason') or ''))}</td>"
+            f"<td>{_fmt(rep_metric(r, 'peak'))}{unit}</td>"
+            f"<td>{_fmt(rep_metric(r, 'target'))}{unit}</td>"
+            f"<td>{_fmt(r.get('time_to_target_s'))}</td><td>{_fmt(r.get('hold_s'))}</td>"
+            f"<td>{_fmt(rep_metric(r, 'peak_speed'), 0)} {unit}/s</td>"
+            f"<td>{_fmt(rep_metric(r, 'mean_speed'), 0)} {unit}/s</td>"
+            f"<td>{_fmt(r.get('sparc'), 2)}</td><td>{_fmt(r.get('ldlj'), 2)}</td>"
+            f"<td>{_fmt(r.get('velocity_peaks'), 0)}</td>"
+            f"<td class='l warn'>{html.escape(kinds)}</td></tr>")
+    if not rows:
+        rows.append("<tr><td class=l colspan=14>No repetitions were recorded.</td></tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _warning_list(data: SessionData) -> str:
+    items = []
+    for w in data.session.get("warnings") or []:
+        if not isinstance(w, Mapping):
+            continue
+        where = ""
+        if w.get("exercise_id") is not None:
+            where = f" in {html.escape(str(w.get('exercise_id')))}"
+            if w.get("rep") is not None:
+                where += f" rep {html.escape(str(w.get('rep')))}"
+        unit = f" {html.escape(str(w['unit']))}" if w.get("unit") else ""
+        magnitude = f" ({_fmt(w.get('magnitude'))}{unit})" if w.get("magnitude") is not None else ""
+        items.append(f"<li><b>{_fmt(w.get('t_s'))} s</b> – "
+                     f"{html.escape(str(w.get('kind')).replace('_', ' '))}{magnitude}{where}"
+                     f": {html.escape(str(w.get('message') or ''))}</li>")
+    return "<ul>" + "".join(items) + "</ul>" if items else "<p>None.</p>"
+
+
+def _range_table(summary: Mapping[str, Mapping[str, Any]]) -> str:
+    rows = []
+    for d in DIRECTION_ORDER:
+        if d not in summary:
+            continue
+        norm = NORMS.get(d)
+        band = f"{norm.low:.0f}–{norm.high:.0f}{norm.unit}" if norm else "no norm"
+        rows.append(f"<tr><td class=l>{LABELS[d]}</td><td>{_fmt(summary[d].get('range'), 0)}"
+                    f"{UNITS[d]}</td><td>{band}</td><td>{summary[d].get('reps', 0)}</td>"
+                    f"<td>{_fmt(summary[d].get('sparc'), 2)}</td></tr>")
+    if not rows:
+        return ""
+    return ("<table><tr><th class=l>Direction</th><th>Your best</th><th>Typical adult</th>"
+            "<th>Reps</th><th>Median SPARC</th></tr>" + "".join(rows) + "</table>")
+
+
+def build_report(session_dir: str | os.PathLike[str],
+                 out_file: str | os.PathLike[str] | None = None) -> Path:
+    """Render `report.html` (default: inside the session folder) and its PNGs."""
+    data = load_session(session_dir)
+    out = Path(out_file) if out_file is not None else data.path / "report.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    session = data.session
+    summary = summarize(session)
+    pngs = {
+        "angles": figures.angle_figure(session, data.trace),
+        "range": figures.range_figure(summary),
+        "reps": figures.rep_quality_figure(session),
+    }
+    for name, png in pngs.items():
+        (out.parent / f"{out.stem}_{name}.png").write_bytes(png)
+    title = session.get("routine_title") or (session.get("routine") or {}).get("title") or "Session"
+    status = ("<span class='badge ok'>complete</span>" if data.complete else
+              "<span class='badge stopped'>stopped early</span>")
+    source = session.get("source") or {}
+    meta = " · ".join(html.escape(str(x)) for x in (
+        _when(session.get("started_at")),
+        f"{_fmt(session.get('duration_s'), 0)} s recorded",
+        f"source: {source.get('kind', '?')}" + (f" @ {_fmt(source.get('fps'), 0)} fps"
+                                                if source.get("fps") else ""),
+        f"NeckCoach {session.get('software_version', '?')}") if x)
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.notes)
+    summary_items = "".join(f"<li>{html.escape(s)}</li>" for s in patient_summary(data))
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>NeckCoach report – {html.escape(str(title))}</title><style>{_CSS}</style></head>
+<body><main>
+<h1>{html.escape(str(title))} {status}</h1>
+<div class="meta">{meta}<br>Folder: {html.escape(str(data.path))}</div>
+<section class="card summary"><h2>How it went</h2><ul>{summary_items}</ul></section>
+<section class="card"><h2>Your head angle over time</h2>
+{_img(pngs['angles'], 'angle over time')}
+<p class="note">Green zone: the target for each repetition. Dots: the furthest point of each
+repetition. Red dashed lines: warnings.</p></section>
+<section class="card"><h2>Range per direction</h2>{_img(pngs['range'], 'range per direction')}
+{_range_table(summary)}<p class="note">{html.escape(NORMS_NOTE)}</p></section>
+<section class="card"><h2>Speed and smoothness per repetition</h2>
+{_img(pngs['reps'], 'speed and smoothness per rep')}
+<p class="note">SPARC and LDLJ measure smoothness: values closer to zero are smoother.
+Speed peaks counts bursts of speed in one movement (1 is ideal).</p></section>
+<section class="card"><h2>Repetitions</h2>{_rep_table(data)}</section>
+<section class="card"><h2>Warnings</h2>{_warning_list(data)}</section>
+{f'<section class="card"><h2>Notes on this record</h2><ul class="note">{notes}</ul></section>' if notes else ''}
+</main></body></html>
+"""
+    out.write_text(doc, encoding="utf-8")
+    return out
+
+
+__all__ = ["build_report", "patient_summary"]
