@@ -1,0 +1,399 @@
+"""Routine-level coach: exercises, sets, rests, pauses and the session record.
+
+One `update(sample)` per frame drives everything below it (rep counter,
+safety monitor, pacer) and returns the events of that frame. Counting stops
+whenever the measurement cannot be trusted (no face, two faces, too far, too
+dark) and resumes without losing the count: the rep in progress is dropped,
+because half of it was not seen.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from neckcoach.core import events as ev
+from neckcoach.core.events import Event
+from neckcoach.core.pacing import Pacer
+from neckcoach.core.reps import RepCounter, cue_text
+from neckcoach.core.safety import SafetyMonitor
+from neckcoach.core.samples import Kinematics
+from neckcoach.core.session_model import SessionRecord, is_recorded_warning
+
+QUALITY_MESSAGES = {
+    ev.FACE_LOST: "I can't see your face. Please look towards the screen.",
+    ev.TWO_FACES: "I can see more than one face. Please exercise alone in view.",
+    ev.TOO_FAR: "Please come a little closer to the camera.",
+    ev.POOR_LIGHT: "It's too dark. Please turn on a light in front of you.",
+}
+
+
+class Coach:
+    """Runs a whole routine from a stream of `Kinematics`.
+
+    min_face_width_px: below this the landmarks are too coarse for angles of a
+    few degrees (80 px wide face = ~1.5 px per degree of rotation).
+    min_brightness: mean grey level (0-255) below which landmarks get noisy.
+    A brightness or face width of exactly 0 with a face found means "not
+    measured" and is not held against the person.
+    pause_after_s / resume_after_s: a problem must last this long before
+    counting pauses (one dropped frame is not a pause), and the picture must
+    be good this long before it resumes.
+    transition_s: pause between exercises for the next instructions.
+    """
+
+    def __init__(self, routine, *, min_face_width_px: float = 80.0, min_brightness: float = 40.0,
+                 pause_after_s: float = 0.5, resume_after_s: float = 0.5, transition_s: float = 5.0,
+                 rest_countdown_at: tuple[int, ...] = (10, 5, 3, 2, 1),
+                 counter_options: dict | None = None, safety_options: dict | None = None,
+                 pacer_options: dict | None = None):
+        for name, v, lo, hi in (("min_face_width_px", min_face_width_px, 0, 2000),
+                                ("min_brightness", min_brightness, 0, 255),
+                                ("pause_after_s", pause_after_s, 0, 10),
+                                ("resume_after_s", resume_after_s, 0, 10),
+                                ("transition_s", transition_s, 0, 120)):
+            if not lo <= v <= hi:
+                raise ValueError(f"{name} must be in [{lo}, {hi}], got {v!r}")
+        if not getattr(routine, "exercises", None):
+            raise ValueError("routine must have at least one exercise")
+        self.routine = routine
+        self.ranges = getattr(routine, "ranges", None)
+        self.min_face_width_px = float(min_face_width_px)
+        self.min_brightness = float(min_brightness)
+        self.pause_after_s = float(pause_after_s)
+        self.resume_after_s = float(resume_after_s)
+        self.transition_s = float(transition_s)
+        self.rest_countdown_at = tuple(sorted(set(int(x) for x in rest_countdown_at), reverse=True))
+        self.counter_options = dict(counter_options or {})
+        self.safety_options = dict(safety_options or {})
+        self.pacer_options = dict(pacer_options or {})
+        self.reset()
+
+    # ------------------------------------------------------------------ setup
+    def reset(self) -> None:
+        self.session = SessionRecord(getattr(self.routine, "title", None))
+        self.phase = "start"
+        self.exercise_index = 0
+        self.set_index = 0
+        self.counter: RepCounter | None = None
+        self.safety: SafetyMonitor | None = None
+        self.pacer: Pacer | None = None
+        self._rest_until: float | None = None
+        self._rest_sent: set[int] = set()
+        self._next_after_rest = "set"
+        self.quality_problem: str | None = None
+        self.user_paused = False
+        self._problem: str | None = None
+        self._problem_since: float | None = None
+        self._ok_since: float | None = None
+        self._commands: list[str] = []
+        self._last_t: float | None = None
+        self._last_value = 0.0
+        self._rep_warnings: dict[int, int] = {}
+        self._paused_at = 0.0
+
+    @property
+    def exercise(self):
+        if self.exercise_index >= len(self.routine.exercises):
+            return None
+        return self.routine.exercises[self.exercise_index]
+
+    @property
+    def paused(self) -> bool:
+        return self.user_paused or self.quality_problem is not None
+
+    def _start_exercise(self, t: float, out: list[Event]) -> None:
+        ex = self.exercise
+        self.set_index = 0
+        self._rep_warnings = {}
+        self.session.start_exercise(ex, t)
+        self.safety = SafetyMonitor(ex, self.ranges, **self.safety_options)
+        self.pacer = Pacer(ex, **self.pacer_options)
+        describe = getattr(ex, "describe", None)
+        text = describe(self.ranges) if callable(describe) else ex.name
+        out.append(Event(t_s=t, kind=ev.EXERCISE_START, exercise_id=ex.id, message=text,
+                         data={"index": self.exercise_index, "name": ex.name, "sets": ex.sets,
+                               "reps": ex.reps_per_set}))
+        self._start_set(t)
+
+    def _start_set(self, t: float) -> None:
+        ex = self.exercise
+        offset = len(self.session.current.reps) if self.session.current else 0
+        self.counter = RepCounter(ex, self.ranges, rep_offset=offset, **self.counter_options)
+        self.pacer.start_count_in(t)
+        self.phase = "count_in"
+
+    # --------------------------------------------------------------- commands
+    def pause(self, t_s: float | None = None) -> None:
+        """Keyboard pause; applied at `t_s` or at the next frame."""
+        self._commands.append("pause")
+
+    def resume(self, t_s: float | None = None) -> None:
+        self._commands.append("resume")
+
+    def skip_exercise(self, t_s: float | None = None) -> None:
+        self._commands.append("skip")
+
+    def _apply_commands(self, t: float, out: list[Event]) -> None:
+        for cmd in self._commands:
+            if cmd == "pause" and not self.user_paused and self.phase not in ("done",):
+                self.user_paused = True
+                self._paused_at = t
+                self._suspend()
+                self.session.start_pause(t, "user")
+                out.append(self._event(t, ev.PAUSED, "Paused. Press space to continue.", reason="user"))
+            elif cmd == "resume" and self.user_paused:
+                self.user_paused = False
+                if self.phase == "rest" and self._rest_until is not None:
+                    self._rest_until += t - self._paused_at  # the rest does not run down while paused
+                self.session.end_pause(t)
+                if self.quality_problem is not None:
+                    self.session.start_pause(t, self.quality_problem)
+                out.append(self._event(t, ev.RESUMED, "Let's continue.", reason="user"))
+                if self.phase == "count_in":
+                    self.pacer.start_count_in(t)
+            elif cmd == "skip" and self.phase not in ("done", "start"):
+                ex = self.exercise
+                if ex is not None and self.phase == "rest" and self._next_after_rest == "exercise":
+                    self.session.start_exercise(ex, t)  # skipping the one about to start
+                if ex is not None and self.session.current is not None:
+                    self.session.current.skipped = True
+                    out.append(self._event(t, ev.EXERCISE_SKIPPED, f"Skipping {ex.name}."))
+                    self._finish_exercise(t, out, skipped=True)
+        self._commands.clear()
+
+    def _suspend(self) -> None:
+        self._rep_warnings.clear()  # the dropped attempt is not recorded
+        if self.counter is not None:
+            self.counter.suspend()
+        if self.safety is not None:
+            self.safety.reset()
+
+    # ---------------------------------------------------------------- quality
+    def _quality(self, s: Kinematics) -> str | None:
+        if not s.face_found:
+            return ev.TWO_FACES if s.faces > 1 else ev.FACE_LOST
+        if s.faces > 1:
+            return ev.TWO_FACES
+        if 0 < s.face_width_px < self.min_face_width_px:
+            return ev.TOO_FAR
+        if 0 < s.brightness < self.min_brightness:
+            return ev.POOR_LIGHT
+        return None
+
+    def _check_quality(self, s: Kinematics, t: float, out: list[Event], may_pause: bool = True) -> None:
+        """Pause counting on a lasting problem; during a rest nobody needs to be in view."""
+        problem = self._quality(s)
+        if problem is not None and not may_pause and self.quality_problem is None:
+            return
+        if problem is not None:
+            self._ok_since = None
+            if problem != self._problem:
+                self._problem, self._problem_since = problem, t
+            if t - self._problem_since >= self.pause_after_s and problem != self.quality_problem:
+                first = self.quality_problem is None
+                self.quality_problem = problem
+                self._suspend()
+                if not self.user_paused:
+                    if not first:
+                        self.session.end_pause(t)
+                    self.session.start_pause(t, problem)
+                e = self._event(t, problem, QUALITY_MESSAGES[problem], reason=problem)
+                out.append(e)
+                self.session.add_warning(e)
+        else:
+            self._problem = None
+            self._problem_since = None
+            if self.quality_problem is not None:
+                self._ok_since = self._ok_since if self._ok_since is not None else t
+                if t - self._ok_since >= self.resume_after_s:
+                    self.quality_problem = None
+                    self._ok_since = None
+                    if not self.user_paused:
+                        self.session.end_pause(t)
+                        out.append(self._event(t, ev.RESUMED, "Good, I can see you again. Let's continue.",
+                                               reason="quality"))
+                        if self.phase == "count_in":
+                            self.pacer.start_count_in(t)
+
+    # ------------------------------------------------------------------ frame
+    def update(self, sample: Kinematics, t_s: float | None = None) -> list[Event]:
+        t = float(sample.t_s if t_s is None else t_s)
+        out: list[Event] = []
+        self.session.observe(t)
+        self._last_t = t
+        if self.phase == "done":
+            return out
+        if self.phase == "start":
+            self._start_exercise(t, out)
+        self._apply_commands(t, out)
+        if self.phase == "done":
+            return out
+        self._check_quality(sample, t, out, may_pause=self.phase in ("count_in", "active"))
+        if sample.face_found and self.exercise is not None:
+            self._last_value = float(sample.value(self.exercise.axis))
+        if self.paused:
+            return out
+        if self.phase == "rest":
+            self._update_rest(t, out)
+            if self.phase in ("rest", "done"):
+                self._run_safety(sample, t, out)
+                return out
+        if self.phase == "count_in":
+            self._run_safety(sample, t, out)
+            for e in self.pacer.update(t):
+                out.append(e)
+                if e.kind == ev.GO:
+                    self.phase = "active"
+            if self.phase == "count_in":
+                self._prime_counter(sample, t)
+                return out
+            return out
+        if self.phase == "active":
+            self._run_safety(sample, t, out)
+            rep_events = self.counter.update(sample, t)
+            rep_events += self.pacer.on_rep_events(rep_events)
+            for e in rep_events:
+                self._record(e, out)
+            if self.counter.done():
+                self._finish_set(t, out)
+        return out
+
+    def _prime_counter(self, sample: Kinematics, t: float) -> None:
+        """During the count-in the counter may arm (settle in neutral) but not count."""
+        c = self.counter
+        if c.state == "unarmed":
+            c.update(sample, t)
+        elif c.state != "neutral" or abs(float(sample.value(c.axis))) >= c._neutral:
+            c.suspend()
+
+    def _run_safety(self, sample: Kinematics, t: float, out: list[Event]) -> None:
+        if self.safety is None:
+            return
+        rep = None
+        c = self.counter
+        if c is not None and self.phase == "active" and sample.face_found:
+            if c.current is not None:
+                rep = c.current.index
+            elif c.state == "neutral" and abs(float(sample.value(c.axis))) >= c._neutral:
+                # Out of neutral but not yet past the start threshold: the
+                # warning belongs to the rep that is beginning.
+                rep = c.rep_offset + len(c.records) + 1
+        for e in self.safety.update(sample, t, rep=rep):
+            self._record(e, out)
+
+    def _record(self, e: Event, out: list[Event]) -> None:
+        out.append(e)
+        if e.kind in (ev.REP, ev.PARTIAL):
+            rec = self.counter.records[-1]
+            rec.warnings += self._rep_warnings.pop(rec.index, 0)
+            self.session.add_rep(rec)
+        if is_recorded_warning(e):
+            self.session.add_warning(e)
+            if e.rep is not None:
+                done = self.session.current.reps if self.session.current else []
+                match = next((r for r in reversed(done) if r.index == e.rep), None)
+                if match is not None:
+                    match.warnings += 1
+                else:
+                    self._rep_warnings[e.rep] = self._rep_warnings.get(e.rep, 0) + 1
+
+    # --------------------------------------------------------- sets and rests
+    def _finish_set(self, t: float, out: list[Event]) -> None:
+        ex = self.exercise
+        self.set_index += 1
+        self.session.current.sets_completed = self.set_index
+        out.append(self._event(t, ev.SET_DONE, f"Set {self.set_index} of {ex.sets} done.",
+                               set=self.set_index, sets=ex.sets))
+        if self.set_index < ex.sets:
+            self._begin_rest(t, float(ex.rest_s), "set", out)
+        else:
+            self._finish_exercise(t, out)
+
+    def _finish_exercise(self, t: float, out: list[Event], skipped: bool = False) -> None:
+        ex = self.exercise
+        self.session.current.end_t_s = t
+        if not skipped:
+            out.append(self._event(t, ev.EXERCISE_DONE, cue_text(ex, "done")))
+        self.exercise_index += 1
+        self.counter = None
+        if self.exercise is None:
+            self.phase = "done"
+            self.session.completed = True
+            out.append(Event(t_s=t, kind=ev.ROUTINE_DONE, message="That's the whole routine. Well done!"))
+            return
+        self._begin_rest(t, self.transition_s, "exercise", out)
+
+    def _begin_rest(self, t: float, rest_s: float, then: str, out: list[Event]) -> None:
+        self.phase = "rest"
+        self._rest_until = t + rest_s
+        self._rest_sent = set()
+        self._next_after_rest = then
+        ex = self.exercise
+        nxt = f" Next: {ex.name}." if then == "exercise" else ""
+        out.append(Event(t_s=t, kind=ev.REST, exercise_id=ex.id, magnitude=rest_s, unit="s",
+                         message=f"Rest for {rest_s:.0f} seconds.{nxt}" if rest_s >= 1 else nxt.strip(),
+                         data={"rest_s": rest_s, "then": then}))
+        self._update_rest(t, out)
+
+    def _update_rest(self, t: float, out: list[Event]) -> None:
+        remaining = self._rest_until - t
+        for k in self.rest_countdown_at:
+            if k not in self._rest_sent and remaining <= k and remaining > k - 1:
+                self._rest_sent.add(k)
+                out.append(Event(t_s=t, kind=ev.REST_COUNTDOWN, exercise_id=self.exercise.id,
+                                 magnitude=float(k), unit="s", message=str(k), data={"remaining_s": k}))
+            elif remaining <= k - 1:
+                self._rest_sent.add(k)
+        if remaining <= 0:
+            if self._next_after_rest == "exercise":
+                self._start_exercise(t, out)
+            else:
+                self._start_set(t)
+
+    # ----------------------------------------------------------------- output
+    def _event(self, t: float, kind: str, message: str, **data) -> Event:
+        ex = self.exercise
+        return Event(t_s=t, kind=kind, exercise_id=ex.id if ex is not None else None, message=message, data=data)
+
+    def state(self) -> dict[str, Any]:
+        """What the overlay shows now (a snapshot, JSON-friendly)."""
+        ex = self.exercise
+        c = self.counter
+        t = self._last_t or 0.0
+        d: dict[str, Any] = {
+            "phase": self.phase,
+            "paused": self.paused,
+            "pause_reason": "user" if self.user_paused else self.quality_problem,
+            "exercise_index": self.exercise_index,
+            "exercises": len(self.routine.exercises),
+        }
+        if ex is not None:
+            d.update({
+                "exercise_id": ex.id, "exercise_name": ex.name, "movement": ex.movement,
+                "unit": ex.unit, "axis": ex.axis, "set": min(self.set_index + 1, ex.sets), "sets": ex.sets,
+                "value": self._last_value,
+            })
+        if c is not None:
+            exp = c.expected_direction()
+            d.update({
+                "reps_done": c.total_completed, "reps_target": c.reps_target,
+                "reps_by_side": dict(c.completed), "expected_side": exp,
+                "rep_state": c.state,
+                "target": c.targets.get(exp) if exp else max(c.targets.values()),
+                "hold_s": float(ex.hold_s), "hold_progress_s": c.hold_progress_s(t),
+            })
+        if self.phase == "rest" and self._rest_until is not None:
+            d["rest_remaining_s"] = max(0.0, self._rest_until - t)
+        return d
+
+
+def run_coach(routine, kinematics: Iterable[Kinematics], **options) -> tuple[list[Event], dict[str, Any]]:
+    """Drive a whole routine from recorded kinematics: (all events, session dict)."""
+    coach = Coach(routine, **options)
+    events: list[Event] = []
+    for k in kinematics:
+        events.extend(coach.update(k))
+    return events, coach.session.to_dict()
+
+
+__all__ = ["Coach", "run_coach"]

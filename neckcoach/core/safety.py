@@ -1,0 +1,244 @@
+"""Safety monitor: too fast, sudden/jerky, out of range, trunk compensation.
+
+Thresholds come from the physics of the prescribed movement, not from one
+recording. A rep of amplitude A done as a minimum-jerk movement in T seconds
+each way (T = (tempo_s - hold_s) / 2) peaks at speed 1.875 A / T and at
+acceleration 5.77 A / T^2. A flick (15 deg in 250 ms) peaks at ~110 deg/s and
+~1400 deg/s^2: one to two orders of magnitude above a 45 deg rep at tempo 6 s
+(28 deg/s, 29 deg/s^2). The detector therefore compares what it measures with
+what the tempo implies, scaled so that a rep done up to twice as fast as
+prescribed is still "smooth" (that is `rushed`, not `jerk`), plus a floor
+above filtered landmark noise so that noise at rest never triggers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from neckcoach.core import events as ev
+from neckcoach.core.events import Event
+from neckcoach.core.reps import cue_text
+from neckcoach.core.samples import Kinematics
+
+ANGULAR_AXES = ("yaw", "pitch", "roll")
+# Minimum-jerk profile constants: peak speed and peak acceleration relative to
+# amplitude / duration and amplitude / duration^2.
+MJ_PEAK_SPEED = 1.875
+MJ_PEAK_ACCEL = 5.7735
+
+
+class _Episode:
+    """Emit once per episode; re-arm after the condition has been clear for `rearm_s`.
+
+    Triggering needs the condition on for `sustain_s` of consecutive frames,
+    or (if `confirm_s` > 0) on in at least two frames within `confirm_s`: at
+    15 fps a 250 ms flick spans 3-4 frames and its filtered speed can dip
+    between two exceedances, while a lone noisy frame still never warns.
+    """
+
+    __slots__ = ("sustain_s", "rearm_s", "confirm_s", "since", "active", "clear_since", "hits")
+
+    def __init__(self, sustain_s: float, rearm_s: float, confirm_s: float = 0.0):
+        self.sustain_s, self.rearm_s, self.confirm_s = sustain_s, rearm_s, confirm_s
+        self.reset()
+
+    def reset(self) -> None:
+        self.since: float | None = None
+        self.active = False
+        self.clear_since: float | None = None
+        self.hits: deque[float] = deque()
+
+    def step(self, t: float, on: bool) -> bool:
+        if on:
+            self.clear_since = None
+            if self.since is None:
+                self.since = t
+            self.hits.append(t)
+            while self.hits and t - self.hits[0] > self.confirm_s:
+                self.hits.popleft()
+            confirmed = self.confirm_s > 0 and len(self.hits) >= 2
+            if not self.active and (t - self.since >= self.sustain_s or confirmed):
+                self.active = True
+                return True
+            return False
+        self.since = None
+        if self.active:
+            self.clear_since = self.clear_since if self.clear_since is not None else t
+            if t - self.clear_since >= self.rearm_s:
+                self.active = False
+                self.hits.clear()
+        return False
+
+
+def _check(name: str, value: float, lo: float, hi: float) -> float:
+    if not (lo <= value <= hi):
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+    return float(value)
+
+
+class SafetyMonitor:
+    """Watches every frame for movements that could hurt, independent of reps.
+
+    Parameters (all validated):
+    - too_fast_sustain_s: 60 ms, so one noisy speed sample never warns, yet a
+      real too-fast movement (which lasts hundreds of ms) is caught early.
+    - speed_factor / accel_factor: a rep may peak at up to 1.6x the tempo
+      speed and 4x the tempo acceleration (i.e. done ~2x faster) before it is
+      called jerky; faster-than-tempo reps are `rushed`, a pacing matter.
+    - speed_floor_deg_s / dv_floor_deg_s: margins above the tempo-implied
+      values that filtered landmark noise cannot reach: with 0.5 deg of
+      angle noise the filtered speed has sd ~4 deg/s and its largest change
+      within 0.2 s over minutes at rest is ~28 deg/s; a 15 deg / 250 ms
+      flick changes the filtered speed by ~70-100 deg/s (15-30 fps).
+    - window_s: 0.2 s, the span over which a change of velocity is measured:
+      shorter than a flick's rise, so its onset is seen early, long enough to
+      average frame noise.
+    - range_margin_fraction: beyond the person's range by this fraction (and
+      at least 5 deg) counts as out of range.
+    - torso_limit_deg: 10 deg of trunk turn/tilt means the shoulders, not the
+      neck, are doing the movement.
+    - confirm_s: two jerky frames within 0.2 s confirm a jerk even if the
+      frame between them dipped below threshold (see `_Episode`).
+    - warmup_s: speeds are not judged for 0.3 s after tracking (re)starts,
+      because a differentiator's first frames carry a start-up transient.
+    """
+
+    def __init__(self, exercise, ranges=None, *, too_fast_sustain_s: float = 0.06,
+                 speed_factor: float = 1.6, accel_factor: float = 4.0,
+                 speed_floor_deg_s: float = 30.0, dv_floor_deg_s: float = 35.0,
+                 window_s: float = 0.2, jerk_sustain_s: float = 0.03, hold_fraction: float = 0.7,
+                 range_margin_fraction: float = 0.1, range_sustain_s: float = 0.1,
+                 torso_limit_deg: float = 10.0, torso_sustain_s: float = 0.3,
+                 rearm_s: float = 0.5, warmup_s: float = 0.3, confirm_s: float = 0.2):
+        self.exercise = exercise
+        self.too_fast_sustain_s = _check("too_fast_sustain_s", too_fast_sustain_s, 0.0, 1.0)
+        self.speed_factor = _check("speed_factor", speed_factor, 1.0, 10.0)
+        self.accel_factor = _check("accel_factor", accel_factor, 1.0, 50.0)
+        self.speed_floor = _check("speed_floor_deg_s", speed_floor_deg_s, 0.0, 500.0)
+        self.dv_floor = _check("dv_floor_deg_s", dv_floor_deg_s, 0.0, 500.0)
+        self.window_s = _check("window_s", window_s, 0.05, 1.0)
+        self.jerk_sustain_s = _check("jerk_sustain_s", jerk_sustain_s, 0.0, 0.5)
+        self.hold_fraction = _check("hold_fraction", hold_fraction, 0.1, 1.0)
+        self.range_margin_fraction = _check("range_margin_fraction", range_margin_fraction, 0.0, 1.0)
+        self.range_sustain_s = _check("range_sustain_s", range_sustain_s, 0.0, 2.0)
+        self.torso_limit_deg = _check("torso_limit_deg", torso_limit_deg, 1.0, 90.0)
+        self.torso_sustain_s = _check("torso_sustain_s", torso_sustain_s, 0.0, 5.0)
+        self.rearm_s = _check("rearm_s", rearm_s, 0.0, 10.0)
+        self.warmup_s = _check("warmup_s", warmup_s, 0.0, 5.0)
+        self.confirm_s = _check("confirm_s", confirm_s, 0.0, 1.0)
+        self.axis = exercise.axis
+        self.unit = exercise.unit
+        dirs = list(exercise.directions())
+        amplitude = max(float(exercise.target_value(d, ranges)) for d in dirs)
+        move_s = max((float(exercise.tempo_s) - float(exercise.hold_s)) / 2.0, 0.5)
+        self.expected_speed = MJ_PEAK_SPEED * amplitude / move_s
+        self.expected_accel = MJ_PEAK_ACCEL * amplitude / move_s ** 2
+        # Retraction is in mm; its noise floor in mm/s is set by the same reasoning.
+        self.axes = ANGULAR_AXES + (("retraction",) if self.axis == "retraction" else ())
+        self._limits = self._range_limits(exercise, ranges, dirs)
+        self.reset()
+
+    def _range_limits(self, exercise, ranges, dirs) -> dict[int, float]:
+        """Largest safe excursion on the exercise axis for each sign."""
+        limits: dict[int, float] = {}
+        opposite = {"left": "right", "right": "left", "flexion": "extension", "extension": "flexion", "back": "back"}
+        for d in set(dirs) | {opposite[d] for d in dirs}:
+            lim = float("inf")
+            if ranges is not None and hasattr(ranges, "for_direction"):
+                rng = float(ranges.for_direction(exercise.movement, d))
+                lim = rng + max(self.range_margin_fraction * rng, 5.0 if self.unit == "deg" else 3.0)
+            safety = exercise.safety_limit
+            if safety is not None:
+                lim = min(lim, float(safety))
+            s = exercise.sign(d)
+            limits[s] = min(limits.get(s, float("inf")), lim)
+        return limits
+
+    def reset(self) -> None:
+        self._fast = {a: _Episode(self.too_fast_sustain_s, self.rearm_s) for a in self.axes}
+        self._jerk = {a: _Episode(self.jerk_sustain_s, self.rearm_s, self.confirm_s) for a in self.axes}
+        self._range = _Episode(self.range_sustain_s, self.rearm_s)
+        self._torso = _Episode(self.torso_sustain_s, self.rearm_s)
+        self._hist: dict[str, deque[tuple[float, float]]] = {a: deque() for a in self.axes}
+        self._base: dict[str, float | None] = {}
+        self._tracking_since: float | None = None
+
+    def _exp(self, axis: str) -> tuple[float, float]:
+        if axis == self.axis:
+            return self.expected_speed, self.expected_accel
+        return 0.0, 0.0
+
+    def update(self, sample: Kinematics, t_s: float | None = None, rep: int | None = None) -> list[Event]:
+        t = float(sample.t_s if t_s is None else t_s)
+        out: list[Event] = []
+        if not sample.face_found:
+            self.reset()
+            return out
+        ex = self.exercise
+        if self._tracking_since is None:
+            self._tracking_since = t
+        if sample.reliable and t - self._tracking_since >= self.warmup_s:
+            for a in self.axes:
+                unit = "mm/s" if a == "retraction" else "deg/s"
+                limit = ex.speed_limit if a == self.axis else float(ex.max_speed_deg_s)
+                v = float(sample.speed(a))
+                if self._fast[a].step(t, abs(v) > limit):
+                    out.append(self._event(t, ev.TOO_FAST, rep, abs(v), unit, axis=a, limit=limit))
+                on, mag = self._jerky(a, t, v)
+                if self._jerk[a].step(t, on):
+                    out.append(self._event(t, ev.JERK, rep, mag, unit, axis=a))
+        else:
+            for h in self._hist.values():
+                h.clear()
+            self._base.clear()
+        x = float(sample.value(self.axis))
+        lim = self._limits.get(1 if x >= 0 else -1, float("inf"))
+        if self._range.step(t, abs(x) > lim):
+            out.append(self._event(t, ev.OUT_OF_RANGE, rep, abs(x), self.unit, limit=lim))
+        torso = max(abs(sample.torso_yaw_deg or 0.0), abs(sample.torso_roll_deg or 0.0))
+        if self._torso.step(t, torso > self.torso_limit_deg):
+            out.append(self._event(t, ev.COMPENSATION, rep, torso, "deg",
+                                   torso_yaw_deg=sample.torso_yaw_deg, torso_roll_deg=sample.torso_roll_deg))
+        return out
+
+    def _jerky(self, axis: str, t: float, v: float) -> tuple[bool, float]:
+        """Velocity spike or abrupt velocity change beyond what the tempo implies.
+
+        Speed criterion: |v| above speed_factor x expected peak + floor.
+        Change criterion: the velocity moved by more than accel_factor x
+        expected peak acceleration x window + floor within `window_s` (a mean
+        acceleration test, far less noisy than a per-frame acceleration).
+        Once entered, the change criterion holds while the velocity stays at
+        least `hold_fraction` of the threshold away from where it started:
+        at 15 fps a flick spans only 3-4 frames, and this lets the second
+        frame confirm the first (the sustain rule) without lowering the
+        entry threshold towards the noise.
+        """
+        v_exp, a_exp = self._exp(axis)
+        hist = self._hist[axis]
+        hist.append((t, v))
+        while hist and t - hist[0][0] > self.window_s:
+            hist.popleft()
+        v_thr = self.speed_factor * v_exp + self.speed_floor
+        dv_thr = self.accel_factor * a_exp * self.window_s + self.dv_floor
+        base = self._base.get(axis)
+        change = 0.0
+        if base is not None:
+            change = abs(v - base)
+            if change < self.hold_fraction * dv_thr:
+                base = None
+        if base is None:
+            vs = [h[1] for h in hist]
+            lo, hi = min(vs), max(vs)
+            if v - lo >= dv_thr:
+                base, change = lo, v - lo
+            elif hi - v >= dv_thr:
+                base, change = hi, hi - v
+        self._base[axis] = base
+        if abs(v) > v_thr or base is not None:
+            return True, max(abs(v), change)
+        return False, 0.0
+
+    def _event(self, t: float, kind: str, rep: int | None, magnitude: float, unit: str, **data) -> Event:
+        return Event(t_s=t, kind=kind, exercise_id=self.exercise.id, rep=rep, magnitude=float(magnitude),
+                     unit=unit, message=cue_text(self.exercise, kind), data=data)

@@ -1,0 +1,201 @@
+"""Rep counting and holds from generated angle sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neckcoach.core import events as ev
+from neckcoach.core.reps import RepCounter
+from neckcoach.core.samples import Kinematics
+
+try:
+    from tests.test_coach_support import exercise, kinds, min_jerk, rep_train, routine, stream, timeline
+except ImportError:  # tests/ on sys.path (pytest rootdir-less import mode)
+    from test_coach_support import exercise, kinds, min_jerk, rep_train, routine, stream, timeline
+
+
+def run_counter(ex, frames, **kw):
+    c = RepCounter(ex, routine(ex).ranges, **kw)
+    out = []
+    for k in frames:
+        out.extend(c.update(k))
+    return c, out
+
+
+def raw_frames(t, axis: str, x):
+    """Unfiltered frames (value and finite-difference speed): worst-case jitter."""
+    x = np.asarray(x, dtype=float)
+    v = np.gradient(x, t)
+    unit = "mm" if axis == "retraction" else "deg"
+    return [Kinematics(t_s=float(ti), face_found=True, reliable=True, faces=1, face_width_px=200,
+                       brightness=120, **{f"{axis}_{unit}": float(xi), f"{axis}_speed_{unit}_s": float(vi)})
+            for ti, xi, vi in zip(t, x, v)]
+
+
+CLEAN_CASES = [
+    # movement, sides, axis, signed amplitudes, expected reps
+    ("rotation", "alternate", "yaw", [45, -45, 45, -45], 4),
+    ("rotation", "left", "yaw", [40, 40, 40], 3),
+    ("rotation", "right", "yaw", [-40, -40, -40], 3),
+    ("rotation", "both", "yaw", [45, 45, -45, -45], 4),
+    ("side_bend", "alternate", "roll", [30, -30, 30, -30], 4),
+    ("flexion_extension", "alternate", "pitch", [35, -35, 35, -35], 4),
+    ("flexion", None, "pitch", [35, 35, 35], 3),
+    ("chin_nod", None, "pitch", [12, 12, 12], 3),
+]
+
+
+@pytest.mark.parametrize("movement,sides,axis,amps,expected", CLEAN_CASES)
+def test_clean_reps_are_counted_exactly(movement, sides, axis, amps, expected):
+    target = max(abs(a) for a in amps) * 0.95
+    kw = dict(movement=movement, reps=2 if sides == "both" else len(amps), target_deg=round(target, 1), tempo_s=6.0)
+    kw["sides"] = sides
+    ex = exercise(**kw)
+    t = timeline(3.0 + 6.3 * len(amps) + 2.0, seed=len(amps))
+    x, _ = rep_train(t, start_s=2.0, amplitudes=amps, tempo_s=6.0, gap_s=0.3)
+    c, out = run_counter(ex, stream(t, **{axis: x}, seed=3))
+    assert len(kinds(out, ev.REP)) == expected
+    assert not kinds(out, ev.PARTIAL) and not kinds(out, ev.WRONG_SIDE)
+    assert c.done()
+    assert [r.complete for r in c.records] == [True] * expected
+    sides_seen = [r.side for r in c.records]
+    dirs = ex.directions()
+    assert set(sides_seen) <= set(dirs)
+
+
+def test_retraction_counted_in_mm():
+    ex = exercise(id="tuck", name="Chin tuck", movement="retraction", sides=None, target_deg=None,
+                  target_mm=12.0, reps=3)
+    t = timeline(24.0, seed=2)
+    x, _ = rep_train(t, start_s=2.0, amplitudes=[14, 14, 14], tempo_s=6.0, gap_s=0.5)
+    c, out = run_counter(ex, stream(t, retraction=x, seed=2))
+    reps = kinds(out, ev.REP)
+    assert len(reps) == 3 and reps[0].unit == "mm"
+
+
+def test_short_rep_is_partial_not_counted_and_almost_is_said():
+    ex = exercise(sides="left", reps=3, target_deg=40.0, tempo_s=8.0)
+    t = timeline(26.0, seed=4)
+    move = 2.5
+    # Rep 1 stalls at 26 deg (65% of target) for 2 s; rep 2 reaches 40 deg.
+    x = (min_jerk(t, 2.0, move, 26.0) - min_jerk(t, 6.5, move, 26.0)
+         + min_jerk(t, 12.0, move, 42.0) - min_jerk(t, 14.5, move, 42.0))
+    c, out = run_counter(ex, stream(t, yaw=x, seed=4))
+    partial = kinds(out, ev.PARTIAL)
+    assert len(partial) == 1 and partial[0].data["reason"] == "short_of_target"
+    assert len(kinds(out, ev.REP)) == 1
+    almost = kinds(out, ev.ALMOST)
+    assert len(almost) == 1 and 4.0 < almost[0].t_s < 7.0
+    assert [r.complete for r in c.records] == [False, True]
+    assert c.records[0].peak == pytest.approx(26.0, abs=2.0)
+
+
+@pytest.mark.parametrize("reach_fraction,peak,complete", [(0.85, 35.0, True), (0.85, 33.0, False),
+                                                          (0.7, 30.0, True), (0.95, 36.0, False)])
+def test_reach_fraction_is_the_tolerance(reach_fraction, peak, complete):
+    ex = exercise(sides="left", reps=1, target_deg=40.0)
+    t = timeline(10.0, seed=5)
+    x, _ = rep_train(t, start_s=2.0, amplitudes=[peak], tempo_s=6.0)
+    c, out = run_counter(ex, stream(t, yaw=x, noise_deg=0.2, seed=5), reach_fraction=reach_fraction)
+    assert len(c.records) == 1 and c.records[0].complete is complete
+
+
+def test_alternate_flags_wrong_side_and_does_not_count_it():
+    ex = exercise(sides="alternate", reps=4, target_deg=40.0)
+    amps = [42, 42, -42, 42, -42]  # second left is the wrong side
+    t = timeline(3.0 + 6.5 * 5 + 2, seed=6)
+    x, spans = rep_train(t, start_s=2.0, amplitudes=amps, tempo_s=6.0, gap_s=0.5)
+    c, out = run_counter(ex, stream(t, yaw=x, seed=6))
+    wrong = kinds(out, ev.WRONG_SIDE)
+    assert len(wrong) == 1
+    assert spans[1][0] < wrong[0].t_s < spans[1][1] and wrong[0].data["expected"] == "right"
+    assert [r.side for r in c.records] == ["left", "right", "left", "right"]
+    assert len(kinds(out, ev.REP)) == 4 and c.done()
+
+
+def test_both_sides_counts_per_side_in_any_order():
+    ex = exercise(sides="both", reps=2, target_deg=40.0)
+    amps = [-42, 42, -42, -42, 42]  # third right is one too many
+    t = timeline(3.0 + 6.5 * 5 + 2, seed=7)
+    x, _ = rep_train(t, start_s=2.0, amplitudes=amps, tempo_s=6.0, gap_s=0.5)
+    c, out = run_counter(ex, stream(t, yaw=x, seed=7))
+    assert c.completed == {"left": 2, "right": 2}
+    assert len(kinds(out, ev.WRONG_SIDE)) == 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_jitter_around_thresholds_never_double_counts(seed):
+    """Raw (unfiltered) +-2 deg jitter sitting on each threshold for seconds."""
+    ex = exercise(sides="left", reps=5, target_deg=40.0)
+    c0 = RepCounter(ex, routine(ex).ranges)
+    start, reach, neutral = c0._start["left"], c0._reach["left"], c0._neutral
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, 30, 1 / 30)
+    x = np.zeros_like(t)
+    seg = lambda a, b: (t >= a) & (t < b)  # noqa: E731
+    x[seg(2, 5)] = start                     # hovering at the start threshold
+    x[seg(5, 6)] = np.linspace(start, reach, seg(5, 6).sum())
+    x[seg(6, 10)] = reach                    # hovering at the target-band edge
+    x[seg(10, 11)] = np.linspace(reach, neutral, seg(10, 11).sum())
+    x[seg(11, 15)] = neutral                 # hovering at the neutral threshold
+    x[seg(15, 30)] = 0.0
+    x = x + rng.uniform(-2.0, 2.0, t.size)
+    c, out = run_counter(ex, raw_frames(t, "yaw", x))
+    assert len(kinds(out, ev.REP)) + len(kinds(out, ev.PARTIAL)) == 1
+    assert len(kinds(out, ev.REP)) == 1
+    assert len(kinds(out, ev.REP_START)) == 1 and len(kinds(out, ev.AT_TARGET)) == 1
+
+
+def test_getting_into_position_is_never_counted():
+    """Sitting down: the head sweeps 35 deg and back before settling; then 2 reps."""
+    ex = exercise(sides="alternate", reps=4, target_deg=30.0)
+    t = timeline(20.0, seed=8)
+    settle = min_jerk(t, 0.0, 1.2, -35.0) + min_jerk(t, 0.0, 1.0, 0.0)
+    x = 35.0 + settle  # starts turned 35 deg left, turns to neutral in 1.2 s
+    reps, _ = rep_train(t, start_s=4.0, amplitudes=[32, -32], tempo_s=6.0, gap_s=0.5)
+    c, out = run_counter(ex, stream(t, yaw=x + reps, pitch=20.0 - min_jerk(t, 0.0, 1.5, 20.0), seed=8))
+    assert [r.side for r in c.records] == ["left", "right"]
+    assert all(e.t_s > 4.0 for e in out)
+
+
+def test_hold_timed_only_inside_band_and_restarted_when_left_early():
+    ex = exercise(sides="left", reps=2, target_deg=40.0, hold_s=3.0, tempo_s=10.0)
+    t = timeline(30.0, seed=9)
+    # Rep 1: reach 42, hold 1 s, sag to 28 (outside band) for 1 s, back to 42 for 3.5 s, return.
+    x = (min_jerk(t, 2.0, 2.0, 42.0) - min_jerk(t, 5.0, 0.4, 14.0) + min_jerk(t, 6.4, 0.4, 14.0)
+         - min_jerk(t, 10.3, 2.0, 42.0))
+    # Rep 2: reach 42 for 1.5 s, then sag to 28 for 3 s and return: hold never completed.
+    x += (min_jerk(t, 15.0, 2.0, 42.0) - min_jerk(t, 18.5, 0.4, 14.0) - min_jerk(t, 22.0, 2.0, 28.0))
+    c, out = run_counter(ex, stream(t, yaw=x, noise_deg=0.3, seed=9))
+    broken = kinds(out, ev.HOLD_BROKEN)
+    assert len(broken) == 2
+    holds = kinds(out, ev.HOLD)
+    assert len(holds) == 3  # rep 1 twice (restart), rep 2 once
+    releases = kinds(out, ev.RELEASE)
+    assert len(releases) == 1 and 9.3 < releases[0].t_s < 10.5
+    r1, r2 = c.records
+    assert r1.complete and r1.hold_s >= 3.0
+    assert not r2.complete and r2.reason == "hold_short"
+    assert 1.0 < r2.hold_s < 2.5  # only the in-band part counts
+    assert len(kinds(out, ev.REP)) == 1 and len(kinds(out, ev.PARTIAL)) == 1
+
+
+def test_rep_record_has_metrics():
+    ex = exercise(sides="left", reps=1, target_deg=40.0)
+    t = timeline(10.0, seed=10)
+    x, _ = rep_train(t, start_s=2.0, amplitudes=[42.0], tempo_s=6.0)
+    c, _ = run_counter(ex, stream(t, yaw=x, seed=10))
+    d = c.records[0].to_dict()
+    assert d["complete"] and d["side"] == "left"
+    assert d["peak_deg"] == pytest.approx(42.0, abs=2.5)
+    assert 10.0 < d["peak_speed_deg_s"] < 35.0 and d["mean_speed_deg_s"] < d["peak_speed_deg_s"]
+    assert d["time_to_target_s"] is not None and 0.8 < d["time_to_target_s"] < 3.0
+    assert d["sparc"] < 0 and d["ldlj"] < 0 and d["velocity_peaks"] == 2  # out and back
+
+
+@pytest.mark.parametrize("name,value", [("reach_fraction", 0.2), ("dwell_s", -1.0), ("settle_s", 20.0)])
+def test_invalid_parameters_are_rejected_with_name(name, value):
+    ex = exercise()
+    with pytest.raises(ValueError, match=name):
+        RepCounter(ex, None, **{name: value})
