@@ -17,6 +17,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("neckcoach.cli.cmd_routine", "schema"),
     "list": ("neckcoach.cli.cmd_routine", "list_routines"),
     "show": ("neckcoach.cli.cmd_routine", "show"),
+    "demo": ("neckcoach.cli.cmd_run", "demo"),
+    "run": ("neckcoach.cli.cmd_run", "run"),
+    "simulate": ("neckcoach.cli.cmd_simulate", "simulate"),
+    "preview": ("neckcoach.cli.cmd_simulate", "preview"),
+    "analyze": ("neckcoach.cli.cmd_analyze", "analyze_cmd"),
+    "report": ("neckcoach.cli.cmd_records", "report_cmd"),
+    "history": ("neckcoach.cli.cmd_records", "history_cmd"),
+    "progress": ("neckcoach.cli.cmd_records", "progress_cmd"),
+    "export": ("neckcoach.cli.cmd_records", "export_cmd"),
+    "archive": ("neckcoach.cli.cmd_records", "archive_cmd"),
 }
 
 

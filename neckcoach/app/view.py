@@ -1,0 +1,88 @@
+"""Turn the coach's state, the live kinematics and the active cue into what the overlay draws.
+
+Pure: no drawing, no clock. Kept apart from the frame loop so that the mapping
+can be tested with plain dictionaries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neckcoach.core.samples import Kinematics
+from neckcoach.io.overlay import OverlayState
+
+# How far either side of the target still counts as "on target" on the gauge,
+# as a fraction of the target: the same tolerance the rep counter uses for a
+# complete rep (85 %), so the green band and the counting agree.
+TARGET_BAND_LOW = 0.85
+TARGET_BAND_HIGH = 1.15
+
+SIDE_WORDS = {"left": "LEFT", "right": "RIGHT", "flexion": "DOWN", "extension": "UP", "back": "BACK"}
+AXIS_NAMES = {"yaw": "rotation", "pitch": "flexion / extension", "roll": "side bend", "retraction": "retraction"}
+
+
+def overlay_state(
+    coach_state: dict[str, Any],
+    kin: Kinematics | None,
+    *,
+    exercise=None,
+    cue_text: str = "",
+    cue_severity: str = "info",
+    safety_banner: str = "",
+    calibrating_progress: float | None = None,
+    calibration_message: str = "",
+    fps: float | None = None,
+) -> OverlayState:
+    """The overlay for one frame, from the coach snapshot (`Coach.state()`)."""
+    side = coach_state.get("expected_side") or ""
+    target = coach_state.get("target")
+    sign = exercise.sign(side) if exercise is not None and side else 1
+    signed_target = None if target is None else sign * float(target)
+    band = None
+    if signed_target is not None:
+        a, b = signed_target * TARGET_BAND_LOW, signed_target * TARGET_BAND_HIGH
+        band = (min(a, b), max(a, b))
+    limit = exercise.safety_limit if exercise is not None else None
+    axis = coach_state.get("axis", "yaw")
+    live = None
+    if kin is not None and kin.face_found:
+        live = float(kin.value(axis))
+    hold_s = float(coach_state.get("hold_s") or 0.0)
+    hold_done = float(coach_state.get("hold_progress_s") or 0.0)
+    holding = hold_s > 0 and coach_state.get("rep_state") in ("holding", "at_target")
+    phase = coach_state.get("phase", "")
+    tempo_label = {"count_in": "get ready", "rest": "rest"}.get(phase, "")
+    if coach_state.get("rep_state"):
+        tempo_label = {"moving_out": "out", "at_target": "hold", "holding": "hold",
+                       "returning": "back", "neutral": "ready"}.get(coach_state["rep_state"], tempo_label)
+    text = cue_text
+    if calibrating_progress is not None:
+        text = calibration_message or "Sit tall and look at the screen"
+    if phase == "done":
+        text = cue_text or "Routine complete - well done!"
+    return OverlayState(
+        exercise_name=coach_state.get("exercise_name", "Calibration" if calibrating_progress is not None else ""),
+        side=SIDE_WORDS.get(side, side.upper()),
+        rep=int(coach_state.get("reps_done", 0)),
+        reps_total=int(coach_state.get("reps_target", 0)),
+        set_index=int(coach_state.get("set", 0)),
+        sets_total=int(coach_state.get("sets", 0)),
+        axis=axis,
+        unit=coach_state.get("unit", "deg"),
+        live_value=live,
+        target_value=signed_target,
+        target_band=band,
+        safety_limit=None if limit is None else sign * float(limit),
+        hold_progress=min(1.0, hold_done / hold_s) if holding else None,
+        hold_s_left=max(0.0, hold_s - hold_done) if holding else None,
+        rest_s_left=coach_state.get("rest_remaining_s"),
+        tempo_phase=None,
+        tempo_label=tempo_label,
+        cue_text=text,
+        cue_severity=cue_severity,
+        safety_banner=safety_banner,
+        face_lost=kin is not None and not kin.face_found,
+        paused=bool(coach_state.get("paused")) and coach_state.get("pause_reason") == "user",
+        calibrating_progress=calibrating_progress,
+        fps=fps,
+    )

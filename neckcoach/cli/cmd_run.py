@@ -1,0 +1,220 @@
+"""`neckcoach run` (a routine on a camera or a video) and `neckcoach demo` (no camera needed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from neckcoach.routine import RoutineError, load_routine, resolve_routine
+
+DEMO_ROUTINE = "rotation"
+DEMO_REPS = 4
+
+
+def _session_options(f):
+    for opt in reversed([
+        click.option("--headless", is_flag=True, help="No window (servers, CI, batch review)."),
+        click.option("--no-voice", is_flag=True, help="Cues on screen only."),
+        click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+                     help="Session folder (default: a new folder in your data dir)."),
+        click.option("--record", "record_path", type=click.Path(dir_okay=False), default=None,
+                     help="Also write the overlay video to this .mp4 file."),
+        click.option("--no-mirror", is_flag=True, help="Show the raw camera view instead of a mirror."),
+        click.option("--big", is_flag=True, help="Extra-large text for demos at a distance."),
+        click.option("--rate", "rate_wpm", type=click.IntRange(80, 300), default=None,
+                     help="Speech rate, words per minute (default: the routine's)."),
+        click.option("--volume", type=click.FloatRange(0, 1), default=None, help="Speech volume 0..1."),
+        click.option("--voice", "voice_name", default=None, help="Speech engine voice id."),
+        click.option("--report/--no-report", default=True, help="Write the HTML report at the end."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _load(routine: str):
+    path = resolve_routine(routine)
+    try:
+        return path, load_routine(path)
+    except RoutineError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+
+
+def run_session(routine_path: Path, routine, frames, source_info: dict, *, headless: bool, no_voice: bool,
+                out_dir, record_path, no_mirror: bool, big: bool, rate_wpm, volume, voice_name, report: bool,
+                pace_to_source: bool = False, keys=None, measurement=None):
+    """Set up every stage, run the loop, print where the record is. Returns the RunResult."""
+    from neckcoach.app.runner import SessionLoop
+    from neckcoach.io.records import RecordError, SessionRecorder, new_session_dir
+
+    try:
+        target = Path(out_dir) if out_dir else new_session_dir(routine_path.stem)
+        recorder = SessionRecorder(
+            target,
+            {"title": routine.title, "path": str(routine_path), "id": routine_path.stem},
+            source=source_info,
+        )
+    except (RecordError, OSError) as exc:
+        click.echo(f"neckcoach: cannot write the session record: {exc}", err=True)
+        sys.exit(2)
+
+    display = None
+    if not headless:
+        from neckcoach.io.display import open_display
+
+        display = open_display("NeckCoach", headless=False)
+        if getattr(display, "message", ""):
+            click.echo(f"neckcoach: {display.message}", err=True)
+    voice = None
+    if not no_voice:
+        from neckcoach.io.voice import Voice
+
+        v = routine.voice
+        voice = Voice(rate_wpm=rate_wpm or v.rate_wpm, volume=v.volume if volume is None else volume,
+                      voice=voice_name or v.voice)
+    writer = None
+    if record_path:
+        writer = _video_writer(record_path, source_info)
+    if measurement is None:
+        from neckcoach.measure import Measurement
+
+        measurement = Measurement()
+    loop = SessionLoop(routine, measurement, recorder=recorder, voice=voice, display=display, keys=keys,
+                       video_writer=writer, mirror=not no_mirror, big=big, pace_to_source=pace_to_source)
+    result = loop.run(frames)
+    if voice is not None and not voice.available:
+        click.echo(f"neckcoach: {voice.status_message}", err=True)
+    _print_summary(result)
+    if report:
+        from neckcoach.report.html import build_report
+
+        try:
+            html = build_report(result.out_dir)
+            click.echo(f"Report: {html}")
+        except Exception as exc:  # the record is safe; a report can be rebuilt with `neckcoach report`
+            click.echo(f"neckcoach: the report could not be written ({exc}); "
+                       f"try: neckcoach report {result.out_dir}", err=True)
+    return result
+
+
+class _LazyVideoWriter:
+    """Opens the mp4 writer at the first frame, when the overlay size is known."""
+
+    def __init__(self, path: str, fps: float):
+        self.path, self.fps, self._writer = path, fps, None
+
+    def write(self, image) -> None:
+        import cv2
+
+        if self._writer is None:
+            h, w = image.shape[:2]
+            self._writer = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+        self._writer.write(image)
+
+    def release(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+
+def _video_writer(path: str, source_info: dict) -> _LazyVideoWriter:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return _LazyVideoWriter(path, float(source_info.get("fps") or 30.0))
+
+
+def _print_summary(result) -> None:
+    session = result.session
+    click.echo(f"Session ended: {result.ended_reason} ({result.frames} frames, "
+               f"{result.processing_fps:.1f} frames/s processed)")
+    for ex in session.get("exercises", []):
+        partial = sum(1 for r in ex.get("reps", []) if not r.get("complete"))
+        click.echo(f"  {ex.get('name')}: {ex.get('reps_completed')} / {ex.get('reps_target')} reps"
+                   + (f", {partial} partial" if partial else ""))
+    warnings = session.get("warnings", [])
+    kinds: dict[str, int] = {}
+    for w in warnings:
+        kinds[w["kind"]] = kinds.get(w["kind"], 0) + 1
+    click.echo("  warnings: " + (", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "none"))
+    if result.out_dir is not None:
+        click.echo(f"Session record: {result.out_dir}")
+
+
+@click.command()
+@click.argument("routine")
+@click.option("--camera", type=int, default=None, help="Camera index (default 0 unless --video is given).")
+@click.option("--video", type=click.Path(dir_okay=False), default=None, help="Run on a recorded video instead.")
+@click.option("--width", type=int, default=640, show_default=True, help="Camera frame width.")
+@click.option("--height", type=int, default=480, show_default=True, help="Camera frame height.")
+@click.option("--fps", type=float, default=30.0, show_default=True, help="Camera frame rate.")
+@_session_options
+def run(routine, camera, video, width, height, fps, **options):
+    """Coach a routine live on the webcam, or on a recorded video.
+
+    \b
+    Examples:
+      neckcoach run rotation                      webcam 0, window and voice
+      neckcoach run my_routine.yaml --camera 1 --big
+      neckcoach run rotation --video clip.mp4 --headless --no-voice --out session1
+    """
+    from neckcoach.io.sources import CameraSource, SourceError, VideoFileSource
+
+    routine_path, r = _load(routine)
+    if video is not None and camera is not None:
+        raise click.UsageError("give --camera or --video, not both")
+    try:
+        if video is not None:
+            source = VideoFileSource(video)
+            info = {"kind": "video", "path": str(video), "fps": getattr(source, "fps", None)}
+        else:
+            index = 0 if camera is None else camera
+            source = CameraSource(index, width, height, fps)
+            info = {"kind": "camera", "index": index, "fps": fps}
+    except (SourceError, ValueError) as exc:
+        click.echo(f"neckcoach: {exc}", err=True)
+        sys.exit(2)
+    with source:
+        run_session(routine_path, r, source, info, **options)
+
+
+@click.command()
+@click.option("--camera", type=int, default=None, help="Run the demo live on this camera instead.")
+@click.option("--routine", "routine_name", default=DEMO_ROUTINE, show_default=True, help="Bundled routine to show.")
+@click.option("--reps", type=click.IntRange(1, 20), default=DEMO_REPS, show_default=True,
+              help="Repetitions the virtual patient does per exercise.")
+@click.option("--clean", is_flag=True, help="Virtual patient makes no mistakes (default: one sudden flick).")
+@_session_options
+def demo(camera, routine_name, reps, clean, **options):
+    """Demo: a virtual patient does a routine while the coach watches; no camera needed.
+
+    The patient is a rendered 3D head scan moving with known angles; by default it makes one
+    sudden, jerky movement so you can see and hear the safety warning.
+
+    \b
+    Examples:
+      neckcoach demo                       window and voice where available
+      neckcoach demo --headless --no-voice --out /tmp/demo
+      neckcoach demo --camera 0            the same routine, live on your webcam
+    """
+    from neckcoach.app.demo_clip import demo_frames, demo_routine
+
+    routine_path, r = _load(routine_name)
+    r = demo_routine(r, reps=reps)
+    if camera is not None:
+        from neckcoach.io.sources import CameraSource, SourceError
+
+        try:
+            source = CameraSource(camera)
+        except (SourceError, ValueError) as exc:
+            click.echo(f"neckcoach: {exc}", err=True)
+            sys.exit(2)
+        with source:
+            run_session(routine_path, r, source, {"kind": "camera", "index": camera, "fps": 30.0}, **options)
+        return
+    mistakes = () if clean else ("jerky",)
+    click.echo(f"Demo: a virtual patient does {r.title!r} ({reps} reps per exercise"
+               + (", with one sudden jerky movement" if mistakes else "") + ").")
+    click.echo("Head scan: 'Infinite, 3D Head Scan' by Lee Perry-Smith, CC BY 3.0 (www.triplegangers.com).")
+    frames, info = demo_frames(r, routine_path, reps=reps, mistakes=mistakes)
+    run_session(routine_path, r, frames, info, pace_to_source=not options["headless"], **options)
