@@ -63,6 +63,8 @@ CASES = [
     ("deep_nesting", "title: " + "[" * 500 + "]" * 500 + "\n", "{f}:1:19: nested more than 12 levels deep"),
     ("python_tag", 'title: !!python/object/apply:os.system ["echo hi"]\nexercises: []\n',
      "{f}:1:8: tags (!!python/..., !name) are not allowed in routines"),
+    ("control_character", "title: T\x01\n",
+     "{f}:1:9: the file contains a control character YAML does not allow (U+0001)"),
     ("scalar", "just a sentence\n", "{f}:1:1: a routine must be a mapping with title and exercises, not a str"),
     ("ten_megabytes", "title: T\nnotes: \"" + "x" * 10_000_000 + "\"\n",
      "{f}:1:1: file is too large for a routine: 10000019 bytes (at most 1000000)"),

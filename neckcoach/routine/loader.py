@@ -136,9 +136,21 @@ def _mark_problem(name: str, exc: yaml.MarkedYAMLError) -> Problem:
     return Problem(name, line, col, "", message)
 
 
+def _reader_problem(name: str, text: str, exc: yaml.reader.ReaderError) -> Problem:
+    """A character YAML refuses (a control character): located by its position."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    col = exc.position - (before.rfind("\n") + 1) + 1
+    return Problem(name, line, col, "", f"the file contains a control character YAML does not allow "
+                                        f"(U+{exc.character:04X})" if isinstance(exc.character, int) else "")
+
+
 def parse_yaml(text: str, name: str) -> tuple[Any, dict]:
     """Parse YAML text into plain data plus a key-path → node location map."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise RoutineError([_reader_problem(name, text, exc)]) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -146,6 +158,8 @@ def parse_yaml(text: str, name: str) -> tuple[Any, dict]:
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise RoutineError([_mark_problem(name, exc)]) from None
+    except yaml.reader.ReaderError as exc:
+        raise RoutineError([_reader_problem(name, text, exc)]) from None
     except yaml.YAMLError as exc:
         raise RoutineError([Problem(name, 1, 1, "", f"not valid YAML: {exc}")]) from None
     except RecursionError:
