@@ -13,6 +13,8 @@ import platformdirs
 
 DEMO_FPS = 30.0
 DEMO_SEED = 7
+# Bump when the way demo clips are made changes, so stale cached clips are not reused.
+DEMO_CLIP_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -49,7 +51,8 @@ def demo_clip(routine, routine_path: Path, *, reps: int, mistakes: tuple[str, ..
     """Path of a clip of the virtual patient doing `routine`, rendering it if not cached."""
     from neckcoach import __version__
 
-    key = json.dumps([routine.model_dump(mode="json"), reps, sorted(mistakes), DEMO_SEED, DEMO_FPS, __version__])
+    key = json.dumps([routine.model_dump(mode="json"), reps, sorted(mistakes), DEMO_SEED, DEMO_FPS, __version__,
+                      DEMO_CLIP_VERSION])
     folder = cache_dir() / f"{routine_path.stem}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     clip = folder / "clip.mp4"
     if clip.exists() and (folder / "truth.csv").exists():
