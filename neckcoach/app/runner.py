@@ -174,6 +174,8 @@ class SessionLoop:
         if self._shown is not None and self._shown.until_t_s > t_s:
             cue_text, severity = self._shown.text, self._shown.severity
         banner = self._banner.text if self._banner is not None and self._banner.until_t_s > t_s else ""
+        if cue_text == banner:
+            cue_text = ""
         progress = None
         if calibrating:
             cal = self.measurement.calibrator
