@@ -209,7 +209,7 @@ class SessionLoop:
         if action is Action.QUIT:
             return False
         if action is Action.PAUSE_TOGGLE:
-            if self.coach.paused:
+            if self.coach.user_paused:
                 self.coach.resume(t_s)
             else:
                 self.coach.pause(t_s)

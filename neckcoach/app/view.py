@@ -49,11 +49,11 @@ def overlay_state(
         live = float(kin.value(axis))
     hold_s = float(coach_state.get("hold_s") or 0.0)
     hold_done = float(coach_state.get("hold_progress_s") or 0.0)
-    holding = hold_s > 0 and coach_state.get("rep_state") in ("holding", "at_target")
+    holding = hold_s > 0 and coach_state.get("rep_state") == "at_target"
     phase = coach_state.get("phase", "")
     tempo_label = {"count_in": "get ready", "rest": "rest"}.get(phase, "")
     if coach_state.get("rep_state"):
-        tempo_label = {"moving_out": "out", "at_target": "hold", "holding": "hold",
+        tempo_label = {"out": "out", "at_target": "hold" if hold_s > 0 else "back",
                        "returning": "back", "neutral": "ready"}.get(coach_state["rep_state"], tempo_label)
     text = cue_text
     if calibrating_progress is not None:

@@ -1,0 +1,83 @@
+"""The session loop with fake measurement: keys, pauses, recalibration and the record on every ending."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from neckcoach.app.runner import SessionLoop
+from neckcoach.core.samples import Kinematics
+from neckcoach.io.keys import ScriptedKeys
+from neckcoach.io.records import SessionRecorder
+from neckcoach.routine import load_routine
+from tests.conftest import ROUTINES
+
+
+class FakeMeasurement:
+    """Calibrated, still head at neutral; counts recalibration requests."""
+
+    def __init__(self):
+        self.neutral = object()
+        self.last_calibration = None
+        self.recalibrations = 0
+        self._calibrating_until = -1.0
+
+    def update(self, rgb, t_s):
+        calibrating = t_s < self._calibrating_until
+        k = Kinematics(t_s=t_s, face_found=True, confidence=1.0, reliable=True, faces=1,
+                       face_width_px=200.0, brightness=120.0)
+        k.extra.update(calibrated=True, calibrating=calibrating)
+        return k
+
+    def recalibrate(self):
+        self.recalibrations += 1
+        self._calibrating_until = 1e9
+
+    @property
+    def calibrator(self):
+        return type("C", (), {"_t0": None, "duration_s": 2.5})()
+
+
+def _frames(seconds: float, fps: float = 30.0):
+    frame = np.zeros((120, 160, 3), np.uint8)
+    return [(i / fps, frame) for i in range(int(seconds * fps))]
+
+
+def test_space_pauses_and_resumes_q_quits_and_the_record_is_saved(tmp_path):
+    routine = load_routine(ROUTINES / "rotation.yaml")
+    recorder = SessionRecorder(tmp_path / "s", {"title": routine.title}, index=False)
+    keys = ScriptedKeys({6.0: " ", 8.0: " ", 10.0: "q"})
+    loop = SessionLoop(routine, FakeMeasurement(), recorder=recorder, keys=keys)
+    result = loop.run(_frames(20))
+    assert result.ended_reason == "quit"
+    assert result.frames == 301
+    pauses = result.session["pauses"]
+    assert any(abs(p["start_t_s"] - 6.0) < 0.05 and abs(p["end_t_s"] - 8.0) < 0.05 for p in pauses), pauses
+    saved = json.loads((tmp_path / "s" / "session.json").read_text())
+    assert saved["ended_reason"] == "quit" and saved["complete"] is False
+    assert len((tmp_path / "s" / "trace.csv").read_text().splitlines()) == 302
+
+
+def test_c_recalibrates_and_the_coach_waits(tmp_path):
+    routine = load_routine(ROUTINES / "rotation.yaml")
+    measurement = FakeMeasurement()
+    loop = SessionLoop(routine, measurement, keys=ScriptedKeys({5.0: "c"}))
+    loop.run(_frames(7))
+    assert measurement.recalibrations == 1
+    # While the new neutral is captured the coach sees no samples, so nothing is counted.
+    assert 5.0 <= loop.coach._last_t < 5.1
+
+
+def test_ctrl_c_keeps_the_record(tmp_path):
+    routine = load_routine(ROUTINES / "rotation.yaml")
+    recorder = SessionRecorder(tmp_path / "s", {"title": routine.title}, index=False)
+
+    def frames():
+        yield from _frames(3)
+        raise KeyboardInterrupt
+
+    result = SessionLoop(routine, FakeMeasurement(), recorder=recorder).run(frames())
+    assert result.ended_reason == "interrupted"
+    saved = json.loads((tmp_path / "s" / "session.json").read_text())
+    assert saved["ended_reason"] == "interrupted" and saved["frames"] == 90
