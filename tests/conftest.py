@@ -21,6 +21,13 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("NECKCOACH_HOME", str(tmp_path_factory.mktemp("neckcoach_home")))
 
 
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh NeckCoach data dir for this test (history database, sessions)."""
+    monkeypatch.setenv("NECKCOACH_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
 def clip(name: str) -> Path:
     path = CLIPS / name
     if not path.exists():

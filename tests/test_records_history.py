@@ -20,9 +20,8 @@ import test_records_synth as synth  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("NECKCOACH_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+def _home(home):
+    return home
 
 
 def _fake_session(folder: Path, n: int) -> None:
