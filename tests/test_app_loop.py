@@ -81,3 +81,44 @@ def test_ctrl_c_keeps_the_record(tmp_path):
     assert result.ended_reason == "interrupted"
     saved = json.loads((tmp_path / "s" / "session.json").read_text())
     assert saved["ended_reason"] == "interrupted" and saved["frames"] == 90
+
+
+class RecordingVoice:
+    available = True
+
+    def __init__(self):
+        self.said = []
+
+    def say(self, text, priority=0, expires_t_s=None, kind=""):
+        self.said.append(text)
+
+    def tick(self, now_t_s):
+        pass
+
+    def busy(self):
+        return False
+
+    def close(self):
+        self.closed = True
+
+
+class KeepFrames:
+    def __init__(self):
+        self.frames = []
+
+    def write(self, image):
+        self.frames.append(image)
+
+    def release(self):
+        pass
+
+
+def test_session_ends_with_a_spoken_and_shown_summary():
+    routine = load_routine(ROUTINES / "rotation.yaml")
+    voice, video = RecordingVoice(), KeepFrames()
+    loop = SessionLoop(routine, FakeMeasurement(), voice=voice, video_writer=video, keys=ScriptedKeys({2.0: "q"}))
+    loop.run(_frames(3))
+    assert voice.said[-1] == "Session over: 0 of 10 repetitions done."
+    assert voice.closed
+    assert len(video.frames) == 61 + 30
+    assert not np.array_equal(video.frames[-1], video.frames[-31])

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 # Cue-policy priority (0 encouragement .. 3 safety) → voice queue priority.
 VOICE_PRIORITY = {0: 0, 1: 10, 2: 20, 3: 100}
 CUE_SHOWN_S = 3.0
+# How long the end-of-session summary may keep speaking before the app exits.
+SUMMARY_SPEECH_MAX_S = 10.0
 BANNER_SHOWN_S = 2.5
 
 
@@ -84,6 +86,7 @@ class SessionLoop:
         self._recalibrating = False
         self._announced_calibration = False
         self._frames = 0
+        self._last_image = None
         self._fps = None
         self._last_frame_t = None
 
@@ -187,6 +190,7 @@ class SessionLoop:
             calibration_message=kin.extra.get("calibration", "") if calibrating else "", fps=self._fps,
         )
         image = draw_overlay(frame_bgr.copy(), state, mirror=self.mirror, big=self.big)
+        self._last_image = frame_bgr
         if self.video_writer is not None:
             self.video_writer.write(image)
         if self.display is not None:
@@ -260,10 +264,48 @@ class SessionLoop:
             processing_fps=self._frames / elapsed if elapsed > 0 else 0.0,
         )
 
+    def summary(self) -> tuple[str, str]:
+        """(spoken, on-screen) end-of-session summary."""
+        session = self.coach.session.to_dict()
+        done = sum(int(ex.get("reps_completed") or 0) for ex in session.get("exercises", []))
+        target = sum(int(ex.get("reps_target") or 0) for ex in session.get("exercises", []))
+        safety = sum(1 for w in session.get("warnings", []) if w.get("kind") in ev.SAFETY_KINDS)
+        spoken = f"Session over: {done} of {target} repetitions done."
+        shown = f"Done: {done} / {target} reps"
+        if safety:
+            spoken += f" {safety} warning{'s' if safety != 1 else ''} for moving too fast or suddenly: go gently next time."
+            shown += f", {safety} warning{'s' if safety != 1 else ''}"
+        elif done:
+            spoken += " Smooth and steady, well done."
+        return spoken, shown
+
+    def _finish_out_loud(self) -> None:
+        """Show the summary on the last frame and let the voice say it (bounded wait)."""
+        spoken, shown = self.summary()
+        if self._last_image is not None:
+            state = overlay_state({"phase": "done", "exercise_name": "Session over"}, None,
+                                  cue_text=shown, cue_severity="success")
+            image = draw_overlay(self._last_image, state, mirror=self.mirror, big=self.big)
+            if self.display is not None:
+                self.display.show(image)
+            if self.video_writer is not None:
+                for _ in range(30):
+                    self.video_writer.write(image)
+        if self.voice is not None and self.voice.available:
+            self.voice.say(spoken, priority=VOICE_PRIORITY[3], expires_t_s=None, kind="summary")
+            deadline = time.monotonic() + SUMMARY_SPEECH_MAX_S
+            while self.voice.busy() and time.monotonic() < deadline:
+                self.voice.tick(self._last_frame_t or 0.0)
+                time.sleep(0.05)
+
     def _close(self, reason: str) -> None:
         if getattr(self, "_closed", False):
             return
         self._closed = True
+        try:
+            self._finish_out_loud()
+        except Exception:  # the record below matters more than the goodbye
+            log.exception("could not give the end-of-session summary")
         if self.recorder is not None:
             try:
                 self.recorder.set_exercises(self.coach.session.to_dict().get("exercises", []))
