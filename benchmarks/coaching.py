@@ -102,6 +102,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-real", action="store_true", help="skip the real clips")
     parser.add_argument("--no-virtual", action="store_true", help="skip the virtual-patient clips")
+    parser.add_argument("--variants", default="clean,jerky,too_fast,short,wrong_side",
+                        help="comma-separated: clean and/or mistakes to inject (one clip each)")
     args = parser.parse_args()
     names = args.routines or sorted(p.stem for p in (REPO / "routines").glob("*.yaml"))
     rows = []
@@ -110,7 +112,8 @@ def main() -> None:
             routine = demo_routine(load_routine(resolve_routine(name)), reps=args.reps)
             sided = any(ex.resolved_sides in ("alternate", "both") and ex.movement in ("rotation", "side_bend")
                         for ex in routine.exercises)
-            variants = [(), ("jerky",), ("too_fast",), ("short",)] + ([("wrong_side",)] if sided else [])
+            wanted = args.variants.split(",")
+            variants = [() if v == "clean" else (v,) for v in wanted if v != "wrong_side" or sided]
             for mistakes in variants:
                 rows.append(report_virtual(name, routine, mistakes, args.seed))
         clean = [r for r in rows if r["clip"].endswith("(clean)")]
