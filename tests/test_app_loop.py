@@ -122,3 +122,40 @@ def test_session_ends_with_a_spoken_and_shown_summary():
     assert voice.closed
     assert len(video.frames) == 61 + 30
     assert not np.array_equal(video.frames[-1], video.frames[-31])
+
+
+def test_sigterm_keeps_the_record(tmp_path):
+    import os
+    import signal
+
+    routine = load_routine(ROUTINES / "rotation.yaml")
+    recorder = SessionRecorder(tmp_path / "s", {"title": routine.title}, index=False)
+
+    def frames():
+        for i, item in enumerate(_frames(3)):
+            if i == 45:
+                os.kill(os.getpid(), signal.SIGTERM)
+            yield item
+
+    result = SessionLoop(routine, FakeMeasurement(), recorder=recorder).run(frames())
+    assert result.ended_reason == "terminated"
+    saved = json.loads((tmp_path / "s" / "session.json").read_text())
+    assert saved["ended_reason"] == "terminated" and saved["complete"] is False
+
+
+def test_a_crash_in_a_later_stage_keeps_the_record(tmp_path):
+    import pytest
+
+    class Broken(FakeMeasurement):
+        def update(self, rgb, t_s):
+            if t_s >= 1.0:
+                raise RuntimeError("detector exploded")
+            return super().update(rgb, t_s)
+
+    routine = load_routine(ROUTINES / "rotation.yaml")
+    recorder = SessionRecorder(tmp_path / "s", {"title": routine.title}, index=False)
+    with pytest.raises(RuntimeError):
+        SessionLoop(routine, Broken(), recorder=recorder).run(_frames(3))
+    saved = json.loads((tmp_path / "s" / "session.json").read_text())
+    assert saved["ended_reason"] == "error: RuntimeError: detector exploded"
+    assert saved["frames"] == 30
