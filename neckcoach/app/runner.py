@@ -86,6 +86,7 @@ class SessionLoop:
         self._recalibrating = False
         self._announced_calibration = False
         self._frames = 0
+        self._closed = False
         self._last_image = None
         self._fps = None
         self._last_frame_t = None
@@ -125,7 +126,6 @@ class SessionLoop:
         if self.keep_events:
             self.events.extend(new_events)
         if self.recorder is not None:
-            self.recorder.set_exercises(self.coach.session.to_dict().get("exercises", []))
             self._sync_record(t_s)
         self._draw(frame_bgr, kin, t_s, calibrating)
         if self._handle_keys(t_s) is False:
@@ -144,7 +144,9 @@ class SessionLoop:
         self.recorder.update_summary({"calibration": info})
 
     def _sync_record(self, t_s: float) -> None:
+        """Hand the coach's record to the recorder (which writes at most once a second)."""
         session = self.coach.session.to_dict()
+        self.recorder.set_exercises(session.get("exercises", []))
         self.recorder.update_summary({"warnings": session.get("warnings", []), "pauses": session.get("pauses", [])})
         self.recorder.checkpoint(t_s)
 
@@ -299,7 +301,7 @@ class SessionLoop:
                 time.sleep(0.05)
 
     def _close(self, reason: str) -> None:
-        if getattr(self, "_closed", False):
+        if self._closed:
             return
         self._closed = True
         try:
@@ -308,7 +310,6 @@ class SessionLoop:
             log.exception("could not give the end-of-session summary")
         if self.recorder is not None:
             try:
-                self.recorder.set_exercises(self.coach.session.to_dict().get("exercises", []))
                 self.recorder.update_summary({"frames_processed": self._frames})
                 self._sync_record(self._last_frame_t or 0.0)
             finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
-from neckcoach.core.samples import AXES, Kinematics
+from neckcoach.core.samples import AXES, Kinematics, value_field
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class RelativePose:
     torso_roll_deg: float | None = None
 
     def value(self, axis: str) -> float:
-        return getattr(self, f"{axis}_{'mm' if axis == 'retraction' else 'deg'}")
+        return getattr(self, value_field(axis))
 
 
 class _AxisChain:

@@ -109,6 +109,11 @@ class Kinematics:
         return cls(t_s=t_s, face_found=False, faces=faces, brightness=brightness)
 
 
+def value_field(axis: Axis) -> str:
+    """Name of the field holding `axis` (units differ: degrees, or mm for retraction)."""
+    return _VALUE_FIELD[axis]
+
+
 _UNIT = {"yaw": "deg", "pitch": "deg", "roll": "deg", "retraction": "mm"}
 _VALUE_FIELD = {a: f"{a}_{_UNIT[a]}" for a in AXES}
 _SPEED_FIELD = {a: f"{a}_speed_{_UNIT[a]}_s" for a in AXES}
