@@ -147,3 +147,74 @@ def test_thresholds_scale_with_tempo():
 def test_invalid_parameters_rejected(name):
     with pytest.raises(ValueError, match=name):
         SafetyMonitor(exercise(), **{name: -5.0})
+
+
+CROSS_CASES = [(axis, exercise_axis, fps) for fps in (15.0, 24.0, 30.0)
+               for axis in ("yaw", "pitch", "roll") for exercise_axis in ("yaw", "pitch", "roll")
+               if axis != exercise_axis]
+
+
+@pytest.mark.parametrize("axis,exercise_axis,fps", CROSS_CASES)
+def test_flick_on_another_axis_warned_mid_rep(axis, exercise_axis, fps):
+    """A nod or tilt flicked during a rotation (etc.) is as sudden as a flicked turn."""
+    movement, sides = AXIS_MOVEMENT[exercise_axis]
+    ex = exercise(movement=movement, sides=sides, target_deg=30.0, tempo_s=7.0)
+    t = timeline(10.0, fps=fps, seed=zlib.crc32(f"{axis}{exercise_axis}{fps}".encode()) % 1000)
+    base, _ = rep_train(t, start_s=2.0, amplitudes=[30.0], tempo_s=7.0)
+    onset = 3.4
+    evs = monitor_events(ex, stream(t, **{exercise_axis: base, axis: flick(t, onset, 15.0, 0.25, "step")}, seed=8))
+    jerk = [e for e in evs if e.kind == ev.JERK and e.data["axis"] == axis]
+    assert jerk and 0 <= jerk[0].t_s - onset <= 0.3
+
+
+TWITCHES = [  # (amplitude deg, duration s): quick but small, as while talking
+    (2.0, 0.1), (3.0, 0.12), (4.0, 0.15), (3.0, 0.25),
+]
+
+
+@pytest.mark.parametrize("amp,dur", TWITCHES)
+@pytest.mark.parametrize("axis", ["yaw", "pitch", "roll"])
+@pytest.mark.parametrize("shape", ["step", "bump"])
+def test_small_quick_twitches_are_not_sudden_movements(amp, dur, axis, shape):
+    ex = exercise(movement="side_bend", sides="alternate", target_deg=25.0, tempo_s=8.0)
+    t = timeline(8.0, fps=30.0, seed=int(amp * 10 + dur * 100))
+    x = flick(t, 3.0, amp, dur, shape) + flick(t, 5.0, -amp, dur, shape)
+    evs = monitor_events(ex, stream(t, **{axis: x}, seed=9))
+    assert [e for e in evs if e.kind in MOTION_WARNINGS] == []
+
+
+def test_travel_gate_still_catches_a_flick_that_passes_it():
+    """A 5 deg nod out and back in 0.2 s spikes the velocity like a jolt but goes nowhere."""
+    ex = exercise(target_deg=45.0, tempo_s=7.0)
+    t = timeline(8.0, fps=30.0, seed=12)
+    nod = stream(t, pitch=flick(t, 4.0, 5.0, 0.2, "bump"), seed=12)
+    assert kinds(monitor_events(ex, nod, min_jolt_deg=0.0), ev.JERK), "the velocity criterion alone warns"
+    assert kinds(monitor_events(ex, nod), ev.JERK) == []
+    large = monitor_events(ex, stream(t, pitch=flick(t, 4.0, 15.0, 0.25, "step"), seed=12))
+    assert kinds(large, ev.JERK)
+
+
+def test_other_axes_use_the_home_speed_limit_not_the_exercise_limit():
+    """A chin nod's 30 deg/s cap is about the nod, not about turning the head."""
+    ex = exercise(movement="chin_nod", sides="none", target_deg=8.0, max_deg=20.0, hold_s=2.0, tempo_s=8.0,
+                  max_speed_deg_s=30.0)
+    t = timeline(12.0, fps=30.0, seed=13)
+    moderate = min_jerk(t, 2.0, 1.0, 30.0) - min_jerk(t, 5.0, 1.0, 30.0)  # peaks ~56 deg/s
+    fast = min_jerk(t, 8.0, 0.4, 30.0)  # peaks ~140 deg/s
+    evs = monitor_events(ex, stream(t, yaw=moderate + fast, seed=13), speed_factor=10.0, accel_factor=50.0)
+    fast_evs = [e for e in kinds(evs, ev.TOO_FAST) if e.data["axis"] == "yaw"]
+    assert len(fast_evs) == 1 and fast_evs[0].t_s > 8.0 and fast_evs[0].data["limit"] == 90.0
+    nod = monitor_events(ex, stream(t, pitch=0.5 * (moderate + fast), seed=13), speed_factor=10.0, accel_factor=50.0)
+    assert kinds(nod, ev.TOO_FAST)[0].data["limit"] == 30.0
+
+
+def test_retraction_not_judged_while_its_estimate_is_unreliable():
+    from dataclasses import replace
+
+    ex = exercise(movement="retraction", sides="none", target_deg=None, target_mm=15.0, max_mm=40.0,
+                  hold_s=2.0, tempo_s=7.0)
+    t = timeline(8.0, fps=30.0, seed=14)
+    frames = stream(t, retraction=flick(t, 4.0, 20.0, 0.2, "bump"), seed=14)
+    assert kinds(monitor_events(ex, frames), ev.JERK), "a reliable retraction jolt is warned"
+    unreliable = [replace(k, extra={**k.extra, "retraction_reliable": False}) for k in frames]
+    assert [e for e in monitor_events(ex, unreliable) if e.data.get("axis") == "retraction"] == []

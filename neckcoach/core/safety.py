@@ -9,6 +9,16 @@ acceleration 5.77 A / T^2. A flick (15 deg in 250 ms) peaks at ~110 deg/s and
 what the tempo implies, scaled so that a rep done up to twice as fast as
 prescribed is still "smooth" (that is `rushed`, not `jerk`), plus a floor
 above filtered landmark noise so that noise at rest never triggers.
+
+A jolt is a jolt whatever its direction, so the other angular axes are judged
+against the same tempo-derived tolerance as the exercise's own axis (a nod
+during a rotation exercise is not held to a stricter standard than the turn).
+A sudden movement must also move the head: the velocity criteria only count
+once the angle has travelled `min_jolt_deg` within `jolt_window_s`. A quick
+twitch of two or three degrees, as people make all the time while talking, is
+neither a risk nor something to nag about; the flick the coach exists to catch
+(15 deg in 250 ms) covers 5 deg in its first ~110 ms, so the gate costs it no
+latency beyond that.
 """
 
 from __future__ import annotations
@@ -25,6 +35,9 @@ ANGULAR_AXES = ("yaw", "pitch", "roll")
 # amplitude / duration and amplitude / duration^2.
 MJ_PEAK_SPEED = 1.875
 MJ_PEAK_ACCEL = 5.7735
+# Default too-fast limit for home exercise, and the limit on the axes the
+# exercise does not move (the routine's max_speed is about its own movement).
+HOME_MAX_SPEED_DEG_S = 90.0
 
 
 class _Episode:
@@ -101,6 +114,11 @@ class SafetyMonitor:
       frame between them dipped below threshold (see `_Episode`).
     - warmup_s: speeds are not judged for 0.3 s after tracking (re)starts,
       because a differentiator's first frames carry a start-up transient.
+    - min_jolt_deg / min_jolt_mm / jolt_window_s: how far the head must travel
+      (max - min of the filtered angle, or retraction) within the window for
+      a velocity spike to be a sudden movement (see the module docstring).
+      Retraction is judged only while `extra["retraction_reliable"]`: away
+      from neutral its estimate moves with pitch and yaw.
     """
 
     def __init__(self, exercise, ranges=None, *, too_fast_sustain_s: float = 0.06,
@@ -109,7 +127,8 @@ class SafetyMonitor:
                  window_s: float = 0.2, jerk_sustain_s: float = 0.03, hold_fraction: float = 0.7,
                  range_margin_fraction: float = 0.1, range_sustain_s: float = 0.1,
                  torso_limit_deg: float = 10.0, torso_sustain_s: float = 0.3,
-                 rearm_s: float = 0.5, warmup_s: float = 0.3, confirm_s: float = 0.2):
+                 rearm_s: float = 0.5, warmup_s: float = 0.3, confirm_s: float = 0.2,
+                 min_jolt_deg: float = 5.0, min_jolt_mm: float = 5.0, jolt_window_s: float = 0.5):
         self.exercise = exercise
         self.too_fast_sustain_s = _check("too_fast_sustain_s", too_fast_sustain_s, 0.0, 1.0)
         self.speed_factor = _check("speed_factor", speed_factor, 1.0, 10.0)
@@ -126,6 +145,9 @@ class SafetyMonitor:
         self.rearm_s = _check("rearm_s", rearm_s, 0.0, 10.0)
         self.warmup_s = _check("warmup_s", warmup_s, 0.0, 5.0)
         self.confirm_s = _check("confirm_s", confirm_s, 0.0, 1.0)
+        self.min_jolt_deg = _check("min_jolt_deg", min_jolt_deg, 0.0, 45.0)
+        self.min_jolt_mm = _check("min_jolt_mm", min_jolt_mm, 0.0, 45.0)
+        self.jolt_window_s = _check("jolt_window_s", jolt_window_s, 0.1, 2.0)
         self.axis = exercise.axis
         self.unit = exercise.unit
         dirs = list(exercise.directions())
@@ -160,13 +182,25 @@ class SafetyMonitor:
         self._range = _Episode(self.range_sustain_s, self.rearm_s)
         self._torso = _Episode(self.torso_sustain_s, self.rearm_s)
         self._hist: dict[str, deque[tuple[float, float]]] = {a: deque() for a in self.axes}
+        self._path: dict[str, deque[tuple[float, float]]] = {a: deque() for a in self.axes}
         self._base: dict[str, float | None] = {}
         self._tracking_since: float | None = None
 
     def _exp(self, axis: str) -> tuple[float, float]:
-        if axis == self.axis:
+        """Tempo-implied peak speed and acceleration used as the tolerance on `axis`."""
+        if axis == self.axis or (self.unit == "deg" and axis in ANGULAR_AXES):
             return self.expected_speed, self.expected_accel
         return 0.0, 0.0
+
+    def _speed_limit(self, axis: str) -> float:
+        if axis == self.axis:
+            return float(self.exercise.speed_limit)
+        if self.unit == "deg":
+            return max(float(self.exercise.max_speed_deg_s), HOME_MAX_SPEED_DEG_S)
+        return float(self.exercise.max_speed_deg_s)
+
+    def _judged(self, axis: str, sample: Kinematics) -> bool:
+        return axis != "retraction" or bool(sample.extra.get("retraction_reliable", True))
 
     def update(self, sample: Kinematics, t_s: float | None = None, rep: int | None = None) -> list[Event]:
         t = float(sample.t_s if t_s is None else t_s)
@@ -179,18 +213,20 @@ class SafetyMonitor:
             self._tracking_since = t
         if sample.reliable and t - self._tracking_since >= self.warmup_s:
             for a in self.axes:
+                if not self._judged(a, sample):
+                    self._forget(a)
+                    continue
                 unit = "mm/s" if a == "retraction" else "deg/s"
-                limit = ex.speed_limit if a == self.axis else float(ex.max_speed_deg_s)
+                limit = self._speed_limit(a)
                 v = float(sample.speed(a))
                 if self._fast[a].step(t, abs(v) > limit):
                     out.append(self._event(t, ev.TOO_FAST, rep, abs(v), unit, axis=a, limit=limit))
-                on, mag = self._jerky(a, t, v)
+                on, mag = self._jerky(a, t, v, float(sample.value(a)))
                 if self._jerk[a].step(t, on):
                     out.append(self._event(t, ev.JERK, rep, mag, unit, axis=a))
         else:
-            for h in self._hist.values():
-                h.clear()
-            self._base.clear()
+            for a in self.axes:
+                self._forget(a)
         x = float(sample.value(self.axis))
         lim = self._limits.get(1 if x >= 0 else -1, float("inf"))
         if self._range.step(t, abs(x) > lim):
@@ -201,7 +237,21 @@ class SafetyMonitor:
                                    torso_yaw_deg=sample.torso_yaw_deg, torso_roll_deg=sample.torso_roll_deg))
         return out
 
-    def _jerky(self, axis: str, t: float, v: float) -> tuple[bool, float]:
+    def _forget(self, axis: str) -> None:
+        self._hist[axis].clear()
+        self._path[axis].clear()
+        self._base.pop(axis, None)
+
+    def _travel(self, axis: str, t: float, x: float) -> float:
+        """How far the head moved on `axis` within the last `jolt_window_s`."""
+        path = self._path[axis]
+        path.append((t, x))
+        while path and t - path[0][0] > self.jolt_window_s:
+            path.popleft()
+        xs = [p[1] for p in path]
+        return max(xs) - min(xs)
+
+    def _jerky(self, axis: str, t: float, v: float, x: float) -> tuple[bool, float]:
         """Velocity spike or abrupt velocity change beyond what the tempo implies.
 
         Speed criterion: |v| above speed_factor x expected peak + floor.
@@ -235,7 +285,9 @@ class SafetyMonitor:
             elif hi - v >= dv_thr:
                 base, change = hi, hi - v
         self._base[axis] = base
-        if abs(v) > v_thr or base is not None:
+        travel = self._travel(axis, t, x)
+        min_travel = self.min_jolt_mm if axis == "retraction" else self.min_jolt_deg
+        if (abs(v) > v_thr or base is not None) and travel >= min_travel:
             return True, max(abs(v), change)
         return False, 0.0
 

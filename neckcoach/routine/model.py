@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from neckcoach.core.safety import HOME_MAX_SPEED_DEG_S
 from neckcoach.core.samples import MOVEMENT_AXIS, Axis
 
 Movement = Literal[
@@ -159,7 +160,7 @@ class Exercise(BaseModel):
     )
     hold_s: float = Field(0.0, ge=0, le=60, description="Hold at the target, seconds.")
     tempo_s: float = Field(6.0, ge=1, le=120, description="Seconds per repetition (out, hold and back).")
-    max_speed_deg_s: float = Field(90.0, gt=0, le=400, description="Faster than this is 'too fast', deg/s.")
+    max_speed_deg_s: float = Field(HOME_MAX_SPEED_DEG_S, gt=0, le=400, description="Faster than this is 'too fast', deg/s.")
     max_speed_mm_s: float = Field(60.0, gt=0, le=400, description="Too-fast limit for retraction, mm/s.")
     max_deg: float | None = Field(None, gt=0, le=90, description="Safety limit, degrees from neutral.")
     max_mm: float | None = Field(None, gt=0, le=60, description="Safety limit for retraction, mm.")
