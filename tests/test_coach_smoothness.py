@@ -26,8 +26,21 @@ def test_single_minimum_jerk_values():
     v = submovements(1, 0.0)
     # LDLJ of minimum jerk is exactly -ln(720 / 1.875^2) = -5.32.
     assert ldlj(v, FS) == pytest.approx(-math.log(720 / 1.875**2), abs=0.1)
-    assert -1.7 < sparc(v, FS) < -1.35
+    assert sparc(v, FS) == pytest.approx(-1.408, abs=0.01)
     assert velocity_peaks(v) == 1
+
+
+@pytest.mark.parametrize("fs_hz,duration_s", [(30.0, 0.5), (30.0, 3.0), (100.0, 1.0), (1000.0, 1.0)])
+def test_sparc_of_minimum_jerk_converges_to_its_analytic_floor(fs_hz, duration_s):
+    """The normalised spectrum falls from 1 to the 0.05 cut-off over a unit frequency span, so
+    the arc is at least sqrt(1 + 0.95^2) = 1.379 long; minimum jerk's gentle roll-off adds
+    little: -1.408 on a fine grid (pad 8), whatever the sampling rate or duration."""
+    t = np.arange(0.0, duration_s + 1e-9, 1 / fs_hz)
+    v = mj_speed(t, 0.0, duration_s)
+    fine = sparc(v, fs_hz, pad_level=8)
+    assert fine == pytest.approx(-1.408, abs=0.002)
+    assert fine < -math.sqrt(1 + 0.95**2)
+    assert sparc(v, fs_hz) == pytest.approx(fine, abs=0.015)
 
 
 @pytest.mark.parametrize("amplitude,duration", [(10.0, 0.5), (45.0, 3.0), (70.0, 5.0)])

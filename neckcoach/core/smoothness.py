@@ -4,8 +4,12 @@ Implemented from the published definitions:
 - SPARC, spectral arc length (Balasubramanian et al. 2012, J NeuroEng Rehabil;
   2015 revision with the adaptive cut-off): arc length of the normalised
   Fourier magnitude spectrum of the speed profile. A smooth single movement
-  has a compact spectrum and a short arc (about -1.6 for minimum jerk); extra
-  sub-movements add spectral ripples and lengthen the arc (more negative).
+  has a compact spectrum and a short arc (-1.41 for minimum jerk with the
+  adaptive cut-off, whatever the duration or sampling rate: the arc can be no
+  shorter than sqrt(1 + 0.95^2) = 1.38; with the 2012 fixed cut-off the same
+  profile gives -1.74 to -2.03 for 0.5-2 s movements, i.e. it depends on the
+  duration, which is why the adaptive form is used); extra sub-movements add
+  spectral ripples and lengthen the arc (more negative).
 - LDLJ, log dimensionless jerk (Hogan & Sternad 2009; speed-based form of
   Balasubramanian 2015): -ln(T^3 / v_peak^2 * integral(dv/dt^2 squared)).
   Duration and peak speed normalise away amplitude and tempo, which is why a
