@@ -91,6 +91,18 @@ def test_short_rep_is_partial_not_counted_and_almost_is_said():
     assert c.records[0].peak == pytest.approx(26.0, abs=2.0)
 
 
+def test_short_attempt_at_the_smallest_exercise_is_still_seen():
+    """60 % of an 8 deg chin nod (4.8 deg) is an attempt, not jitter: recorded as partial."""
+    ex = exercise(movement="chin_nod", sides="none", reps=2, target_deg=8.0, max_deg=20.0, hold_s=2.0,
+                  tempo_s=10.0, max_speed_deg_s=30.0)
+    t = timeline(30.0, seed=21)
+    x = (min_jerk(t, 2.0, 3.0, 4.8) - min_jerk(t, 8.0, 3.0, 4.8)
+         + min_jerk(t, 14.0, 3.0, 8.5) - min_jerk(t, 19.0, 3.0, 8.5))
+    c, out = run_counter(ex, stream(t, pitch=x, seed=21))
+    assert [r.complete for r in c.records] == [False, True]
+    assert kinds(out, ev.PARTIAL)[0].data["reason"] == "short_of_target"
+
+
 @pytest.mark.parametrize("reach_fraction,peak,complete", [(0.85, 35.0, True), (0.85, 33.0, False),
                                                           (0.7, 30.0, True), (0.95, 36.0, False)])
 def test_reach_fraction_is_the_tolerance(reach_fraction, peak, complete):

@@ -218,3 +218,24 @@ def test_retraction_not_judged_while_its_estimate_is_unreliable():
     assert kinds(monitor_events(ex, frames), ev.JERK), "a reliable retraction jolt is warned"
     unreliable = [replace(k, extra={**k.extra, "retraction_reliable": False}) for k in frames]
     assert [e for e in monitor_events(ex, unreliable) if e.data.get("axis") == "retraction"] == []
+
+
+def _chin_tuck():
+    return exercise(movement="retraction", sides="none", target_deg=None, target_mm=15.0, max_mm=40.0,
+                    hold_s=3.0, tempo_s=7.0)
+
+
+@pytest.mark.parametrize("axis", ["yaw", "pitch", "roll"])
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_chin_tuck_flick_warned_but_a_glance_aside_is_not(axis, fps):
+    ex = _chin_tuck()
+    t = timeline(14.0, fps=fps, seed=31)
+    tuck, _ = rep_train(t, start_s=1.0, amplitudes=[15.0], tempo_s=7.0, hold_s=3.0)
+    glance = min_jerk(t, 2.0, 0.6, 12.0) - min_jerk(t, 3.5, 0.6, 12.0)  # 12 deg, peaks 37 deg/s
+    quiet = monitor_events(ex, stream(t, retraction=tuck, **{axis: glance}, seed=31))
+    assert [e for e in quiet if e.kind in MOTION_WARNINGS] == []
+    onset = 9.0
+    jolt = monitor_events(ex, stream(t, retraction=tuck, **{axis: glance + flick(t, onset, 15.0, 0.25, "step")},
+                                     seed=31))
+    jerk = [e for e in jolt if e.kind == ev.JERK and e.data["axis"] == axis]
+    assert jerk and 0 <= jerk[0].t_s - onset <= 0.3

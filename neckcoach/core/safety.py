@@ -13,6 +13,12 @@ above filtered landmark noise so that noise at rest never triggers.
 A jolt is a jolt whatever its direction, so the other angular axes are judged
 against the same tempo-derived tolerance as the exercise's own axis (a nod
 during a rotation exercise is not held to a stricter standard than the turn).
+A chin tuck prescribes no angle at all; its angular axes are judged as a
+`reference_angle_deg` (30 deg, mid-range of the bundled angular targets of
+8-50 deg) movement at the exercise's tempo, rather than by the noise floors
+alone, which would make it several times stricter about a glance aside than
+any turning exercise. Every such tolerance still catches the 15 deg / 250 ms
+flick (benchmarks/safety_sweep.py: a 50 deg rotation at tempo 7 s does).
 A sudden movement must also move the head: the velocity criteria only count
 once the angle has travelled `min_jolt_deg` within `jolt_window_s`. A quick
 twitch of two or three degrees, as people make all the time while talking, is
@@ -114,6 +120,15 @@ class SafetyMonitor:
       frame between them dipped below threshold (see `_Episode`).
     - warmup_s: speeds are not judged for 0.3 s after tracking (re)starts,
       because a differentiator's first frames carry a start-up transient.
+    - dv_cap_deg_s: the change-of-velocity threshold never exceeds this,
+      however fast the prescribed movement: through the project's filter a
+      15 deg / 250 ms flick changes the angular speed by at least 59 deg/s
+      within 0.2 s at 15 fps (69 at 24 fps, 72 at 30; worst of 40 noisy
+      trials), so a tolerance above that would let the defining flick of a
+      fast exercise pass at a low frame rate. A rep at tempo changes its
+      speed by under 15 deg/s in 0.2 s, far below the cap.
+    - reference_angle_deg: the angular movement a translation exercise's
+      angular axes are judged against (see the module docstring).
     - min_jolt_deg / min_jolt_mm / jolt_window_s: how far the head must travel
       (max - min of the filtered angle, or retraction) within the window for
       a velocity spike to be a sudden movement (see the module docstring).
@@ -128,7 +143,8 @@ class SafetyMonitor:
                  range_margin_fraction: float = 0.1, range_sustain_s: float = 0.1,
                  torso_limit_deg: float = 10.0, torso_sustain_s: float = 0.3,
                  rearm_s: float = 0.5, warmup_s: float = 0.3, confirm_s: float = 0.2,
-                 min_jolt_deg: float = 5.0, min_jolt_mm: float = 5.0, jolt_window_s: float = 0.5):
+                 min_jolt_deg: float = 5.0, min_jolt_mm: float = 5.0, jolt_window_s: float = 0.5,
+                 reference_angle_deg: float = 30.0, dv_cap_deg_s: float = 50.0):
         self.exercise = exercise
         self.too_fast_sustain_s = _check("too_fast_sustain_s", too_fast_sustain_s, 0.0, 1.0)
         self.speed_factor = _check("speed_factor", speed_factor, 1.0, 10.0)
@@ -148,6 +164,8 @@ class SafetyMonitor:
         self.min_jolt_deg = _check("min_jolt_deg", min_jolt_deg, 0.0, 45.0)
         self.min_jolt_mm = _check("min_jolt_mm", min_jolt_mm, 0.0, 45.0)
         self.jolt_window_s = _check("jolt_window_s", jolt_window_s, 0.1, 2.0)
+        self.reference_angle_deg = _check("reference_angle_deg", reference_angle_deg, 1.0, 90.0)
+        self.dv_cap_deg_s = _check("dv_cap_deg_s", dv_cap_deg_s, 10.0, 500.0)
         self.axis = exercise.axis
         self.unit = exercise.unit
         dirs = list(exercise.directions())
@@ -155,6 +173,11 @@ class SafetyMonitor:
         move_s = max((float(exercise.tempo_s) - float(exercise.hold_s)) / 2.0, 0.5)
         self.expected_speed = MJ_PEAK_SPEED * amplitude / move_s
         self.expected_accel = MJ_PEAK_ACCEL * amplitude / move_s ** 2
+        if self.unit == "deg":
+            self.angular_expected = (self.expected_speed, self.expected_accel)
+        else:
+            ref = self.reference_angle_deg
+            self.angular_expected = (MJ_PEAK_SPEED * ref / move_s, MJ_PEAK_ACCEL * ref / move_s ** 2)
         # Retraction is in mm; its noise floor in mm/s is set by the same reasoning.
         self.axes = ANGULAR_AXES + (("retraction",) if self.axis == "retraction" else ())
         self._limits = self._range_limits(exercise, ranges, dirs)
@@ -188,8 +211,10 @@ class SafetyMonitor:
 
     def _exp(self, axis: str) -> tuple[float, float]:
         """Tempo-implied peak speed and acceleration used as the tolerance on `axis`."""
-        if axis == self.axis or (self.unit == "deg" and axis in ANGULAR_AXES):
+        if axis == self.axis:
             return self.expected_speed, self.expected_accel
+        if axis in ANGULAR_AXES:
+            return self.angular_expected
         return 0.0, 0.0
 
     def _speed_limit(self, axis: str) -> float:
@@ -271,6 +296,8 @@ class SafetyMonitor:
             hist.popleft()
         v_thr = self.speed_factor * v_exp + self.speed_floor
         dv_thr = self.accel_factor * a_exp * self.window_s + self.dv_floor
+        if axis in ANGULAR_AXES:
+            dv_thr = min(dv_thr, self.dv_cap_deg_s)
         base = self._base.get(axis)
         change = 0.0
         if base is not None:
