@@ -16,10 +16,20 @@ The caller-facing side is a plain priority queue kept in the caller's process:
 writes, so they return in well under a millisecond whatever the engine does.
 Stale-cue logic uses only the caller's timestamps (`now_t_s`); the watchdog
 alone reads a monotonic clock, because an engine hang is a wall-clock fact.
+
+A safety warning cuts off lower-priority speech by killing the worker, not by
+`engine.stop()`: with pyttsx3 2.99's espeak driver, `stop()` blocks until the
+current sentence has played out, leaves the player running, and can leave
+`runAndWait()` stuck; the audio itself comes from an `aplay` child that
+outlives its parent. So each worker gets its own process group, an interrupt
+SIGKILLs the whole group (a syscall, safe on the frame loop), and a warm spare
+worker, started in the background, speaks the warning at once instead of
+after a 0.1-0.3 s interpreter start.
 """
 
 from __future__ import annotations
 
+import _thread
 import base64
 import contextlib
 import json
@@ -27,6 +37,7 @@ import logging
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -43,6 +54,18 @@ PRIORITY_GUIDANCE = 10
 PRIORITY_SAFETY = 100
 
 EngineFactory = Callable[[], Any]
+
+# A worker in its own process group can be killed together with its audio player.
+_OWN_GROUP = hasattr(os, "killpg")
+
+
+def _background(fn: Callable[..., None], *args: Any) -> None:
+    """Run `fn(*args)` on a new (daemon-like) thread without waiting for it.
+
+    `threading.Thread.start()` waits until the new thread has run, which took
+    up to 45 ms here with another busy Python thread; this call stays < 0.2 ms.
+    """
+    _thread.start_new_thread(fn, args)
 
 
 def _validate(rate_wpm: float, volume: float) -> None:
@@ -84,10 +107,8 @@ def _engine_still_speaking(engine: Any) -> bool:
 
 def _worker_main(cmd_in: Any, evt_out: Any, factory: EngineFactory | None,
                  rate_wpm: float, volume: float, voice: str | None) -> None:
-    """Worker body: one speech thread speaks, the main thread listens for stop/quit.
-
-    Listening on a separate thread is what lets `stop()` reach an engine that is
-    busy inside `runAndWait()`.
+    """Worker body: a speech thread speaks while the main thread reads commands,
+    so end-of-input (the caller has gone) ends the worker even if the engine hangs.
     """
     lock = threading.Lock()
 
@@ -104,7 +125,6 @@ def _worker_main(cmd_in: Any, evt_out: Any, factory: EngineFactory | None,
         return
     emit("ready", voice_warning)
     speak_q: queue.Queue = queue.Queue()
-    stop_requested = threading.Event()
 
     def speak_loop() -> None:
         while True:
@@ -113,10 +133,9 @@ def _worker_main(cmd_in: Any, evt_out: Any, factory: EngineFactory | None,
                 return
             cue_id, text = item
             try:
-                stop_requested.clear()
                 engine.say(text)
                 engine.runAndWait()
-                while _engine_still_speaking(engine) and not stop_requested.is_set():
+                while _engine_still_speaking(engine):
                     time.sleep(0.02)
                 emit("done", cue_id)
             except Exception as exc:
@@ -127,14 +146,6 @@ def _worker_main(cmd_in: Any, evt_out: Any, factory: EngineFactory | None,
         cmd = json.loads(line)
         if cmd[0] == "say":
             speak_q.put((cmd[1], cmd[2]))
-        elif cmd[0] == "stop":
-            stop_requested.set()
-            stop = getattr(engine, "stop", None)
-            if callable(stop):
-                with contextlib.suppress(Exception):
-                    stop()
-        elif cmd[0] == "quit":
-            break
     speak_q.put(None)
 
 
@@ -168,18 +179,22 @@ class Voice:
 
     Rules: the highest priority queued cue is spoken next (FIFO within a
     priority); a cue of priority >= `interrupt_priority` (safety) drops queued
-    lower-priority guidance, which would be confusing after a warning, and asks
-    the engine to stop a lower-priority utterance in progress; `tick(now)`
-    drops cues whose `expires_t_s` has passed; a new cue of a kind already
-    queued replaces it. If the engine cannot start, voice turns off with one
-    warning; if it crashes or hangs it is restarted up to `max_restarts` times,
-    then voice turns off with one warning. The app keeps its on-screen cues.
+    lower-priority guidance, which would be confusing after a warning, and cuts
+    off a lower-priority utterance in progress, which is listed in
+    `interrupted` and not retried; equal priorities never cut each other off;
+    `tick(now)` drops cues whose `expires_t_s` has passed; a new cue of a kind
+    already queued replaces it. If the engine cannot start, voice turns off
+    with one warning; if it crashes or hangs it is restarted up to
+    `max_restarts` times, then voice turns off with one warning. The app keeps
+    its on-screen cues. `spare_worker=False` saves the idle spare process at
+    the price of a slower interrupt (the warning waits for a fresh worker).
     """
 
     def __init__(self, rate_wpm: float = 150, volume: float = 1.0, voice: str | None = None,
                  engine_factory: EngineFactory | None = None, *,
                  interrupt_priority: int = PRIORITY_SAFETY, hang_timeout_s: float = 8.0,
-                 startup_timeout_s: float = 20.0, max_restarts: int = 2) -> None:
+                 startup_timeout_s: float = 20.0, max_restarts: int = 2,
+                 spare_worker: bool = True) -> None:
         _validate(rate_wpm, volume)
         if hang_timeout_s <= 0:
             raise ValueError(f"hang_timeout_s must be > 0 seconds, got {hang_timeout_s!r}")
@@ -187,6 +202,8 @@ class Voice:
             raise ValueError(f"startup_timeout_s must be > 0 seconds, got {startup_timeout_s!r}")
         if max_restarts < 0:
             raise ValueError(f"max_restarts must be >= 0, got {max_restarts!r}")
+        if not isinstance(spare_worker, bool):
+            raise ValueError(f"spare_worker must be True or False, got {spare_worker!r}")
         self.rate_wpm = rate_wpm
         self.volume = volume
         self.voice = voice
@@ -209,9 +226,14 @@ class Voice:
         self._spawn_error = ""
         self._now_t_s = float("-inf")  # latest caller time seen by tick()
         self._buf = b""
+        self._lock = threading.Lock()  # guards the hand-over of the spare worker
+        self._spare: Any = None
+        self._spare_spawning = False
+        self._spare_failed = not spare_worker
         self.available = True
         self.status_message = "voice starting"
         self.spoken: list[str] = []
+        self.interrupted: list[str] = []
         self.dropped_stale = 0
         self._start_worker()
 
@@ -235,8 +257,6 @@ class Voice:
             self._pending = [c for c in self._pending if c.kind != kind]
             if priority >= self.interrupt_priority:
                 self._pending = [c for c in self._pending if c.priority >= priority]
-                if self._speaking is not None and self._speaking.priority < priority:
-                    self._send(("stop",))
             self._seq += 1
             self._pending.append(_Cue((-priority, self._seq), text, priority, expires_t_s, kind))
             self._pending.sort()
@@ -263,18 +283,17 @@ class Voice:
     def pending_texts(self) -> list[str]:
         return [c.text for c in self._pending]
 
+    @property
+    def spare_ready(self) -> bool:
+        """True when a started spare worker can take over at once on an interrupt."""
+        return self._spare is not None
+
     def close(self) -> None:
-        """Stop the worker; bounded to about one second."""
+        """Silence and stop the workers; bounded to a few seconds at worst."""
         self._closed = True
         self._pending.clear()
-        proc = self._proc
-        self._proc = None
-        if proc is None:
-            return
-        self._send(("quit",), proc=proc)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=0.5)
-        _retire(proc)
+        old, self._proc = self._proc, None
+        _retire(old, self._take_spare())
 
     def __enter__(self) -> "Voice":
         return self
@@ -288,30 +307,38 @@ class Voice:
 
     # -- internals --------------------------------------------------------
     def _start_worker(self, old: Any = None) -> None:
-        """Spawn the worker from a helper thread: spawning and killing take
+        """Spawn the worker from a helper thread: spawning and reaping take
         10-20 ms, which the frame loop must not pay."""
         self._ready = False
         self._speaking = None
         self._restarting = True
-        threading.Thread(target=self._respawn, args=(old,), name="neckcoach-voice-spawn",
-                         daemon=True).start()
+        _background(self._respawn, old)
 
-    def _respawn(self, old: Any) -> None:
-        if old is not None:
-            _retire(old)
+    def _spawn_process(self) -> Any:
+        """Start one worker in its own process group and hand it the engine spec."""
+        factory = (base64.b64encode(pickle.dumps(self._factory)).decode()
+                   if self._factory is not None else "")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "neckcoach.io.voice"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True,
+            start_new_session=_OWN_GROUP)
         try:
-            factory = (base64.b64encode(pickle.dumps(self._factory)).decode()
-                       if self._factory is not None else "")
-            env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "neckcoach.io.voice"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
             spec = {"factory": factory, "rate_wpm": self.rate_wpm, "volume": self.volume,
                     "voice": self.voice}
             proc.stdin.write((json.dumps(spec) + "\n").encode())
             proc.stdin.flush()
             os.set_blocking(proc.stdin.fileno(), False)
             os.set_blocking(proc.stdout.fileno(), False)
+        except Exception:
+            _retire(proc)
+            raise
+        return proc
+
+    def _respawn(self, old: Any) -> None:
+        _retire(old)
+        try:
+            proc = self._spawn_process()
         except Exception as exc:
             self._spawn_error = f"{type(exc).__name__}: {exc}"
             return
@@ -323,13 +350,67 @@ class Voice:
         self._started_at = time.monotonic()
         self._restarting = False
 
-    def _send(self, cmd: tuple, proc: Any = None) -> None:
-        proc = proc or self._proc
-        if proc is None:
+    def _ensure_spare(self, old: Any = None) -> None:
+        """Reap `old` and start a spare worker, both on a helper thread."""
+        wanted = not (self._spare_failed or self._spare_spawning or self._spare is not None
+                      or self._closed or not self.available)
+        if not wanted and old is None:
+            return
+        self._spare_spawning = self._spare_spawning or wanted
+        _background(self._spawn_spare, old, wanted)
+
+    def _spawn_spare(self, old: Any, wanted: bool) -> None:
+        _retire(old)
+        if not wanted:
+            return
+        proc = None
+        try:
+            proc = self._spawn_process()
+            ready = _await_ready(proc, self.startup_timeout_s)
+        except Exception:
+            ready = False
+        with self._lock:
+            self._spare_spawning = False
+            if not ready:
+                self._spare_failed = True  # interrupts fall back to a fresh respawn
+            elif not self._closed and self.available:
+                self._spare, proc = proc, None
+        _retire(proc)
+
+    def _take_spare(self) -> Any:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare.poll() is not None:
+            _retire(spare)
+            return None
+        return spare
+
+    def _replace_worker(self) -> None:
+        """Kill the current worker with its audio now; the spare takes over at
+        once, or a fresh worker starts in the background when there is none."""
+        old, self._proc = self._proc, None
+        _kill(old)
+        self._speaking = None
+        spare = self._take_spare()
+        if spare is None:
+            self._start_worker(old)
+            return
+        self._proc, self._buf, self._ready = spare, b"", True
+        self._started_at = time.monotonic()
+        self._ensure_spare(old)
+
+    def _interrupt(self) -> None:
+        self.interrupted.append(self._speaking.text)
+        del self.interrupted[:-200]
+        log.debug("voice: %r cut off by %r", self._speaking.text, self._pending[0].text)
+        self._replace_worker()
+
+    def _send(self, cmd: tuple) -> None:
+        if self._proc is None:
             return
         with contextlib.suppress(Exception):  # a full pipe means a stuck worker: watchdog's job
-            proc.stdin.write((json.dumps(list(cmd)) + "\n").encode())
-            proc.stdin.flush()
+            self._proc.stdin.write((json.dumps(list(cmd)) + "\n").encode())
+            self._proc.stdin.flush()
 
     def _disable(self, message: str) -> None:
         self.available = False
@@ -337,7 +418,10 @@ class Voice:
         self._pending.clear()
         log.warning("%s", message)
         old, self._proc = self._proc, None
-        threading.Thread(target=_retire, args=(old,), daemon=True).start()
+        spare = self._take_spare()
+        _kill(old)
+        _kill(spare)
+        _background(_retire, old, spare)
 
     def _restart(self, reason: str) -> None:
         if self._restarts >= self.max_restarts:
@@ -345,30 +429,15 @@ class Voice:
             return
         self._restarts += 1
         log.info("voice worker restarting (%s)", reason)
-        old, self._proc = self._proc, None
-        self._start_worker(old)
-
-    def _events(self) -> list[tuple[str, Any]]:
-        try:
-            chunk = os.read(self._proc.stdout.fileno(), 65536)
-        except (BlockingIOError, InterruptedError):
-            chunk = b""
-        except (OSError, ValueError):
-            return []
-        self._buf += chunk
-        *lines, self._buf = self._buf.split(b"\n")
-        out = []
-        for line in lines:
-            with contextlib.suppress(ValueError):
-                kind, payload = json.loads(line)
-                out.append((kind, payload))
-        return out
+        self._replace_worker()
 
     def _drain_events(self) -> None:
-        for kind, payload in self._events():
+        events, self._buf = _read_events(self._proc, self._buf)
+        for kind, payload in events:
             if kind == "ready":
                 self._ready = True
                 self.status_message = "voice ready"
+                self._ensure_spare()
                 if payload and not self._voice_warned:
                     self._voice_warned = True
                     self.status_message = f"voice ready; {payload}"
@@ -412,29 +481,86 @@ class Voice:
                 self._restart("the speech engine crashed")
             elif now - self._speaking_since > self._timeout_for(self._speaking.text):
                 self._restart("the speech engine hung")
-            return
+            elif self._outranked():
+                self._interrupt()
+            else:
+                return
+            if not (self.available and self._ready and self._proc is not None):
+                return  # a fresh worker is starting in the background
         if self._pending:
             cue = self._pending.pop(0)
             self._speaking = cue
             self._speaking_since = now
             self._send(("say", cue.sort_key[1], cue.text))
 
+    def _outranked(self) -> bool:
+        """A queued safety cue outranks the cue being spoken (never its equal)."""
+        top = self._pending[0] if self._pending else None
+        return (top is not None and top.priority >= self.interrupt_priority
+                and top.priority > self._speaking.priority)
+
     def _timeout_for(self, text: str) -> float:
         # ~6 characters per word; allow three times the nominal speaking time
         return self.hang_timeout_s + 3.0 * 60.0 * len(text) / 6.0 / self.rate_wpm
 
 
-def _retire(proc: Any) -> None:
-    """Kill a worker (if still running) and reap it; runs off the frame loop."""
-    if proc is None:
+def _kill(proc: Any) -> None:
+    """SIGKILL a worker's process group, so an `aplay` it started falls silent too.
+
+    Only a not-yet-reaped worker is signalled: until it is reaped its pid (the
+    group id) cannot belong to anyone else.
+    """
+    if proc is None or proc.returncode is not None:
         return
-    with contextlib.suppress(Exception):
-        if proc.poll() is None:
+    with contextlib.suppress(OSError):
+        if _OWN_GROUP:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
             proc.kill()
-        proc.wait(timeout=2.0)
-    for pipe in (proc.stdin, proc.stdout):
+
+
+def _retire(*procs: Any) -> None:
+    """Kill workers (if still running) and reap them; runs off the frame loop."""
+    for proc in procs:
+        if proc is None:
+            continue
+        _kill(proc)
         with contextlib.suppress(Exception):
-            pipe.close()
+            proc.wait(timeout=2.0)
+        for pipe in (proc.stdin, proc.stdout):
+            with contextlib.suppress(Exception):
+                pipe.close()
+
+
+def _read_events(proc: Any, buf: bytes) -> tuple[list[tuple[str, Any]], bytes]:
+    """Non-blocking read of a worker's JSON-line events: (complete events, rest)."""
+    try:
+        chunk = os.read(proc.stdout.fileno(), 65536)
+    except (BlockingIOError, InterruptedError):
+        chunk = b""
+    except (OSError, ValueError):
+        return [], buf
+    *lines, rest = (buf + chunk).split(b"\n")
+    out = []
+    for line in lines:
+        with contextlib.suppress(ValueError):
+            kind, payload = json.loads(line)
+            out.append((kind, payload))
+    return out, rest
+
+
+def _await_ready(proc: Any, timeout_s: float) -> bool:
+    """Wait (on a helper thread) until a worker's engine is up; False if it fails."""
+    deadline = time.monotonic() + timeout_s
+    buf = b""
+    while time.monotonic() < deadline:
+        events, buf = _read_events(proc, buf)
+        if events:
+            return events[0][0] == "ready"
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.01)
+    return False
 
 
 def synthesise_to_file(text: str, path: str | Path, rate_wpm: float = 150,
