@@ -239,3 +239,16 @@ def test_chin_tuck_flick_warned_but_a_glance_aside_is_not(axis, fps):
                                      seed=31))
     jerk = [e for e in jolt if e.kind == ev.JERK and e.data["axis"] == axis]
     assert jerk and 0 <= jerk[0].t_s - onset <= 0.3
+
+
+@pytest.mark.parametrize("fps", [15.0, 24.0, 30.0])
+def test_one_flick_one_warning_even_when_the_movement_goes_on(fps):
+    """After a flick up to 120 deg/s the rest of the rep never gets back near that speed;
+    the jolt must still end, so the slow return is not warned (regression: a held
+    velocity baseline once re-raised the jerk 3 s later) and a later flick is."""
+    ex = exercise(target_deg=40.0, tempo_s=5.0, hold_s=1.0)
+    t = timeline(16.0, fps=fps, seed=41)
+    x = (min_jerk(t, 2.0, 2.0, 25.0) + flick(t, 3.0, 15.0, 0.25, "step")
+         - min_jerk(t, 6.0, 2.0, 40.0) + flick(t, 11.0, 15.0, 0.25, "bump"))
+    jerks = kinds(monitor_events(ex, stream(t, yaw=x, seed=41)), ev.JERK)
+    assert [round(e.t_s) for e in jerks] == [3, 11], [e.t_s for e in jerks]

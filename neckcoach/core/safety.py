@@ -206,7 +206,7 @@ class SafetyMonitor:
         self._torso = _Episode(self.torso_sustain_s, self.rearm_s)
         self._hist: dict[str, deque[tuple[float, float]]] = {a: deque() for a in self.axes}
         self._path: dict[str, deque[tuple[float, float]]] = {a: deque() for a in self.axes}
-        self._base: dict[str, float | None] = {}
+        self._base: dict[str, tuple[float, float] | None] = {}
         self._tracking_since: float | None = None
 
     def _exp(self, axis: str) -> tuple[float, float]:
@@ -284,10 +284,14 @@ class SafetyMonitor:
         expected peak acceleration x window + floor within `window_s` (a mean
         acceleration test, far less noisy than a per-frame acceleration).
         Once entered, the change criterion holds while the velocity stays at
-        least `hold_fraction` of the threshold away from where it started:
-        at 15 fps a flick spans only 3-4 frames, and this lets the second
-        frame confirm the first (the sustain rule) without lowering the
-        entry threshold towards the noise.
+        least `hold_fraction` of the threshold away from where it started,
+        for at most `window_s` + `confirm_s`: at 15 fps a flick spans only
+        3-4 frames, and this lets the second frame confirm the first (the
+        sustain rule) without lowering the entry threshold towards the noise.
+        The time limit matters: after a flick the velocity may never come
+        back near its pre-flick value (the rest of the movement is slower),
+        and an unlimited hold would keep the jerk "on" for good, both
+        silencing later jerks and re-raising this one once the episode re-arms.
         """
         v_exp, a_exp = self._exp(axis)
         hist = self._hist[axis]
@@ -298,19 +302,20 @@ class SafetyMonitor:
         dv_thr = self.accel_factor * a_exp * self.window_s + self.dv_floor
         if axis in ANGULAR_AXES:
             dv_thr = min(dv_thr, self.dv_cap_deg_s)
-        base = self._base.get(axis)
-        change = 0.0
-        if base is not None:
-            change = abs(v - base)
-            if change < self.hold_fraction * dv_thr:
-                base = None
+        held = self._base.get(axis)
+        base = change = None
+        if held is not None and t - held[1] <= self.window_s + self.confirm_s:
+            change = abs(v - held[0])
+            if change >= self.hold_fraction * dv_thr:
+                base = held
         if base is None:
+            change = 0.0
             vs = [h[1] for h in hist]
             lo, hi = min(vs), max(vs)
             if v - lo >= dv_thr:
-                base, change = lo, v - lo
+                base, change = (lo, t), v - lo
             elif hi - v >= dv_thr:
-                base, change = hi, hi - v
+                base, change = (hi, t), hi - v
         self._base[axis] = base
         travel = self._travel(axis, t, x)
         min_travel = self.min_jolt_mm if axis == "retraction" else self.min_jolt_deg
