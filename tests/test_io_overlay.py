@@ -6,9 +6,11 @@ import dataclasses
 import math
 import time
 
+import cv2
 import numpy as np
 import pytest
 
+from neckcoach.io import overlay
 from neckcoach.io.overlay import OverlayState, banner_rows, draw_overlay, gauge_geometry
 
 
@@ -104,4 +106,89 @@ def test_grayscale_input_and_draw_time():
         draw_overlay(frame, full)
     per_frame_ms = (time.perf_counter() - t0) / 30 * 1e3
     print(f"overlay draw 640x480: {per_frame_ms:.2f} ms/frame")
-    assert per_frame_ms < 40  # generous bound for a loaded CI box; typical ~4 ms
+    assert per_frame_ms < 40  # generous bound for a loaded CI box; typical ~0.5 ms
+
+
+# -- text label cache --------------------------------------------------------------
+
+WHITE_BGR = (255, 255, 255)
+BUSY = dataclasses.replace(STATE, hold_progress=0.5, hold_s_left=3.0, tempo_phase=0.3, tempo_label="out",
+                           fps=30.0, safety_banner="Too fast - slow down")
+
+
+def test_label_cache_is_bounded_by_entries_and_bytes():
+    by_count = overlay._LabelCache(max_entries=5)
+    labels = [by_count.get(f"label {i}", 0.8, 2, 2, WHITE_BGR) for i in range(20)]
+    assert len(by_count) == 5 and by_count.misses > 20  # each two-word string also renders its words
+    assert by_count.nbytes == sum(lb.nbytes for lb in by_count._items.values())
+    misses = by_count.misses
+    assert by_count.get("label 19", 0.8, 2, 2, WHITE_BGR) is labels[-1]  # most recent kept: no render
+    assert by_count.misses == misses
+    by_bytes = overlay._LabelCache(max_bytes=3 * labels[0].nbytes)
+    for i in range(20):
+        by_bytes.get(f"label{i}", 0.8, 2, 2, WHITE_BGR)
+        assert by_bytes.nbytes <= by_bytes.max_bytes
+    assert 1 <= len(by_bytes) <= 3
+
+
+def test_cached_and_uncached_drawing_are_identical(monkeypatch):
+    frame = _frame()
+    monkeypatch.setattr(overlay, "_LABELS", overlay._LabelCache(max_entries=0))  # renders every time
+    uncached = draw_overlay(frame, BUSY)
+    cache = overlay._LabelCache()
+    monkeypatch.setattr(overlay, "_LABELS", cache)
+    first = draw_overlay(frame, BUSY)
+    misses = cache.misses
+    second = draw_overlay(frame, BUSY)
+    assert cache.misses == misses > 0  # the second frame renders no text
+    assert np.array_equal(first, uncached) and np.array_equal(second, uncached)
+
+
+def test_new_number_renders_only_the_new_word(monkeypatch):
+    cache = overlay._LabelCache()
+    monkeypatch.setattr(overlay, "_LABELS", cache)
+    draw_overlay(_frame(), STATE)
+    rendered = []
+    real = overlay._render_label
+    monkeypatch.setattr(overlay, "_render_label", lambda text, *a: rendered.append(text) or real(text, *a))
+    draw_overlay(_frame(), dataclasses.replace(STATE, live_value=23.0))
+    assert rendered == ["+23"]  # "deg" and every other label come from the cache
+
+
+def test_composed_words_sit_where_puttext_puts_them():
+    """A string assembled from cached words matches putText of the whole string to a pixel."""
+    text = "Calibrating - look straight ahead  67%"
+    whole = overlay._render_label(text, 0.8, 3, 2, WHITE_BGR)
+    composed = overlay._LabelCache().get(text, 0.8, 3, 2, WHITE_BGR)
+    assert composed.keep.shape == whole.keep.shape
+    assert (composed.left, composed.baseline_row, composed.width, composed.height) == \
+        (whole.left, whole.baseline_row, whole.width, whole.height)
+    a, b = whole.keep[..., 0] < 128, composed.keep[..., 0] < 128  # outlined ink
+    assert abs(int(a.sum()) - int(b.sum())) < 0.01 * a.sum()
+
+    def grow(mask):  # by one pixel in every direction
+        return cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+
+    assert not (a & ~grow(b)).any() and not (b & ~grow(a)).any()
+    cols_a, cols_b = np.flatnonzero(a.any(0)), np.flatnonzero(b.any(0))
+    assert abs(cols_a[0] - cols_b[0]) <= 1 and abs(cols_a[-1] - cols_b[-1]) <= 1
+
+
+def test_blit_matches_float_blending_and_clips_at_the_border():
+    label = overlay._render_label("Hold 3", 1.0, 3, 2, (0, 190, 255))
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    ref = img.astype(np.float32)
+    x, y = 50, -10  # runs off the right and top edges
+    h, w = label.keep.shape[:2]
+    ys, xs = slice(max(0, y), min(60, y + h)), slice(max(0, x), min(80, x + w))
+    keep = label.keep[ys.start - y:ys.stop - y, xs.start - x:xs.stop - x].astype(np.float32) / 255
+    paint = label.paint[ys.start - y:ys.stop - y, xs.start - x:xs.stop - x].astype(np.float32)
+    ref[ys, xs] = ref[ys, xs] * keep + paint
+    out = img.copy()
+    overlay._blit(out, label, x, y)
+    assert np.abs(out.astype(np.float32) - ref).max() <= 1.0
+    assert (out[:, :x] == img[:, :x]).all() and (out != img).any()
+    before = out.copy()
+    overlay._blit(out, label, 500, 500)  # wholly outside: nothing happens
+    assert np.array_equal(out, before)

@@ -1,0 +1,67 @@
+"""Detector adapter speed-ups: protobuf bytes -> landmarks, frame brightness.
+
+The fast paths must give exactly what the field-by-field read and the
+strided mean gave, and fall back whenever the bytes are not plain x/y/z.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from neckcoach.io import detector
+
+landmark_pb2 = pytest.importorskip("mediapipe.framework.formats.landmark_pb2")
+
+
+def _face(n=478, seed=0):
+    rng = np.random.default_rng(seed)
+    xyz = rng.uniform(-0.2, 1.2, (n, 3)).astype(np.float32)
+    xyz[0] = 0.0  # zeros are still written (proto2 presence)
+    face = landmark_pb2.NormalizedLandmarkList()
+    for x, y, z in xyz:
+        face.landmark.add(x=float(x), y=float(y), z=float(z))
+    return face
+
+
+def _slow(face, w, h):
+    return np.array([(p.x * w, p.y * h, p.z * w) for p in face.landmark], dtype=float)
+
+
+def test_wire_decoding_equals_field_by_field_read():
+    face = _face()
+    assert detector._landmarks_from_wire(face) is not None
+    fast = detector._landmarks_array(face, 640, 480)
+    assert fast.shape == (478, 3) and fast.dtype == np.float64
+    assert np.array_equal(fast, _slow(face, 640, 480))
+
+
+@pytest.mark.parametrize("change", ["visibility", "no_z", "fake"])
+def test_anything_but_plain_xyz_falls_back(change):
+    face = _face(seed=1)
+    if change == "visibility":
+        face.landmark[7].visibility = 0.5
+    elif change == "no_z":
+        face.landmark[300].ClearField("z")
+    else:
+        face = SimpleNamespace(landmark=list(face.landmark))
+    assert detector._landmarks_from_wire(face) is None
+    assert np.array_equal(detector._landmarks_array(face, 320, 240), _slow(face, 320, 240))
+
+
+def test_empty_landmark_list_gives_no_points():
+    assert detector._landmarks_array(landmark_pb2.NormalizedLandmarkList(), 640, 480).shape == (0, 3)
+
+
+def test_brightness_is_the_mean_of_every_4th_pixel():
+    rng = np.random.default_rng(2)
+    frame = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    assert detector._brightness(frame) == pytest.approx(frame[::4, ::4].mean(), abs=1e-9)
+    h, w = 479, 641  # not multiples of 4: nearly the same pixels, so nearly the same mean
+    odd = np.empty((h, w, 3), np.uint8)
+    odd[..., 0] = np.linspace(0, 255, w, dtype=np.uint8)[None, :]
+    odd[..., 1] = np.linspace(0, 255, h, dtype=np.uint8)[:, None]
+    odd[..., 2] = 200
+    assert detector._brightness(odd) == pytest.approx(odd[::4, ::4].mean(), abs=1.0)
