@@ -1,4 +1,11 @@
-"""Timestamp-driven low-lag filters (uneven frame intervals are the norm on webcams)."""
+"""Timestamp-driven low-lag filters (uneven frame intervals are the norm on webcams).
+
+Time guards shared by every filter: a sample at the same instant as the
+previous one adds nothing and is ignored (dt = 0 would divide by zero), a
+sample earlier than the previous one restarts the filter (its history no
+longer precedes it), and a non-finite time or value is ignored so that one
+bad sample cannot poison the state for the rest of the session.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,10 @@ import math
 def _alpha(cutoff_hz: float, dt_s: float) -> float:
     tau = 1.0 / (2 * math.pi * cutoff_hz)
     return 1.0 / (1.0 + tau / dt_s)
+
+
+def _usable(x: float, t_s: float) -> bool:
+    return math.isfinite(x) and math.isfinite(t_s)
 
 
 def _check_positive(name: str, value: float) -> None:
@@ -28,7 +39,9 @@ class LowPass:
         self._t: float | None = None
 
     def update(self, x: float, t_s: float) -> float:
-        if self.value is None or self._t is None or t_s <= self._t:
+        if not _usable(x, t_s) or t_s == self._t:
+            return self.value if self.value is not None else x
+        if self.value is None or self._t is None or t_s < self._t:
             self.value, self._t = x, t_s
             return x
         a = _alpha(self.cutoff_hz, t_s - self._t)
@@ -58,7 +71,9 @@ class OneEuroFilter:
         self._t: float | None = None
 
     def update(self, x: float, t_s: float) -> float:
-        if self.value is None or self._t is None or t_s <= self._t:
+        if not _usable(x, t_s) or t_s == self._t:
+            return self.value if self.value is not None else x
+        if self.value is None or self._t is None or t_s < self._t:
             self.value, self._t, self._dx = x, t_s, 0.0
             return x
         dt = t_s - self._t
@@ -89,10 +104,13 @@ class Differentiator:
         self.value = 0.0
 
     def update(self, x: float, t_s: float) -> float:
+        if not _usable(x, t_s) or (self._last is not None and t_s == self._last[1]):
+            return self.value
+        if self._last is not None and t_s < self._last[1]:
+            self.reset()
         y = self._pre.update(x, t_s)
-        if self._last is None or t_s <= self._last[1]:
-            if self._last is None:
-                self._post.update(0.0, t_s)  # start from rest: no spike from first-frame noise
+        if self._last is None:
+            self._post.update(0.0, t_s)  # start from rest: no spike from first-frame noise
             self._last = (y, t_s)
             return self.value
         d = (y - self._last[0]) / (t_s - self._last[1])

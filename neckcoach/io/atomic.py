@@ -34,12 +34,14 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, sync_dir: bool
     """Replace `path` with `data` so readers never observe a partial file.
 
     `sync_dir=False` lets a caller writing several files fsync the directory once.
+    On any failure (ENOSPC, EIO) the temp file is removed and the error raised:
+    the previous version of `path` is untouched.
     """
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        os.fchmod(fd, _mode_for(target))
-        with os.fdopen(fd, "wb") as fh:
+        with os.fdopen(fd, "wb") as fh:  # closes fd whatever fails below (a full disk)
+            os.fchmod(fh.fileno(), _mode_for(target))
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

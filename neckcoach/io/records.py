@@ -6,14 +6,23 @@ and fsynced at least once per second of *session* time, session.json and
 reps.csv are rewritten atomically at most once per second. A crash therefore
 loses at most the last second, and session.json always parses with
 `complete: false` until `close()`.
+
+A disk that fills up (or fails) mid-session must not end the coaching: the
+recorder catches the error, says so once (log + `problem`, for the app to
+show), keeps the unsaved trace rows in memory (up to `max_unsaved_trace_mb`)
+and retries every second, so writing resumes where it stopped when space
+returns. Meanwhile the last good session.json stays in place, readable by
+`neckcoach report`.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
+import errno
 import io
 import json
+import logging
 import math
 import os
 import re
@@ -21,7 +30,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from neckcoach.io.atomic import atomic_write_json, atomic_write_text, fsync_dir
 
@@ -60,6 +69,10 @@ _METRIC_KEYS = {
 WARNING_FIELDS: tuple[str, ...] = ("t_s", "kind", "magnitude", "rep", "exercise_id", "message")
 
 DEFAULT_MIN_FREE_MB = 50.0
+# At most this many save problems are kept in session.json (one per episode).
+MAX_RECORDED_PROBLEMS = 20
+
+log = logging.getLogger(__name__)
 
 
 class RecordError(RuntimeError):
@@ -160,16 +173,20 @@ class SessionRecorder:
                  started_at: datetime | None = None,
                  flush_interval_s: float = 1.0,
                  min_free_mb: float = DEFAULT_MIN_FREE_MB,
-                 index: bool = True) -> None:
+                 index: bool = True,
+                 max_unsaved_trace_mb: float = 16.0) -> None:
         if not isinstance(routine_info, Mapping):
             raise ValueError(f"routine_info must be a mapping (title, path, id…), got {routine_info!r}")
         if not 0 < flush_interval_s <= 1.0:
             raise ValueError(f"flush_interval_s must be in (0, 1.0] (at most 1 s may be lost), "
                              f"got {flush_interval_s!r}")
+        if not 0 < max_unsaved_trace_mb <= 1024:
+            raise ValueError(f"max_unsaved_trace_mb must be in (0, 1024], got {max_unsaved_trace_mb!r}")
         from neckcoach import __version__
 
         self.out_dir = preflight(out_dir, min_free_mb)
         self.flush_interval_s = float(flush_interval_s)
+        self.max_unsaved_trace_bytes = int(max_unsaved_trace_mb * 1e6)
         self._index = index
         started = started_at or datetime.now(timezone.utc).astimezone()
         routine = dict(routine_info)
@@ -199,10 +216,14 @@ class SessionRecorder:
         self._dirty = True
         self._closed = False
         self._reps_written: str | None = None
-        self._trace_fh = open(self.out_dir / TRACE_FILE, "w", encoding="utf-8", newline="")
-        self._trace = csv.DictWriter(self._trace_fh, fieldnames=list(TRACE_FIELDS),
-                                     extrasaction="ignore", lineterminator="\n")
-        self._trace.writeheader()
+        self.problem: str | None = None
+        self._failing: set[str] = set()
+        self.trace_rows_lost = 0
+        self._unsaved = bytearray()
+        self._row_text = io.StringIO()
+        self._row_writer = csv.writer(self._row_text, lineterminator="\n")
+        self._trace_fh = open(self.out_dir / TRACE_FILE, "wb", buffering=0)
+        self._append_row(TRACE_FIELDS)
         self._sync_trace()
         self._write_summary()
         self._dirty = False
@@ -216,9 +237,9 @@ class SessionRecorder:
         t = float(t_s if t_s is not None else (sample["t_s"] if isinstance(sample, Mapping)
                                                 else sample.t_s))
         row = _trace_row(sample, t)
-        cells = {k: csv_cell(row.get(k)) for k in TRACE_FIELDS}
-        cells["t_s"] = f"{t:.4f}"
-        self._trace.writerow(cells)
+        cells = [csv_cell(row.get(k)) for k in TRACE_FIELDS]
+        cells[0] = f"{t:.4f}"
+        self._append_row(cells)
         self.session["frames"] += 1
         if row.get("face_found"):
             self.session["frames_with_face"] += 1
@@ -226,7 +247,7 @@ class SessionRecorder:
         self.session["duration_s"] = max(self.session["duration_s"], t)
         if self._last_flush_t_s is None or t - self._last_flush_t_s >= self.flush_interval_s \
                 or t < self._last_flush_t_s:
-            self._sync_trace()
+            self._attempt("trace", self._sync_trace, t)
             self._last_flush_t_s = t
         if self._dirty:
             self.checkpoint(t)
@@ -293,7 +314,11 @@ class SessionRecorder:
         return self.out_dir / VIDEO_FILE
 
     def checkpoint(self, t_s: float | None = None, force: bool = False) -> bool:
-        """Atomically rewrite session.json + reps.csv, at most once per second of session time."""
+        """Atomically rewrite session.json + reps.csv, at most once per second of session time.
+
+        True when the files were written; a failed write (disk full) is kept
+        for a retry a second later.
+        """
         if self._closed:
             return False
         t = t_s if t_s is not None else (self._last_t_s or 0.0)
@@ -302,9 +327,10 @@ class SessionRecorder:
                 return False
             if self._last_checkpoint_t_s is not None and 0 <= t - self._last_checkpoint_t_s < 1.0:
                 return False
-        self._sync_trace()
-        self._write_summary()
         self._last_checkpoint_t_s = t
+        self._attempt("trace", self._sync_trace, t)
+        if not self._attempt("summary", self._write_summary, t):
+            return False
         self._dirty = False
         return True
 
@@ -318,10 +344,17 @@ class SessionRecorder:
             timespec="seconds")
         if self.video_path.exists():
             self.session["video"] = VIDEO_FILE
-        self._sync_trace()
-        self._trace_fh.close()
-        self._write_summary()
+        t = self._last_t_s or 0.0
+        self._attempt("trace", self._sync_trace, t)
+        try:
+            self._trace_fh.close()
+        except OSError:
+            pass
+        self._attempt("summary", self._write_summary, t)
         self._closed = True
+        if self.problem is not None:
+            log.error("the session record in %s is incomplete: %s; what was saved before "
+                      "can still be read with `neckcoach report`", self.out_dir, self.problem)
         self._index_now()
         return self.out_dir
 
@@ -336,9 +369,53 @@ class SessionRecorder:
         else:
             self.close(f"error: {exc_type.__name__}: {exc}")
 
+    def _append_row(self, cells: Iterable[str]) -> None:
+        """Queue one trace line; past the memory cap a line is dropped whole, so the
+        file stays a clean prefix of the stream."""
+        self._row_text.seek(0)
+        self._row_text.truncate()
+        self._row_writer.writerow(cells)
+        line = self._row_text.getvalue().encode("utf-8")
+        if len(self._unsaved) + len(line) > self.max_unsaved_trace_bytes:
+            self.trace_rows_lost += 1
+            self.session["trace_rows_lost"] = self.trace_rows_lost
+            self._dirty = True
+            return
+        self._unsaved += line
+
     def _sync_trace(self) -> None:
-        self._trace_fh.flush()
-        os.fsync(self._trace_fh.fileno())
+        """Write the queued lines and fsync. A short write leaves the rest queued, so a
+        line cut by a full disk is completed, not repeated, when space returns."""
+        fd = self._trace_fh.fileno()
+        while self._unsaved:
+            written = os.write(fd, self._unsaved)
+            if written <= 0:
+                raise OSError(errno.EIO, "the trace file accepted no data")
+            del self._unsaved[:written]
+        os.fsync(fd)
+
+    def _attempt(self, what: str, write: Callable[[], None], t_s: float) -> bool:
+        """Run one write; on OSError record the problem (logged once per episode), never raise."""
+        try:
+            write()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if not self._failing:
+                self.problem = (f"cannot save the session record in {self.out_dir}: {reason}. "
+                                "Coaching continues; saving is retried every second")
+                log.warning("%s (while writing the %s at t=%.1f s)", self.problem, what, t_s)
+                problems = self.session.setdefault("record_problems", [])
+                if len(problems) < MAX_RECORDED_PROBLEMS:
+                    problems.append({"t_s": round(float(t_s), 3), "writing": what, "error": reason})
+                self._dirty = True
+            self._failing.add(what)
+            return False
+        if what in self._failing:
+            self._failing.discard(what)
+            if not self._failing:
+                log.warning("saving the session record in %s works again", self.out_dir)
+                self.problem = None
+        return True
 
     def _write_summary(self) -> None:
         """session.json every time; reps.csv only when its content changed (fewer fsyncs)."""

@@ -1,10 +1,12 @@
 """Frame sources: a video file or a live camera, both yielding (t_s, frame_bgr).
 
-t_s is seconds since the source's first frame. Files take their timestamps from
-the video (so analysis is reproducible and independent of processing speed);
-cameras stamp frames with a monotonic clock at capture, in a capture thread, so
-a slow consumer never stalls the camera: the latest frame wins and skipped
-frames are counted.
+t_s is session seconds since the source's first frame. Files take their
+timestamps from the video (so analysis is reproducible and independent of
+processing speed); cameras stamp frames with a monotonic clock at capture, in a
+capture thread, so a slow consumer never stalls the camera: the latest frame
+wins and skipped frames are counted. Either way the timestamps pass through a
+`SessionClock` (`source.clock`) before they leave the source, so the session
+never sees time repeat, go back or leap forward (see `neckcoach.core.clock`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any, Callable, Iterator
 
 import cv2
 import numpy as np
+
+from neckcoach.core.clock import SessionClock
 
 CaptureFactory = Callable[..., Any]
 
@@ -34,8 +38,20 @@ def to_bgr(frame: np.ndarray) -> np.ndarray:
 
 
 class _Source:
-    def read(self) -> tuple[float, np.ndarray] | None:
+    clock: SessionClock
+
+    def _read_raw(self) -> tuple[float, np.ndarray] | None:
         raise NotImplementedError
+
+    def read(self) -> tuple[float, np.ndarray] | None:
+        """Next frame in session time; frames whose timestamp repeats or steps back are skipped."""
+        while True:
+            item = self._read_raw()
+            if item is None:
+                return None
+            t_s = self.clock.update(item[0])
+            if t_s is not None:
+                return t_s, item[1]
 
     def close(self) -> None:
         raise NotImplementedError
@@ -57,7 +73,9 @@ class _Source:
 class VideoFileSource(_Source):
     """Frames of a video file with timestamps from the file itself."""
 
-    def __init__(self, path: str | Path, capture_factory: CaptureFactory = cv2.VideoCapture) -> None:
+    def __init__(self, path: str | Path, capture_factory: CaptureFactory = cv2.VideoCapture,
+                 *, clock: SessionClock | None = None) -> None:
+        self.clock = clock if clock is not None else SessionClock()
         self.path = Path(path)
         if not self.path.is_file():
             raise SourceError(f"video file not found: {self.path}")
@@ -91,7 +109,7 @@ class VideoFileSource(_Source):
             self._t0 = t
         return t - self._t0, to_bgr(frame)
 
-    def read(self) -> tuple[float, np.ndarray] | None:
+    def _read_raw(self) -> tuple[float, np.ndarray] | None:
         if self._first is not None:
             item, self._first = self._first, None
             return item
@@ -115,7 +133,8 @@ class CameraSource(_Source):
 
     def __init__(self, index: int = 0, width: int = 640, height: int = 480, fps: float = 30.0,
                  *, stall_timeout_s: float = 2.0, open_timeout_s: float = 5.0,
-                 capture_factory: CaptureFactory | None = None) -> None:
+                 capture_factory: CaptureFactory | None = None,
+                 clock: SessionClock | None = None) -> None:
         if index < 0:
             raise ValueError(f"index must be >= 0, got {index!r}")
         if not (16 <= width <= 7680 and 16 <= height <= 4320):
@@ -126,6 +145,7 @@ class CameraSource(_Source):
             raise ValueError(f"stall_timeout_s must be > 0 seconds, got {stall_timeout_s!r}")
         self.index = index
         self.stall_timeout_s = stall_timeout_s
+        self.clock = clock if clock is not None else SessionClock()
         factory = capture_factory or cv2.VideoCapture
         self._cap = factory(index)
         if self._cap is None or not self._cap.isOpened():
@@ -183,7 +203,7 @@ class CameraSource(_Source):
                 self.captured += 1
                 self._cond.notify_all()
 
-    def read(self) -> tuple[float, np.ndarray] | None:
+    def _read_raw(self) -> tuple[float, np.ndarray] | None:
         with self._cond:
             got = self._cond.wait_for(
                 lambda: self._seq > self._returned_seq or not self._running
