@@ -3,10 +3,14 @@
 Used by `neckcoach analyze` and by the live app. Until a neutral is accepted,
 angles are reported relative to facing the camera squarely and
 `extra["calibrated"]` is False; `extra["calibration"]` carries the last
-calibration message (e.g. the rejection reason) for the UI/voice.
+calibration message (e.g. the rejection reason) for the UI/voice. While
+`hold_calibration` is True (the app's camera check has not passed) no neutral
+capture runs, so a neutral is only ever taken from a good picture.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,12 +19,17 @@ from neckcoach.core.headpose import HeadPoseEstimator
 from neckcoach.core.kinematics import KinematicsFilter
 from neckcoach.core.samples import HeadPose, Kinematics
 
+# About this many samples per side of the face box are averaged for its
+# brightness: plenty for a mean, and cheap at any resolution.
+_FACE_SAMPLES_PER_SIDE = 48
+
 
 class Measurement:
     """Stateful per-frame measurement; time comes in as `t_s`, never from a clock."""
 
     def __init__(self, *, hfov_deg: float = 60.0, neutral_s: float = 2.5, use_pose: bool = False,
-                 method: str = "weak", detector=None, auto_calibrate: bool = True) -> None:
+                 method: str = "weak", detector=None, auto_calibrate: bool = True,
+                 hold_calibration: bool = False) -> None:
         if detector is None:
             from neckcoach.io.detector import FaceDetector
 
@@ -30,14 +39,30 @@ class Measurement:
         self.calibrator = NeutralCalibrator(duration_s=neutral_s)
         self.filter = KinematicsFilter()
         self.auto_calibrate = auto_calibrate
+        self.hold_calibration = bool(hold_calibration)
         self.neutral: Neutral | None = None
         self.last_calibration: CalibrationResult | None = None
         self.last_pose: HeadPose | None = None
         self._calibrating = auto_calibrate
 
     def pose(self, frame_rgb: np.ndarray, t_s: float) -> HeadPose:
-        """Detector + estimator only (absolute, uncalibrated)."""
-        return self.estimator.update(self.detector.update(frame_rgb), t_s)
+        """Detector + estimator only (absolute, uncalibrated), with the picture fields filled in."""
+        obs = self.detector.update(frame_rgb)
+        if not obs.face_found and self.neutral is None:
+            # Nobody has been calibrated yet, so there is no patient to protect:
+            # whoever sits down next (wherever) is followed.
+            self.detector.reset()
+        pose = self.estimator.update(obs, t_s)
+        height, width = frame_rgb.shape[:2]
+        centre = None
+        face_luma = 0.0
+        if pose.face_found:
+            landmarks = np.asarray(getattr(obs, "landmarks_px", np.zeros((0, 3))))
+            if landmarks.size:
+                centre = (float(landmarks[:, 0].mean()), float(landmarks[:, 1].mean()))
+                face_luma = face_brightness(frame_rgb, landmarks)
+        return replace(pose, image_size_px=(int(width), int(height)), face_center_px=centre,
+                       face_brightness=face_luma)
 
     def update(self, frame_rgb: np.ndarray, t_s: float) -> Kinematics:
         pose = self.pose(frame_rgb, t_s)
@@ -45,7 +70,10 @@ class Measurement:
         return self.update_pose(pose)
 
     def update_pose(self, pose: HeadPose) -> Kinematics:
-        if self._calibrating:
+        held = self._calibrating and self.hold_calibration
+        if held:
+            self.calibrator.reset()  # the capture starts afresh once the hold is lifted
+        elif self._calibrating:
             result = self.calibrator.update(pose)
             if result is not None:
                 self.last_calibration = result
@@ -54,8 +82,11 @@ class Measurement:
                     self._calibrating = False
                     self.filter.reset()
         kin = self.filter.update((self.neutral or IDENTITY).relative(pose))
+        kin = replace(kin, image_size_px=pose.image_size_px, face_center_px=pose.face_center_px,
+                      face_brightness=pose.face_brightness)
         kin.extra["calibrated"] = self.neutral is not None
         kin.extra["calibrating"] = self._calibrating
+        kin.extra["calibration_held"] = held
         if self.last_calibration is not None:
             kin.extra["calibration"] = self.last_calibration.reason
         return kin
@@ -66,7 +97,12 @@ class Measurement:
         self.filter.reset()
 
     def recalibrate(self) -> None:
-        """Start a new neutral capture; the old neutral stays in use until one is accepted."""
+        """Start a new neutral capture; the old neutral stays in use until one is accepted.
+
+        The detector forgets whom it was following, so recalibrating is how a
+        new person becomes the patient (it never adopts a stranger on its own).
+        """
+        self.detector.reset()
         self.calibrator.reset()
         self._calibrating = True
 
@@ -78,3 +114,23 @@ class Measurement:
         self.neutral = None
         self.last_calibration = None
         self._calibrating = self.auto_calibrate
+
+
+def face_brightness(frame_rgb: np.ndarray, landmarks_px: np.ndarray) -> float:
+    """Mean grey level (0-255, mean of the channels like the frame's) inside the landmarks' box.
+
+    Why the face and not only the frame: against a bright window the frame is
+    bright while the face is in shadow, and that is what spoils the landmarks.
+    0.0 when the box lies outside the frame.
+    """
+    height, width = frame_rgb.shape[:2]
+    if not np.all(np.isfinite(landmarks_px[:, :2])):
+        return 0.0
+    x0, y0 = np.floor(landmarks_px[:, :2].min(axis=0)).astype(int)
+    x1, y1 = np.ceil(landmarks_px[:, :2].max(axis=0)).astype(int)
+    x0, x1 = max(0, x0), min(width, x1 + 1)
+    y0, y1 = max(0, y0), min(height, y1 + 1)
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    step = max(1, min(x1 - x0, y1 - y0) // _FACE_SAMPLES_PER_SIDE)
+    return float(frame_rgb[y0:y1:step, x0:x1:step].mean())

@@ -88,22 +88,37 @@ disp.close()
 
 @pytest.mark.skipif(shutil.which("Xvfb") is None or shutil.which("ffmpeg") is None,
                     reason="needs Xvfb and ffmpeg")
+def _red_pixels(img) -> int:
+    b, g, r = (img[..., i].astype(int) for i in range(3))
+    return int(((r > 180) & (g < 80) & (b < 80)).sum())
+
+
 def test_real_window_under_xvfb_shows_the_overlay(tmp_path):
     display = f":{90 + os.getpid() % 9}"
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     app = None
+    shot = Path("/tmp/neckcoach_xvfb_window.png")
+    img = None
     try:
-        time.sleep(1.0)
+        socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
+        deadline = time.monotonic() + 15.0
+        while not socket.exists() and time.monotonic() < deadline:  # a loaded machine starts Xvfb slowly
+            time.sleep(0.1)
         env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
         app = subprocess.Popen([sys.executable, "-c", WINDOW_SCRIPT, "6"], env=env, cwd=REPO,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert app.stdout.readline().strip() == "window"
-        time.sleep(2.5)
-        shot = Path("/tmp/neckcoach_xvfb_window.png")
-        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "x11grab",
-                        "-video_size", "800x600", "-i", display, "-frames:v", "1", str(shot)],
-                       check=True, timeout=30)
+        # Grab until the banner shows (the window keeps drawing for 6 s), not after a fixed sleep.
+        deadline = time.monotonic() + 5.5
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "x11grab",
+                            "-video_size", "800x600", "-i", display, "-frames:v", "1", str(shot)],
+                           check=True, timeout=30)
+            img = cv2.imread(str(shot))
+            if img is not None and _red_pixels(img) > 640 * 40:
+                break
         app.wait(timeout=20)
         assert app.returncode == 0, app.stderr.read()
     finally:
@@ -111,8 +126,5 @@ def test_real_window_under_xvfb_shows_the_overlay(tmp_path):
             app.kill()
         xvfb.terminate()
         xvfb.wait(timeout=10)
-    img = cv2.imread(str(shot))
     assert img is not None and img.shape[:2] == (600, 800)
-    b, g, r = (img[..., i].astype(int) for i in range(3))
-    red = (r > 180) & (g < 80) & (b < 80)
-    assert red.sum() > 640 * 40  # the red safety banner made it to the screen
+    assert _red_pixels(img) > 640 * 40  # the red safety banner made it to the screen

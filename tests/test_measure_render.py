@@ -39,6 +39,7 @@ def test_estimator_tracks_known_angles(renderer, detector):
     cal = NeutralCalibrator(duration_s=0.1).evaluate(neutral_poses)
     assert cal.ok, cal.reason
     for k, (y, p, r, m) in enumerate(POSES):
+        detector.reset()  # unrelated still images, not a video: no patient to follow between them
         pose = est.update(detector.update(renderer.render(y, p, r, m, noise=2.0)), 1 + k)
         rel = cal.neutral.relative(pose)
         assert rel.face_found and rel.reliable

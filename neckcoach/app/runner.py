@@ -1,7 +1,10 @@
 """The frame loop of a coaching session: source → measurement → coach → cues → voice/overlay/record.
 
 Every stage is injected so the same loop runs live on a camera, on a video file
-and in tests with fakes. The record is closed whatever ends the loop (routine
+and in tests with fakes. Before each neutral capture (the first one and every
+`c` recalibration) a camera check must pass: until the person is in view, at a
+good distance and in good light, the capture is held and the voice and overlay
+say what to change. The record is closed whatever ends the loop (routine
 done, `q`, Ctrl-C, SIGTERM, camera loss, an exception in a later stage), so the
 therapist always gets the session up to that point.
 """
@@ -21,6 +24,7 @@ from neckcoach.app.view import overlay_state
 from neckcoach.core import events as ev
 from neckcoach.core.coach import Coach
 from neckcoach.core.cues import CuePolicy
+from neckcoach.core.quality import CameraCheck, CheckStatus
 from neckcoach.core.samples import Kinematics
 from neckcoach.io.keys import Action, action_for
 from neckcoach.io.overlay import draw_overlay
@@ -33,6 +37,8 @@ CUE_SHOWN_S = 3.0
 # How long the end-of-session summary may keep speaking before the app exits.
 SUMMARY_SPEECH_MAX_S = 10.0
 BANNER_SHOWN_S = 2.5
+CALIBRATION_INSTRUCTION = "Sit tall, relax your shoulders and look at the screen."
+RECALIBRATION_NOTICE = "Recalibrating."
 
 
 @dataclass
@@ -64,10 +70,11 @@ class SessionLoop:
 
     def __init__(self, routine, measurement, *, recorder=None, voice=None, display=None, keys=None,
                  video_writer=None, mirror: bool = True, big: bool = False, pace_to_source: bool = False,
-                 keep_events: bool = True):
+                 keep_events: bool = True, camera_check: CameraCheck | None = None):
         self.routine = routine
         self.measurement = measurement
         self.coach = Coach(routine)
+        self.camera_check = camera_check if camera_check is not None else CameraCheck()
         self.cues = CuePolicy()
         self.recorder = recorder
         self.voice = voice
@@ -85,11 +92,14 @@ class SessionLoop:
         self._last_cal_msg = None
         self._recalibrating = False
         self._announced_calibration = False
+        self._check_status: CheckStatus | None = None
+        self._check_log: list[dict[str, Any]] = []
         self._frames = 0
         self._closed = False
         self._last_image = None
         self._fps = None
         self._last_frame_t = None
+        self._hold_calibration(True)
 
     # -- one frame -----------------------------------------------------------------
     def step(self, t_s: float, frame_bgr: np.ndarray) -> bool:
@@ -107,15 +117,14 @@ class SessionLoop:
         calibrated = bool(kin.extra.get("calibrated"))
         calibrating = bool(kin.extra.get("calibrating"))
         new_events: list = []
-        if not self._announced_calibration and calibrating:
-            self._announced_calibration = True
-            self._say_now("Sit tall, relax your shoulders and look at the screen.", t_s, priority=10)
+        self._check_status = self._run_camera_check(kin, t_s) if calibrating else None
         if calibrated and not calibrating:
             if self._recalibrating:
                 self._recalibrating = False
                 self.coach.resume(t_s)
             if self.measurement.neutral is not self._neutral_recorded:
                 self._neutral_recorded = self.measurement.neutral
+                self._last_cal_msg = kin.extra.get("calibration")  # "ok" is no news at the next capture
                 self._record_calibration()
             new_events = self.coach.update(kin, t_s)
         elif calibrating and kin.extra.get("calibration") not in (None, self._last_cal_msg):
@@ -131,6 +140,31 @@ class SessionLoop:
         if self._handle_keys(t_s) is False:
             return False
         return self.coach.phase != "done"
+
+    # -- camera check --------------------------------------------------------------
+    def _run_camera_check(self, kin: Kinematics, t_s: float) -> CheckStatus:
+        """Hold the neutral capture until the picture is good; say what to change meanwhile."""
+        status = self.camera_check.update(kin, t_s)
+        self._hold_calibration(not status.ready)
+        if status.announce:
+            self._say_now(status.message, t_s, priority=20, severity="warn")
+            self._log_check({"t_s": round(t_s, 3), "kind": status.problem})
+        if status.ready and not self._announced_calibration:
+            self._announced_calibration = True
+            self._say_now(CALIBRATION_INSTRUCTION, t_s, priority=10)
+            self._log_check({"t_s": round(t_s, 3), "kind": "ready"})
+        elif not status.ready:
+            self._announced_calibration = False
+        return status
+
+    def _hold_calibration(self, held: bool) -> None:
+        self.measurement.hold_calibration = held
+
+    def _log_check(self, entry: dict[str, Any]) -> None:
+        """Keep what the camera check asked for in the record (why setting up took long)."""
+        self._check_log.append(entry)
+        if self.recorder is not None:
+            self.recorder.update_summary({"camera_check": list(self._check_log)})
 
     def _record_calibration(self) -> None:
         neutral = getattr(self.measurement, "neutral", None)
@@ -151,10 +185,10 @@ class SessionLoop:
         self.recorder.checkpoint(t_s)
 
     # -- cues ----------------------------------------------------------------------
-    def _say_now(self, text: str, t_s: float, priority: int) -> None:
+    def _say_now(self, text: str, t_s: float, priority: int, severity: str = "info") -> None:
         if self.voice is not None:
             self.voice.say(text, priority=priority, expires_t_s=t_s + 6.0, kind=text)
-        self._shown = _Shown(text, "info", t_s + CUE_SHOWN_S, priority)
+        self._shown = _Shown(text, severity, t_s + CUE_SHOWN_S, priority)
 
     def _handle_cues(self, new_events: list, t_s: float) -> None:
         for cue in self.cues.update(new_events):
@@ -181,15 +215,19 @@ class SessionLoop:
         banner = self._banner.text if self._banner is not None and self._banner.until_t_s > t_s else ""
         if cue_text == banner:
             cue_text = ""
+        checking = self._check_status if self._check_status is not None and not self._check_status.ready else None
         progress = None
-        if calibrating:
+        cal_message = ""
+        if calibrating and checking is None:
             cal = self.measurement.calibrator
             t0 = getattr(cal, "_t0", None)
             progress = 0.0 if t0 is None else min(1.0, (t_s - t0) / cal.duration_s)
+            if not getattr(self.measurement.last_calibration, "ok", False):  # a rejection, not the last "ok"
+                cal_message = kin.extra.get("calibration", "")
         state = overlay_state(
             self.coach.state(), kin, exercise=self.coach.exercise, cue_text=cue_text, cue_severity=severity,
-            safety_banner=banner, calibrating_progress=progress,
-            calibration_message=kin.extra.get("calibration", "") if calibrating else "", fps=self._fps,
+            safety_banner=banner, calibrating_progress=progress, calibration_message=cal_message, fps=self._fps,
+            camera_check=checking,
         )
         image = draw_overlay(frame_bgr.copy(), state, mirror=self.mirror, big=self.big)
         self._last_image = frame_bgr
@@ -224,8 +262,11 @@ class SessionLoop:
         elif action is Action.RECALIBRATE:
             self._recalibrating = True
             self.coach.pause(t_s)
+            self.camera_check.reset()
+            self._announced_calibration = False
+            self._hold_calibration(True)
             self.measurement.recalibrate()
-            self._say_now("Recalibrating. Sit tall and look at the screen.", t_s, priority=10)
+            self._say_now(RECALIBRATION_NOTICE, t_s, priority=10)
         return True
 
     # -- whole session -------------------------------------------------------------
@@ -296,7 +337,7 @@ class SessionLoop:
         if self.voice is not None and self.voice.available:
             self.voice.say(spoken, priority=VOICE_PRIORITY[3], expires_t_s=None, kind="summary")
             deadline = time.monotonic() + SUMMARY_SPEECH_MAX_S
-            while self.voice.busy() and time.monotonic() < deadline:
+            while _is_busy(self.voice) and time.monotonic() < deadline:
                 self.voice.tick(self._last_frame_t or 0.0)
                 time.sleep(0.05)
 
@@ -320,6 +361,12 @@ class SessionLoop:
             self.video_writer.release()
         if self.display is not None:
             self.display.close()
+
+
+def _is_busy(voice) -> bool:
+    """`Voice.busy` is a property; test fakes may have a method."""
+    busy = voice.busy
+    return bool(busy() if callable(busy) else busy)
 
 
 def _sleep_until(started: float, offset_s: float) -> None:

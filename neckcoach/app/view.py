@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from neckcoach.core.quality import CHECKING_MESSAGE, CheckStatus
 from neckcoach.core.samples import Kinematics
 from neckcoach.io.overlay import OverlayState
 
@@ -32,8 +33,16 @@ def overlay_state(
     calibrating_progress: float | None = None,
     calibration_message: str = "",
     fps: float | None = None,
+    camera_check: CheckStatus | None = None,
 ) -> OverlayState:
-    """The overlay for one frame, from the coach snapshot (`Coach.state()`)."""
+    """The overlay for one frame, from the coach snapshot (`Coach.state()`).
+
+    With `camera_check` (the check before calibration has not passed) the
+    overlay shows only its instruction: no gauge needle and no calibration
+    progress, since nothing is being measured yet.
+    """
+    if camera_check is not None:
+        return _camera_check_state(camera_check, kin, fps)
     side = coach_state.get("expected_side") or ""
     target = coach_state.get("target")
     sign = exercise.sign(side) if exercise is not None and side else 1
@@ -84,5 +93,17 @@ def overlay_state(
         face_lost=kin is not None and not kin.face_found,
         paused=bool(coach_state.get("paused")) and coach_state.get("pause_reason") == "user",
         calibrating_progress=calibrating_progress,
+        fps=fps,
+    )
+
+
+def _camera_check_state(status: CheckStatus, kin: Kinematics | None, fps: float | None) -> OverlayState:
+    face_lost = kin is not None and not kin.face_found
+    return OverlayState(
+        exercise_name="Camera check",
+        cue_text="" if face_lost else status.message,
+        cue_severity="warn" if status.problem is not None else "info",
+        face_lost=face_lost,
+        face_lost_message=status.message or CHECKING_MESSAGE,
         fps=fps,
     )

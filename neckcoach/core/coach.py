@@ -2,8 +2,8 @@
 
 One `update(sample)` per frame drives everything below it (rep counter,
 safety monitor, pacer) and returns the events of that frame. Counting stops
-whenever the measurement cannot be trusted (no face, two faces, too far, too
-dark) and resumes without losing the count: the rep in progress is dropped,
+whenever the measurement cannot be trusted (no face, two faces, too far or
+close, too dark or bright: see `core.quality`) and resumes without losing the count: the rep in progress is dropped,
 because half of it was not seen.
 """
 
@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from neckcoach.core import events as ev
 from neckcoach.core.events import Event
 from neckcoach.core.pacing import Pacer
+from neckcoach.core.quality import PictureQuality
 from neckcoach.core.reps import RepCounter, cue_text
 from neckcoach.core.safety import SafetyMonitor
 from neckcoach.core.samples import Kinematics
@@ -22,19 +23,23 @@ from neckcoach.core.session_model import SessionRecord, is_recorded_warning
 QUALITY_MESSAGES = {
     ev.FACE_LOST: "I can't see your face. Please look towards the screen.",
     ev.TWO_FACES: "I can see more than one face. Please exercise alone in view.",
+    ev.NOT_PATIENT: "I can see someone, but not where you were sitting. Please sit where you were, "
+                    "or press C to start again.",
     ev.TOO_FAR: "Please come a little closer to the camera.",
+    ev.TOO_CLOSE: "Please move back a little from the camera.",
     ev.POOR_LIGHT: "It's too dark. Please turn on a light in front of you.",
+    ev.TOO_BRIGHT: "There's too much light behind you. Please close the curtains "
+                   "or turn on a light in front of you.",
 }
 
 
 class Coach:
     """Runs a whole routine from a stream of `Kinematics`.
 
-    min_face_width_px: below this the landmarks are too coarse for angles of a
-    few degrees (80 px wide face = ~1.5 px per degree of rotation).
-    min_brightness: mean grey level (0-255) below which landmarks get noisy.
-    A brightness or face width of exactly 0 with a face found means "not
-    measured" and is not held against the person.
+    min_face_width_px, min_brightness and quality_options configure the
+    `PictureQuality` that decides what is a bad picture (thresholds and their
+    reasons are there); framing is not checked here, because turning and
+    bending move the head off-centre on purpose.
     pause_after_s / resume_after_s: a problem must last this long before
     counting pauses (one dropped frame is not a pause), and the picture must
     be good this long before it resumes.
@@ -45,10 +50,10 @@ class Coach:
                  pause_after_s: float = 0.5, resume_after_s: float = 0.5, transition_s: float = 5.0,
                  rest_countdown_at: tuple[int, ...] = (10, 5, 3, 2, 1),
                  counter_options: dict | None = None, safety_options: dict | None = None,
-                 pacer_options: dict | None = None):
-        for name, v, lo, hi in (("min_face_width_px", min_face_width_px, 0, 2000),
-                                ("min_brightness", min_brightness, 0, 255),
-                                ("pause_after_s", pause_after_s, 0, 10),
+                 pacer_options: dict | None = None, quality_options: dict | None = None):
+        self.quality = PictureQuality(min_face_width_px=min_face_width_px, min_brightness=min_brightness,
+                                      **dict(quality_options or {}))
+        for name, v, lo, hi in (("pause_after_s", pause_after_s, 0, 10),
                                 ("resume_after_s", resume_after_s, 0, 10),
                                 ("transition_s", transition_s, 0, 120)):
             if not lo <= v <= hi:
@@ -57,8 +62,6 @@ class Coach:
             raise ValueError("routine must have at least one exercise")
         self.routine = routine
         self.ranges = getattr(routine, "ranges", None)
-        self.min_face_width_px = float(min_face_width_px)
-        self.min_brightness = float(min_brightness)
         self.pause_after_s = float(pause_after_s)
         self.resume_after_s = float(resume_after_s)
         self.transition_s = float(transition_s)
@@ -170,15 +173,7 @@ class Coach:
 
     # ---------------------------------------------------------------- quality
     def _quality(self, s: Kinematics) -> str | None:
-        if not s.face_found:
-            return ev.TWO_FACES if s.faces > 1 else ev.FACE_LOST
-        if s.faces > 1:
-            return ev.TWO_FACES
-        if 0 < s.face_width_px < self.min_face_width_px:
-            return ev.TOO_FAR
-        if 0 < s.brightness < self.min_brightness:
-            return ev.POOR_LIGHT
-        return None
+        return self.quality.assess(s, framing=False)
 
     def _check_quality(self, s: Kinematics, t: float, out: list[Event], may_pause: bool = True) -> None:
         """Pause counting on a lasting problem; during a rest nobody needs to be in view."""
@@ -229,6 +224,8 @@ class Coach:
         if self.phase == "done":
             return out
         self._check_quality(sample, t, out, may_pause=self.phase in ("count_in", "active"))
+        if sample.extra.get("tracking_restarted") and self.phase in ("count_in", "active"):
+            self._suspend()  # what happened during the stall was not seen: that attempt is dropped
         if sample.face_found and self.exercise is not None:
             self._last_value = float(sample.value(self.exercise.axis))
         if self.paused:

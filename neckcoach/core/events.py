@@ -42,8 +42,15 @@ RUSHED = "rushed"
 # Conditions that stop counting (the coach cannot measure well enough).
 FACE_LOST = "face_lost"
 TOO_FAR = "too_far"
+TOO_CLOSE = "too_close"
 POOR_LIGHT = "poor_light"
+TOO_BRIGHT = "too_bright"
 TWO_FACES = "two_faces"
+# A face is in view but not where the calibrated patient was: never measured as the patient.
+NOT_PATIENT = "not_patient"
+# Framing: only the camera check before calibration asks for it (a head that
+# turns or bends during an exercise moves off-centre on purpose).
+OFF_CENTRE = "off_centre"
 
 # Safety.
 TOO_FAST = "too_fast"
@@ -53,7 +60,8 @@ COMPENSATION = "compensation"
 
 SAFETY_KINDS = frozenset({TOO_FAST, JERK, OUT_OF_RANGE, COMPENSATION})
 FORM_KINDS = frozenset({ALMOST, PARTIAL, HOLD_BROKEN, WRONG_SIDE, RUSHED})
-QUALITY_KINDS = frozenset({FACE_LOST, TOO_FAR, POOR_LIGHT, TWO_FACES})
+QUALITY_KINDS = frozenset({FACE_LOST, TOO_FAR, TOO_CLOSE, POOR_LIGHT, TOO_BRIGHT, TWO_FACES, NOT_PATIENT})
+CAMERA_CHECK_KINDS = QUALITY_KINDS | frozenset({OFF_CENTRE})
 ENCOURAGEMENT_KINDS = frozenset({REP, SET_DONE, EXERCISE_DONE, ROUTINE_DONE})
 # Kinds recorded in the session's warnings list.
 WARNING_KINDS = SAFETY_KINDS | QUALITY_KINDS | frozenset({WRONG_SIDE, RUSHED, HOLD_BROKEN})

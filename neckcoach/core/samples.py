@@ -36,6 +36,11 @@ class HeadPose:
     y down, z away from the camera). `reliable` is False where the estimate is
     beyond what the detector can see (e.g. very large yaw): the value is then
     a best guess that must not be reported as a measurement.
+
+    Picture fields, for the quality checks: `image_size_px` is (width, height),
+    `face_center_px` the face's centre in the image, `face_brightness` the mean
+    grey level (0-255) inside the face box, `brightness` that of the whole
+    frame. 0 / (0, 0) / None mean "not measured".
     """
 
     t_s: float
@@ -51,6 +56,9 @@ class HeadPose:
     brightness: float = 0.0
     torso_yaw_deg: float | None = None
     torso_roll_deg: float | None = None
+    image_size_px: tuple[int, int] = (0, 0)
+    face_center_px: tuple[float, float] | None = None
+    face_brightness: float = 0.0
 
     @classmethod
     def empty(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "HeadPose":
@@ -62,7 +70,8 @@ class Kinematics:
     """Calibrated, filtered head kinematics of one frame: what the coach reads.
 
     Angles are relative to the person's calibrated neutral. Speeds, accelerations
-    and jerks are time derivatives from timestamps (not frame counts).
+    and jerks are time derivatives from timestamps (not frame counts). The
+    picture fields are those of `HeadPose`, passed through.
     """
 
     t_s: float
@@ -90,6 +99,9 @@ class Kinematics:
     brightness: float = 0.0
     torso_yaw_deg: float | None = None
     torso_roll_deg: float | None = None
+    image_size_px: tuple[int, int] = (0, 0)
+    face_center_px: tuple[float, float] | None = None
+    face_brightness: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def value(self, axis: Axis) -> float:

@@ -31,7 +31,11 @@ _WARNING_PHRASE = {"too_fast": "moving too quickly", "jerk": "a jerky movement",
                    "compensation": "moving your shoulders instead of your neck",
                    "face_lost": "your face leaving the camera view",
                    "too_far": "sitting too far from the camera",
+                   "too_close": "sitting too close to the camera",
                    "poor_light": "poor light", "two_faces": "a second face in view",
+                   "not_patient": "someone other than you in view",
+                   "too_bright": "too much light behind you or on the camera",
+                   "off_centre": "sitting off to the side of the picture",
                    "wrong_side": "turning to the wrong side", "rushed": "rushing a repetition",
                    "hold_broken": "letting go of a hold too early"}
 

@@ -1,0 +1,256 @@
+"""Picture quality: can the head be measured in this frame, and if not, what should the person do.
+
+One definition serves two places: the camera check before calibration (which
+also asks for a centred face) and the coach during exercises (which pauses
+counting on a lasting problem). Pure: samples in, a problem kind out; time is
+passed in, never read from a clock.
+
+A sample is anything with the `HeadPose` / `Kinematics` picture fields
+(`face_found`, `faces`, `face_width_px`, `brightness` and, when measured,
+`image_size_px`, `face_center_px`, `face_brightness`). A value of 0 (or None)
+means "not measured" and is never held against the person, so samples from
+sources that do not fill a field still work.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections import Counter, deque
+from dataclasses import dataclass
+
+from neckcoach.core import events as ev
+
+# What to say before calibration: the person is settling in, so the
+# instruction says how to sit rather than how to move.
+CHECK_MESSAGES = {
+    ev.FACE_LOST: "I can't see you. Please sit in front of the screen.",
+    ev.TWO_FACES: "I can see more than one face. Please make sure only you are in view.",
+    ev.TOO_FAR: "Please come a little closer.",
+    ev.TOO_CLOSE: "Please move back a little.",
+    ev.POOR_LIGHT: "It's too dark. Please turn on a light in front of you.",
+    ev.TOO_BRIGHT: "There's too much light behind you. Please close the curtains "
+                   "or turn on a light in front of you.",
+    ev.OFF_CENTRE: "Please move to the middle of the picture.",
+    ev.NOT_PATIENT: "I can see someone, but not where you were sitting. Please sit where you were, "
+                    "or press C to start again.",
+}
+GOOD_MESSAGE = "Good. Stay there."
+CHECKING_MESSAGE = "Checking the camera..."
+
+
+def _check_range(name: str, value: float, lo: float, hi: float) -> float:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+    return float(value)
+
+
+class PictureQuality:
+    """Decides the most pressing picture problem of one sample, or None.
+
+    Thresholds and why (grey levels are 0-255 means over the region; the
+    light figures are rough, chosen to catch clearly bad pictures only):
+    - min_face_width_px 80: below this the landmarks are too coarse for
+      angles of a few degrees. An absolute size, because landmark precision
+      is a matter of pixels, whatever the frame size.
+    - max_face_width_frac 0.5 (of the frame width): turning or bending moves
+      the face about half its width sideways (it pivots about the neck), so a
+      wider face is cut off by the frame edge mid-exercise.
+    - min_brightness 40 (frame) / min_face_brightness 25 (face box): below
+      these the camera's noise swamps the facial features and landmarks jitter.
+      The face limit is low so that dark skin in ordinary light never trips it.
+    - max_brightness 230 (frame or face box): above this most pixels are
+      clipped at 255, features wash out and the face outline disappears.
+    - backlight_ratio 0.3 with backlight_min_frame_brightness 120: a face
+      under a third of the frame's brightness in a bright frame means the
+      camera exposed for a window or lamp behind the person. Dark skin in
+      front of a white wall stays above that ratio.
+    - max_centre_offset_frac 0.3: a face whose centre is in the outer fifth
+      of the frame (either direction) leaves the picture when the head turns
+      or bends; only checked when `framing=True` (the camera check).
+    """
+
+    def __init__(self, *, min_face_width_px: float = 80.0, max_face_width_frac: float = 0.5,
+                 min_brightness: float = 40.0, min_face_brightness: float = 25.0,
+                 max_brightness: float = 230.0, backlight_ratio: float = 0.3,
+                 backlight_min_frame_brightness: float = 120.0,
+                 max_centre_offset_frac: float = 0.3) -> None:
+        self.min_face_width_px = _check_range("min_face_width_px", min_face_width_px, 0, 2000)
+        self.max_face_width_frac = _check_range("max_face_width_frac", max_face_width_frac, 0.05, 1.0)
+        self.min_brightness = _check_range("min_brightness", min_brightness, 0, 255)
+        self.min_face_brightness = _check_range("min_face_brightness", min_face_brightness, 0, 255)
+        self.max_brightness = _check_range("max_brightness", max_brightness, 0, 255)
+        self.backlight_ratio = _check_range("backlight_ratio", backlight_ratio, 0, 1)
+        self.backlight_min_frame_brightness = _check_range(
+            "backlight_min_frame_brightness", backlight_min_frame_brightness, 0, 255)
+        self.max_centre_offset_frac = _check_range("max_centre_offset_frac", max_centre_offset_frac,
+                                                   0.05, 0.5)
+        if not self.min_brightness < self.max_brightness:
+            raise ValueError(f"min_brightness must be below max_brightness ({self.max_brightness:g}), "
+                             f"got {min_brightness!r}")
+
+    def assess(self, sample, *, framing: bool = True) -> str | None:
+        """The problem kind (an `events` quality kind or OFF_CENTRE), or None if the picture is fine.
+
+        Order: who is in view, then light (it spoils every other measure),
+        then distance, then framing. Without a face, a dark or blown-out
+        frame is named as such, since that is usually why the face is missing.
+        """
+        frame_luma = _measured(getattr(sample, "brightness", 0.0))
+        faces = int(getattr(sample, "faces", 0) or 0)
+        if not sample.face_found:
+            if faces > 1:
+                return ev.TWO_FACES
+            light = self._light(frame_luma, 0.0)
+            if light is not None:
+                return light
+            return ev.NOT_PATIENT if faces == 1 else ev.FACE_LOST
+        if faces > 1:
+            return ev.TWO_FACES
+        light = self._light(frame_luma, _measured(getattr(sample, "face_brightness", 0.0)))
+        if light is not None:
+            return light
+        width_px = _measured(getattr(sample, "face_width_px", 0.0))
+        if 0 < width_px < self.min_face_width_px:
+            return ev.TOO_FAR
+        image_w, image_h = _image_size(sample)
+        if image_w > 0 and width_px > self.max_face_width_frac * image_w:
+            return ev.TOO_CLOSE
+        if framing and image_w > 0 and image_h > 0:
+            centre = getattr(sample, "face_center_px", None)
+            if centre is not None:
+                dx = abs(float(centre[0]) - image_w / 2) / image_w
+                dy = abs(float(centre[1]) - image_h / 2) / image_h
+                if max(dx, dy) > self.max_centre_offset_frac:
+                    return ev.OFF_CENTRE
+        return None
+
+    def _light(self, frame_luma: float, face_luma: float) -> str | None:
+        if frame_luma > self.max_brightness or face_luma > self.max_brightness:
+            return ev.TOO_BRIGHT
+        if (face_luma > 0 and frame_luma >= self.backlight_min_frame_brightness
+                and face_luma < self.backlight_ratio * frame_luma):
+            return ev.TOO_BRIGHT
+        if 0 < frame_luma < self.min_brightness or 0 < face_luma < self.min_face_brightness:
+            return ev.POOR_LIGHT
+        return None
+
+
+def _measured(value) -> float:
+    """A finite number, with 0 standing for "not measured" (None, NaN)."""
+    try:
+        v = float(value or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+    return v if math.isfinite(v) else 0.0
+
+
+def _image_size(sample) -> tuple[float, float]:
+    size = getattr(sample, "image_size_px", None) or (0, 0)
+    try:
+        return _measured(size[0]), _measured(size[1])
+    except (TypeError, IndexError):
+        return 0.0, 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CheckStatus:
+    """What the camera check says about the latest frame.
+
+    `problem` is a lasting problem kind (None while the picture is good or a
+    problem has only just appeared); `message` is what to show now ("" once
+    ready); `announce` is True on the frames where `message` should be spoken.
+    """
+
+    ready: bool
+    problem: str | None
+    message: str
+    announce: bool
+
+
+class CameraCheck:
+    """The stage before calibration: is the person in view, at a good distance, in good light?
+
+    Ready once the picture has been good in every frame for `good_for_s` (a
+    face that has just appeared is often half in view). A problem counts once
+    it is in at least half the frames of the last `window_s`: about half a
+    second of a steady problem, or a face found only every other frame, but
+    not a few dropped frames, so a ready check survives those and calibration
+    is not restarted for them. A problem is spoken as soon as it counts, the
+    same problem again at most every `repeat_s`, and nothing more often than
+    every `min_gap_s`, so that a long wait is not one long nag.
+    """
+
+    def __init__(self, quality: PictureQuality | None = None, *, good_for_s: float = 1.0,
+                 window_s: float = 1.0, repeat_s: float = 6.0, min_gap_s: float = 2.0) -> None:
+        self.quality = quality if quality is not None else PictureQuality()
+        self.good_for_s = _check_range("good_for_s", good_for_s, 0, 10)
+        self.window_s = _check_range("window_s", window_s, 0.1, 10)
+        self.repeat_s = _check_range("repeat_s", repeat_s, 1, 120)
+        self.min_gap_s = _check_range("min_gap_s", min_gap_s, 0, 120)
+        if self.min_gap_s > self.repeat_s:
+            raise ValueError(f"min_gap_s must be at most repeat_s ({self.repeat_s:g} s), got {min_gap_s!r}")
+        self.reset()
+
+    def reset(self) -> None:
+        """Start over (e.g. before a recalibration): not ready, nothing announced."""
+        self.ready = False
+        self._window: deque[tuple[float, str | None]] = deque()
+        self._first_t: float | None = None
+        self._good_since: float | None = None
+        self._announced: str | None = None
+        self._announced_t: float | None = None
+        self._shown = ""
+
+    def update(self, sample, t_s: float) -> CheckStatus:
+        t = float(t_s)
+        if self._window and t < self._window[-1][0]:
+            self.reset()  # the clock went back (replayed source): the timers mean nothing
+        if self._first_t is None:
+            self._first_t = t
+        raw = self.quality.assess(sample, framing=True)
+        self._window.append((t, raw))
+        while self._window[0][0] <= t - self.window_s:
+            self._window.popleft()
+        if raw is None:
+            self._good_since = t if self._good_since is None else self._good_since
+        else:
+            self._good_since = None
+        problem = self._lasting_problem(t)
+        if not self.ready and self._good_since is not None and t - self._good_since >= self.good_for_s:
+            self.ready = True
+        elif self.ready and problem is not None:
+            self.ready = False
+        if self.ready:
+            return CheckStatus(True, None, "", False)
+        announce = problem is not None and self._may_announce(problem, t)
+        if announce:
+            self._announced, self._announced_t = problem, t
+        if problem is not None:
+            self._shown = CHECK_MESSAGES[problem]
+            message = self._shown
+        elif raw is None:
+            message = GOOD_MESSAGE
+        else:
+            message = self._shown or CHECKING_MESSAGE
+        return CheckStatus(False, problem, message, announce)
+
+    def _lasting_problem(self, t: float) -> str | None:
+        """The most frequent problem of the window if it is in half its frames or more."""
+        if t - self._first_t < self.window_s / 2:
+            return None  # too little seen yet to judge
+        bad = [kind for _, kind in self._window if kind is not None]
+        if not bad or 2 * len(bad) < len(self._window):
+            return None
+        counts = Counter(bad)
+        top = max(counts.values())
+        return next(kind for kind in reversed(bad) if counts[kind] == top)  # ties: the latest
+
+    def _may_announce(self, problem: str, t: float) -> bool:
+        if self._announced_t is None:
+            return True
+        since = t - self._announced_t
+        return since >= self.min_gap_s and (problem != self._announced or since >= self.repeat_s)
+
+
+__all__ = ["CHECK_MESSAGES", "CameraCheck", "CheckStatus", "PictureQuality"]
