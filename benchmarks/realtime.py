@@ -1,16 +1,25 @@
 """Per-frame cost of the live pipeline against bare MediaPipe face-mesh inference.
 
 Frames are 640x480 virtual-patient renders held in memory (rendering is not
-timed). For each frame it times (a) bare `FaceMesh.process` with the app's
-`FaceDetector` settings and (b) one whole session step: detection + pose +
-calibration + kinematics + coach + cues + overlay drawing (not encoded or
-shown). Both include the BGR->RGB conversion the app does. The two are timed
-on the same frame one after the other, in alternating order, so load from
-other jobs on a shared machine hits both alike; the first `--warmup` frames
-are processed but not timed. Prints median and p95 ms, frames/s, the
-pipeline/bare ratio of medians (target: <= 1.25), process CPU time (less
-sensitive to other jobs than wall time) and the load average. `--breakdown`
-adds the main thread's CPU time per pipeline stage.
+timed). Three things are timed on every frame, each with its own MediaPipe
+graph in tracking mode: (a) bare `FaceMesh.process` with the app's
+`FaceDetector` settings; (b) "threaded": the main thread's wall time of one
+`SessionLoop.step` as the app runs it -- detection + pose + calibration +
+kinematics + coach + cues, with the overlay drawn (not encoded or shown) by the
+`OverlayWorker` thread; (c) "sync": the same step drawing the overlay itself
+(`threaded_overlay=False`). All include the BGR->RGB conversion the app does.
+
+They run in alternating chunks of `--chunk` consecutive frames (the order
+rotates every chunk), so load from other jobs on a shared machine hits all
+three alike, while consecutive threaded steps overlap the worker's drawing
+with the next frame's measurement as in the app. After a threaded chunk the
+worker is waited for (untimed, reported) so it never runs into the next chunk.
+The first `--warmup` frames are processed but not timed. Prints median and p95
+ms, frames/s, the ratio of medians to bare (target: <= 1.25), process CPU per
+frame over whole chunks (all threads, the worker included; less sensitive to
+other jobs than wall time), whether the worker drew every frame, and the load
+average. `--breakdown` adds the main thread's CPU time per stage of the sync
+step and the worker's CPU per overlay.
 
     PYOPENGL_PLATFORM=egl .venv/bin/python benchmarks/realtime.py [--frames 300] [--voice] [--breakdown]
 """
@@ -19,13 +28,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from collections import defaultdict
 
 import cv2
 import numpy as np
 
-import neckcoach.app.runner as runner
 from neckcoach.app.demo_clip import coach_paced_script, demo_routine
 from neckcoach.app.runner import SessionLoop
 from neckcoach.io import overlay
@@ -36,12 +45,45 @@ from neckcoach.sim.clip import VirtualPatientSource
 
 
 class _DrawOnly:
-    """A video writer that keeps nothing, so the overlay is drawn but not encoded."""
+    """A video writer that keeps nothing (the overlay is drawn, not encoded), or with
+    `path` encodes mp4v like `neckcoach run --record`; counts frames either way."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.frames = 0
+        self.path = path
+        self._writer = None
 
     def write(self, image) -> None:
-        pass
+        self.frames += 1
+        if self.path is not None:
+            if self._writer is None:
+                h, w = image.shape[:2]
+                self._writer = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+            self._writer.write(image)
 
     def release(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+
+class _WaitKeyWindow:
+    """A display stand-in: `show` keeps nothing, `poll_key` sleeps like `cv2.waitKey(ms)`.
+
+    The real window cannot open on a headless machine, but its per-frame
+    waitKey wait is what the loop pays on its own thread (the window stays there).
+    """
+
+    def __init__(self, wait_ms: float) -> None:
+        self.wait_s = wait_ms / 1000.0
+        self.frames_shown = 0
+
+    def show(self, image) -> None:
+        self.frames_shown += 1
+
+    def poll_key(self) -> None:
+        time.sleep(self.wait_s)
+
+    def close(self) -> None:
         pass
 
 
@@ -72,7 +114,8 @@ class StageClock:
     """Main-thread CPU time per stage of each step (wrapping the stages' methods).
 
     CPU time of the calling thread is not inflated by other jobs taking the
-    core, so the split is comparable across runs on a busy machine.
+    core, so the split is comparable across runs on a busy machine. Meant for
+    the sync loop, where every stage runs on the calling thread.
     """
 
     def __init__(self, loop: SessionLoop) -> None:
@@ -85,7 +128,7 @@ class StageClock:
         self._wrap(m, "update_pose", "calibration")
         self._wrap(m, "update", "measurement")
         self._wrap(loop.coach, "update", "coach")
-        self._wrap(runner, "draw_overlay", "overlay")
+        self._wrap(loop, "_render", "overlay")
 
     def _wrap(self, owner, name: str, key: str) -> None:
         fn = getattr(owner, name)
@@ -119,29 +162,57 @@ class StageClock:
             "rest of step (colour conversion, cues, ...)": rows["step"] - rows["measurement"]
             - rows["coach"] - rows["overlay"],
         }
-        print("main-thread CPU per pipeline step, ms (median / mean):")
+        print("main-thread CPU per stage of the sync step, ms (median / mean):")
         for name, ms in split.items():
             print(f"  {name:<44} {np.median(ms):6.3f} / {ms.mean():6.3f}")
         print(f"  {'step':<44} {np.median(rows['step']):6.3f} / {rows['step'].mean():6.3f}")
+
+
+def worker_cpu_clock(loop: SessionLoop) -> list[float]:
+    """Wrap the overlay worker's drawing; returns the list its thread CPU times go to."""
+    spent: list[float] = []
+    worker = loop.overlay
+    render = worker._render
+
+    def timed(frame, state):
+        start = time.thread_time()
+        try:
+            return render(frame, state)
+        finally:
+            spent.append(time.thread_time() - start)
+
+    worker._render = timed
+    return spent
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=300, help="frames rendered (incl. warm-up)")
     parser.add_argument("--warmup", type=int, default=10, help="first frames processed, not timed")
+    parser.add_argument("--chunk", type=int, default=10,
+                        help="consecutive frames per variant before switching (default 10)")
     parser.add_argument("--cv-threads", type=int, default=None,
                         help="cv2.setNumThreads for this run (default: OpenCV's, as the app)")
     parser.add_argument("--voice", action="store_true",
                         help="speak the cues with the real voice worker (pyttsx3) during the run")
+    parser.add_argument("--encode", action="store_true",
+                        help="also encode the overlay video (mp4v, to a temporary folder) as --record does")
+    parser.add_argument("--wait-key-ms", type=float, default=0.0,
+                        help="add a display stand-in whose key poll sleeps this long (cv2.waitKey(1) "
+                             "waits >= 1 ms); 0: no display (default)")
     parser.add_argument("--breakdown", action="store_true",
-                        help="also time the pipeline's stages (adds a little wrapping overhead)")
+                        help="also time the stages (adds a little wrapping overhead)")
     args = parser.parse_args()
+    if args.chunk < 1:
+        parser.error(f"--chunk must be >= 1, got {args.chunk}")
     if args.cv_threads is not None:
         cv2.setNumThreads(args.cv_threads)
     clip = frames(args.frames)
     print(f"{len(clip)} frames of {clip[0][1].shape[1]}x{clip[0][1].shape[0]}, "
-          f"{max(0, len(clip) - args.warmup)} timed; cv2 threads {cv2.getNumThreads()}, "
-          f"{os.cpu_count()} CPUs; load average {load()}")
+          f"{max(0, len(clip) - args.warmup)} timed, chunks of {args.chunk}, overlay "
+          f"{'encoded (mp4v)' if args.encode else 'drawn, not encoded'}"
+          f"{f', waitKey stand-in {args.wait_key_ms:g} ms' if args.wait_key_ms > 0 else ''}; cv2 threads "
+          f"{cv2.getNumThreads()}, {os.cpu_count()} CPUs; load average {load()}")
 
     # the app's own detector class, so bare inference has exactly its MediaPipe settings
     detector = FaceDetector()
@@ -152,44 +223,84 @@ def main() -> None:
 
         voice = Voice()
     routine = demo_routine(load_routine(resolve_routine("rotation")), reps=2)
-    loop = SessionLoop(routine, Measurement(), video_writer=_DrawOnly(), voice=voice)
-    stages = StageClock(loop) if args.breakdown else None
+    tmp = tempfile.TemporaryDirectory() if args.encode else None
+    threaded_writer, sync_writer = (_DrawOnly(os.path.join(tmp.name, f"{n}.mp4") if tmp else None)
+                                    for n in ("threaded", "sync"))
+    windows = [_WaitKeyWindow(args.wait_key_ms) if args.wait_key_ms > 0 else None for _ in range(2)]
+    threaded = SessionLoop(routine, Measurement(), video_writer=threaded_writer, voice=voice,
+                           display=windows[0])
+    sync = SessionLoop(routine, Measurement(), video_writer=sync_writer, threaded_overlay=False,
+                       display=windows[1])
+    stages = StageClock(sync) if args.breakdown else None
+    worker_cpu = worker_cpu_clock(threaded)
 
     def bare(t: float, frame: np.ndarray) -> None:
         mesh.process(np.ascontiguousarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)))
 
-    def pipeline(t: float, frame: np.ndarray) -> None:
+    def threaded_step(t: float, frame: np.ndarray) -> None:
+        threaded.step(t, frame)
+
+    def sync_step(t: float, frame: np.ndarray) -> None:
         start = time.thread_time()
-        loop.step(t, frame)
+        sync.step(t, frame)
         if stages is not None:
             stages.end_frame(time.thread_time() - start)
 
-    times: dict = {bare: [], pipeline: []}
-    cpu: dict = {bare: [], pipeline: []}
-    for i, (t, frame) in enumerate(clip):
-        if stages is not None and i == args.warmup:
+    variants = {"bare": bare, "threaded": threaded_step, "sync": sync_step}
+    names = list(variants)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    worker_waits: list[float] = []
+    for c, first in enumerate(range(0, len(clip), args.chunk)):
+        chunk = list(enumerate(clip[first:first + args.chunk], start=first))
+        if stages is not None and first <= args.warmup < first + len(chunk):
             stages.frames.clear()
-        for fn in ((bare, pipeline) if i % 2 == 0 else (pipeline, bare)):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            fn(t, frame)
-            if i >= args.warmup:
-                times[fn].append(time.perf_counter() - start)
-                cpu[fn].append(time.process_time() - start_cpu)
+        for name in names[c % 3:] + names[:c % 3]:
+            fn = variants[name]
+            start_cpu = time.process_time()
+            for i, (t, frame) in chunk:
+                start = time.perf_counter()
+                fn(t, frame)
+                if i >= args.warmup:
+                    times[name].append(time.perf_counter() - start)
+            if name == "threaded":
+                start = time.perf_counter()
+                threaded.overlay.flush()
+                worker_waits.append(time.perf_counter() - start)
+            if chunk[0][0] >= args.warmup:
+                cpu[name].append((time.process_time() - start_cpu) / len(chunk))
+    worker = threaded.overlay
+    worker.close()
     if voice is not None:
         print(f"voice: {voice.status_message}; spoke {len(voice.spoken)} cues")
         voice.close()
-    detector.close()
+    for d in (detector, threaded.measurement.detector, sync.measurement.detector):
+        d.close()
+    for w in (threaded_writer, sync_writer):
+        w.release()
+    if tmp is not None:
+        tmp.cleanup()
 
-    b, _ = stats("bare MediaPipe face mesh", times[bare])
-    f, f95 = stats("pipeline incl. overlay", times[pipeline])
-    paired = np.array(times[pipeline]) / np.array(times[bare])
-    print(f"ratio pipeline / bare (medians): {f / b:.2f} (target <= 1.25); "
-          f"median overhead {f - b:.2f} ms; median of per-frame ratios {np.median(paired):.2f}")
-    cb, cf = np.median(cpu[bare]) * 1000, np.median(cpu[pipeline]) * 1000
-    print(f"process CPU time (all threads), medians: bare {cb:.2f} ms, pipeline {cf:.2f} ms, "
-          f"ratio {cf / cb:.2f}")
+    b, _ = stats("bare MediaPipe face mesh", times["bare"])
+    f, f95 = stats("pipeline, threaded overlay (app)", times["threaded"])
+    s, _ = stats("pipeline, overlay in step (sync)", times["sync"])
+    paired = np.array(times["threaded"]) / np.array(times["bare"])
+    print(f"ratio threaded / bare (medians): {f / b:.2f} (target <= 1.25); median overhead "
+          f"{f - b:.2f} ms; median of per-frame ratios {np.median(paired):.2f}")
+    print(f"ratio sync / bare (medians): {s / b:.2f}; median of per-frame ratios "
+          f"{np.median(np.array(times['sync']) / np.array(times['bare'])):.2f}")
+    cb, cf, cs = (np.median(cpu[n]) * 1000 for n in names)
+    print(f"process CPU per frame (all threads, worker included), medians over chunks: bare {cb:.2f} ms, "
+          f"threaded {cf:.2f} ms (ratio {cf / cb:.2f}), sync {cs:.2f} ms (ratio {cs / cb:.2f})")
+    wait = np.array(worker_waits) * 1000
+    complete = worker.drawn == worker.submitted == threaded_writer.frames
+    print(f"overlay worker: submitted {worker.submitted}, drawn {worker.drawn}, written "
+          f"{threaded_writer.frames}, dropped {worker.dropped} "
+          f"({'every frame' if complete else 'FRAMES LOST'}); submits that waited for room "
+          f"{worker.blocked}; drawing CPU median {np.median(worker_cpu) * 1000:.2f} ms; wait for it "
+          f"after a chunk median {np.median(wait):.2f} ms, max {wait.max():.2f} ms")
     print(f"keeps a 30 fps camera at 30 fps: {'yes' if f95 < 1000 / 30 else 'no'} "
-          f"(p95 {f95:.1f} ms vs 33.3 ms budget)")
+          f"(threaded p95 {f95:.1f} ms vs 33.3 ms budget)")
     print(f"overlay text renders (label cache misses): {overlay._LABELS.misses}")
     if stages is not None:
         stages.report()

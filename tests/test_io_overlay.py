@@ -192,3 +192,19 @@ def test_blit_matches_float_blending_and_clips_at_the_border():
     before = out.copy()
     overlay._blit(out, label, 500, 500)  # wholly outside: nothing happens
     assert np.array_equal(out, before)
+
+
+def test_a_long_instruction_wraps_onto_lines_inside_the_frame_instead_of_shrinking():
+    from neckcoach.io.overlay import _Style, _wrap
+
+    text = ("Turn your head, about 50 degrees, 10 times, alternating left and right. "
+            "Hold each one for 2 seconds. Take about 7 seconds for each.")
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    state = OverlayState("Head turns", "LEFT", 0, 10, 1, 1, cue_text=text)
+    img = draw_overlay(frame, state, mirror=False)
+    white = (img.min(axis=2) > 230)
+    rows = np.nonzero(white[70:260].any(axis=1))[0]
+    assert rows.size and rows.max() - rows.min() > 60, "three lines of text, not one"
+    assert not white[70:260, :6].any() and not white[70:260, -6:].any(), "nothing cut off at the edges"
+    lines, k = _wrap(text, _Style(480, False), 1.2, 1.3, 640 - 40)
+    assert len(lines) == 3 and " ".join(lines) == text and k >= 0.9

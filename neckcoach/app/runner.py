@@ -7,6 +7,11 @@ good distance and in good light, the capture is held and the voice and overlay
 say what to change. The record is closed whatever ends the loop (routine
 done, `q`, Ctrl-C, SIGTERM, camera loss, an exception in a later stage), so the
 therapist always gets the session up to that point.
+
+By default the overlay is drawn, recorded and shown on a second thread
+(`OverlayWorker`) while the main thread measures the next frame: on two cores
+that keeps the per-frame cost close to bare face-mesh inference (see
+benchmarks/README.md). `threaded_overlay=False` does it all in `step`.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any, Iterable
 import cv2
 import numpy as np
 
+from neckcoach.app.overlay_worker import OverlayWorker
 from neckcoach.app.view import overlay_state
 from neckcoach.core import events as ev
 from neckcoach.core.coach import Coach
@@ -70,7 +76,10 @@ class SessionLoop:
 
     def __init__(self, routine, measurement, *, recorder=None, voice=None, display=None, keys=None,
                  video_writer=None, mirror: bool = True, big: bool = False, pace_to_source: bool = False,
-                 keep_events: bool = True, camera_check: CameraCheck | None = None):
+                 keep_events: bool = True, camera_check: CameraCheck | None = None,
+                 threaded_overlay: bool = True):
+        if not isinstance(threaded_overlay, bool):
+            raise TypeError(f"threaded_overlay must be True or False, got {threaded_overlay!r}")
         self.routine = routine
         self.measurement = measurement
         self.coach = Coach(routine)
@@ -99,6 +108,12 @@ class SessionLoop:
         self._last_image = None
         self._fps = None
         self._last_frame_t = None
+        # Started at the first frame drawn. The window itself stays on this
+        # thread (HighGUI paints only from the thread that owns the window).
+        self.overlay: OverlayWorker | None = None
+        if threaded_overlay and (display is not None or video_writer is not None):
+            self.overlay = OverlayWorker(self._render, video_writer=video_writer,
+                                         keep_latest=display is not None)
         self._hold_calibration(True)
 
     # -- one frame -----------------------------------------------------------------
@@ -229,12 +244,51 @@ class SessionLoop:
             safety_banner=banner, calibrating_progress=progress, calibration_message=cal_message, fps=self._fps,
             camera_check=checking,
         )
-        image = draw_overlay(frame_bgr.copy(), state, mirror=self.mirror, big=self.big)
         self._last_image = frame_bgr
+        self._emit(frame_bgr, state)
+
+    def _render(self, frame_bgr: np.ndarray, state) -> np.ndarray:
+        # draw_overlay never writes into its input (it flips or copies first), so
+        # the frame needs no copy, also when the worker draws it later.
+        return draw_overlay(frame_bgr, state, mirror=self.mirror, big=self.big)
+
+    def _emit(self, frame_bgr: np.ndarray, state, copies: int = 1) -> None:
+        """Draw, record (`copies` times) and show one frame, here or on the overlay worker."""
+        if self.overlay is not None:
+            if not self.overlay.started:
+                self.overlay.start()
+            self.overlay.submit(frame_bgr, state, copies=copies)
+            self._show_latest()
+            return
+        image = self._render(frame_bgr, state)
         if self.video_writer is not None:
-            self.video_writer.write(image)
+            for _ in range(copies):
+                self.video_writer.write(image)
         if self.display is not None:
             self.display.show(image)
+
+    def _show_latest(self) -> None:
+        """Show the newest image the worker has drawn (one frame behind the camera at most)."""
+        if self.display is not None and self.overlay is not None:
+            image = self.overlay.take_latest()
+            if image is not None:
+                self.display.show(image)
+
+    def _flush_overlay(self) -> None:
+        """Wait for the frames in flight, so a drawing error ends the session as an error."""
+        if self.overlay is not None and self.overlay.started:
+            self.overlay.flush()
+            self._show_latest()
+
+    def _stop_overlay(self) -> bool:
+        """Drain and join the worker; False if it is stuck (then nothing it uses is released)."""
+        if self.overlay is None:
+            return True
+        try:
+            return self.overlay.close()
+        except Exception:  # raised on the worker, not seen by a submit: keep it in the log
+            log.exception("the overlay worker failed")
+            return True
 
     # -- keyboard ------------------------------------------------------------------
     def _poll_key(self) -> int | None:
@@ -288,6 +342,7 @@ class SessionLoop:
             else:
                 if self.coach.phase == "done":
                     reason = "completed"
+            self._flush_overlay()
         except KeyboardInterrupt:
             reason = "interrupted"
         except Terminated:
@@ -325,15 +380,12 @@ class SessionLoop:
     def _finish_out_loud(self) -> None:
         """Show the summary on the last frame and let the voice say it (bounded wait)."""
         spoken, shown = self.summary()
-        if self._last_image is not None:
+        worker_failed = self.overlay is not None and self.overlay.failed  # its error is raised or logged
+        if self._last_image is not None and not worker_failed:
             state = overlay_state({"phase": "done", "exercise_name": "Session over"}, None,
                                   cue_text=shown, cue_severity="success")
-            image = draw_overlay(self._last_image, state, mirror=self.mirror, big=self.big)
-            if self.display is not None:
-                self.display.show(image)
-            if self.video_writer is not None:
-                for _ in range(30):
-                    self.video_writer.write(image)
+            self._emit(self._last_image, state, copies=30)
+            self._flush_overlay()  # the summary must reach the window before the voice reads it out
         if self.voice is not None and self.voice.available:
             self.voice.say(spoken, priority=VOICE_PRIORITY[3], expires_t_s=None, kind="summary")
             deadline = time.monotonic() + SUMMARY_SPEECH_MAX_S
@@ -357,9 +409,12 @@ class SessionLoop:
                 self.recorder.close(reason)
         if self.voice is not None:
             self.voice.close()
-        if self.video_writer is not None:
+        overlay_stopped = self._stop_overlay()  # after the record: a stuck worker must not delay it
+        if not overlay_stopped:
+            log.error("the overlay worker did not stop: the video and window are left open")
+        elif self.video_writer is not None:
             self.video_writer.release()
-        if self.display is not None:
+        if overlay_stopped and self.display is not None:
             self.display.close()
 
 

@@ -111,18 +111,27 @@ class HeadPoseEstimator:
         self._camera = None
         self.gate.reset()
 
-    def update(self, obs: "FaceObservation", t_s: float) -> HeadPose:
+    def update(self, obs: "FaceObservation", t_s: float, *,
+               image_size_px: tuple[int, int] = (0, 0),
+               face_center_px: tuple[float, float] | None = None,
+               face_brightness: float = 0.0) -> HeadPose:
+        """Pose of one observation; the picture fields (see `HeadPose`) are passed through.
+
+        They are taken as arguments so the caller need not copy the pose to add them.
+        """
         torso_yaw, torso_roll = torso_angles(obs.pose_px)
         if not obs.face_found:
             self.gate.update(False, 0.0, t_s)
             return HeadPose(t_s=t_s, face_found=False, faces=obs.faces,
                             brightness=obs.brightness, torso_yaw_deg=torso_yaw,
-                            torso_roll_deg=torso_roll)
+                            torso_roll_deg=torso_roll, image_size_px=image_size_px,
+                            face_center_px=face_center_px, face_brightness=face_brightness)
         cam = self.camera(obs.image_size)
         pts = obs.landmarks_px[face_model.MODEL_INDICES]
         model = face_model.MODEL_POINTS_MM
         rot, t = weak_perspective_pose(model, pts, cam)
-        face_width = float(np.ptp(obs.landmarks_px[:, 0]))
+        xs = obs.landmarks_px[:, 0]
+        face_width = float(xs.max() - xs.min())  # np.ptp's Python wrapper costs as much again
         if self.method == "pnp":
             rot, t, rms = solve_pnp(model, pts[:, :2], cam, rot, t)
         else:
@@ -135,11 +144,13 @@ class HeadPoseEstimator:
         yaw_ok = self.gate.update(True, yaw, t_s)
         in_range = yaw_ok and abs(pitch) <= self.max_reliable_pitch_deg
         fit_score = 1.0 - rms_rel / (2 * self.max_rms_px_per_100px)
-        conf = obs.confidence * float(np.clip(fit_score, 0, 1))
+        conf = obs.confidence * min(max(float(fit_score), 0.0), 1.0)
         if not in_range:
             conf *= 0.5
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
                         position_mm=(float(pivot[0]), float(pivot[1]), float(pivot[2])),
                         confidence=float(conf), reliable=bool(fit_ok and in_range),
                         faces=obs.faces, face_width_px=face_width, brightness=obs.brightness,
-                        torso_yaw_deg=torso_yaw, torso_roll_deg=torso_roll)
+                        torso_yaw_deg=torso_yaw, torso_roll_deg=torso_roll,
+                        image_size_px=image_size_px, face_center_px=face_center_px,
+                        face_brightness=face_brightness)

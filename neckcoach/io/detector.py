@@ -8,6 +8,7 @@ the image width), so the core can treat them as a weak-perspective 3D point set.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -35,11 +36,19 @@ def face_size_px(landmarks_px: np.ndarray) -> float:
     About the face width, but it barely changes when the head turns or nods
     (the x extent alone shrinks with yaw), so it tells distance, not pose.
     """
+    return _centre_and_size(landmarks_px)[1]
+
+
+def _centre_and_size(landmarks_px: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """(x, y) centroid and `face_size_px` from one mean: the detector needs both every frame."""
     lm = np.asarray(landmarks_px, dtype=float)
     if lm.shape[0] == 0:
-        return 0.0
-    d = lm - lm.mean(0)
-    return float(2.0 * np.sqrt((d ** 2).sum(1).mean()))
+        return None, 0.0
+    mean = lm.mean(0)
+    d = lm - mean
+    centre = mean[:2]
+    centre.flags.writeable = False  # shared by the observation and the detector's history
+    return centre, float(2.0 * np.sqrt((d ** 2).sum(1).mean()))
 
 
 def choose_patient(faces_px: list[np.ndarray], previous_center_px: np.ndarray | None = None,
@@ -50,13 +59,19 @@ def choose_patient(faces_px: list[np.ndarray], previous_center_px: np.ndarray | 
     a previous centre only, the nearest face. With centre and size, the
     nearest face that passes the position and size test above.
     """
-    if not faces_px:
+    return _choose([_centre_and_size(a) for a in faces_px], previous_center_px, previous_size_px)
+
+
+def _choose(geometry: list[tuple[np.ndarray | None, float]], previous_center_px: np.ndarray | None,
+            previous_size_px: float | None) -> int | None:
+    """`choose_patient` on each face's (centre, size), so callers can keep them."""
+    if not geometry:
         return None
-    sizes = [face_size_px(a) for a in faces_px]
+    sizes = [size for _, size in geometry]
     if previous_center_px is None:
         return int(np.argmax(sizes))
     prev = np.asarray(previous_center_px, dtype=float)
-    dists = [float(np.linalg.norm(a[:, :2].mean(0) - prev)) for a in faces_px]
+    dists = [float(np.linalg.norm(centre - prev)) for centre, _ in geometry]
     if previous_size_px is None or not previous_size_px > 0:
         return int(np.argmin(dists))
     fits = [i for i, (d, size) in enumerate(zip(dists, sizes))
@@ -100,24 +115,29 @@ class FaceObservation:
         if not faces:
             return cls.empty(image_size, 0, brightness, pose_px)
         arrays = [_landmarks_array(f, w, h) for f in faces]
-        index = choose_patient(arrays, previous_center_px, previous_size_px)
+        geometry = [_centre_and_size(a) for a in arrays]
+        index = _choose(geometry, previous_center_px, previous_size_px)
         if index is None:
             return cls.empty(image_size, len(arrays), brightness, pose_px)
         chosen = arrays[index]
         conf = _face_confidence(chosen, w, h)
-        return cls(chosen, image_size, len(arrays), brightness, conf, True, pose_px)
+        obs = cls(chosen, image_size, len(arrays), brightness, conf, True, pose_px)
+        # Seed the cached properties with what the choice already computed.
+        vars(obs)["center_px"], vars(obs)["size_px"] = geometry[index]
+        return obs
 
-    @property
+    @cached_property
     def center_px(self) -> np.ndarray | None:
-        return self.landmarks_px[:, :2].mean(0) if self.face_found else None
+        """Centroid (x, y); computed once (cached_property writes the instance dict, which frozen allows)."""
+        return _centre_and_size(self.landmarks_px)[0] if self.face_found else None
 
     @property
     def width_px(self) -> float:
         return float(np.ptp(self.landmarks_px[:, 0])) if self.face_found else 0.0
 
-    @property
+    @cached_property
     def size_px(self) -> float:
-        return face_size_px(self.landmarks_px) if self.face_found else 0.0
+        return _centre_and_size(self.landmarks_px)[1] if self.face_found else 0.0
 
 
 # A serialised NormalizedLandmarkList with only x, y, z set is a run of 17-byte

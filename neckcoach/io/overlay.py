@@ -17,6 +17,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -344,6 +345,53 @@ def _fit(text: str, st: _Style, k: float, weight: float, width: int) -> float:
     return k
 
 
+def _wrap(text: str, st: _Style, k: float, weight: float, width: int,
+          max_lines: int = 3) -> tuple[list[str], float]:
+    """Lines of at most `width` pixels and the font factor used.
+
+    Instructions run to two or three sentences ("Turn your head, about 50
+    degrees, 10 times..."): shrinking them onto one line makes them unreadable
+    at 2 m, so they wrap first and shrink only if `max_lines` still do not fit.
+    A cue stays on screen for seconds, so the layout is cached, not redone per frame.
+    """
+    lines, k = _wrap_cached(text, st.s, k, weight, width, max_lines)
+    return list(lines), k
+
+
+@lru_cache(maxsize=256)
+def _wrap_cached(text: str, scale: float, k: float, weight: float, width: int,
+                 max_lines: int) -> tuple[tuple[str, ...], float]:
+    st = _Style(480, False)
+    st.s = scale  # the layout uses only font() and thick(), both from the scale
+    lines, k = _wrap_layout(text, st, k, weight, width, max_lines)
+    return tuple(lines), k
+
+
+def _wrap_layout(text: str, st: _Style, k: float, weight: float, width: int,
+                 max_lines: int) -> tuple[list[str], float]:
+    words = text.split()
+    while True:
+        lines: list[str] = []
+        for word in words:
+            candidate = f"{lines[-1]} {word}" if lines else word
+            if lines and cv2.getTextSize(candidate, FONT, st.font(k), st.thick(weight))[0][0] <= width:
+                lines[-1] = candidate
+            else:
+                lines.append(word)
+        if len(lines) <= max_lines or k <= 0.6:
+            return lines, _fit(max(lines, key=len) if lines else "", st, k, weight, width)
+        k -= 0.1
+
+
+def _text_block(img, st, text: str, centre_x: int, first_baseline_y: int, k: float, color, weight: float,
+                width: int, max_lines: int = 3) -> None:
+    """`text` wrapped (see `_wrap`) and centred, first line's baseline at `first_baseline_y`."""
+    lines, k = _wrap(text, st, k, weight, width, max_lines)
+    step = int(cv2.getTextSize("Ag", FONT, st.font(k), st.thick(weight))[0][1] * 1.6)
+    for i, line in enumerate(lines):
+        _text(img, line, (centre_x, first_baseline_y + i * step), st, k, color, weight, "center")
+
+
 def _draw_header(img, st, state: OverlayState) -> int:
     h, w = img.shape[:2]
     bar_h = int(_HEADER * st.s)
@@ -398,8 +446,7 @@ def _draw_banner(img, st, text: str, cue: str, big: bool) -> None:
 
 def _centre_message(img, st, text: str, k: float = 1.3, color=WHITE, y: int | None = None) -> None:
     h, w = img.shape[:2]
-    _text(img, text, (w // 2, y if y is not None else h // 2), st,
-          _fit(text, st, k, 1.4, w - 2 * st.pad), color, 1.4, "center")
+    _text_block(img, st, text, w // 2, y if y is not None else h // 2, k, color, 1.4, w - 2 * st.pad, 2)
 
 
 def draw_overlay(frame_bgr: np.ndarray, state: OverlayState, *, mirror: bool = True,
@@ -420,8 +467,7 @@ def draw_overlay(frame_bgr: np.ndarray, state: OverlayState, *, mirror: bool = T
         _draw_tempo(img, st, state, int(_TEMPO_Y * st.s))
     if state.cue_text and not state.safety_banner:
         color = SEVERITY_BGR.get(state.cue_severity, WHITE)
-        _text(img, state.cue_text, (w // 2, int(_CUE_Y * st.s)), st,
-              _fit(state.cue_text, st, 1.2, 1.3, w - 2 * st.pad), color, 1.3, "center")
+        _text_block(img, st, state.cue_text, w // 2, int(_CUE_Y * st.s), 1.2, color, 1.3, w - 2 * st.pad)
     if state.rest_s_left is not None:
         _centre_message(img, st, f"Rest {state.rest_s_left:.0f} s", 2.2, AMBER,
                         y=centre[1] - int(30 * st.s))
