@@ -211,3 +211,15 @@ def test_invalid_parameters_are_rejected_with_name(name, value):
     ex = exercise()
     with pytest.raises(ValueError, match=name):
         RepCounter(ex, None, **{name: value})
+
+
+def test_alternation_follows_the_last_attempt_so_a_short_rep_does_not_turn_the_next_one_wrong():
+    """L short, R full, L full: the R and second L count; nothing is called the wrong side."""
+    ex = exercise(sides="alternate", reps=2, target_deg=40.0, tempo_s=6.0)
+    t = timeline(26.0, seed=23)
+    x = (min_jerk(t, 2.0, 2.5, 22.0) - min_jerk(t, 5.5, 2.5, 22.0)
+         - min_jerk(t, 10.0, 2.5, 42.0) + min_jerk(t, 13.5, 2.5, 42.0)
+         + min_jerk(t, 18.0, 2.5, 42.0) - min_jerk(t, 21.5, 2.5, 42.0))
+    c, out = run_counter(ex, stream(t, yaw=x, seed=23))
+    assert [(r.side, r.complete) for r in c.records] == [("left", False), ("right", True), ("left", True)]
+    assert kinds(out, ev.WRONG_SIDE) == [] and c.done()

@@ -144,3 +144,23 @@ def test_bad_arguments_are_rejected(rotation):
     retraction = load_routine(ROUTINES / "retraction.yaml")
     with pytest.raises(ValueError, match="wrong_side"):
         script_for_routine(retraction, mistakes=("wrong_side",))
+
+
+def test_a_patient_following_the_coach_makes_up_reps_that_did_not_count():
+    """Wrong side: redone at once on the right side. Short / hold skipped: one more at the end of the set."""
+    from neckcoach.routine import load_routine
+    from neckcoach.sim.scripted import script_for_routine
+    from tests.conftest import ROUTINES
+
+    routine = load_routine(ROUTINES / "rotation.yaml")
+    for mistake in ("wrong_side", "short", "skipped_hold"):
+        script = script_for_routine(routine, seed=4, mistakes=(mistake,), max_reps_per_exercise=4)
+        starts = [e for e in script.events if e.kind == "rep_start"]
+        made_up = [e for e in starts if e.detail.get("make_up")]
+        assert len(starts) == 5 and len(made_up) == 1, mistake
+        (bad,) = [e for e in script.events if e.kind == "mistake"]
+        if mistake == "wrong_side":
+            i = starts.index(next(e for e in starts if e.t_s >= bad.t_s))
+            assert starts[i + 1] is made_up[0] and made_up[0].detail["moved"] == starts[i].direction
+        else:
+            assert starts[-1] is made_up[0] and made_up[0].direction == bad.direction

@@ -191,7 +191,13 @@ class RepCounter:
         if self.sides == "both":
             left = [d for d in self.directions if self.completed[d] < self.exercise.reps]
             return left[0] if len(left) == 1 else None
-        return self.directions[self.total_completed % len(self.directions)]
+        if len(self.directions) == 1 or not self.records:
+            return self.directions[0]
+        # Alternation follows the last attempt, complete or not: after a short
+        # turn to the left the person (rightly) turns right next, and that rep
+        # must count; the missing left one is made up at the end of the set.
+        last = self.directions.index(self.records[-1].side)
+        return self.directions[(last + 1) % len(self.directions)]
 
     def _allowed(self, direction: str) -> bool:
         if direction not in self.directions:

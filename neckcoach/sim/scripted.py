@@ -62,7 +62,9 @@ def script_for_routine(
     too_fast (that rep at >= 3x speed and >= 1.5x the speed limit), jerky (a 15 deg / 200 ms flick, 8 mm
     for retraction, mid-movement), short (stops at 60 % of target),
     skipped_hold (no hold), wrong_side (goes the other way; needs a rep
-    with a two-sided direction). max_rest_s shortens rests for quick clips.
+    with a two-sided direction). Like a patient following the coach, a
+    wrong-side rep is redone at once and a short or hold-skipped rep (not
+    counted) is made up at the end of its set. max_rest_s shortens rests for quick clips.
     lead_in_s is how long the patient waits, still, at the start of each set
     (a real patient waits for the coach's count-in); between_exercises_s is
     the pause while the next exercise is announced.
@@ -112,9 +114,17 @@ def script_for_routine(
                 b.hold(rest)
             b.hold(lead_in_s)
             b.event("set_start", axis, exercise=ex.id, set=si + 1)
-            for ri, direction in enumerate(_rep_plan(ex, max_reps_per_exercise)):
+            plan = _rep_plan(ex, max_reps_per_exercise)
+            make_up: list[str] = []
+            for ri, direction in enumerate(plan):
                 mistake = assigned.get((ei, si, ri))
                 _rep(b, ex, routine, axis, direction, si, ri, mistake)
+                if mistake == "wrong_side":  # "the other side, please": redone at once
+                    _rep(b, ex, routine, axis, direction, si, ri, None, make_up=True)
+                elif mistake in ("short", "skipped_hold"):  # not counted: one more at the end of the set
+                    make_up.append(direction)
+            for direction in make_up:
+                _rep(b, ex, routine, axis, direction, si, len(plan), None, make_up=True)
             b.event("set_end", axis, exercise=ex.id, set=si + 1)
         b.event("exercise_end", axis, exercise=ex.id)
         b.hold(between_exercises_s)
@@ -122,7 +132,7 @@ def script_for_routine(
 
 
 def _rep(b: ScriptBuilder, ex, routine, axis: str, direction: str, si: int, ri: int,
-         mistake: str | None) -> None:
+         mistake: str | None, make_up: bool = False) -> None:
     ranges = getattr(routine, "ranges", None)
     target = ex.target_value(direction, ranges)
     moved = direction
@@ -138,6 +148,8 @@ def _rep(b: ScriptBuilder, ex, routine, axis: str, direction: str, si: int, ri: 
         over_limit_s = 1.875 * amount / (1.5 * limit)
         move_s = max(0.15, min(move_s / TOO_FAST_FACTOR, over_limit_s))
     tag = {"exercise": ex.id, "set": si + 1, "rep": ri + 1, "target": target}
+    if make_up:
+        tag["make_up"] = True
     if mistake:
         b.event("mistake", axis, direction, mistake=mistake, **tag)
     b.event("rep_start", axis, direction, moved=moved, **tag)
