@@ -29,11 +29,7 @@ from collections import deque
 from statistics import median_low
 from typing import Any
 
-
-def _check(name: str, value: float, lo: float, hi: float) -> float:
-    if not (lo < value <= hi):
-        raise ValueError(f"{name} must be in ({lo}, {hi}], got {value!r}")
-    return float(value)
+from neckcoach.core.checks import check_range
 
 
 class SessionClock:
@@ -46,8 +42,8 @@ class SessionClock:
 
     def __init__(self, *, max_step_s: float = 1.0, stall_factor: float = 3.0,
                  max_backstep_s: float = 0.25, history_steps: int = 15) -> None:
-        self.max_step_s = _check("max_step_s", max_step_s, 0.0, 60.0)
-        self.stall_factor = _check("stall_factor", stall_factor, 1.0, 100.0)
+        self.max_step_s = check_range("max_step_s", max_step_s, 0.0, 60.0, lo_open=True)
+        self.stall_factor = check_range("stall_factor", stall_factor, 1.0, 100.0, lo_open=True)
         if not 0.0 <= max_backstep_s <= 10.0:
             raise ValueError(f"max_backstep_s must be in [0, 10], got {max_backstep_s!r}")
         self.max_backstep_s = float(max_backstep_s)

@@ -15,11 +15,11 @@ sources that do not fill a field still work.
 from __future__ import annotations
 
 import math
-import numbers
 from collections import Counter, deque
 from dataclasses import dataclass
 
 from neckcoach.core import events as ev
+from neckcoach.core.checks import check_range
 
 # What to say before calibration: the person is settling in, so the
 # instruction says how to sit rather than how to move.
@@ -37,12 +37,6 @@ CHECK_MESSAGES = {
 }
 GOOD_MESSAGE = "Good. Stay there."
 CHECKING_MESSAGE = "Checking the camera..."
-
-
-def _check_range(name: str, value: float, lo: float, hi: float) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
-    return float(value)
 
 
 class PictureQuality:
@@ -75,15 +69,15 @@ class PictureQuality:
                  max_brightness: float = 230.0, backlight_ratio: float = 0.3,
                  backlight_min_frame_brightness: float = 120.0,
                  max_centre_offset_frac: float = 0.3) -> None:
-        self.min_face_width_px = _check_range("min_face_width_px", min_face_width_px, 0, 2000)
-        self.max_face_width_frac = _check_range("max_face_width_frac", max_face_width_frac, 0.05, 1.0)
-        self.min_brightness = _check_range("min_brightness", min_brightness, 0, 255)
-        self.min_face_brightness = _check_range("min_face_brightness", min_face_brightness, 0, 255)
-        self.max_brightness = _check_range("max_brightness", max_brightness, 0, 255)
-        self.backlight_ratio = _check_range("backlight_ratio", backlight_ratio, 0, 1)
-        self.backlight_min_frame_brightness = _check_range(
+        self.min_face_width_px = check_range("min_face_width_px", min_face_width_px, 0, 2000)
+        self.max_face_width_frac = check_range("max_face_width_frac", max_face_width_frac, 0.05, 1.0)
+        self.min_brightness = check_range("min_brightness", min_brightness, 0, 255)
+        self.min_face_brightness = check_range("min_face_brightness", min_face_brightness, 0, 255)
+        self.max_brightness = check_range("max_brightness", max_brightness, 0, 255)
+        self.backlight_ratio = check_range("backlight_ratio", backlight_ratio, 0, 1)
+        self.backlight_min_frame_brightness = check_range(
             "backlight_min_frame_brightness", backlight_min_frame_brightness, 0, 255)
-        self.max_centre_offset_frac = _check_range("max_centre_offset_frac", max_centre_offset_frac,
+        self.max_centre_offset_frac = check_range("max_centre_offset_frac", max_centre_offset_frac,
                                                    0.05, 0.5)
         if not self.min_brightness < self.max_brightness:
             raise ValueError(f"min_brightness must be below max_brightness ({self.max_brightness:g}), "
@@ -184,10 +178,10 @@ class CameraCheck:
     def __init__(self, quality: PictureQuality | None = None, *, good_for_s: float = 1.0,
                  window_s: float = 1.0, repeat_s: float = 6.0, min_gap_s: float = 2.0) -> None:
         self.quality = quality if quality is not None else PictureQuality()
-        self.good_for_s = _check_range("good_for_s", good_for_s, 0, 10)
-        self.window_s = _check_range("window_s", window_s, 0.1, 10)
-        self.repeat_s = _check_range("repeat_s", repeat_s, 1, 120)
-        self.min_gap_s = _check_range("min_gap_s", min_gap_s, 0, 120)
+        self.good_for_s = check_range("good_for_s", good_for_s, 0, 10)
+        self.window_s = check_range("window_s", window_s, 0.1, 10)
+        self.repeat_s = check_range("repeat_s", repeat_s, 1, 120)
+        self.min_gap_s = check_range("min_gap_s", min_gap_s, 0, 120)
         if self.min_gap_s > self.repeat_s:
             raise ValueError(f"min_gap_s must be at most repeat_s ({self.repeat_s:g} s), got {min_gap_s!r}")
         self.reset()

@@ -21,15 +21,10 @@ from typing import Any
 import numpy as np
 
 from neckcoach.core import events as ev
+from neckcoach.core.checks import check_range
 from neckcoach.core.events import Event
 from neckcoach.core.samples import Kinematics
 from neckcoach.core.smoothness import metrics as smoothness_metrics
-
-
-def _check_range(name: str, value: float, lo: float, hi: float) -> float:
-    if not (lo <= value <= hi):
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
-    return float(value)
 
 
 @dataclass(slots=True)
@@ -113,16 +108,16 @@ class RepCounter:
                  settle_s: float = 0.5, almost_fraction: float = 0.6, stall_s: float = 0.6,
                  rep_offset: int = 0):
         self.exercise = exercise
-        self.reach_fraction = _check_range("reach_fraction", reach_fraction, 0.5, 1.0)
-        self.start_fraction = _check_range("start_fraction", start_fraction, 0.05, 0.6)
-        self.neutral_fraction = _check_range("neutral_fraction", neutral_fraction, 0.02, 0.5)
+        self.reach_fraction = check_range("reach_fraction", reach_fraction, 0.5, 1.0)
+        self.start_fraction = check_range("start_fraction", start_fraction, 0.05, 0.6)
+        self.neutral_fraction = check_range("neutral_fraction", neutral_fraction, 0.02, 0.5)
         if self.neutral_fraction >= self.start_fraction:
             raise ValueError(f"neutral_fraction must be < start_fraction ({start_fraction}), got {neutral_fraction}")
-        self.band_hysteresis_fraction = _check_range("band_hysteresis_fraction", band_hysteresis_fraction, 0.0, 0.3)
-        self.dwell_s = _check_range("dwell_s", dwell_s, 0.0, 2.0)
-        self.settle_s = _check_range("settle_s", settle_s, 0.0, 10.0)
-        self.almost_fraction = _check_range("almost_fraction", almost_fraction, 0.1, 0.99)
-        self.stall_s = _check_range("stall_s", stall_s, 0.1, 10.0)
+        self.band_hysteresis_fraction = check_range("band_hysteresis_fraction", band_hysteresis_fraction, 0.0, 0.3)
+        self.dwell_s = check_range("dwell_s", dwell_s, 0.0, 2.0)
+        self.settle_s = check_range("settle_s", settle_s, 0.0, 10.0)
+        self.almost_fraction = check_range("almost_fraction", almost_fraction, 0.1, 0.99)
+        self.stall_s = check_range("stall_s", stall_s, 0.1, 10.0)
         self.rep_offset = int(rep_offset)
         self.axis = exercise.axis
         self.unit = exercise.unit

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections import deque
 
 from neckcoach.core import events as ev
+from neckcoach.core.checks import check_range
 from neckcoach.core.events import Event
 from neckcoach.core.reps import cue_text
 from neckcoach.core.samples import Kinematics
@@ -89,12 +90,6 @@ class _Episode:
         return False
 
 
-def _check(name: str, value: float, lo: float, hi: float) -> float:
-    if not (lo <= value <= hi):
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
-    return float(value)
-
-
 class SafetyMonitor:
     """Watches every frame for movements that could hurt, independent of reps.
 
@@ -146,26 +141,26 @@ class SafetyMonitor:
                  min_jolt_deg: float = 5.0, min_jolt_mm: float = 5.0, jolt_window_s: float = 0.5,
                  reference_angle_deg: float = 30.0, dv_cap_deg_s: float = 50.0):
         self.exercise = exercise
-        self.too_fast_sustain_s = _check("too_fast_sustain_s", too_fast_sustain_s, 0.0, 1.0)
-        self.speed_factor = _check("speed_factor", speed_factor, 1.0, 10.0)
-        self.accel_factor = _check("accel_factor", accel_factor, 1.0, 50.0)
-        self.speed_floor = _check("speed_floor_deg_s", speed_floor_deg_s, 0.0, 500.0)
-        self.dv_floor = _check("dv_floor_deg_s", dv_floor_deg_s, 0.0, 500.0)
-        self.window_s = _check("window_s", window_s, 0.05, 1.0)
-        self.jerk_sustain_s = _check("jerk_sustain_s", jerk_sustain_s, 0.0, 0.5)
-        self.hold_fraction = _check("hold_fraction", hold_fraction, 0.1, 1.0)
-        self.range_margin_fraction = _check("range_margin_fraction", range_margin_fraction, 0.0, 1.0)
-        self.range_sustain_s = _check("range_sustain_s", range_sustain_s, 0.0, 2.0)
-        self.torso_limit_deg = _check("torso_limit_deg", torso_limit_deg, 1.0, 90.0)
-        self.torso_sustain_s = _check("torso_sustain_s", torso_sustain_s, 0.0, 5.0)
-        self.rearm_s = _check("rearm_s", rearm_s, 0.0, 10.0)
-        self.warmup_s = _check("warmup_s", warmup_s, 0.0, 5.0)
-        self.confirm_s = _check("confirm_s", confirm_s, 0.0, 1.0)
-        self.min_jolt_deg = _check("min_jolt_deg", min_jolt_deg, 0.0, 45.0)
-        self.min_jolt_mm = _check("min_jolt_mm", min_jolt_mm, 0.0, 45.0)
-        self.jolt_window_s = _check("jolt_window_s", jolt_window_s, 0.1, 2.0)
-        self.reference_angle_deg = _check("reference_angle_deg", reference_angle_deg, 1.0, 90.0)
-        self.dv_cap_deg_s = _check("dv_cap_deg_s", dv_cap_deg_s, 10.0, 500.0)
+        self.too_fast_sustain_s = check_range("too_fast_sustain_s", too_fast_sustain_s, 0.0, 1.0)
+        self.speed_factor = check_range("speed_factor", speed_factor, 1.0, 10.0)
+        self.accel_factor = check_range("accel_factor", accel_factor, 1.0, 50.0)
+        self.speed_floor = check_range("speed_floor_deg_s", speed_floor_deg_s, 0.0, 500.0)
+        self.dv_floor = check_range("dv_floor_deg_s", dv_floor_deg_s, 0.0, 500.0)
+        self.window_s = check_range("window_s", window_s, 0.05, 1.0)
+        self.jerk_sustain_s = check_range("jerk_sustain_s", jerk_sustain_s, 0.0, 0.5)
+        self.hold_fraction = check_range("hold_fraction", hold_fraction, 0.1, 1.0)
+        self.range_margin_fraction = check_range("range_margin_fraction", range_margin_fraction, 0.0, 1.0)
+        self.range_sustain_s = check_range("range_sustain_s", range_sustain_s, 0.0, 2.0)
+        self.torso_limit_deg = check_range("torso_limit_deg", torso_limit_deg, 1.0, 90.0)
+        self.torso_sustain_s = check_range("torso_sustain_s", torso_sustain_s, 0.0, 5.0)
+        self.rearm_s = check_range("rearm_s", rearm_s, 0.0, 10.0)
+        self.warmup_s = check_range("warmup_s", warmup_s, 0.0, 5.0)
+        self.confirm_s = check_range("confirm_s", confirm_s, 0.0, 1.0)
+        self.min_jolt_deg = check_range("min_jolt_deg", min_jolt_deg, 0.0, 45.0)
+        self.min_jolt_mm = check_range("min_jolt_mm", min_jolt_mm, 0.0, 45.0)
+        self.jolt_window_s = check_range("jolt_window_s", jolt_window_s, 0.1, 2.0)
+        self.reference_angle_deg = check_range("reference_angle_deg", reference_angle_deg, 1.0, 90.0)
+        self.dv_cap_deg_s = check_range("dv_cap_deg_s", dv_cap_deg_s, 10.0, 500.0)
         self.axis = exercise.axis
         self.unit = exercise.unit
         dirs = list(exercise.directions())

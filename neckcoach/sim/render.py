@@ -34,6 +34,8 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from neckcoach.core.checks import check_range  # noqa: E402
+
 HEAD_HEIGHT_M = 0.23
 """Chin-to-crown height the scan is scaled to."""
 PIVOT_BELOW_EYES_M = 0.09
@@ -153,11 +155,6 @@ def _offscreen(width: int, height: int):
     return r
 
 
-def _check(name: str, value: float, lo: float, hi: float) -> None:
-    if not (lo <= value <= hi):
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
-
-
 class HeadRenderer:
     """Renders the virtual patient seen by a frontal laptop webcam.
 
@@ -175,10 +172,10 @@ class HeadRenderer:
         seed: int = 0,
         scan_dir: str | Path | None = None,
     ) -> None:
-        _check("width", width, 64, 4096)
-        _check("height", height, 64, 4096)
-        _check("hfov_deg", hfov_deg, 20.0, 120.0)
-        _check("distance_m", distance_m, 0.25, 3.0)
+        check_range("width", width, 64, 4096)
+        check_range("height", height, 64, 4096)
+        check_range("hfov_deg", hfov_deg, 20.0, 120.0)
+        check_range("distance_m", distance_m, 0.25, 3.0)
         import pyrender
 
         self.width, self.height = int(width), int(height)
@@ -269,16 +266,16 @@ class HeadRenderer:
         True = 0.8 x the patient's size, or a scale in [0.1, 1.5] (MediaPipe's
         face detector found it at 0.8 and 1.0, not at 0.6 or 1.2).
         """
-        _check("noise", noise, 0.0, 100.0)
-        _check("brightness", brightness, 0.0, 4.0)
-        _check("blur", blur, 0.0, 20.0)
-        _check("occlusion", occlusion, 0.0, 1.0)
+        check_range("noise", noise, 0.0, 100.0)
+        check_range("brightness", brightness, 0.0, 4.0)
+        check_range("blur", blur, 0.0, 20.0)
+        check_range("occlusion", occlusion, 0.0, 1.0)
         if jpeg_quality is not None:
-            _check("jpeg_quality", jpeg_quality, 1, 100)
+            check_range("jpeg_quality", jpeg_quality, 1, 100)
         rgb = self._render_pose(yaw_deg, pitch_deg, roll_deg, retraction_mm)
         if second_face:
             scale = 0.8 if second_face is True else float(second_face)
-            _check("second_face", scale, 0.1, 1.5)
+            check_range("second_face", scale, 0.1, 1.5)
             rgb = self._add_second_face(rgb, scale)
         if occlusion > 0:
             rgb = self._occlude(rgb, occlusion, yaw_deg, pitch_deg, roll_deg, retraction_mm)
