@@ -85,6 +85,7 @@ def test_ctrl_c_keeps_the_record(tmp_path):
 
 class RecordingVoice:
     available = True
+    busy = False  # a property on the real Voice
 
     def __init__(self):
         self.said = []
@@ -94,9 +95,6 @@ class RecordingVoice:
 
     def tick(self, now_t_s):
         pass
-
-    def busy(self):
-        return False
 
     def close(self):
         self.closed = True

@@ -389,7 +389,7 @@ class SessionLoop:
         if self.voice is not None and self.voice.available:
             self.voice.say(spoken, priority=VOICE_PRIORITY[3], expires_t_s=None, kind="summary")
             deadline = time.monotonic() + SUMMARY_SPEECH_MAX_S
-            while _is_busy(self.voice) and time.monotonic() < deadline:
+            while self.voice.busy and time.monotonic() < deadline:
                 self.voice.tick(self._last_frame_t or 0.0)
                 time.sleep(0.05)
 
@@ -416,12 +416,6 @@ class SessionLoop:
             self.video_writer.release()
         if overlay_stopped and self.display is not None:
             self.display.close()
-
-
-def _is_busy(voice) -> bool:
-    """`Voice.busy` is a property; test fakes may have a method."""
-    busy = voice.busy
-    return bool(busy() if callable(busy) else busy)
 
 
 def _sleep_until(started: float, offset_s: float) -> None:
