@@ -84,9 +84,17 @@ class OverlayState:
 
 
 class _Style:
+    """Sizes for one frame height; equal (and hashable) by scale, so layouts can be cached."""
+
     def __init__(self, h: int, big: bool) -> None:
         self.s = h / 480.0 * (1.5 if big else 1.0)
         self.pad = int(12 * self.s)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Style) and other.s == self.s
+
+    def __hash__(self) -> int:
+        return hash(self.s)
 
     def font(self, k: float) -> float:
         return 0.8 * k * self.s
@@ -345,8 +353,9 @@ def _fit(text: str, st: _Style, k: float, weight: float, width: int) -> float:
     return k
 
 
+@lru_cache(maxsize=256)
 def _wrap(text: str, st: _Style, k: float, weight: float, width: int,
-          max_lines: int = 3) -> tuple[list[str], float]:
+          max_lines: int = 3) -> tuple[tuple[str, ...], float]:
     """Lines of at most `width` pixels and the font factor used.
 
     Instructions run to two or three sentences ("Turn your head, about 50
@@ -354,21 +363,6 @@ def _wrap(text: str, st: _Style, k: float, weight: float, width: int,
     at 2 m, so they wrap first and shrink only if `max_lines` still do not fit.
     A cue stays on screen for seconds, so the layout is cached, not redone per frame.
     """
-    lines, k = _wrap_cached(text, st.s, k, weight, width, max_lines)
-    return list(lines), k
-
-
-@lru_cache(maxsize=256)
-def _wrap_cached(text: str, scale: float, k: float, weight: float, width: int,
-                 max_lines: int) -> tuple[tuple[str, ...], float]:
-    st = _Style(480, False)
-    st.s = scale  # the layout uses only font() and thick(), both from the scale
-    lines, k = _wrap_layout(text, st, k, weight, width, max_lines)
-    return tuple(lines), k
-
-
-def _wrap_layout(text: str, st: _Style, k: float, weight: float, width: int,
-                 max_lines: int) -> tuple[list[str], float]:
     words = text.split()
     while True:
         lines: list[str] = []
@@ -379,7 +373,7 @@ def _wrap_layout(text: str, st: _Style, k: float, weight: float, width: int,
             else:
                 lines.append(word)
         if len(lines) <= max_lines or k <= 0.6:
-            return lines, _fit(max(lines, key=len) if lines else "", st, k, weight, width)
+            return tuple(lines), _fit(max(lines, key=len) if lines else "", st, k, weight, width)
         k -= 0.1
 
 
