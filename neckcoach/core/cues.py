@@ -37,8 +37,7 @@ def category(kind: str) -> str:
 DEFAULT_RATE_LIMITS_S = {
     ev.TOO_FAST: 4.0, ev.JERK: 3.0, ev.OUT_OF_RANGE: 4.0, ev.COMPENSATION: 8.0,
     ev.ALMOST: 6.0, ev.RUSHED: 10.0, ev.WRONG_SIDE: 4.0, ev.HOLD_BROKEN: 4.0, ev.PARTIAL: 4.0,
-    ev.FACE_LOST: 5.0, ev.TOO_FAR: 5.0, ev.POOR_LIGHT: 5.0, ev.TWO_FACES: 5.0,
-    ev.TOO_CLOSE: 5.0, ev.TOO_BRIGHT: 5.0, ev.NOT_PATIENT: 5.0,
+    **{kind: 5.0 for kind in ev.QUALITY_KINDS},
 }
 
 # Seconds a cue stays worth saying: a warning about a movement is useless
@@ -47,8 +46,7 @@ DEFAULT_LIFETIMES_S = {
     SAFETY: 2.0, FORM: 3.0, GUIDANCE: 3.0, ENCOURAGEMENT: 2.5,
     ev.COUNT_IN: 0.9, ev.GO: 2.0, ev.REST_COUNTDOWN: 0.9, ev.EXERCISE_START: 20.0, ev.REST: 5.0,
     ev.HOLD: 1.5, ev.RELEASE: 1.5, ev.AND_BACK: 1.5, ev.ROUTINE_DONE: 10.0,
-    ev.FACE_LOST: 10.0, ev.TOO_FAR: 10.0, ev.POOR_LIGHT: 10.0, ev.TWO_FACES: 10.0,
-    ev.TOO_CLOSE: 10.0, ev.TOO_BRIGHT: 10.0, ev.NOT_PATIENT: 10.0,
+    **{kind: 10.0 for kind in ev.QUALITY_KINDS},
 }
 
 # An event of the key kind means the conditions behind these cue kinds are over.
