@@ -11,8 +11,6 @@ capture runs, so a neutral is only ever taken from a good picture.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
-
 import numpy as np
 
 from neckcoach.core.calibration import IDENTITY, CalibrationResult, Neutral, NeutralCalibrator
@@ -81,8 +79,6 @@ class Measurement:
                     self._calibrating = False
                     self.filter.reset()
         kin = self.filter.update((self.neutral or IDENTITY).relative(pose))
-        kin = replace(kin, image_size_px=pose.image_size_px, face_center_px=pose.face_center_px,
-                      face_brightness=pose.face_brightness)
         kin.extra["calibrated"] = self.neutral is not None
         kin.extra["calibrating"] = self._calibrating
         kin.extra["calibration_held"] = held

@@ -9,6 +9,7 @@ because every later angle and rep target is measured from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -28,9 +29,12 @@ class Neutral:
     torso_yaw_deg: float | None = None
     torso_roll_deg: float | None = None
 
-    @property
+    @cached_property
     def rotation(self) -> np.ndarray:
-        return rotation_from_angles(self.yaw_deg, self.pitch_deg, self.roll_deg)
+        """Read-only and computed once: `relative` uses it every frame."""
+        rot = rotation_from_angles(self.yaw_deg, self.pitch_deg, self.roll_deg)
+        rot.flags.writeable = False
+        return rot
 
     def relative(self, pose: HeadPose) -> RelativePose:
         """Angles of `pose` in the neutral head frame; retraction = backward pivot shift.
@@ -41,17 +45,23 @@ class Neutral:
         Euler angles, so an offset neutral does not mix the axes.
         """
         if not pose.face_found:
-            return RelativePose(pose.t_s, False, faces=pose.faces, brightness=pose.brightness)
+            return RelativePose(pose.t_s, False, faces=pose.faces, brightness=pose.brightness,
+                                image_size_px=pose.image_size_px, face_center_px=pose.face_center_px,
+                                face_brightness=pose.face_brightness)
         rn = self.rotation
         rel = rotation_from_angles(pose.yaw_deg, pose.pitch_deg, pose.roll_deg) @ rn.T
         yaw, pitch, roll = angles_from_rotation(rel)
-        shift = rn.T @ (np.asarray(pose.position_mm) - np.asarray(self.position_mm))
+        # Retraction is the pivot shift along the neutral head's z axis: (Rn^T d)[2].
+        (_, _, r02), (_, _, r12), (_, _, r22) = rn.tolist()
+        (px, py, pz), (nx, ny, nz) = pose.position_mm, self.position_mm
+        retraction = r02 * (px - nx) + r12 * (py - ny) + r22 * (pz - nz)
         ty = (pose.torso_yaw_deg - self.torso_yaw_deg
               if pose.torso_yaw_deg is not None and self.torso_yaw_deg is not None else None)
         tr = (pose.torso_roll_deg - self.torso_roll_deg
               if pose.torso_roll_deg is not None and self.torso_roll_deg is not None else None)
-        return RelativePose(pose.t_s, True, yaw, pitch, roll, float(shift[2]), pose.confidence,
-                            pose.reliable, pose.faces, pose.face_width_px, pose.brightness, ty, tr)
+        return RelativePose(pose.t_s, True, yaw, pitch, roll, retraction, pose.confidence,
+                            pose.reliable, pose.faces, pose.face_width_px, pose.brightness, ty, tr,
+                            pose.image_size_px, pose.face_center_px, pose.face_brightness)
 
 
 IDENTITY = Neutral(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))

@@ -13,7 +13,9 @@ moves it down (flexion) and roll > 0 moves the crown to the image's right.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -34,8 +36,14 @@ def rot_z(a: float) -> np.ndarray:
 
 
 def rotation_from_angles(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
-    y, p, r = np.radians([yaw_deg, pitch_deg, roll_deg])
-    return rot_y(-y) @ rot_x(p) @ rot_z(r)
+    """Ry(-yaw) @ Rx(pitch) @ Rz(roll), multiplied out (runs every frame in calibration)."""
+    y, p, r = math.radians(yaw_deg), math.radians(pitch_deg), math.radians(roll_deg)
+    ca, sa = math.cos(y), -math.sin(y)
+    cp, sp = math.cos(p), math.sin(p)
+    cr, sr = math.cos(r), math.sin(r)
+    return np.array([[ca * cr + sa * sp * sr, sa * sp * cr - ca * sr, sa * cp],
+                     [cp * sr, cp * cr, -sp],
+                     [ca * sp * sr - sa * cr, sa * sr + ca * sp * cr, ca * cp]])
 
 
 def angles_from_rotation(rot: np.ndarray) -> tuple[float, float, float]:
@@ -43,11 +51,12 @@ def angles_from_rotation(rot: np.ndarray) -> tuple[float, float, float]:
 
     Well defined for |pitch| < 90 deg, so yaw up to +-180 deg does not collapse.
     """
-    sp = float(np.clip(-rot[1, 2], -1.0, 1.0))
-    pitch = np.arcsin(sp)
-    roll = np.arctan2(rot[1, 0], rot[1, 1])
-    yaw = -np.arctan2(rot[0, 2], rot[2, 2])
-    return float(np.degrees(yaw)), float(np.degrees(pitch)), float(np.degrees(roll))
+    # math on five floats: numpy's per-call cost is ~10x the arithmetic here,
+    # and this runs twice a frame (estimator, calibration).
+    (_, r01, r02), (r10, r11, r12), (_, _, r22) = rot.tolist()
+    pitch = math.asin(min(max(-r12, -1.0), 1.0))
+    return (-math.degrees(math.atan2(r02, r22)), math.degrees(pitch),
+            math.degrees(math.atan2(r10, r11)))
 
 
 def rodrigues(w: np.ndarray) -> np.ndarray:
@@ -81,13 +90,16 @@ class Camera:
         if self.width < 1 or self.height < 1:
             raise ValueError(f"width/height must be >= 1, got {self.width}x{self.height}")
 
-    @property
+    @cached_property
     def focal_px(self) -> float:
-        return self.width / 2.0 / np.tan(np.radians(self.hfov_deg) / 2.0)
+        return self.width / 2.0 / math.tan(math.radians(self.hfov_deg) / 2.0)
 
-    @property
+    @cached_property
     def center(self) -> np.ndarray:
-        return np.array([self.width / 2.0, self.height / 2.0])
+        """(cx, cy), read-only: computed once per camera (the fit uses it every frame)."""
+        c = np.array([self.width / 2.0, self.height / 2.0])
+        c.flags.writeable = False
+        return c
 
     def project(self, points_cam: np.ndarray) -> np.ndarray:
         p = np.atleast_2d(points_cam)
@@ -98,21 +110,56 @@ class Camera:
         return d / np.linalg.norm(d)
 
 
+class SimilarityFit:
+    """Umeyama (1991) similarity fit to a fixed source point set, e.g. the face model.
+
+    What depends only on the source (weights, centroid, spread) is computed
+    once, so a per-frame fit costs one small matrix product and one 3x3 SVD.
+    Because the weighted source is centred, the cross-covariance needs no
+    centring of the destination.
+    """
+
+    def __init__(self, src: np.ndarray, weights: np.ndarray | None = None) -> None:
+        src = np.asarray(src, float)
+        if src.ndim != 2 or src.shape[1] != 3 or len(src) < 3:
+            raise ValueError(f"src must be an (N >= 3, 3) array, got shape {src.shape}")
+        w = np.full(len(src), 1.0 / len(src)) if weights is None else np.asarray(weights, float)
+        if w.shape != (len(src),) or not np.all(w >= 0) or not w.sum() > 0:
+            raise ValueError(f"weights must be {len(src)} values >= 0 with a positive sum, got {weights!r}")
+        w = w / w.sum()
+        self.src = src
+        self.weights = w
+        self.mu_src = w @ src
+        centred = src - self.mu_src
+        self._weighted_centred = centred * w[:, None]
+        self.var_src = float(w @ np.sum(centred * centred, axis=1))
+
+    def fit(self, dst: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+        """(R, s, t) minimising sum w |s R src + t - dst|^2."""
+        mu_d = self.weights @ dst
+        cov = dst.T @ self._weighted_centred
+        u, d, vt = np.linalg.svd(cov)
+        # sign(det(U V^T)) is sign(det(cov)) since det(D) >= 0; the explicit
+        # product is only needed when cov is singular.
+        det = _det3(cov)
+        sign = (1.0 if det > 0 else -1.0) if det != 0 else (float(np.sign(np.linalg.det(u @ vt))) or 1.0)
+        if sign < 0:
+            u[:, 2] *= -1.0  # U diag(1, 1, -1), in place: svd returned a fresh array
+        rot = u @ vt
+        d0, d1, d2 = d.tolist()
+        scale = (d0 + d1 + sign * d2) / self.var_src
+        return rot, scale, mu_d - scale * (rot @ self.mu_src)
+
+
+def _det3(m: np.ndarray) -> float:
+    (a, b, c), (d, e, f), (g, h, i) = m.tolist()
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+
+
 def umeyama(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None
             ) -> tuple[np.ndarray, float, np.ndarray]:
     """Similarity (R, s, t) minimising sum w |s R src + t - dst|^2 (Umeyama 1991)."""
-    w = np.ones(len(src)) if weights is None else np.asarray(weights, float)
-    w = w / w.sum()
-    mu_s, mu_d = w @ src, w @ dst
-    a, b = src - mu_s, dst - mu_d
-    cov = (b * w[:, None]).T @ a
-    u, d, vt = np.linalg.svd(cov)
-    sign = np.sign(np.linalg.det(u @ vt)) or 1.0
-    e = np.diag([1.0, 1.0, sign])
-    rot = u @ e @ vt
-    var_s = float(w @ np.sum(a * a, axis=1))
-    scale = float(np.trace(np.diag(d) @ e) / var_s)
-    return rot, scale, mu_d - scale * rot @ mu_s
+    return SimilarityFit(src, weights).fit(dst)
 
 
 def rotation_to(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -127,22 +174,37 @@ def rotation_to(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.eye(3) + k + k @ k * ((1 - c) / float(v @ v))
 
 
-def weak_perspective_pose(model_mm: np.ndarray, obs_px3: np.ndarray, camera: Camera
+def _rotation_from_optical_axis(x: float, y: float, z: float) -> np.ndarray:
+    """`rotation_to((0, 0, 1), (x, y, z))` for a unit vector with z > 0, in closed form.
+
+    I + [v]x + [v]x^2 / (1 + c) with v = (-y, x, 0), c = z, written out: the
+    weak-perspective fit needs it every frame.
+    """
+    k = 1.0 / (1.0 + z)
+    return np.array([[1.0 - x * x * k, -x * y * k, x],
+                     [-x * y * k, 1.0 - y * y * k, y],
+                     [-x, -y, z]])
+
+
+def weak_perspective_pose(model_mm: np.ndarray | SimilarityFit, obs_px3: np.ndarray, camera: Camera
                           ) -> tuple[np.ndarray, np.ndarray]:
     """Pose from MediaPipe's 3D landmarks (x, y px; z px) by similarity alignment.
 
     The landmarks describe the face as seen along the line of sight, so the
     fitted rotation is relative to the viewing ray; we rotate it by the ray's
     direction to get the camera-frame rotation. Depth comes from the scale.
+    `model_mm` may be a prepared `SimilarityFit` of the model (cheaper per frame).
     """
-    centred = obs_px3.copy()
-    centred[:, :2] -= camera.center
-    rot_app, scale, t = umeyama(model_mm, centred)
-    z_mm = camera.focal_px / scale
-    origin_px = t[:2] + camera.center
-    ray = camera.ray(origin_px)
-    rot = rotation_to(np.array([0.0, 0.0, 1.0]), ray) @ rot_app
-    return rot, ray * z_mm / ray[2]
+    fit = model_mm if isinstance(model_mm, SimilarityFit) else SimilarityFit(model_mm)
+    cx, cy = camera.center
+    rot_app, scale, t = fit.fit(obs_px3 - (cx, cy, 0.0))
+    f = camera.focal_px
+    # The model origin's viewing ray, (x, y, 1) in normalised image coordinates.
+    dx, dy = float(t[0]) / f, float(t[1]) / f
+    z_mm = f / scale
+    norm = math.sqrt(dx * dx + dy * dy + 1.0)
+    rot = _rotation_from_optical_axis(dx / norm, dy / norm, 1.0 / norm) @ rot_app
+    return rot, np.array([dx * z_mm, dy * z_mm, z_mm])
 
 
 def solve_pnp(model_mm: np.ndarray, obs_px: np.ndarray, camera: Camera, rot0: np.ndarray,

@@ -12,12 +12,13 @@ shows up as a change in depth.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from neckcoach.core import face_model
-from neckcoach.core.geometry import (Camera, angles_from_rotation, solve_pnp,
+from neckcoach.core.geometry import (Camera, SimilarityFit, angles_from_rotation, solve_pnp,
                                      weak_perspective_pose)
 from neckcoach.core.samples import HeadPose
 from neckcoach.core.torso import torso_angles
@@ -100,6 +101,7 @@ class HeadPoseEstimator:
         self.max_rms_px_per_100px = max_rms_px_per_100px
         self.pivot_offset_mm = np.asarray(pivot_offset_mm, float)
         self._camera: Camera | None = None
+        self._model_fit = SimilarityFit(face_model.MODEL_POINTS_MM)
         self.gate = YawGate(enter_deg=max_reliable_yaw_deg, exit_deg=0.8 * max_reliable_yaw_deg)
 
     def camera(self, image_size: tuple[int, int]) -> Camera:
@@ -129,16 +131,16 @@ class HeadPoseEstimator:
         cam = self.camera(obs.image_size)
         pts = obs.landmarks_px[face_model.MODEL_INDICES]
         model = face_model.MODEL_POINTS_MM
-        rot, t = weak_perspective_pose(model, pts, cam)
+        rot, t = weak_perspective_pose(self._model_fit, pts, cam)
         xs = obs.landmarks_px[:, 0]
         face_width = float(xs.max() - xs.min())  # np.ptp's Python wrapper costs as much again
         if self.method == "pnp":
             rot, t, rms = solve_pnp(model, pts[:, :2], cam, rot, t)
         else:
-            rms = float(np.sqrt(np.mean(np.sum((cam.project(model @ rot.T + t)
-                                                - pts[:, :2]) ** 2, axis=1))))
+            residual = (cam.project(model @ rot.T + t) - pts[:, :2]).ravel()
+            rms = math.sqrt(float(residual @ residual) / len(pts))
         yaw, pitch, roll = angles_from_rotation(rot)
-        pivot = t + rot @ self.pivot_offset_mm
+        pivot = (t + rot @ self.pivot_offset_mm).tolist()
         rms_rel = rms / max(face_width, 1.0) * 100.0
         fit_ok = rms_rel <= self.max_rms_px_per_100px
         yaw_ok = self.gate.update(True, yaw, t_s)
@@ -148,7 +150,7 @@ class HeadPoseEstimator:
         if not in_range:
             conf *= 0.5
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
-                        position_mm=(float(pivot[0]), float(pivot[1]), float(pivot[2])),
+                        position_mm=tuple(pivot),
                         confidence=float(conf), reliable=bool(fit_ok and in_range),
                         faces=obs.faces, face_width_px=face_width, brightness=obs.brightness,
                         torso_yaw_deg=torso_yaw, torso_roll_deg=torso_roll,

@@ -8,12 +8,17 @@ from dataclasses import dataclass
 from statistics import median_low
 
 from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
-from neckcoach.core.samples import AXES, Kinematics, value_field
+from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, value_field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RelativePose:
-    """One frame's calibrated (neutral-relative) head values before filtering."""
+    """One frame's calibrated (neutral-relative) head values before filtering.
+
+    The picture fields of `HeadPose` ride along so the filter can hand them to
+    `Kinematics` directly (copying a 29-field record per frame to add them was
+    a measurable share of the frame loop).
+    """
 
     t_s: float
     face_found: bool
@@ -28,6 +33,9 @@ class RelativePose:
     brightness: float = 0.0
     torso_yaw_deg: float | None = None
     torso_roll_deg: float | None = None
+    image_size_px: tuple[int, int] = (0, 0)
+    face_center_px: tuple[float, float] | None = None
+    face_brightness: float = 0.0
 
     def value(self, axis: str) -> float:
         return getattr(self, value_field(axis))
@@ -102,6 +110,8 @@ class KinematicsFilter:
         self._chains["retraction"] = _AxisChain(retraction_min_cutoff_hz, retraction_beta,
                                                 speed_cutoff_hz)
         self._torso = {"yaw": LowPass(1.0), "roll": LowPass(1.0)}  # pose-model z is noisy
+        # Per axis: the input field, the output fields (value, speed, accel, jerk), the chain.
+        self._outputs = tuple((value_field(a), kinematic_fields(a), self._chains[a]) for a in AXES)
         self.reset()
 
     def reset(self) -> None:
@@ -126,12 +136,12 @@ class KinematicsFilter:
 
     def update(self, rel: RelativePose) -> Kinematics:
         if not math.isfinite(rel.t_s):
-            return Kinematics.lost(rel.t_s, rel.faces, rel.brightness)
+            return self._lost(rel)
         if not rel.face_found:
             if self._jumped(rel.t_s):
                 self.reset()
             self._tracking = False
-            return Kinematics.lost(rel.t_s, rel.faces, rel.brightness)
+            return self._lost(rel)
         if self._tracking and self._last_out is not None and rel.t_s == self._last_t:
             return self._last_out
         restarted = self._restarted_in_view(rel.t_s)
@@ -145,13 +155,8 @@ class KinematicsFilter:
         self._last_t = rel.t_s
         self._tracking = True
         out: dict[str, float] = {}
-        for axis in AXES:
-            unit = "mm" if axis == "retraction" else "deg"
-            v, s, a, j = self._chains[axis].update(rel.value(axis), rel.t_s)
-            out[f"{axis}_{unit}"] = v
-            out[f"{axis}_speed_{unit}_s"] = s
-            out[f"{axis}_accel_{unit}_s2"] = a
-            out[f"{axis}_jerk_{unit}_s3"] = j
+        for value_name, names, chain in self._outputs:
+            out.update(zip(names, chain.update(getattr(rel, value_name), rel.t_s)))
         near = max(abs(rel.yaw_deg), abs(rel.pitch_deg), abs(rel.roll_deg))
         reliable = rel.reliable and not settling
         extra = {"retraction_reliable": bool(reliable and near <= self.retraction_max_angle_deg)}
@@ -163,8 +168,15 @@ class KinematicsFilter:
             faces=rel.faces, face_width_px=rel.face_width_px, brightness=rel.brightness,
             torso_yaw_deg=self._smooth_torso("yaw", rel.torso_yaw_deg, rel.t_s),
             torso_roll_deg=self._smooth_torso("roll", rel.torso_roll_deg, rel.t_s),
-            **out)
+            image_size_px=rel.image_size_px, face_center_px=rel.face_center_px,
+            face_brightness=rel.face_brightness, **out)
         return self._last_out
+
+    @staticmethod
+    def _lost(rel: RelativePose) -> Kinematics:
+        return Kinematics(t_s=rel.t_s, face_found=False, faces=rel.faces, brightness=rel.brightness,
+                          image_size_px=rel.image_size_px, face_center_px=rel.face_center_px,
+                          face_brightness=rel.face_brightness)
 
     def _smooth_torso(self, axis: str, value: float | None, t_s: float) -> float | None:
         if value is None:

@@ -126,6 +126,11 @@ def value_field(axis: Axis) -> str:
     return _VALUE_FIELD[axis]
 
 
+def kinematic_fields(axis: Axis) -> tuple[str, str, str, str]:
+    """Names of the value, speed, acceleration and jerk fields of `axis`."""
+    return _VALUE_FIELD[axis], _SPEED_FIELD[axis], _ACCEL_FIELD[axis], _JERK_FIELD[axis]
+
+
 _UNIT = {"yaw": "deg", "pitch": "deg", "roll": "deg", "retraction": "mm"}
 _VALUE_FIELD = {a: f"{a}_{_UNIT[a]}" for a in AXES}
 _SPEED_FIELD = {a: f"{a}_speed_{_UNIT[a]}_s" for a in AXES}
