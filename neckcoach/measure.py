@@ -57,7 +57,7 @@ class Measurement:
         if obs.face_found and obs.landmarks_px.size:
             x, y = obs.center_px  # the detector computed it already, to follow the patient
             centre = (float(x), float(y))
-            face_luma = face_brightness(frame_rgb, obs.landmarks_px)
+            face_luma = face_brightness(frame_rgb, obs.bbox_px)
         return self.estimator.update(obs, t_s, image_size_px=(int(width), int(height)),
                                      face_center_px=centre, face_brightness=face_luma)
 
@@ -111,17 +111,15 @@ class Measurement:
         self._calibrating = self.auto_calibrate
 
 
-def face_brightness(frame_rgb: np.ndarray, landmarks_px: np.ndarray) -> float:
-    """Mean grey level (0-255, mean of the channels like the frame's) inside the landmarks' box.
+def face_brightness(frame_rgb: np.ndarray, box: tuple[float, float, float, float]) -> float:
+    """Mean grey level (0-255, mean of the channels like the frame's) inside the face box.
 
-    Why the face and not only the frame: against a bright window the frame is
-    bright while the face is in shadow, and that is what spoils the landmarks.
-    0.0 when the box lies outside the frame.
+    `box` is the landmarks' (x0, y0, x1, y1) in pixels. Why the face and not
+    only the frame: against a bright window the frame is bright while the face
+    is in shadow, and that is what spoils the landmarks. 0.0 when the box lies
+    outside the frame.
     """
     height, width = frame_rgb.shape[:2]
-    # Per-column reductions: ~5x faster than min/max over axis 0 of the (N, 2) view.
-    x, y = landmarks_px[:, 0], landmarks_px[:, 1]
-    box = (x.min(), y.min(), x.max(), y.max())
     if not all(math.isfinite(v) for v in box):  # a NaN or inf landmark reaches min or max
         return 0.0
     x0, x1 = max(0, math.floor(box[0])), min(width, math.ceil(box[2]) + 1)

@@ -55,13 +55,13 @@ def test_empty_landmark_list_gives_no_points():
     assert detector._landmarks_array(landmark_pb2.NormalizedLandmarkList(), 640, 480).shape == (0, 3)
 
 
-def test_brightness_is_the_mean_of_every_4th_pixel():
+def test_brightness_is_the_mean_of_every_8th_pixel():
     rng = np.random.default_rng(2)
     frame = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
-    assert detector._brightness(frame) == pytest.approx(frame[::4, ::4].mean(), abs=1e-9)
-    h, w = 479, 641  # not multiples of 4: nearly the same pixels, so nearly the same mean
+    assert detector._brightness(frame) == pytest.approx(frame[::8, ::8].mean(), abs=1e-9)
+    h, w = 479, 641  # not multiples of 8: nearly the same pixels, so nearly the same mean
     odd = np.empty((h, w, 3), np.uint8)
     odd[..., 0] = np.linspace(0, 255, w, dtype=np.uint8)[None, :]
     odd[..., 1] = np.linspace(0, 255, h, dtype=np.uint8)[:, None]
     odd[..., 2] = 200
-    assert detector._brightness(odd) == pytest.approx(odd[::4, ::4].mean(), abs=1.0)
+    assert detector._brightness(odd) == pytest.approx(odd[::8, ::8].mean(), abs=1.0)

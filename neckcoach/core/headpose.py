@@ -132,8 +132,7 @@ class HeadPoseEstimator:
         pts = obs.landmarks_px[face_model.MODEL_INDICES]
         model = face_model.MODEL_POINTS_MM
         rot, t = weak_perspective_pose(self._model_fit, pts, cam)
-        xs = obs.landmarks_px[:, 0]
-        face_width = float(xs.max() - xs.min())  # np.ptp's Python wrapper costs as much again
+        face_width = obs.width_px
         if self.method == "pnp":
             rot, t, rms = solve_pnp(model, pts[:, :2], cam, rot, t)
         else:
