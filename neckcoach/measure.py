@@ -11,6 +11,8 @@ capture runs, so a neutral is only ever taken from a good picture.
 from __future__ import annotations
 
 import math
+
+import cv2
 import numpy as np
 
 from neckcoach.core.calibration import IDENTITY, CalibrationResult, Neutral, NeutralCalibrator
@@ -127,8 +129,12 @@ def face_brightness(frame_rgb: np.ndarray, box: tuple[float, float, float, float
     if x1 <= x0 or y1 <= y0:
         return 0.0
     step = max(1, min(x1 - x0, y1 - y0) // _FACE_SAMPLES_PER_SIDE)
-    pixels = frame_rgb[y0:y1:step, x0:x1:step]
-    if pixels.dtype != np.uint8:
-        return float(pixels.mean())
-    # An exact integer sum, so the same value as the float mean, a little faster.
-    return int(pixels.sum(dtype=np.int64)) / pixels.size
+    roi = frame_rgb[y0:y1, x0:x1]
+    if roi.dtype != np.uint8 or roi.ndim != 3 or roi.shape[2] != 3:
+        return float(roi[::step, ::step].mean())
+    # A nearest-neighbour resize picks every `step`-th pixel (within one) and
+    # cv2.mean averages them: two calls, about half the cost of numpy's strided sum.
+    small = cv2.resize(roi, (-(-(x1 - x0) // step), -(-(y1 - y0) // step)),
+                       interpolation=cv2.INTER_NEAREST)
+    r, g, b, _ = cv2.mean(small)
+    return (r + g + b) / 3.0

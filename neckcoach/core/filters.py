@@ -92,13 +92,16 @@ class Differentiator:
     a separate light pre-filter keeps flick detection fast while taming noise.
     """
 
-    def __init__(self, pre_cutoff_hz: float = 6.0, post_cutoff_hz: float = 6.0) -> None:
-        self._pre = LowPass(pre_cutoff_hz)
+    def __init__(self, pre_cutoff_hz: float | None = 6.0, post_cutoff_hz: float = 6.0) -> None:
+        """`pre_cutoff_hz=None` differentiates the input as it comes (it is already smooth,
+        e.g. a speed from another Differentiator)."""
+        self._pre = LowPass(pre_cutoff_hz) if pre_cutoff_hz is not None else None
         self._post = LowPass(post_cutoff_hz)
         self.reset()
 
     def reset(self) -> None:
-        self._pre.reset()
+        if self._pre is not None:
+            self._pre.reset()
         self._post.reset()
         self._last: tuple[float, float] | None = None
         self.value = 0.0
@@ -108,7 +111,7 @@ class Differentiator:
             return self.value
         if self._last is not None and t_s < self._last[1]:
             self.reset()
-        y = self._pre.update(x, t_s)
+        y = self._pre.update(x, t_s) if self._pre is not None else x
         if self._last is None:
             self._post.update(0.0, t_s)  # start from rest: no spike from first-frame noise
             self._last = (y, t_s)

@@ -45,8 +45,8 @@ class _AxisChain:
     def __init__(self, min_cutoff_hz: float, beta: float, speed_cutoff_hz: float) -> None:
         self.value = OneEuroFilter(min_cutoff_hz, beta, d_cutoff_hz=1.0)
         self.speed = Differentiator(speed_cutoff_hz, speed_cutoff_hz)
-        self.accel = Differentiator(1e6, speed_cutoff_hz / 2)
-        self.jerk = Differentiator(1e6, speed_cutoff_hz / 3)
+        self.accel = Differentiator(None, speed_cutoff_hz / 2)
+        self.jerk = Differentiator(None, speed_cutoff_hz / 3)
 
     def reset(self) -> None:
         for f in (self.value, self.speed, self.accel, self.jerk):
