@@ -6,14 +6,16 @@ graph in tracking mode: (a) bare `FaceMesh.process` with the app's
 `FaceDetector` settings; (b) "threaded": the main thread's wall time of one
 `SessionLoop.step` as the app runs it -- detection + pose + calibration +
 kinematics + coach + cues, with the overlay drawn (not encoded or shown) by the
-`OverlayWorker` thread; (c) "sync": the same step drawing the overlay itself
-(`threaded_overlay=False`). All include the BGR->RGB conversion the app does.
+`OverlayWorker` thread during the next frame's inference; (c) "sync": the same
+step drawing the overlay itself (`threaded_overlay=False`). All include the
+BGR->RGB conversion the app does.
 
 They run in alternating chunks of `--chunk` consecutive frames (the order
 rotates every chunk), so load from other jobs on a shared machine hits all
 three alike, while consecutive threaded steps overlap the worker's drawing
-with the next frame's measurement as in the app. After a threaded chunk the
-worker is waited for (untimed, reported) so it never runs into the next chunk.
+with the next frame's inference as in the app. After a threaded chunk the
+loop's overlay is flushed (untimed, reported) so the worker never runs into
+the next chunk.
 The first `--warmup` frames are processed but not timed. Prints median and p95
 ms, frames/s, the ratio of medians to bare (target: <= 1.25), process CPU per
 frame over whole chunks (all threads, the worker included; less sensitive to
@@ -265,7 +267,7 @@ def main() -> None:
                     times[name].append(time.perf_counter() - start)
             if name == "threaded":
                 start = time.perf_counter()
-                threaded.overlay.flush()
+                threaded.flush_overlay()
                 worker_waits.append(time.perf_counter() - start)
             if chunk[0][0] >= args.warmup:
                 cpu[name].append((time.process_time() - start_cpu) / len(chunk))

@@ -9,8 +9,8 @@ done, `q`, Ctrl-C, SIGTERM, camera loss, an exception in a later stage), so the
 therapist always gets the session up to that point.
 
 By default the overlay is drawn, recorded and shown on a second thread
-(`OverlayWorker`) while the main thread measures the next frame: on two cores
-that keeps the per-frame cost close to bare face-mesh inference (see
+(`OverlayWorker`) while face mesh runs inference on the next frame: on two
+cores that keeps the per-frame cost close to bare face-mesh inference (see
 benchmarks/README.md). `threaded_overlay=False` does it all in `step`.
 """
 
@@ -111,6 +111,7 @@ class SessionLoop:
         # Started at the first frame drawn. The window itself stays on this
         # thread (HighGUI paints only from the thread that owns the window).
         self.overlay: OverlayWorker | None = None
+        self._overlay_pending: tuple[np.ndarray, Any, int] | None = None  # see _release_overlay
         if threaded_overlay and (display is not None or video_writer is not None):
             self.overlay = OverlayWorker(self._render, video_writer=video_writer,
                                          keep_latest=display is not None)
@@ -120,6 +121,7 @@ class SessionLoop:
     def step(self, t_s: float, frame_bgr: np.ndarray) -> bool:
         """Process one frame; False when the session should end."""
         rgb = np.ascontiguousarray(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
+        self._release_overlay()
         kin = self.measurement.update(rgb, t_s)
         self._frames += 1
         if self._last_frame_t is not None and t_s > self._last_frame_t:
@@ -257,7 +259,8 @@ class SessionLoop:
         if self.overlay is not None:
             if not self.overlay.started:
                 self.overlay.start()
-            self.overlay.submit(frame_bgr, state, copies=copies)
+            self._release_overlay()
+            self._overlay_pending = (frame_bgr, state, copies)
             self._show_latest()
             return
         image = self._render(frame_bgr, state)
@@ -267,6 +270,20 @@ class SessionLoop:
         if self.display is not None:
             self.display.show(image)
 
+    def _release_overlay(self) -> None:
+        """Hand the held-back overlay frame to the worker.
+
+        `step` calls this just before detection, so the worker draws while the
+        face mesh runs its inference (which leaves the interpreter idle)
+        instead of competing with the loop's own Python work for the GIL: drawn
+        straight after `_emit`, the next frame's colour conversion and packet
+        set-up waited ~0.5 ms for it (benchmarks/README.md).
+        """
+        pending, self._overlay_pending = self._overlay_pending, None
+        if pending is not None:
+            frame_bgr, state, copies = pending
+            self.overlay.submit(frame_bgr, state, copies=copies)
+
     def _show_latest(self) -> None:
         """Show the newest image the worker has drawn (one frame behind the camera at most)."""
         if self.display is not None and self.overlay is not None:
@@ -274,9 +291,13 @@ class SessionLoop:
             if image is not None:
                 self.display.show(image)
 
-    def _flush_overlay(self) -> None:
-        """Wait for the frames in flight, so a drawing error ends the session as an error."""
+    def flush_overlay(self) -> None:
+        """Wait until every frame handed to the overlay is drawn and recorded.
+
+        `run` calls it at the end, so a drawing error ends the session as an error.
+        """
         if self.overlay is not None and self.overlay.started:
+            self._release_overlay()
             self.overlay.flush()
             self._show_latest()
 
@@ -285,6 +306,8 @@ class SessionLoop:
         if self.overlay is None:
             return True
         try:
+            if self.overlay.started and not self.overlay.failed:
+                self._release_overlay()
             return self.overlay.close()
         except Exception:  # raised on the worker, not seen by a submit: keep it in the log
             log.exception("the overlay worker failed")
@@ -342,7 +365,7 @@ class SessionLoop:
             else:
                 if self.coach.phase == "done":
                     reason = "completed"
-            self._flush_overlay()
+            self.flush_overlay()
         except KeyboardInterrupt:
             reason = "interrupted"
         except Terminated:
@@ -385,7 +408,7 @@ class SessionLoop:
             state = overlay_state({"phase": "done", "exercise_name": "Session over"}, None,
                                   cue_text=shown, cue_severity="success")
             self._emit(self._last_image, state, copies=30)
-            self._flush_overlay()  # the summary must reach the window before the voice reads it out
+            self.flush_overlay()  # the summary must reach the window before the voice reads it out
         if self.voice is not None and self.voice.available:
             self.voice.say(spoken, priority=VOICE_PRIORITY[3], expires_t_s=None, kind="summary")
             deadline = time.monotonic() + SUMMARY_SPEECH_MAX_S

@@ -279,9 +279,9 @@ class FaceDetector:
                              f"got shape {frame_rgb.shape}")
         frame = np.ascontiguousarray(frame_rgb, dtype=np.uint8)
         h, w = frame.shape[:2]
-        brightness = _brightness(frame)
         face_res = self._mesh.process(frame)
         pose_res = self._pose.process(frame) if self._pose is not None else None
+        brightness = _brightness(frame)  # after inference: see SessionLoop._release_overlay
         obs = FaceObservation.from_mediapipe(face_res, (w, h), brightness, self._prev_center,
                                              pose_res, previous_size_px=self._prev_size)
         if obs.face_found:
