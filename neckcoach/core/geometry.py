@@ -196,11 +196,14 @@ def weak_perspective_pose(model_mm: np.ndarray | SimilarityFit, obs_px3: np.ndar
     `model_mm` may be a prepared `SimilarityFit` of the model (cheaper per frame).
     """
     fit = model_mm if isinstance(model_mm, SimilarityFit) else SimilarityFit(model_mm)
-    cx, cy = camera.center
-    rot_app, scale, t = fit.fit(obs_px3 - (cx, cy, 0.0))
+    # Rotation and scale do not depend on where the pixels' origin is, so the
+    # image centre is taken off the fitted translation only.
+    rot_app, scale, t = fit.fit(obs_px3)
+    cx, cy = camera.center.tolist()
     f = camera.focal_px
     # The model origin's viewing ray, (x, y, 1) in normalised image coordinates.
-    dx, dy = float(t[0]) / f, float(t[1]) / f
+    tx, ty, _ = t.tolist()
+    dx, dy = (tx - cx) / f, (ty - cy) / f
     z_mm = f / scale
     norm = math.sqrt(dx * dx + dy * dy + 1.0)
     rot = _rotation_from_optical_axis(dx / norm, dy / norm, 1.0 / norm) @ rot_app
