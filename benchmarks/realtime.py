@@ -23,7 +23,8 @@ other jobs than wall time), whether the worker drew every frame, and the load
 average. `--breakdown` adds the main thread's CPU time per stage of the sync
 step and the worker's CPU per overlay.
 
-    PYOPENGL_PLATFORM=egl .venv/bin/python benchmarks/realtime.py [--frames 300] [--voice] [--breakdown]
+    PYOPENGL_PLATFORM=egl .venv/bin/python benchmarks/realtime.py [--frames 300] [--voice] [--breakdown] [--encode]
+    PYOPENGL_PLATFORM=egl xvfb-run -a .venv/bin/python benchmarks/realtime.py --window
 """
 
 from __future__ import annotations
@@ -66,27 +67,6 @@ class _DrawOnly:
     def release(self) -> None:
         if self._writer is not None:
             self._writer.release()
-
-
-class _WaitKeyWindow:
-    """A display stand-in: `show` keeps nothing, `poll_key` sleeps like `cv2.waitKey(ms)`.
-
-    The real window cannot open on a headless machine, but its per-frame
-    waitKey wait is what the loop pays on its own thread (the window stays there).
-    """
-
-    def __init__(self, wait_ms: float) -> None:
-        self.wait_s = wait_ms / 1000.0
-        self.frames_shown = 0
-
-    def show(self, image) -> None:
-        self.frames_shown += 1
-
-    def poll_key(self) -> None:
-        time.sleep(self.wait_s)
-
-    def close(self) -> None:
-        pass
 
 
 def frames(n: int) -> list[tuple[float, np.ndarray]]:
@@ -199,9 +179,9 @@ def main() -> None:
                         help="speak the cues with the real voice worker (pyttsx3) during the run")
     parser.add_argument("--encode", action="store_true",
                         help="also encode the overlay video (mp4v, to a temporary folder) as --record does")
-    parser.add_argument("--wait-key-ms", type=float, default=0.0,
-                        help="add a display stand-in whose key poll sleeps this long (cv2.waitKey(1) "
-                             "waits >= 1 ms); 0: no display (default)")
+    parser.add_argument("--window", action="store_true",
+                        help="also show the overlay in a real window (cv2.imshow + pollKey on the loop's "
+                             "thread, as `neckcoach run`); needs a display, e.g. under xvfb-run")
     parser.add_argument("--breakdown", action="store_true",
                         help="also time the stages (adds a little wrapping overhead)")
     args = parser.parse_args()
@@ -213,7 +193,7 @@ def main() -> None:
     print(f"{len(clip)} frames of {clip[0][1].shape[1]}x{clip[0][1].shape[0]}, "
           f"{max(0, len(clip) - args.warmup)} timed, chunks of {args.chunk}, overlay "
           f"{'encoded (mp4v)' if args.encode else 'drawn, not encoded'}"
-          f"{f', waitKey stand-in {args.wait_key_ms:g} ms' if args.wait_key_ms > 0 else ''}; cv2 threads "
+          f"{', shown in a window' if args.window else ''}; cv2 threads "
           f"{cv2.getNumThreads()}, {os.cpu_count()} CPUs; load average {load()}")
 
     # the app's own detector class, so bare inference has exactly its MediaPipe settings
@@ -228,7 +208,14 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory() if args.encode else None
     threaded_writer, sync_writer = (_DrawOnly(os.path.join(tmp.name, f"{n}.mp4") if tmp else None)
                                     for n in ("threaded", "sync"))
-    windows = [_WaitKeyWindow(args.wait_key_ms) if args.wait_key_ms > 0 else None for _ in range(2)]
+    windows: list = [None, None]
+    if args.window:
+        from neckcoach.io.display import WindowDisplay, display_available
+
+        ok, why = display_available()
+        if not ok:
+            parser.error(f"--window needs a display ({why}); run it under xvfb-run")
+        windows = [WindowDisplay(f"NeckCoach benchmark {n}") for n in ("threaded", "sync")]
     threaded = SessionLoop(routine, Measurement(), video_writer=threaded_writer, voice=voice,
                            display=windows[0])
     sync = SessionLoop(routine, Measurement(), video_writer=sync_writer, threaded_overlay=False,
@@ -280,6 +267,9 @@ def main() -> None:
         d.close()
     for w in (threaded_writer, sync_writer):
         w.release()
+    for window in windows:
+        if window is not None:
+            window.close()
     if tmp is not None:
         tmp.cleanup()
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from neckcoach.io.display import HeadlessDisplay, open_display
-from neckcoach.io.keys import ESC, Action, ScriptedKeys, WaitKeySource, action_for
+from neckcoach.io.keys import ESC, Action, PollKeySource, ScriptedKeys, action_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,12 +45,10 @@ def test_scripted_keys_fire_once_in_time_order():
         ScriptedKeys({1.0: "quit"})
 
 
-def test_waitkey_source_maps_no_key_to_none():
+def test_pollkey_source_maps_no_key_to_none():
     codes = iter([-1, ord("c"), 0x10FF00 | ord(" ")])
-    src = WaitKeySource(1, wait_key=lambda ms: next(codes))
+    src = PollKeySource(poll_key=lambda: next(codes))
     assert [src.poll(), src.poll(), src.poll()] == [None, ord("c"), ord(" ")]
-    with pytest.raises(ValueError, match="delay_ms"):
-        WaitKeySource(0)
 
 
 def test_no_display_falls_back_to_headless_with_one_message(monkeypatch, caplog):

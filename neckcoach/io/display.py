@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from neckcoach.io.keys import WaitKeySource
+from neckcoach.io.keys import PollKeySource
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class WindowDisplay:
         self.title = title
         # resizable, aspect kept, no Qt toolbar: the patient only needs the picture
         cv2.namedWindow(title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
-        self._keys = WaitKeySource(1)
+        self._keys = PollKeySource()
         self.frames_shown = 0
 
     def show(self, frame: np.ndarray) -> None:

@@ -41,21 +41,22 @@ def action_for(key: int | None) -> Action | None:
     return KEYMAP.get(key & 0xFF)
 
 
-class WaitKeySource:
-    """cv2.waitKey-based keys; also pumps the HighGUI event loop, so call it once per frame."""
+class PollKeySource:
+    """cv2.pollKey-based keys; also pumps the HighGUI event loop, so call it once per frame.
 
-    def __init__(self, delay_ms: int = 1, wait_key: Callable[[int], int] | None = None) -> None:
-        if delay_ms < 1:
-            raise ValueError(f"delay_ms must be >= 1 (0 blocks forever), got {delay_ms!r}")
-        if wait_key is None:
+    Not cv2.waitKey(1): that sleeps at least 1 ms, which the frame loop would
+    pay every frame (benchmarks/README.md).
+    """
+
+    def __init__(self, poll_key: Callable[[], int] | None = None) -> None:
+        if poll_key is None:
             import cv2
 
-            wait_key = cv2.waitKey
-        self._wait_key = wait_key
-        self.delay_ms = delay_ms
+            poll_key = cv2.pollKey
+        self._poll_key = poll_key
 
     def poll(self) -> int | None:
-        key = self._wait_key(self.delay_ms)
+        key = self._poll_key()
         return None if key is None or key < 0 else key & 0xFF
 
 
