@@ -294,3 +294,66 @@ def test_a_hung_worker_does_not_hold_up_the_record_and_its_video_is_not_released
     assert saved["ended_reason"].startswith("error: TimeoutError")
     assert not writer.released
     unblock.set()
+
+
+# -- window and overlay I/O during the detector's inference --------------------------
+
+class HookedMeasurement(FakeMeasurement):
+    """A measurement whose detector calls `during_inference` inside `update`, as FaceDetector does."""
+
+    def __init__(self, log: list):
+        super().__init__()
+        self.log = log
+        self.detector = type("Detector", (), {"during_inference": None})()
+
+    def update(self, rgb, t_s):
+        self.log.append(("inference starts", t_s))
+        self.detector.during_inference()
+        self.log.append(("inference ends", t_s))
+        return super().update(rgb, t_s)
+
+
+class LoggingDisplay(Display):
+    def __init__(self, log: list, keys=()):
+        super().__init__(keys)
+        self.log = log
+
+    def show(self, image):
+        super().show(image)
+        self.log.append(("show", value_of(image)))
+
+    def poll_key(self):
+        self.log.append(("poll", None))
+        return super().poll_key()
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_window_is_shown_and_polled_once_a_step_while_the_detector_infers(threaded, monkeypatch):
+    monkeypatch.setattr("neckcoach.app.runner.draw_overlay", lambda f, state, **kw: f.copy())  # frames stay identifiable
+    log: list = []
+    routine = load_routine(ROUTINES / "rotation.yaml")
+    display = LoggingDisplay(log, keys=[None] * 29 + [ord("q")])
+    writer = Writer()
+    loop = SessionLoop(routine, HookedMeasurement(log), display=display, video_writer=writer,
+                       threaded_overlay=threaded)
+    result = loop.run(_distinct_frames(3))
+    assert result.ended_reason == "quit" and result.frames == 30  # q from the 30th poll, acted on in that step
+    steps = [i for i, (what, _) in enumerate(log) if what == "inference starts"]
+    assert len(steps) == 30
+    for start in steps:  # every step's poll (and showing) sits inside its inference
+        end = log.index(("inference ends", log[start][1]), start)
+        inside = [what for what, _ in log[start + 1:end]]
+        assert inside.count("poll") == 1 and set(inside) <= {"poll", "show"}, inside
+    shown = [v for what, v in log if what == "show"]
+    assert shown[:28] == list(range(28)), shown  # frame i appears while frame i + 1 is measured
+    assert [value_of(f) for f in writer.frames[:30]] == list(range(30))
+    assert display.threads == {threading.current_thread().name}
+
+
+def test_without_the_detector_hook_the_window_is_still_polled_once_a_step():
+    routine = load_routine(ROUTINES / "rotation.yaml")
+    log: list = []
+    display = LoggingDisplay(log, keys=[None] * 9 + [ord("q")])
+    result = SessionLoop(routine, FakeMeasurement(), display=display).run(_distinct_frames(3))
+    assert result.ended_reason == "quit" and result.frames == 10
+    assert sum(1 for what, _ in log if what == "poll") == 10

@@ -65,3 +65,56 @@ def test_brightness_is_the_mean_of_every_8th_pixel():
     odd[..., 1] = np.linspace(0, 255, h, dtype=np.uint8)[:, None]
     odd[..., 2] = 200
     assert detector._brightness(odd) == pytest.approx(odd[::8, ::8].mean(), abs=1.0)
+
+
+def _clip_frames(n: int) -> list[np.ndarray]:
+    import cv2
+
+    from tests.conftest import clip
+
+    cap = cv2.VideoCapture(str(clip("single_face.mp4")))
+    frames = []
+    while len(frames) < n:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+    cap.release()
+    return frames
+
+
+def test_during_inference_runs_once_per_frame_on_the_callers_thread_and_changes_nothing():
+    """The hook sits between handing MediaPipe the frame and waiting for it; results are unchanged."""
+    import threading
+
+    frames = _clip_frames(15)
+    plain, hooked = detector.FaceDetector(), detector.FaceDetector()
+    calls: list = []
+    hooked.during_inference = lambda: calls.append(threading.current_thread().name)
+    try:
+        for i, frame in enumerate(frames):
+            a, b = plain.update(frame), hooked.update(frame)
+            assert len(calls) == i + 1
+            assert a.face_found and np.array_equal(a.landmarks_px, b.landmarks_px)
+        assert set(calls) == {threading.current_thread().name}
+        assert isinstance(hooked._mesh._graph, detector._GraphWithHook)  # this MediaPipe is hooked
+    finally:
+        plain.close()
+        hooked.close()
+
+
+def test_an_error_in_during_inference_propagates_and_the_detector_keeps_working():
+    frames = _clip_frames(3)
+    det = detector.FaceDetector()
+
+    def boom():
+        raise RuntimeError("window gone")
+
+    try:
+        det.during_inference = boom
+        with pytest.raises(RuntimeError, match="window gone"):
+            det.update(frames[0])
+        det.during_inference = None
+        assert det.update(frames[1]).face_found and det.update(frames[2]).face_found
+    finally:
+        det.close()

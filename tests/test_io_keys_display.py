@@ -98,7 +98,8 @@ def _red_pixels(img) -> int:
     return int(((r > 180) & (g < 80) & (b < 80)).sum())
 
 
-def _run_in_xvfb(script: str, seconds: float, shot: Path, shown) -> tuple[np.ndarray | None, int, str, str]:
+def _run_in_xvfb(script: str, seconds: float, shot: Path, shown,
+                 extra_args: tuple[str, ...] = ()) -> tuple[np.ndarray | None, int, str, str]:
     """Run `script` in its own Xvfb and grab the screen until `shown(img)` (or the script ends).
 
     Returns (last grab, exit code, stdout after the first line, stderr). Qt on a bare X
@@ -111,7 +112,7 @@ def _run_in_xvfb(script: str, seconds: float, shot: Path, shown) -> tuple[np.nda
         app, img = None, None
         try:
             env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
-            app = subprocess.Popen([sys.executable, "-c", script, str(seconds)], env=env, cwd=REPO,
+            app = subprocess.Popen([sys.executable, "-c", script, str(seconds), *extra_args], env=env, cwd=REPO,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             assert app.stdout.readline().strip() == "window"
             deadline = time.monotonic() + seconds - 0.5
@@ -151,9 +152,11 @@ from neckcoach.io.display import open_display
 from neckcoach.routine import load_routine
 from tests.conftest import ROUTINES
 from tests.test_app_loop import FakeMeasurement
+from tests.test_app_overlay_worker import HookedMeasurement
 disp = open_display("NeckCoach", headless=False)
 print("headless" if disp.headless else "window", flush=True)
-loop = SessionLoop(load_routine(ROUTINES / "rotation.yaml"), FakeMeasurement(), display=disp, pace_to_source=True)
+measurement = HookedMeasurement([]) if sys.argv[2] == "hooked" else FakeMeasurement()
+loop = SessionLoop(load_routine(ROUTINES / "rotation.yaml"), measurement, display=disp, pace_to_source=True)
 assert loop.overlay is not None, "the app's default draws on the overlay worker"
 frame = np.full((480, 640, 3), 90, np.uint8)
 result = loop.run((i / 30.0, frame) for i in range(int(float(sys.argv[1]) * 30)))
@@ -169,10 +172,14 @@ def _overlay_over_grey(img) -> tuple[int, int]:
 
 @pytest.mark.skipif(shutil.which("Xvfb") is None or shutil.which("ffmpeg") is None,
                     reason="needs Xvfb and ffmpeg")
-def test_session_loop_window_while_the_overlay_worker_draws_under_xvfb():
-    """The app draws on the overlay worker and shows on the loop's thread: the real window shows it."""
-    img, code, out, err = _run_in_xvfb(LOOP_SCRIPT, 5, Path("/tmp/neckcoach_xvfb_loop.png"),
-                                       lambda im: min(_overlay_over_grey(im)) > 10_000)
+@pytest.mark.parametrize("detector", ["plain", "hooked"])
+def test_session_loop_window_while_the_overlay_worker_draws_under_xvfb(detector):
+    """The app draws on the overlay worker and shows on the loop's thread: the real window shows it.
+
+    "hooked": shown and polled from inside the detector's inference, as with the real FaceDetector.
+    """
+    img, code, out, err = _run_in_xvfb(LOOP_SCRIPT, 5, Path(f"/tmp/neckcoach_xvfb_loop_{detector}.png"),
+                                       lambda im: min(_overlay_over_grey(im)) > 10_000, (detector,))
     assert code == 0, err
     assert out.split()[-1] == "150", out
     grey, drawn = _overlay_over_grey(img)

@@ -112,6 +112,14 @@ class SessionLoop:
         # thread (HighGUI paints only from the thread that owns the window).
         self.overlay: OverlayWorker | None = None
         self._overlay_pending: tuple[np.ndarray, Any, int] | None = None  # see _release_overlay
+        # Window and overlay I/O run while face mesh infers (see _during_inference)
+        # when the detector offers the hook; fakes in tests may not.
+        detector = getattr(measurement, "detector", None)
+        self._hooked = detector is not None and hasattr(detector, "during_inference")
+        if self._hooked:
+            detector.during_inference = self._during_inference
+        self._io_done = False
+        self._hook_key: int | None = None
         if threaded_overlay and (display is not None or video_writer is not None):
             self.overlay = OverlayWorker(self._render, video_writer=video_writer,
                                          keep_latest=display is not None)
@@ -121,8 +129,12 @@ class SessionLoop:
     def step(self, t_s: float, frame_bgr: np.ndarray) -> bool:
         """Process one frame; False when the session should end."""
         rgb = np.ascontiguousarray(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
-        self._release_overlay()
+        self._io_done = False
+        if not self._hooked:
+            self._during_inference()
         kin = self.measurement.update(rgb, t_s)
+        if not self._io_done:  # the detector did not call the hook (e.g. a replaced detector)
+            self._during_inference()
         self._frames += 1
         if self._last_frame_t is not None and t_s > self._last_frame_t:
             inst = 1.0 / (t_s - self._last_frame_t)
@@ -261,7 +273,6 @@ class SessionLoop:
                 self.overlay.start()
             self._release_overlay()
             self._overlay_pending = (frame_bgr, state, copies)
-            self._show_latest()
             return
         image = self._render(frame_bgr, state)
         if self.video_writer is not None:
@@ -270,14 +281,34 @@ class SessionLoop:
         if self.display is not None:
             self.display.show(image)
 
+    def _during_inference(self) -> None:
+        """The loop's I/O for the previous frame, run while face mesh infers on this one.
+
+        The detector calls it between handing the frame to MediaPipe and
+        waiting for the result, when the interpreter is otherwise idle: the
+        overlay worker gets the previous frame (`_release_overlay`), and with
+        a window that frame is shown once drawn and the window's events are
+        pumped (`pollKey` waits for the X server: ~3 ms a frame under Xvfb),
+        all overlapping the inference rather than adding to the step.
+        """
+        self._io_done = True
+        self._release_overlay()
+        if self.display is None:
+            return
+        if self.overlay is not None and self.overlay.started:
+            self.overlay.flush()  # the frame just handed over: shown one frame behind, as before
+            self._show_latest()
+        if self.keys is None:
+            self._hook_key = self.display.poll_key()
+
     def _release_overlay(self) -> None:
         """Hand the held-back overlay frame to the worker.
 
-        `step` calls this just before detection, so the worker draws while the
-        face mesh runs its inference (which leaves the interpreter idle)
-        instead of competing with the loop's own Python work for the GIL: drawn
-        straight after `_emit`, the next frame's colour conversion and packet
-        set-up waited ~0.5 ms for it (benchmarks/README.md).
+        Called during the next frame's inference (`_during_inference`), so the
+        worker draws while the interpreter is idle instead of competing with
+        the loop's own Python work for the GIL: drawn straight after `_emit`,
+        the next frame's colour conversion and packet set-up waited ~0.5 ms
+        for it (benchmarks/README.md).
         """
         pending, self._overlay_pending = self._overlay_pending, None
         if pending is not None:
@@ -319,9 +350,8 @@ class SessionLoop:
             if hasattr(self.keys, "advance"):
                 self.keys.advance(self._last_frame_t or 0.0)
             return self.keys.poll()
-        if self.display is not None:
-            return self.display.poll_key()
-        return None
+        key, self._hook_key = self._hook_key, None  # the window was polled during inference
+        return key
 
     def _handle_keys(self, t_s: float) -> bool:
         action = action_for(self._poll_key())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -246,11 +247,38 @@ def _face_confidence(lm: np.ndarray, w: int, h: int,
     return float(size_score * inside)
 
 
+class _GraphWithHook:
+    """Stands in for a MediaPipe solution's calculator graph to run `hook` while it infers.
+
+    `SolutionBase.process` hands the frame to the graph and then blocks in
+    `wait_until_idle` while the graph's own threads run the model; the hook
+    runs in between, on the caller's thread, so that thread's I/O (showing the
+    window, handing the overlay to its worker) overlaps the inference instead
+    of adding to it. Everything else is the graph's own.
+    """
+
+    def __init__(self, graph, hook: Callable[[], None]) -> None:
+        self._graph = graph
+        self._hook = hook
+
+    def wait_until_idle(self) -> None:
+        try:
+            self._hook()
+        finally:
+            self._graph.wait_until_idle()
+
+    def __getattr__(self, name: str):
+        return getattr(self._graph, name)
+
+
 class FaceDetector:
     """Wraps MediaPipe face mesh (refined landmarks) and optionally pose (complexity 1).
 
     Frames are passed as C-contiguous RGB uint8 arrays because MediaPipe raises
-    on strided views (e.g. a BGR->RGB slice).
+    on strided views (e.g. a BGR->RGB slice). `during_inference`, if set, is
+    called once per `update` while face mesh runs its model (see
+    `_GraphWithHook`; before the inference if this MediaPipe has no graph to
+    hook, so it is called either way).
     """
 
     def __init__(self, *, max_faces: int = 2, use_pose: bool = False,
@@ -272,6 +300,16 @@ class FaceDetector:
                                              model_complexity=1) if use_pose else None)
         self._prev_center: np.ndarray | None = None
         self._prev_size: float | None = None
+        self.during_inference: Callable[[], None] | None = None
+        self._hooked = getattr(self._mesh, "_graph", None) is not None
+        if self._hooked:
+            self._mesh._graph = _GraphWithHook(self._mesh._graph, self._run_during_inference)
+        self._hook_ran = False
+
+    def _run_during_inference(self) -> None:
+        self._hook_ran = True
+        if self.during_inference is not None:
+            self.during_inference()
 
     def update(self, frame_rgb: np.ndarray) -> FaceObservation:
         if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3:
@@ -279,7 +317,12 @@ class FaceDetector:
                              f"got shape {frame_rgb.shape}")
         frame = np.ascontiguousarray(frame_rgb, dtype=np.uint8)
         h, w = frame.shape[:2]
+        self._hook_ran = False
+        if not self._hooked:
+            self._run_during_inference()
         face_res = self._mesh.process(frame)
+        if not self._hook_ran:  # this MediaPipe's process did not wait on the graph
+            self._run_during_inference()
         pose_res = self._pose.process(frame) if self._pose is not None else None
         brightness = _brightness(frame)  # after inference: see SessionLoop._release_overlay
         obs = FaceObservation.from_mediapipe(face_res, (w, h), brightness, self._prev_center,
