@@ -1,14 +1,15 @@
 """Draws and records the overlay on its own thread.
 
 Why: on a 2-core machine MediaPipe keeps about one core busy, so drawing the
-overlay and encoding it can use the other core while the main thread measures
-the next frame. The video writer gets every frame, in order: the main thread
+overlay and encoding it can use the other core while face mesh infers on the
+next frame (the session loop submits a frame at that moment, see
+`SessionLoop._during_inference`). The video writer gets every frame, in order: the main thread
 waits when the small queue is full rather than let the recording skip. The
 window is NOT touched here: OpenCV's HighGUI (Qt in the pip wheels) only paints
 windows driven from the thread that created them (under Xvfb an `imshow` from
 this thread left the window blank), so the worker keeps the newest drawn image
 and the main thread shows it (`take_latest`) and polls keys itself, one frame
-later than it was submitted.
+behind the camera.
 
 Frames are passed by reference: the caller must not modify a frame after
 submitting it (sources deliver a new array per frame; `draw_overlay` draws on
