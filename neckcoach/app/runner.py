@@ -439,12 +439,19 @@ class SessionLoop:
                                   cue_text=shown, cue_severity="success")
             self._emit(self._last_image, state, copies=30)
             self.flush_overlay()  # the summary must reach the window before the voice reads it out
+            self._pump_window()
         if self.voice is not None and self.voice.available:
             self.voice.say(spoken, priority=VOICE_PRIORITY[3], expires_t_s=None, kind="summary")
             deadline = time.monotonic() + SUMMARY_SPEECH_MAX_S
             while self.voice.busy and time.monotonic() < deadline:
                 self.voice.tick(self._last_frame_t or 0.0)
+                self._pump_window()
                 time.sleep(0.05)
+
+    def _pump_window(self) -> None:
+        """Let the window paint what it was given: HighGUI paints only while its events are polled."""
+        if self.display is not None:
+            self.display.poll_key()
 
     def _close(self, reason: str) -> None:
         if self._closed:
