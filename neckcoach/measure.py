@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from neckcoach.core.calibration import IDENTITY, CalibrationResult, Neutral, NeutralCalibrator
 from neckcoach.core.headpose import HeadPoseEstimator
 from neckcoach.core.kinematics import KinematicsFilter
 from neckcoach.core.samples import HeadPose, Kinematics
+from neckcoach.io.detector import sampled_grey
 
 # About this many samples per side of the face box are averaged for its
 # brightness: plenty for a mean, and cheap at any resolution.
@@ -132,9 +132,4 @@ def face_brightness(frame_rgb: np.ndarray, box: tuple[float, float, float, float
     roi = frame_rgb[y0:y1, x0:x1]
     if roi.dtype != np.uint8 or roi.ndim != 3 or roi.shape[2] != 3:
         return float(roi[::step, ::step].mean())
-    # A nearest-neighbour resize picks every `step`-th pixel (within one) and
-    # cv2.mean averages them: two calls, about half the cost of numpy's strided sum.
-    small = cv2.resize(roi, (-(-(x1 - x0) // step), -(-(y1 - y0) // step)),
-                       interpolation=cv2.INTER_NEAREST)
-    r, g, b, _ = cv2.mean(small)
-    return (r + g + b) / 3.0
+    return sampled_grey(roi, step)

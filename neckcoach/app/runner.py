@@ -113,12 +113,12 @@ class SessionLoop:
         self.overlay: OverlayWorker | None = None
         self._overlay_pending: tuple[np.ndarray, Any, int] | None = None  # see _release_overlay
         # Window and overlay I/O run while face mesh infers (see _during_inference)
-        # when the detector offers the hook; fakes in tests may not.
+        # when the detector offers the hook (FaceDetector calls it once per
+        # update); otherwise, e.g. for fakes in tests, just before measuring.
         detector = getattr(measurement, "detector", None)
         self._hooked = detector is not None and hasattr(detector, "during_inference")
         if self._hooked:
             detector.during_inference = self._during_inference
-        self._io_done = False
         self._hook_key: int | None = None
         if threaded_overlay and (display is not None or video_writer is not None):
             self.overlay = OverlayWorker(self._render, video_writer=video_writer,
@@ -129,12 +129,9 @@ class SessionLoop:
     def step(self, t_s: float, frame_bgr: np.ndarray) -> bool:
         """Process one frame; False when the session should end."""
         rgb = np.ascontiguousarray(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
-        self._io_done = False
         if not self._hooked:
             self._during_inference()
         kin = self.measurement.update(rgb, t_s)
-        if not self._io_done:  # the detector did not call the hook (e.g. a replaced detector)
-            self._during_inference()
         self._frames += 1
         if self._last_frame_t is not None and t_s > self._last_frame_t:
             inst = 1.0 / (t_s - self._last_frame_t)
@@ -291,7 +288,6 @@ class SessionLoop:
         pumped (`pollKey` waits for the X server: ~3 ms a frame under Xvfb),
         all overlapping the inference rather than adding to the step.
         """
-        self._io_done = True
         self._release_overlay()
         if self.display is None:
             return
