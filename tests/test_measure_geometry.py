@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from neckcoach.core import face_model
-from neckcoach.core.geometry import (Camera, angles_from_rotation, rotation_from_angles,
-                                     solve_pnp, umeyama, weak_perspective_pose)
+from neckcoach.core.geometry import (Camera, angles_from_rotation, rot_x, rot_y, rot_z,
+                                     rotation_from_angles, solve_pnp, umeyama, weak_perspective_pose)
 
 ANGLES = [(0, 0, 0), (30, -10, 5), (-75, 10, -20), (80, 30, 25), (45, -35, -30)]
 
@@ -13,6 +13,13 @@ ANGLES = [(0, 0, 0), (30, -10, 5), (-75, 10, -20), (80, 30, 25), (45, -35, -30)]
 @pytest.mark.parametrize("angles", ANGLES)
 def test_angles_round_trip_without_collapse(angles):
     assert np.allclose(angles_from_rotation(rotation_from_angles(*angles)), angles, atol=1e-9)
+
+
+@pytest.mark.parametrize("angles", ANGLES)
+def test_closed_form_matrix_is_the_documented_product(angles):
+    """rotation_from_angles is written out for speed; it must stay Ry(-yaw) Rx(pitch) Rz(roll)."""
+    y, p, r = np.radians(angles)
+    assert np.allclose(rotation_from_angles(*angles), rot_y(-y) @ rot_x(p) @ rot_z(r), atol=1e-12)
 
 
 def test_sign_conventions_in_camera_frame():

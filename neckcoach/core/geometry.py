@@ -105,10 +105,6 @@ class Camera:
         p = np.atleast_2d(points_cam)
         return self.focal_px * p[:, :2] / p[:, 2:3] + self.center
 
-    def ray(self, pixel: np.ndarray) -> np.ndarray:
-        d = np.array([*(np.asarray(pixel, float) - self.center) / self.focal_px, 1.0])
-        return d / np.linalg.norm(d)
-
 
 class SimilarityFit:
     """Umeyama (1991) similarity fit to a fixed source point set, e.g. the face model.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from statistics import median_low
 
 from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
-from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, value_field
+from neckcoach.core.samples import AXES, Kinematics, kinematic_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +36,6 @@ class RelativePose:
     image_size_px: tuple[int, int] = (0, 0)
     face_center_px: tuple[float, float] | None = None
     face_brightness: float = 0.0
-
-    def value(self, axis: str) -> float:
-        return getattr(self, value_field(axis))
 
 
 class _AxisChain:
@@ -110,8 +107,9 @@ class KinematicsFilter:
         self._chains["retraction"] = _AxisChain(retraction_min_cutoff_hz, retraction_beta,
                                                 speed_cutoff_hz)
         self._torso = {"yaw": LowPass(1.0), "roll": LowPass(1.0)}  # pose-model z is noisy
-        # Per axis: the input field, the output fields (value, speed, accel, jerk), the chain.
-        self._outputs = tuple((value_field(a), kinematic_fields(a), self._chains[a]) for a in AXES)
+        # Per axis: the output fields (value, speed, accel, jerk; the value field is also
+        # the input's) and the chain.
+        self._outputs = tuple((kinematic_fields(a), self._chains[a]) for a in AXES)
         self.reset()
 
     def reset(self) -> None:
@@ -155,8 +153,8 @@ class KinematicsFilter:
         self._last_t = rel.t_s
         self._tracking = True
         out: dict[str, float] = {}
-        for value_name, names, chain in self._outputs:
-            out.update(zip(names, chain.update(getattr(rel, value_name), rel.t_s)))
+        for names, chain in self._outputs:
+            out.update(zip(names, chain.update(getattr(rel, names[0]), rel.t_s)))
         near = max(abs(rel.yaw_deg), abs(rel.pitch_deg), abs(rel.roll_deg))
         reliable = rel.reliable and not settling
         extra = {"retraction_reliable": bool(reliable and near <= self.retraction_max_angle_deg)}
@@ -174,9 +172,8 @@ class KinematicsFilter:
 
     @staticmethod
     def _lost(rel: RelativePose) -> Kinematics:
-        return Kinematics(t_s=rel.t_s, face_found=False, faces=rel.faces, brightness=rel.brightness,
-                          image_size_px=rel.image_size_px, face_center_px=rel.face_center_px,
-                          face_brightness=rel.face_brightness)
+        return Kinematics.lost(rel.t_s, rel.faces, rel.brightness, image_size_px=rel.image_size_px,
+                               face_center_px=rel.face_center_px, face_brightness=rel.face_brightness)
 
     def _smooth_torso(self, axis: str, value: float | None, t_s: float) -> float | None:
         if value is None:

@@ -117,8 +117,12 @@ class Kinematics:
         return getattr(self, _JERK_FIELD[axis])
 
     @classmethod
-    def lost(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "Kinematics":
-        return cls(t_s=t_s, face_found=False, faces=faces, brightness=brightness)
+    def lost(cls, t_s: float, faces: int = 0, brightness: float = 0.0, *,
+             image_size_px: tuple[int, int] = (0, 0), face_center_px: tuple[float, float] | None = None,
+             face_brightness: float = 0.0) -> "Kinematics":
+        """No head this frame; the picture fields still say what the camera saw."""
+        return cls(t_s=t_s, face_found=False, faces=faces, brightness=brightness, image_size_px=image_size_px,
+                   face_center_px=face_center_px, face_brightness=face_brightness)
 
 
 def value_field(axis: Axis) -> str:
