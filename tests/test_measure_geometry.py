@@ -22,6 +22,15 @@ def test_closed_form_matrix_is_the_documented_product(angles):
     assert np.allclose(rotation_from_angles(*angles), rot_y(-y) @ rot_x(p) @ rot_z(r), atol=1e-12)
 
 
+@pytest.mark.parametrize("ray", [(0.0, 0.0, 1.0), (0.3, -0.2, 1.0), (-0.5, 0.4, 0.8), (0.9, 0.1, 0.2)])
+def test_closed_form_ray_rotation_is_rotation_to(ray):
+    from neckcoach.core.geometry import _rotation_from_optical_axis, rotation_to
+
+    unit = np.asarray(ray) / np.linalg.norm(ray)
+    assert np.allclose(_rotation_from_optical_axis(*unit), rotation_to(np.array([0.0, 0.0, 1.0]), unit),
+                       atol=1e-12)
+
+
 def test_sign_conventions_in_camera_frame():
     nose = np.array([0.0, 0.0, -1.0])  # towards the camera
     crown = np.array([0.0, -1.0, 0.0])  # up (y down)
