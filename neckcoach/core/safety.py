@@ -228,7 +228,6 @@ class SafetyMonitor:
         if not sample.face_found:
             self.reset()
             return out
-        ex = self.exercise
         if self._tracking_since is None:
             self._tracking_since = t
         if sample.reliable and t - self._tracking_since >= self.warmup_s:
