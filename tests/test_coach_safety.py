@@ -216,7 +216,7 @@ def test_retraction_not_judged_while_its_estimate_is_unreliable():
     t = timeline(8.0, fps=30.0, seed=14)
     frames = stream(t, retraction=flick(t, 4.0, 20.0, 0.2, "bump"), seed=14)
     assert kinds(monitor_events(ex, frames), ev.JERK), "a reliable retraction jolt is warned"
-    unreliable = [replace(k, extra={**k.extra, "retraction_reliable": False}) for k in frames]
+    unreliable = [replace(k, retraction_reliable=False) for k in frames]
     assert [e for e in monitor_events(ex, unreliable) if e.data.get("axis") == "retraction"] == []
 
 

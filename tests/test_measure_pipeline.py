@@ -62,7 +62,7 @@ def test_calibrates_then_reports_relative_angles_and_retraction():
     m, out = _run(schedule, 6.0)
     assert m.neutral is not None and out[-1].extra["calibrated"]
     tuck = out[int(3.9 * 30)]
-    assert tuck.retraction_mm == pytest.approx(20.0, abs=1.0) and tuck.extra["retraction_reliable"]
+    assert tuck.retraction_mm == pytest.approx(20.0, abs=1.0) and tuck.retraction_reliable
     assert out[-1].yaw_deg == pytest.approx(30.0, abs=0.5)
     assert abs(out[-1].pitch_deg) < 0.5 and abs(out[-1].roll_deg) < 0.5
     assert max(k.yaw_speed_deg_s for k in out) > 100  # the jump shows in speed

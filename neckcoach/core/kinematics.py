@@ -78,9 +78,8 @@ class KinematicsFilter:
     sudden movement.
 
     Retraction comes from the head's depth, which pitch and large yaw also
-    change (the head pivots about the neck), so `extra["retraction_reliable"]`
-    is True only while all angles are within `retraction_max_angle_deg` of
-    neutral.
+    change (the head pivots about the neck), so `retraction_reliable` is True
+    only while all angles are within `retraction_max_angle_deg` of neutral.
     """
 
     def __init__(self, *, min_cutoff_hz: float = 0.8, beta: float = 0.05,
@@ -157,7 +156,7 @@ class KinematicsFilter:
             out.update(zip(names, chain.update(getattr(rel, names[0]), rel.t_s)))
         near = max(abs(rel.yaw_deg), abs(rel.pitch_deg), abs(rel.roll_deg))
         reliable = rel.reliable and not settling
-        extra = {"retraction_reliable": bool(reliable and near <= self.retraction_max_angle_deg)}
+        extra = {}
         if restarted:
             extra["tracking_restarted"] = True
         self._last_out = Kinematics(
@@ -167,7 +166,9 @@ class KinematicsFilter:
             torso_yaw_deg=self._smooth_torso("yaw", rel.torso_yaw_deg, rel.t_s),
             torso_roll_deg=self._smooth_torso("roll", rel.torso_roll_deg, rel.t_s),
             image_size_px=rel.image_size_px, face_center_px=rel.face_center_px,
-            face_brightness=rel.face_brightness, **out)
+            face_brightness=rel.face_brightness, yaw_reliable=reliable, pitch_reliable=reliable,
+            roll_reliable=reliable,
+            retraction_reliable=bool(reliable and near <= self.retraction_max_angle_deg), **out)
         return self._last_out
 
     @staticmethod

@@ -127,7 +127,7 @@ class SafetyMonitor:
     - min_jolt_deg / min_jolt_mm / jolt_window_s: how far the head must travel
       (max - min of the filtered angle, or retraction) within the window for
       a velocity spike to be a sudden movement (see the module docstring).
-      Retraction is judged only while `extra["retraction_reliable"]`: away
+      Retraction is judged only while `sample.is_reliable("retraction")`: away
       from neutral its estimate moves with pitch and yaw.
     """
 
@@ -220,7 +220,7 @@ class SafetyMonitor:
         return float(self.exercise.max_speed_deg_s)
 
     def _judged(self, axis: str, sample: Kinematics) -> bool:
-        return axis != "retraction" or bool(sample.extra.get("retraction_reliable", True))
+        return axis != "retraction" or sample.is_reliable("retraction")
 
     def update(self, sample: Kinematics, t_s: float | None = None, rep: int | None = None) -> list[Event]:
         t = float(sample.t_s if t_s is None else t_s)

@@ -102,10 +102,29 @@ class Kinematics:
     image_size_px: tuple[int, int] = (0, 0)
     face_center_px: tuple[float, float] | None = None
     face_brightness: float = 0.0
+    yaw_reliable: bool = False
+    pitch_reliable: bool = False
+    roll_reliable: bool = False
+    retraction_reliable: bool = False
+    lower_bound_axes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def value(self, axis: Axis) -> float:
         return getattr(self, _VALUE_FIELD[axis])
+
+    def is_reliable(self, axis: Axis) -> bool:
+        """Whether this frame's `axis` value can be shown and judged as a measurement.
+
+        `reliable` says the tracking as a whole is usable (face found, settled);
+        the per-axis flags say whether each value is trustworthy on its own: a
+        head turned far enough keeps a usable yaw while its retraction is
+        not measured at all.
+        """
+        return getattr(self, _RELIABLE_FIELD[axis])
+
+    def is_lower_bound(self, axis: Axis) -> bool:
+        """The true value is at least `value(axis)` (beyond what can be measured)."""
+        return axis in self.lower_bound_axes
 
     def speed(self, axis: Axis) -> float:
         return getattr(self, _SPEED_FIELD[axis])
@@ -140,3 +159,9 @@ _VALUE_FIELD = {a: f"{a}_{_UNIT[a]}" for a in AXES}
 _SPEED_FIELD = {a: f"{a}_speed_{_UNIT[a]}_s" for a in AXES}
 _ACCEL_FIELD = {a: f"{a}_accel_{_UNIT[a]}_s2" for a in AXES}
 _JERK_FIELD = {a: f"{a}_jerk_{_UNIT[a]}_s3" for a in AXES}
+_RELIABLE_FIELD = {a: f"{a}_reliable" for a in AXES}
+
+
+def reliable_field(axis: Axis) -> str:
+    """Name of the per-axis reliability flag of `axis` (see `Kinematics.is_reliable`)."""
+    return _RELIABLE_FIELD[axis]
