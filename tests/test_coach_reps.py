@@ -29,7 +29,8 @@ def raw_frames(t, axis: str, x):
     v = np.gradient(x, t)
     unit = "mm" if axis == "retraction" else "deg"
     return [Kinematics(t_s=float(ti), face_found=True, reliable=True, faces=1, face_width_px=200,
-                       brightness=120, **{f"{axis}_{unit}": float(xi), f"{axis}_speed_{unit}_s": float(vi)})
+                       brightness=120, **{f"{axis}_{unit}": float(xi), f"{axis}_speed_{unit}_s": float(vi),
+                                          f"{axis}_reliable": True})
             for ti, xi, vi in zip(t, x, v)]
 
 

@@ -36,15 +36,23 @@ from neckcoach.core.smoothness import (MIN_SNR, gaussian_smooth, movement_bounds
 # scored as its one peak by the floor in `_movement`).
 PEAK_PROMINENCE_DEG_S = 2.0
 PEAK_PROMINENCE_MM_S = 1.5
-# A movement with this many speed peaks or more is uneven: stop-start rather
-# than one smooth motion (a single hesitation or pause gives 2).
+# A movement that nearly halts and starts again this many times or more (speed
+# peaks separated by dips of half the peak speed, `STOP_START_PROMINENCE`) is
+# uneven: stop-start rather than one smooth motion. One hesitation or pause
+# gives 2. Judged only where the movement's peak speed is UNEVEN_SNR times
+# the noise of its smoothed speed at rest: on a slow 8 deg chin nod,
+# breathing sway and tremor alone make speed ripples of that size.
 UNEVEN_PEAKS = 3
+UNEVEN_SNR = 10.0
 # Seconds of samples kept before a rep leaves neutral and after it is back,
 # so each movement can be scored from rest to rest.
 PRE_S = 1.5
 # A head whose filtered angle moves less than this (deg, or mm) within settle_s
 # is still: above the filtered jitter and a 1 deg tremor, far below any movement.
 STILL_RANGE = 1.0
+# Once armed, the zero follows only a head that stayed within REST_RANGE for REST_S.
+REST_RANGE = 0.5
+REST_S = 2.0
 TAIL_S = 1.0
 
 
@@ -170,7 +178,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         est = _duration_20_80(tg[limit[0]:limit[1] + 1], xs[limit[0]:limit[1] + 1], peak, name == "out")
         sigma = smoothing_for(est / 0.43 if est else 0.0)
         vs = gaussian_smooth(grid, fs, sigma)
-        noise = _rest_noise(tg, vs, xs, peak)
+        noise = max(_rest_noise(tg, vs, xs, peak), _hold_noise(vs, o1, b0, fs))
         i, j = movement_bounds(np.maximum(sign * vs, 0.0), lo, hi, max(floor * 0.5, 2.0 * noise), limit=limit)
         # Out to where a minimum-jerk movement really starts and stops: its speed is
         # 10 % of peak at 8.7 % of its duration from each end.
@@ -186,6 +194,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
                               min_prominence_abs=max(floor, 3.0 * noise))
         if mm["velocity_peaks"] == 0 and mm["peak_speed"]:
             mm["velocity_peaks"] = 1  # a movement slower than the prominence floor is still one movement
+        mm["snr"] = float(peak_speed / noise) if noise > 0 else float("inf")
         m[name] = mm
     return m
 
@@ -209,6 +218,14 @@ def _duration_20_80(t: np.ndarray, x: np.ndarray, peak: float, outward: bool) ->
         return None
     below = np.nonzero(x[above[-1]:] < lo)[0]
     return float(t[above[-1] + below[0]] - t[above[-1]]) if below.size else None
+
+
+def _hold_noise(vs: np.ndarray, o1: int, b0: int, fs: float) -> float:
+    """Standard deviation of the smoothed speed during the hold (breathing sway and tremor
+    included), away from the movements at either end; 0 without a hold of 1 s."""
+    margin = int(0.3 * fs)
+    seg = vs[o1 + margin: b0 - margin]
+    return float(np.std(seg)) if seg.size >= int(fs) else 0.0
 
 
 def _rest_noise(t: np.ndarray, vs: np.ndarray, xs: np.ndarray, peak: float) -> float:
@@ -385,28 +402,34 @@ class RepCounter:
         Patients' posture drifts by a few degrees over a session; measured
         from the calibrated neutral, a head resting 4 deg off would never be
         "back at rest" and the next rep would never arm. While no rep is in
-        progress and the head is still (it moves less than STILL_RANGE within
-        settle_s), where it rests becomes the zero of the reps: any still
-        place within `max_rest_offset` before the counter has armed, and
-        only small corrections (within the neutral band) once it has, so a
-        pause early in a movement is never taken for rest.
+        progress and the head is still, where it rests becomes the zero of
+        the reps: before the counter has armed, any place within
+        `max_rest_offset` where the head stayed within STILL_RANGE for
+        settle_s; once armed, only a place within the neutral band where it
+        stayed within REST_RANGE for REST_S, so the slow start of a slow
+        movement (a chin nod at half its tempo moves 0.3 deg in its first
+        0.6 s) never drags the zero along.
         """
         if self.state not in ("unarmed", "neutral"):
             self._still.clear()
             return
         still = self._still
         still.append((t, x))
-        while still and t - still[0][0] > self.settle_s:
+        while still and t - still[0][0] > REST_S:
             still.popleft()
-        if t - still[0][0] < 0.9 * self.settle_s:
+        if self.state == "unarmed":
+            recent = [q for tq, q in still if t - tq <= self.settle_s]
+            if t - still[0][0] < 0.9 * self.settle_s or max(recent) - min(recent) >= STILL_RANGE:
+                return
+            m = sum(recent) / len(recent)
+            if abs(m) <= self.max_rest_offset:
+                self.rest = m
+            return
+        if t - still[0][0] < 0.95 * REST_S:
             return
         xs = [q for _, q in still]
-        if max(xs) - min(xs) >= STILL_RANGE:
-            return
         m = sum(xs) / len(xs)
-        if abs(m) > self.max_rest_offset:
-            return
-        if self.state == "unarmed" or abs(m - self.rest) < self._neutral:
+        if max(xs) - min(xs) < REST_RANGE and abs(m - self.rest) < self._neutral and abs(m) <= self.max_rest_offset:
             self.rest = m
 
     def usable(self, sample: Kinematics) -> bool:
@@ -616,10 +639,12 @@ class RepCounter:
     def _close_tail(self, t: float, out: list[Event]) -> None:
         """The movement after the rep has had time to come to rest: judge its smoothness."""
         rec, self._tail = self._tail, None
+        if rec.time_to_target_s is None:
+            return  # a short attempt is already told so; its shape is not judged
         m = rec.metrics()
         for name in ("out", "back"):
-            peaks = m[name].get("velocity_peaks")
-            if peaks is not None and peaks >= UNEVEN_PEAKS:
+            peaks = m[name].get("stop_starts")
+            if peaks is not None and peaks >= UNEVEN_PEAKS and m[name].get("snr", 0.0) >= UNEVEN_SNR:
                 out.append(Event(t_s=t, kind=ev.JERK, exercise_id=self.exercise.id, rep=rec.index, side=rec.side,
                                  magnitude=float(peaks), unit="peaks",
                                  message="Try to move in one smooth, steady motion.",

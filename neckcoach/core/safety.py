@@ -36,11 +36,13 @@ measured speed carries a gain error of up to ~8 % (MediaPipe's yaw on the
 rendered head) plus noise, and a movement that grazes the limit for a
 fraction of a second is not worth a warning.
 
-Only values that can be trusted are judged (`Kinematics.is_reliable`): past
-the measurable range, at a restart, or for a chin tuck whose depth estimate
-moves with pitch and yaw, a speed or an excursion is not a fact. A value
-known to be a lower bound (`is_lower_bound`) still shows an excursion beyond
-the limit when the bound itself is beyond it.
+Only values that can be trusted are judged (`Kinematics.is_reliable`): at a
+restart, for angles read while the face is followed far from the camera, or
+for a chin tuck whose depth estimate moves with pitch and yaw, a speed or an
+excursion is not a fact. A value known to be a lower bound (`is_lower_bound`,
+past the measurable range) moves continuously with the head, so its speed
+is judged (it can only understate the true speed), and it shows an
+excursion beyond the limit when the bound itself is beyond it.
 
 `out_of_range` compares the excursion with the exercise's safety limit
 (`max_deg` / `max_mm`) and, where the routine states the person's own range
@@ -132,15 +134,20 @@ class SafetyMonitor:
       neck, are doing the movement.
     - warmup_s: speeds are not judged for 0.3 s after tracking (re)starts,
       because a differentiator's first frames carry a start-up transient.
+    - uncertain_factor: an angle flagged not reliable (e.g. pitch and roll
+      while the face is followed far out in a turn) is still watched for
+      jolts, with the velocity change and travel thresholds this many times
+      larger: a 15 deg flick changes the speed by 60-190 deg/s, 1.5x the
+      threshold is 82.
     """
 
-    def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 50.0,
+    def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 60.0,
                  window_s: float = 0.2, hold_fraction: float = 0.7, jerk_sustain_s: float = 0.03,
                  confirm_s: float = 0.2, min_jolt_deg: float = 5.0, min_jolt_mm: float = 6.0,
-                 jolt_window_s: float = 0.5, too_fast_margin: float = 0.1, too_fast_sustain_s: float = 0.1,
+                 jolt_window_s: float = 0.5, too_fast_margin: float = 0.05, too_fast_sustain_s: float = 0.06,
                  range_margin_fraction: float = 0.1, range_sustain_s: float = 0.1,
                  torso_limit_deg: float = 10.0, torso_sustain_s: float = 0.3,
-                 rearm_s: float = 0.5, warmup_s: float = 0.3):
+                 rearm_s: float = 0.5, warmup_s: float = 0.3, uncertain_factor: float = 1.5):
         self.exercise = exercise
         self.dv_deg_s = check_range("dv_deg_s", dv_deg_s, 10.0, 500.0)
         self.dv_mm_s = check_range("dv_mm_s", dv_mm_s, 5.0, 500.0)
@@ -159,6 +166,7 @@ class SafetyMonitor:
         self.torso_sustain_s = check_range("torso_sustain_s", torso_sustain_s, 0.0, 5.0)
         self.rearm_s = check_range("rearm_s", rearm_s, 0.0, 10.0)
         self.warmup_s = check_range("warmup_s", warmup_s, 0.0, 5.0)
+        self.uncertain_factor = check_range("uncertain_factor", uncertain_factor, 1.0, 5.0)
         self.axis = exercise.axis
         self.unit = exercise.unit
         dirs = list(exercise.directions())
@@ -212,7 +220,13 @@ class SafetyMonitor:
             self._tracking_since = t
         warm = t - self._tracking_since >= self.warmup_s
         for a in self.axes:
-            if not (warm and sample.is_reliable(a)):
+            if not (warm and sample.reliable):
+                self._forget(a)
+                continue
+            # A lower bound moves continuously with the head (its speed is at most the true one);
+            # an angle that is merely uncertain is still watched for jolts, with a wider margin.
+            strict = sample.is_reliable(a) or sample.is_lower_bound(a)
+            if a == "retraction" and not strict:
                 self._forget(a)
                 continue
             unit = "mm/s" if a == "retraction" else "deg/s"
@@ -220,7 +234,7 @@ class SafetyMonitor:
             v = float(sample.speed(a))
             if self._fast[a].step(t, abs(v) > limit * (1.0 + self.too_fast_margin)):
                 out.append(self._event(t, ev.TOO_FAST, rep, abs(v), unit, axis=a, limit=limit))
-            on, mag = self._sudden(a, t, v, float(sample.value(a)))
+            on, mag = self._sudden(a, t, v, float(sample.value(a)), 1.0 if strict else self.uncertain_factor)
             if self._jerk[a].step(t, on):
                 out.append(self._event(t, ev.JERK, rep, mag, unit, axis=a, measure="velocity_change"))
         x = float(sample.value(self.axis))
@@ -263,10 +277,10 @@ class SafetyMonitor:
             speeds.append(v0 + (v1 - v0) * (lo - t0) / (t1 - t0))
         return speeds
 
-    def _sudden(self, axis: str, t: float, v: float, x: float) -> tuple[bool, float]:
+    def _sudden(self, axis: str, t: float, v: float, x: float, factor: float = 1.0) -> tuple[bool, float]:
         """The velocity changed by more than the threshold within `window_s`, and the head travelled."""
         speeds = self._window(axis, t, v)
-        thr = self.dv_mm_s if axis == "retraction" else self.dv_deg_s
+        thr = factor * (self.dv_mm_s if axis == "retraction" else self.dv_deg_s)
         held = self._base.get(axis)
         base = change = None
         if held is not None and t - held[1] <= self.window_s + self.confirm_s:
@@ -282,7 +296,7 @@ class SafetyMonitor:
                 base, change = (hi, t), hi - v
         self._base[axis] = base
         travel = self._travel(axis, t, x)
-        min_travel = self.min_jolt_mm if axis == "retraction" else self.min_jolt_deg
+        min_travel = factor * (self.min_jolt_mm if axis == "retraction" else self.min_jolt_deg)
         if base is not None and travel >= min_travel:
             return True, change
         return False, 0.0

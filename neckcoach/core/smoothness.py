@@ -211,6 +211,9 @@ ONSET_FRACTION = 0.1
 # Below this ratio of peak speed to the noise of the smoothed speed at rest
 # the shape of the speed profile is not measured: the metrics are withheld.
 MIN_SNR = 5.0
+# Speed peaks separated by dips of at least this share of the peak speed are
+# stop-starts: the movement nearly halts between them.
+STOP_START_PROMINENCE = 0.5
 # Reference values a therapist can compare with (module docstring, tests).
 SPARC_MINIMUM_JERK = -1.41
 
@@ -274,9 +277,11 @@ def movement_metrics(t_s, velocity, *, smooth_s: float = MOVEMENT_SMOOTH_S, min_
     """
     t = np.asarray(t_s, dtype=float)
     if t.size < 5 or t[-1] - t[0] <= 0:
-        return {"sparc": None, "ldlj": None, "velocity_peaks": None, "duration_s": None, "peak_speed": None}
+        return {"sparc": None, "ldlj": None, "velocity_peaks": None, "stop_starts": None, "duration_s": None,
+                "peak_speed": None}
     v, fs = resample_uniform(t, np.asarray(velocity, dtype=float))
     speed = np.abs(gaussian_smooth(v, fs, smooth_s))
     return {"sparc": sparc(speed, fs), "ldlj": ldlj(speed, fs),
             "velocity_peaks": velocity_peaks(speed, min_prominence, min_prominence_abs),
+            "stop_starts": velocity_peaks(speed, STOP_START_PROMINENCE, min_prominence_abs),
             "duration_s": float(t[-1] - t[0]), "peak_speed": float(speed.max())}

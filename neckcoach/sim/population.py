@@ -152,14 +152,14 @@ class Mistake:
 
 def draw_flick(rng: np.random.Generator, exercise_index: int, attempt: int, exercise_axis: str,
                on_own_axis: bool) -> Mistake:
-    """A flick of the size the coach must catch: 15-20 deg in 0.15-0.25 s (8-12 mm for a
-    chin tuck's own axis), on the exercise's axis or on another, at rest or mid-rep."""
+    """A flick of the size the coach must catch: 15-20 deg in 0.15-0.25 s (a chin tuck's own
+    axis: a 12-18 mm jolt), on the exercise's axis or on another, at rest or mid-rep."""
     if on_own_axis:
         axis = exercise_axis
     else:
         axis = str(rng.choice([a for a in ANGULAR if a != exercise_axis]))
     mm = axis == "retraction"
-    amp = float(rng.uniform(8.0, 12.0) if mm else rng.uniform(15.0, 20.0))
+    amp = float(rng.uniform(12.0, 18.0) if mm else rng.uniform(15.0, 20.0))
     return Mistake("flick", exercise_index, attempt, axis=axis, amplitude=amp * float(rng.choice([-1.0, 1.0])),
                    duration_s=float(rng.uniform(0.15, 0.25)), shape=str(rng.choice(["step", "bump"])),
                    context=str(rng.choice(FLICK_CONTEXTS)), phase=float(rng.uniform(0.2, 0.7)),
