@@ -124,7 +124,9 @@ class SafetyMonitor:
       next frame can confirm it (15 fps) and a jolt ends even if the speed
       never returns to where it was.
     - jerk_sustain_s / confirm_s: a jolt is warned when on for
-      jerk_sustain_s, or on in two frames within confirm_s.
+      jerk_sustain_s (0: at once; the change is measured over 0.2 s of
+      filtered speed, several frames, and landmark noise moves it by ~6
+      deg/s, a ninth of the threshold), or on in two frames within confirm_s.
     - min_jolt_deg / min_jolt_mm / jolt_window_s: travel a sudden movement
       must cover within the window (a 15 deg flick covers 5 deg in ~110 ms).
     - too_fast_margin / too_fast_sustain_s: see the module docstring.
@@ -142,7 +144,7 @@ class SafetyMonitor:
     """
 
     def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 60.0,
-                 window_s: float = 0.2, hold_fraction: float = 0.7, jerk_sustain_s: float = 0.03,
+                 window_s: float = 0.2, hold_fraction: float = 0.7, jerk_sustain_s: float = 0.0,
                  confirm_s: float = 0.2, min_jolt_deg: float = 5.0, min_jolt_mm: float = 6.0,
                  jolt_window_s: float = 0.5, too_fast_margin: float = 0.05, too_fast_sustain_s: float = 0.06,
                  range_margin_fraction: float = 0.1, range_sustain_s: float = 0.1,
@@ -254,9 +256,17 @@ class SafetyMonitor:
         self._path[axis].clear()
         self._base.pop(axis, None)
 
-    def _travel(self, axis: str, t: float, x: float) -> float:
-        """How far the head moved on `axis` within the last `jolt_window_s`."""
+    def _travel(self, axis: str, t: float, v: float) -> float:
+        """How far the head moved on `axis` within the last `jolt_window_s`.
+
+        The path is the integral of the measured speed, not the smoothed angle:
+        the angle's adaptive filter trails a flick by ~100 ms, the speed by ~60.
+        """
         path = self._path[axis]
+        x = 0.0
+        if path:
+            t0, x0 = path[-1]
+            x = x0 + v * (t - t0)
         path.append((t, x))
         while path and t - path[0][0] > self.jolt_window_s:
             path.popleft()
@@ -295,7 +305,7 @@ class SafetyMonitor:
             elif hi - v >= thr:
                 base, change = (hi, t), hi - v
         self._base[axis] = base
-        travel = self._travel(axis, t, x)
+        travel = self._travel(axis, t, v)
         min_travel = factor * (self.min_jolt_mm if axis == "retraction" else self.min_jolt_deg)
         if base is not None and travel >= min_travel:
             return True, change

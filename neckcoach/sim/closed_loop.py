@@ -197,8 +197,9 @@ def frame_times(duration_s: float, fps: float, rng: np.random.Generator, *, jitt
 
 
 def session_budget_s(routine, traits: PatientTraits) -> float:
-    """How long to let a session run before calling it stalled: 3x its slowest plausible length."""
-    return 20.0 + 3.0 * float(routine.estimated_duration_s()) / min(traits.pace, 1.0)
+    """How long to let a session run before calling it unfinished: twice its length at this
+    patient's pace (when slower than prescribed), plus setting up."""
+    return 20.0 + 2.0 * float(routine.estimated_duration_s()) / min(traits.pace, 1.0)
 
 
 def run_kinematics_session(routine, traits: PatientTraits, *, seed: int, mistakes=(), fps: float = 30.0,
@@ -528,3 +529,70 @@ def _truth_over_limit(outcome: SessionOutcome, t_w: float) -> bool:
         if speed.max() > limit:
             return True
     return False
+
+
+def record_session_clip(routine, traits: PatientTraits, out_dir, *, seed: int, mistakes=(), fps: float = 30.0,
+                        scene=None, tail_s: float = 2.0, max_s: float | None = None) -> dict:
+    """Render a closed-loop session to `out_dir`: clip.mp4, truth.csv (one row per frame) and events.json.
+
+    While rendering, the app's own `SessionLoop` watches the frames and the
+    patient hears its cues, so the patient in the clip starts on "go",
+    holds until "and slowly back" and so on, as it would live. Replaying
+    the clip through the app gives the same cues at the same moments to
+    within a frame (the mp4 is not bit-exact). The clip ends `tail_s` after
+    the routine does.
+    """
+    import json
+    from pathlib import Path
+
+    import cv2
+
+    from neckcoach.app.runner import SessionLoop
+    from neckcoach.measure import Measurement
+    from neckcoach.sim.clip import TRUTH_COLUMNS
+    from neckcoach.sim.render import HeadRenderer
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    patient = VirtualPatient(routine, traits, seed=seed, mistakes=mistakes)
+    ears = Ears(patient)
+    loop = SessionLoop(routine, Measurement(), voice=ears, display=None, keep_events=True)
+    renderer = HeadRenderer(seed=seed, scene=scene)
+    writer = cv2.VideoWriter(str(out / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                             (renderer.width, renderer.height))
+    if not writer.isOpened():
+        raise OSError(f"cannot open a video writer in {out}")
+    budget = max_s if max_s is not None else session_budget_s(routine, traits)
+    rows: list[list[str]] = []
+
+    def frame_at(t: float) -> np.ndarray:
+        pose = patient.pose(t)
+        flicks = [f"jerk:{f.axis}" for f in patient.flicks if t - 1 / fps < f.onset_s <= t]
+        bgr = np.ascontiguousarray(renderer.render(*map(float, pose), t_s=t)[:, :, ::-1])
+        writer.write(bgr)
+        rows.append([f"{t:.6f}"] + [f"{v:.4f}" for v in pose] + [";".join(flicks)])
+        return bgr
+
+    def frames():
+        for n in range(int(budget * fps) + 1):
+            yield n / fps, frame_at(n / fps)
+
+    try:
+        result = loop.run(frames())
+        last = len(rows)
+        for k in range(1, int(tail_s * fps) + 1):  # the patient settles; nobody watches
+            frame_at((last - 1 + k) / fps)
+    finally:
+        writer.release()
+    with open(out / "truth.csv", "w") as fh:
+        fh.write(",".join(TRUTH_COLUMNS) + "\n")
+        fh.writelines(",".join(r) + "\n" for r in rows)
+    summary = {"frames": len(rows), "fps": fps, "seed": seed, "traits": traits.to_dict(),
+               "ended_reason": result.ended_reason, "session": result.session,
+               "mistakes": [m.to_dict() for m in mistakes],
+               "flicks": [f.__dict__ for f in patient.flicks],
+               "reps": [r.to_dict() for r in patient.reps],
+               "heard": [{"t_s": round(t, 3), "kind": k, "text": x} for t, k, x in ears.said],
+               "rotation_order": "R = R_y(yaw) R_x(pitch) R_z(-roll), intrinsic yaw first"}
+    (out / "events.json").write_text(json.dumps(summary, indent=1))
+    return summary

@@ -170,8 +170,8 @@ def draw_mistakes(routine, rng: np.random.Generator, kinds, *, reps_per_exercise
     """One mistake of each kind in `kinds`, each on a different (exercise, attempt) drawn from the seed.
 
     Attempts are placed among the first `reps_per_exercise` reps of the
-    exercise (never the first rep, so the patient has settled); wrong_side
-    only on an exercise with two directions.
+    exercise (not the first one when there are more, so the patient has
+    settled); wrong_side only on an exercise with two directions.
     """
     taken: set[tuple[int, int]] = set()
     out = []
@@ -182,7 +182,7 @@ def draw_mistakes(routine, rng: np.random.Generator, kinds, *, reps_per_exercise
         for ei, ex in enumerate(routine.exercises):
             if kind == "wrong_side" and len(ex.directions()) < 2:
                 continue
-            for attempt in range(1, max(2, reps_per_exercise)):
+            for attempt in range(0 if reps_per_exercise <= 1 else 1, max(1, reps_per_exercise)):
                 if (ei, attempt) not in taken:
                     options.append((ei, attempt))
         if not options:
