@@ -204,7 +204,10 @@ def test_rep_record_has_metrics():
     assert d["peak_deg"] == pytest.approx(42.0, abs=2.5)
     assert 10.0 < d["peak_speed_deg_s"] < 35.0 and d["mean_speed_deg_s"] < d["peak_speed_deg_s"]
     assert d["time_to_target_s"] is not None and 0.8 < d["time_to_target_s"] < 3.0
-    assert d["sparc"] < 0 and d["ldlj"] < 0 and d["velocity_peaks"] == 2  # out and back
+    # Smoothness per movement: the way out and the way back are one smooth movement each.
+    assert d["velocity_peaks_out"] == d["velocity_peaks_back"] == d["velocity_peaks"] == 1
+    assert -1.8 < d["sparc_out"] < 0 and -1.8 < d["sparc_back"] < 0 and d["ldlj"] < 0
+    assert 1.5 < d["move_out_s"] < 3.5 and d["peak_lower_bound"] is False
 
 
 @pytest.mark.parametrize("name,value", [("reach_fraction", 0.2), ("dwell_s", -1.0), ("settle_s", 20.0)])

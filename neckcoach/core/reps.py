@@ -25,7 +25,7 @@ from neckcoach.core import events as ev
 from neckcoach.core.checks import check_range
 from neckcoach.core.events import Event
 from neckcoach.core.samples import Kinematics
-from neckcoach.core.smoothness import (MIN_SNR, gaussian_smooth, movement_bounds, movement_metrics,
+from neckcoach.core.smoothness import (MIN_SNR, MOVEMENT_SMOOTH_FRACTION, gaussian_smooth, movement_bounds, movement_metrics,
                                        resample_uniform, smoothing_for, split_rep)
 
 
@@ -44,8 +44,10 @@ PEAK_PROMINENCE_MM_S = 1.5
 # breathing sway and tremor alone make speed ripples of that size.
 UNEVEN_PEAKS = 3
 UNEVEN_SNR = 10.0
-# Seconds of samples kept before a rep leaves neutral and after it is back,
-# so each movement can be scored from rest to rest.
+# Seconds of samples kept before a rep leaves neutral (at least; the counter
+# keeps a whole prescribed tempo, since a patient at half the tempo takes
+# ~2 s to cross the start threshold) and after it is back, so each movement
+# can be scored from rest to rest.
 PRE_S = 1.5
 # A head whose filtered angle moves less than this (deg, or mm) within settle_s
 # is still: above the filtered jitter and a 1 deg tremor, far below any movement.
@@ -176,10 +178,11 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         if hi <= lo:
             continue
         est = _duration_20_80(tg[limit[0]:limit[1] + 1], xs[limit[0]:limit[1] + 1], peak, name == "out")
-        sigma = smoothing_for(est / 0.43 if est else 0.0)
+        duration = est / 0.43 if est else 0.0
+        sigma = smoothing_for(duration)  # light: a flick inside the movement stays a peak of its own
         vs = gaussian_smooth(grid, fs, sigma)
         noise = max(_rest_noise(tg, vs, xs, peak), _hold_noise(vs, o1, b0, fs))
-        i, j = movement_bounds(np.maximum(sign * vs, 0.0), lo, hi, max(floor * 0.5, 2.0 * noise), limit=limit)
+        i, j = movement_bounds(np.maximum(sign * vs, 0.0), lo, hi, 2.0 * noise, limit=limit)
         # Out to where a minimum-jerk movement really starts and stops: its speed is
         # 10 % of peak at 8.7 % of its duration from each end.
         pad = int(round(0.105 * (j - i)))
@@ -187,14 +190,22 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         if j - i < 4:
             continue
         peak_speed = float(np.max(sign * vs[i:j + 1]))
-        if noise > 0 and peak_speed < MIN_SNR * noise:
+        snr = float(peak_speed / noise) if noise > 0 else float("inf")
+        # The shape (SPARC, LDLJ) is taken from a speed smoothed over an eighth of the
+        # movement, where landmark noise no longer shapes it; the speed peaks from the
+        # light smoothing, where a flick inside the movement is a peak of its own.
+        shape_sigma = max(sigma, MOVEMENT_SMOOTH_FRACTION * duration)
+        shaped = gaussian_smooth(grid, fs, shape_sigma)
+        shape_noise = max(_rest_noise(tg, shaped, xs, peak), _hold_noise(shaped, o1, b0, fs))
+        if shape_noise > 0 and peak_speed < MIN_SNR * shape_noise:
             m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld="noise")
             continue
-        mm = movement_metrics(tg[i:j + 1], sign * grid[i:j + 1], smooth_s=sigma,
-                              min_prominence_abs=max(floor, 3.0 * noise))
-        if mm["velocity_peaks"] == 0 and mm["peak_speed"]:
-            mm["velocity_peaks"] = 1  # a movement slower than the prominence floor is still one movement
-        mm["snr"] = float(peak_speed / noise) if noise > 0 else float("inf")
+        mm = movement_metrics(tg[i:j + 1], sign * grid[i:j + 1], smooth_s=shape_sigma)
+        peaks = movement_metrics(tg[i:j + 1], sign * grid[i:j + 1], smooth_s=sigma,
+                                 min_prominence_abs=max(floor, 3.0 * noise))
+        mm["velocity_peaks"] = max(peaks["velocity_peaks"] or 0, 1 if mm["peak_speed"] else 0)
+        mm["stop_starts"] = peaks["stop_starts"]
+        mm["snr"] = snr
         m[name] = mm
     return m
 
@@ -300,6 +311,7 @@ class RepCounter:
                            for d, t in self.targets.items()}
         self._stall_progress = {d: max(self.stall_progress_fraction * t, 0.5) for d, t in self.targets.items()}
         self._prominence = PEAK_PROMINENCE_MM_S if self.unit == "mm" else PEAK_PROMINENCE_DEG_S
+        self._pre_s = max(PRE_S, float(exercise.tempo_s))
         # How far the resting head may drift from the calibrated neutral and still
         # be "at rest": well inside the start threshold, so a rep is never taken for rest.
         self.max_rest_offset = 0.8 * min(self._start.values())
@@ -449,7 +461,7 @@ class RepCounter:
         v = float(sample.speed(self.axis))
         out: list[Event] = []
         self._pre.append((t, x, v))
-        while self._pre and t - self._pre[0][0] > PRE_S:
+        while self._pre and t - self._pre[0][0] > self._pre_s:
             self._pre.popleft()
         out.extend(self.feed_tail(sample, t))
         if self.state == "unarmed":

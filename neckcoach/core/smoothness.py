@@ -194,22 +194,26 @@ def metrics(t_s, velocity, smooth_s: float = 0.08, min_prominence: float = 0.2,
             "velocity_peaks": velocity_peaks(speed, min_prominence, min_prominence_abs)}
 
 
-# Zero-phase smoothing of the speed before scoring one movement: sigma is an
-# eighth of the movement's own duration, at least MOVEMENT_SMOOTH_S. Landmark
-# noise differentiated at 15-30 fps is broadband, while a minimum-jerk
-# movement of duration T has almost nothing above 2/T Hz; a Gaussian of T/8
-# keeps it (SPARC -1.41 either way, tested) and divides the noise of a slow
-# movement by 3-6. A flick of 0.25 s inside a 2 s movement still shows as a
-# second peak. 0.06 s (-3 dB at 2.2 Hz) is the floor for the quickest
-# movements (0.5 s each way).
+# Zero-phase smoothing of the speed before scoring one movement. Landmark noise
+# differentiated at 15-30 fps is broadband, while a minimum-jerk movement of
+# duration T has almost nothing above 1.7/T Hz (its spectrum is below 5 %
+# there). Its shape (SPARC, LDLJ) is scored from a speed smoothed over T/8,
+# which leaves a minimum-jerk movement at SPARC -1.41 (tested) and keeps
+# noise from shaping it even for a 25 deg movement at half its tempo (lighter
+# smoothing scored those 0.45 low from noise alone). Its speed peaks are
+# counted on a lightly smoothed speed, sigma T/8 between MOVEMENT_SMOOTH_S and
+# MOVEMENT_SMOOTH_MAX_S, so that a 0.2 s flick inside a long movement is a
+# peak of its own (tests/test_coach_smoothness.py).
 MOVEMENT_SMOOTH_S = 0.06
+MOVEMENT_SMOOTH_MAX_S = 0.1
 MOVEMENT_SMOOTH_FRACTION = 1 / 8
 # A movement starts and ends where its smoothed speed is below this share of
 # its peak: 10 % cuts 0.087 of a minimum-jerk movement's duration at each
 # end, where it carries 0.6 % of the distance.
 ONSET_FRACTION = 0.1
-# Below this ratio of peak speed to the noise of the smoothed speed at rest
-# the shape of the speed profile is not measured: the metrics are withheld.
+# Below this ratio of peak speed to the noise of the shape's smoothed speed at
+# rest, the shape of the speed profile is not measured: SPARC, LDLJ and speed
+# peaks are withheld.
 MIN_SNR = 5.0
 # Speed peaks separated by dips of at least this share of the peak speed are
 # stop-starts: the movement nearly halts between them.
@@ -264,7 +268,7 @@ def movement_bounds(speed: np.ndarray, lo: int, hi: int, floor: float, fraction:
 
 def smoothing_for(duration_s: float) -> float:
     """Gaussian sigma (s) for scoring a movement of this duration (see MOVEMENT_SMOOTH_FRACTION)."""
-    return max(MOVEMENT_SMOOTH_S, MOVEMENT_SMOOTH_FRACTION * max(duration_s, 0.0))
+    return min(MOVEMENT_SMOOTH_MAX_S, max(MOVEMENT_SMOOTH_S, MOVEMENT_SMOOTH_FRACTION * max(duration_s, 0.0)))
 
 
 def movement_metrics(t_s, velocity, *, smooth_s: float = MOVEMENT_SMOOTH_S, min_prominence: float = 0.2,
