@@ -49,6 +49,7 @@ UNEVEN_SNR = 10.0
 # ~2 s to cross the start threshold) and after it is back, so each movement
 # can be scored from rest to rest.
 PRE_S = 1.5
+_USE_POS = True
 # A head whose filtered angle moves less than this (deg, or mm) within settle_s
 # is still: above the filtered jitter and a 1 deg tremor, far below any movement.
 STILL_RANGE = 1.0
@@ -181,7 +182,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         duration = est / 0.43 if est else 0.0
         sigma = smoothing_for(duration)  # light: a flick inside the movement stays a peak of its own
         vs = gaussian_smooth(grid, fs, sigma)
-        noise = max(_rest_noise(tg, vs, xs, peak), _hold_noise(vs, o1, b0, fs))
+        noise = max(_rest_noise(tg, vs, xs, peak, duration), _hold_noise(vs, o1, b0, fs))
         i, j = movement_bounds(np.maximum(sign * vs, 0.0), lo, hi, 2.0 * noise, limit=limit)
         # Out to where a minimum-jerk movement really starts and stops: its speed is
         # 10 % of peak at 8.7 % of its duration from each end.
@@ -196,13 +197,13 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         # light smoothing, where a flick inside the movement is a peak of its own.
         shape_sigma = max(sigma, MOVEMENT_SMOOTH_FRACTION * duration)
         shaped = gaussian_smooth(grid, fs, shape_sigma)
-        shape_noise = max(_rest_noise(tg, shaped, xs, peak), _hold_noise(shaped, o1, b0, fs))
+        shape_noise = max(_rest_noise(tg, shaped, xs, peak, duration), _hold_noise(shaped, o1, b0, fs))
         if shape_noise > 0 and peak_speed < MIN_SNR * shape_noise:
             m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld="noise")
             continue
         mm = movement_metrics(tg[i:j + 1], sign * grid[i:j + 1], smooth_s=shape_sigma)
         peaks = movement_metrics(tg[i:j + 1], sign * grid[i:j + 1], smooth_s=sigma,
-                                 min_prominence_abs=max(floor, 3.0 * noise))
+                                 min_prominence_abs=max(floor, 5.0 * noise))
         mm["velocity_peaks"] = max(peaks["velocity_peaks"] or 0, 1 if mm["peak_speed"] else 0)
         mm["stop_starts"] = peaks["stop_starts"]
         mm["snr"] = snr
@@ -239,12 +240,18 @@ def _hold_noise(vs: np.ndarray, o1: int, b0: int, fs: float) -> float:
     return float(np.std(seg)) if seg.size >= int(fs) else 0.0
 
 
-def _rest_noise(t: np.ndarray, vs: np.ndarray, xs: np.ndarray, peak: float) -> float:
-    """Standard deviation of the smoothed speed while the head rested near neutral before the rep."""
+def _rest_noise(t: np.ndarray, vs: np.ndarray, xs: np.ndarray, peak: float, duration: float = 0.0) -> float:
+    """Standard deviation of the smoothed speed while the head rested near neutral before the rep.
+
+    A minimum-jerk movement covers 10 % of its way in its first 20 %: the
+    rest ends that long (plus 0.3 s of smoothing) before the head first
+    passes 10 % of its peak.
+    """
     start = np.nonzero(xs >= 0.1 * peak)[0]
-    if not start.size:
+    if not start.size or t.size < 2:
         return 0.0
-    rest = vs[: max(0, int(start[0]) - int(0.3 * (1.0 / max(t[1] - t[0], 1e-6))))]
+    dt = max(t[1] - t[0], 1e-6)
+    rest = vs[: max(0, int(start[0]) - int((0.2 * duration + 0.3) / dt))]
     if rest.size < 8:
         return 0.0
     return float(np.std(rest))
@@ -329,6 +336,7 @@ class RepCounter:
         self._pre: deque[tuple[float, float, float]] = deque()
         self._tail: RepRecord | None = None
         self._still: deque[tuple[float, float]] = deque()
+        self._unseen = False
 
     def _clear_rep(self) -> None:
         self.current: RepRecord | None = None
@@ -343,7 +351,12 @@ class RepCounter:
         self._lead: list[tuple[float, float, float]] = []
 
     def suspend(self) -> None:
-        """Measurement became unusable: drop the rep in progress, keep the count."""
+        """Measurement became unusable: drop the rep in progress, keep the count.
+
+        The patient may well have finished the dropped rep unseen, so the next
+        one may go either way (see `expected_direction`).
+        """
+        self._unseen = True
         self.state = "unarmed"
         self._clear_rep()
         self._settle_since = None
@@ -373,7 +386,11 @@ class RepCounter:
         if self.sides == "both":
             left = [d for d in self.directions if self.completed[d] < self.exercise.reps]
             return left[0] if len(left) == 1 else None
-        if len(self.directions) == 1 or not self.records:
+        if len(self.directions) == 1:
+            return self.directions[0]
+        if self._unseen:
+            return None  # after a gap in what was seen: either side is the next one
+        if not self.records:
             return self.directions[0]
         # Alternation follows the last attempt, complete or not: after a short
         # turn to the left the person (rightly) turns right next, and that rep
@@ -386,7 +403,8 @@ class RepCounter:
             return False
         if self.sides == "both":
             return self.completed[direction] < self.exercise.reps
-        return direction == self.expected_direction()
+        expected = self.expected_direction()
+        return expected is None or direction == expected
 
     def hold_progress_s(self, t_s: float) -> float:
         if self._hold_start is None or self.state != "at_target":
@@ -532,9 +550,17 @@ class RepCounter:
         start_t = self._lead[0][0] if self._lead else t
         self.current = RepRecord(index=index, side=cand, start_t_s=start_t, target=self.targets[cand], unit=self.unit,
                                  _sign=self.exercise.sign(cand))
-        for tp, xp, vp in self._pre:
-            if tp < start_t:
-                self.current.add(tp, xp, vp)
+        # The rest before it: the samples in the neutral band just before it began
+        # (not the previous rep's way back).
+        rest = []
+        for tp, xp, vp in reversed(self._pre):
+            if tp >= start_t:
+                continue
+            if abs(xp) >= self._neutral:
+                break
+            rest.append((tp, xp, vp))
+        for tp, xp, vp in reversed(rest):
+            self.current.add(tp, xp, vp)
         for tl, xl, vl in self._lead:
             self.current.add(tl, xl, vl)
         self.current.peak_signed = x
@@ -631,6 +657,7 @@ class RepCounter:
         rec.reason = None if rec.complete else ("short_of_target" if not reached else "hold_short")
         rec.finish(t)
         self.records.append(rec)
+        self._unseen = False
         data = {"duration_s": rec.duration_s, "peak": rec.peak, "target": rec.target,
                 "hold_s": rec.hold_s, "reason": rec.reason, "peak_lower_bound": rec.peak_lower_bound,
                 "move_out_s": rec.metrics()["out"].get("duration_s")}

@@ -50,6 +50,9 @@ HOLD_TOLERANCE_S = 0.4
 MEASURABLE = {("yaw", 1): 55.0, ("yaw", -1): 55.0, ("pitch", 1): 20.0}
 # A pause for a picture problem this long is a stall.
 STALL_S = 10.0
+# A pipeline session whose coach has not started, or has been paused for a picture
+# problem, for this long is ended as stalled (rendering the rest would show nothing new).
+GIVE_UP_S = 30.0
 
 
 class Ears:
@@ -271,14 +274,28 @@ def run_pipeline_session(routine, traits: PatientTraits, *, seed: int, renderer,
     knobs = dict(render_knobs or {})
     times = frame_times(budget, fps, rng, drop_p=drop_p)
 
+    stalled = []
+
     def frames():
         # Rendered one at a time: the pose of each frame follows what the patient heard so far.
+        paused_since = None
         for t in times:
+            coach = loop.coach
+            if coach.phase == "start" and t > GIVE_UP_S:
+                stalled.append("never started")  # the camera check or the calibration never passed
+                return
+            if coach.quality_problem is not None:
+                paused_since = t if paused_since is None else paused_since
+                if t - paused_since > GIVE_UP_S:
+                    stalled.append(coach.quality_problem)
+                    return
+            else:
+                paused_since = None
             frame = renderer.render(*map(float, patient.pose(float(t))), t_s=float(t), **knobs)
             yield float(t), np.ascontiguousarray(frame[:, :, ::-1])
 
     result = loop.run(frames())
-    ended = "completed" if result.ended_reason == "completed" else "timeout"
+    ended = "completed" if result.ended_reason == "completed" else ("stalled" if stalled else "timeout")
     _finish_movement(patient, patient.log[-1][0] if patient.log else 0.0)
     last = patient.log[-1][0] if patient.log else 0.0
     neutral, cal_t = _neutral_truth(patient, loop)
@@ -504,7 +521,7 @@ def score_session(outcome: SessionOutcome, name: str = "", seed: int = 0) -> Ses
     return SessionScore(name, seed, outcome.mode, outcome.fps, [m.to_dict() for m in outcome.mistakes],
                         outcome.ended, len(reps), complete, ambiguous, sum(counted_by_ex.values()), exact, over,
                         len(false), kinds, flicks, len(fast_reps), fast_warned,
-                        longest >= STALL_S, round(paused_s, 2), qkinds,
+                        longest >= STALL_S or outcome.ended == "stalled", round(paused_s, 2), qkinds,
                         [(w["t_s"], w["kind"], (w.get("data") or {}).get("axis"), (w.get("data") or {}).get("measure"),
                           w.get("magnitude")) for w in false], over_limit_n)
 
