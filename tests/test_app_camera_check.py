@@ -145,7 +145,7 @@ BEFORE_CALIBRATION = [
     (ev.TOO_BRIGHT, {"background": 250, "face_level": 250}),
     (ev.TOO_BRIGHT, {"background": 210, "face_level": 40}),
     (ev.TOO_CLOSE, {"depth_mm": 200.0}),
-    (ev.TWO_FACES, {"faces": 2}),
+    (ev.TWO_FACES, {"face": False, "faces": 2}),  # two people the detector cannot tell apart
 ]
 
 
@@ -214,7 +214,7 @@ MID_SESSION = [
     ("blown_out", {"background": 250, "face_level": 250}, ev.TOO_BRIGHT),
     ("backlit", {"background": 210, "face_level": 40}, ev.TOO_BRIGHT),
     ("face_leaves_and_comes_back", {"face": False}, ev.FACE_LOST),
-    ("second_face", {"faces": 2}, ev.TWO_FACES),
+    ("second_face_not_told_apart", {"face": False, "faces": 2}, ev.TWO_FACES),
     ("leans_in", {"depth_mm": 200.0}, ev.TOO_CLOSE),
 ]
 
@@ -241,6 +241,17 @@ def test_a_bad_picture_mid_session_pauses_and_resumes_without_losing_the_count(t
                                 "end_t_s": pytest.approx(resumed[0].t_s, abs=1e-3), "reason": kind}]
     assert [w["kind"] for w in saved["warnings"]] == [kind]
     assert saved["exercises"][0]["reps_completed"] == 3
+
+
+def test_someone_else_in_view_while_the_patient_is_followed_costs_nothing(tmp_path):
+    """The detector follows the patient and counts another person in view (faces 2): no pause."""
+    scene = Scene(lambda t: {"faces": 2} if 12.0 <= t < 25.0 else {}, patient=Patient())
+    voice = TimedVoice()
+    loop, m = make_loop(scene, voice=voice)
+    result = loop.run(scene.frames(40.0))
+    assert result.ended_reason == "completed"
+    assert not [e for e in result.events if e.kind in ev.QUALITY_KINDS or e.kind == ev.RESUMED]
+    assert [e.data["count"] for e in result.events if e.kind == ev.REP] == [1, 2, 3]
 
 
 # ------------------------------------------------------------------- real frames (MediaPipe)
