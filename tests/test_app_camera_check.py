@@ -294,3 +294,38 @@ def test_real_clip_darkened_and_blown_out_before_and_during_the_session(tmp_path
     assert [p["reason"] for p in saved["pauses"]] == [ev.POOR_LIGHT, ev.TOO_BRIGHT]
     assert all(p["end_t_s"] is not None for p in saved["pauses"])
     assert result.ended_reason == "source ended" and saved["ended_reason"] == "source ended"
+
+
+# ------------------------------------------------------------------- what the patient sees
+@pytest.mark.parametrize("reason", sorted(QUALITY_MESSAGES) + ["user"])
+def test_the_overlay_says_why_counting_is_paused_and_what_to_do(reason):
+    from neckcoach.io.overlay import USER_PAUSE_MESSAGE
+
+    coach = {"phase": "active", "paused": True, "pause_reason": reason, "exercise_name": "Head turns"}
+    state = overlay_state(coach, Kinematics(t_s=1.0, face_found=True, faces=1))
+    assert state.pause_message == (USER_PAUSE_MESSAGE if reason == "user" else QUALITY_MESSAGES[reason])
+    assert overlay_state(dict(coach, paused=False), None).pause_message == ""
+
+
+def _amber_in_top_band(img) -> int:
+    b, g, r = (img[:200, :, i].astype(int) for i in range(3))
+    return int(((r > 200) & (g > 150) & (b < 60)).sum())
+
+
+def test_the_screen_says_why_for_as_long_as_counting_is_paused():
+    """Drawn frames of a session whose picture is bad from 15 to 23 s (longer than a spoken cue
+    stays on screen): the pause notice is on every frame while counting waits, and on none before
+    or after."""
+    scene = Scene(lambda t: {"face": False, "faces": 2} if 15.0 <= t < 23.0 else {}, patient=Patient())
+    video = KeepFrames()
+    loop, m = make_loop(scene, video_writer=video, threaded_overlay=False)
+    result = loop.run(scene.frames(30.0))
+    warned = next(e.t_s for e in result.events if e.kind == ev.TWO_FACES)
+    resumed = next(e.t_s for e in result.events if e.kind == ev.RESUMED)
+    times = [i / FPS for i in range(len(video.frames))]
+    shown = [_amber_in_top_band(f) > 100 for f in video.frames[:len(times)]]
+    during = [s for t, s in zip(times, shown) if warned + 0.05 < t < resumed - 0.05]
+    after = [s for t, s in zip(times, shown) if resumed + 3.2 < t < 30.0]  # the spoken cue has gone
+    before = [s for t, s in zip(times, shown) if 10.0 < t < 15.0]
+    assert during and all(during) and resumed - warned > 6.0
+    assert before and not any(before) and after and not any(after)
