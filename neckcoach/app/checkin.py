@@ -9,7 +9,6 @@ names, speaks each question as it is asked, stores the answers as they come
 
 from __future__ import annotations
 
-import textwrap
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -154,10 +153,36 @@ def _put(img: np.ndarray, text: str, x: int, y: int, scale: float, color, thick:
 
 
 def _wrap(text: str, scale: float, thick: int, width_px: int) -> list[str]:
-    if not text:
-        return []
-    char_w = max(1, cv2.getTextSize("n", FONT, scale, thick)[0][0])
-    return textwrap.wrap(text, max(10, width_px // char_w)) or [text]
+    """Greedy word wrap by the rendered width of each line."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if line and cv2.getTextSize(candidate, FONT, scale, thick)[0][0] > width_px:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _pack(parts: list[str], scale: float, thick: int, width_px: int) -> list[str]:
+    """Whole hint parts ("Enter: skip question") per line, three spaces apart, wrapped only if one is too long."""
+    lines: list[str] = []
+    line = ""
+    for part in (p.strip() for p in parts if p.strip()):
+        candidate = f"{line}   {part}" if line else part
+        if line and cv2.getTextSize(candidate, FONT, scale, thick)[0][0] > width_px:
+            lines.append(line)
+            line = part
+        else:
+            line = candidate
+    if line:
+        lines.append(line)
+    return [w for line in lines for w in (_wrap(line, scale, thick, width_px)
+                                          if cv2.getTextSize(line, FONT, scale, thick)[0][0] > width_px else [line])]
 
 
 def draw_prompt(frame_bgr: np.ndarray, view: PromptView, *, mirror: bool = True, big: bool = False) -> np.ndarray:
@@ -183,9 +208,14 @@ def draw_prompt(frame_bgr: np.ndarray, view: PromptView, *, mirror: bool = True,
              max(1, int(2 * s)))
         y += int(34 * s)
     o_scale = 0.7 * s
-    for line in view.options:
+    for option in view.options:
         y += int(4 * s)
-        _put(img, line, x0 + 2 * margin, y, o_scale, WHITE, max(1, int(1.5 * s)))
+        key, _, label = option.partition("  ")
+        indent = x0 + 2 * margin + int(34 * s)
+        _put(img, key, x0 + 2 * margin, y, o_scale, AMBER, max(1, int(1.5 * s)))
+        for k, line in enumerate(_wrap(label, o_scale, max(1, int(1.5 * s)), x1 - indent - margin)):
+            y += int(26 * s) if k else 0
+            _put(img, line, indent, y, o_scale, WHITE, max(1, int(1.5 * s)))
         y += int(26 * s)
     if view.input_box:
         y += int(8 * s)
@@ -199,7 +229,7 @@ def draw_prompt(frame_bgr: np.ndarray, view: PromptView, *, mirror: bool = True,
         _put(img, view.feedback, x0 + margin, y, 0.6 * s, AMBER, max(1, int(1.5 * s)))
         y += int(28 * s)
     hint_scale = 0.55 * s
-    hint_lines = _wrap(view.hint, hint_scale, 1, text_w)
+    hint_lines = _pack(view.hint.split("   "), hint_scale, 1, text_w)
     y_hint = max(y + int(10 * s), h - margin - int(24 * s) * len(hint_lines))
     for line in hint_lines:
         _put(img, line, x0 + margin, y_hint, hint_scale, GREY if view.severity != "danger" else WHITE, 1)

@@ -128,7 +128,7 @@ def _checkin_options(display, source_info: dict, *, no_checkin: bool, not_asked:
     elif no_checkin:
         reason = "not asked: --no-checkin"
     else:
-        reason = "not asked: no window to answer in (give --pain-before / --pain-after)"
+        reason = "not asked: no window to answer in"
     return CheckinOptions(ask=ask, given_before=given_before, given_after=given_after,
                           live=source_info.get("kind") == "camera", skip_reason=reason)
 
@@ -150,14 +150,24 @@ def _checkin_line(entry: dict) -> str:
     elif rules and all(v is False for r, v in rules.items() if r != "pain_rise"):
         parts.append("no stop symptoms")
     status = entry.get("status")
-    if status not in ("complete", "stopped"):
-        parts.append(entry.get("note") or status)
-    return head + " " + ("; ".join(parts) if parts else str(status))
+    missing = [_QUESTION_WORDS.get(a.get("id"), str(a.get("id"))) for a in entry.get("answers") or []
+               if a.get("status") not in ("answered", "not_needed")]
+    if status not in ("complete", "stopped") and missing:
+        why = {"timed_out": ": no answer within 20 s", "skipped": ": skipped"}.get(
+            status, " " + (entry.get("note") or "not answered"))
+        parts.append(", ".join(missing) + why)
+    return head + " " + "; ".join(parts)
+
+
+_QUESTION_WORDS = {"pain": "neck pain", "headache": "headache", "symptoms": "stop symptoms",
+                   "symptoms_now": "symptom"}
 
 
 def _print_checkins(result) -> None:
     for entry in result.checkins:
         click.echo(_checkin_line(entry))
+    if result.checkins and all(c.get("status") == "not_asked" for c in result.checkins):
+        click.echo("  (give --pain-before N / --pain-after N to record neck pain in a run without a window)")
     if result.stop:
         click.echo(f"STOP RULE ({result.stop['rule']}): {result.stop['message']}")
 

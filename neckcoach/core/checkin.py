@@ -274,14 +274,14 @@ class CheckIn:
             raise RuntimeError("this check-in has already started; reset() to start again")
         self.started_t_s = float(t_s)
         out: list[Event] = []
-        for q in self.questions:
-            if q.id in self.given and self.given[q.id] is not None:
-                value = self._validate_given(q, self.given[q.id])
-                self.answers[q.id] = Answer(q.id, value, "answered", "flag", t_s)
-                self.answers_changed = True
-                self._check_stop(q, t_s, out)
-                if self.done:
-                    return out
+        given = [q for q in self.questions if self.given.get(q.id) is not None]
+        for q in given:  # all recorded first: a stop from one must not drop the others
+            self.answers[q.id] = Answer(q.id, self._validate_given(q, self.given[q.id]), "answered", "flag", t_s)
+            self.answers_changed = True
+        for q in given:
+            self._check_stop(q, t_s, out)
+            if self.done:
+                return out
         self._advance(t_s, out)
         return out
 
@@ -360,6 +360,7 @@ class CheckIn:
                 self._reject(q, t_s, out)
                 return None
             return int(value) if q.decimals == 0 else round(value, q.decimals)
+        self._reject(q, t_s, out)
         return None
 
     def _yes_no_key(self, q: Question, key: str, t_s: float, out: list[Event]) -> Any:

@@ -241,7 +241,8 @@ def checkin_summary(session: Mapping[str, Any]) -> list[str]:
                      "not given).")
     heads = {p: c.get("headache") for p, c in by_phase.items() if c.get("headache") is not None}
     if heads:
-        lines.append("Headache: " + ", ".join(f"{'yes' if v else 'no'} {p}" for p, v in heads.items()) + ".")
+        lines.append("A headache " + " and ".join(f"{p} the session: {'yes' if v else 'no'}"
+                                                  for p, v in heads.items()) + ".")
     return lines
 
 

@@ -310,7 +310,7 @@ StopSymptom = Literal["dizziness", "arm_tingling", "visual_disturbance", "pain_r
 STOP_LABELS: dict[str, str] = {
     "dizziness": "Dizziness or light-headedness",
     "arm_tingling": "Tingling or numbness in your arms",
-    "visual_disturbance": "Changes in your vision (blurred, double or flickering)",
+    "visual_disturbance": "Blurred, double or flickering vision",
     "pain_rise": "More neck pain",
 }
 DEFAULT_STOP_IF: tuple[str, ...] = ("dizziness", "arm_tingling", "visual_disturbance", "pain_rise")
