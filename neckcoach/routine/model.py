@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from neckcoach.core.safety import HOME_MAX_SPEED_DEG_S
 from neckcoach.core.samples import MOVEMENT_AXIS, Axis
@@ -389,9 +389,6 @@ class Routine(BaseModel):
         True, description="Before and after the session, ask neck pain now (0-10), whether a headache is "
         "present and the stop symptoms (at most 20 s, always skippable). false: no check-ins; the stop key "
         "still works during the session.")
-    questions: list[Question] = Field(
-        default_factory=list, max_length=3,
-        description="Your own yes/no questions for the check-in (at most 3, to keep it under 20 s).")
     stop_if: list[StopRule] = Field(
         default_factory=lambda: list(DEFAULT_STOP_IF), max_length=9,  # keys 1-9 in the stop menu
         description="Symptoms that end the session with 'stop and contact your therapist': asked at the "
@@ -404,6 +401,9 @@ class Routine(BaseModel):
         "the usual minimal clinically important change of the numeric pain rating scale (Farrar et al. "
         "2001), a little above the 1.3 points found in mechanical neck pain (Cleland et al. 2008), so a "
         "one-point wobble does not end a session.")
+    questions: list[Question] = Field(
+        default_factory=list, max_length=3,
+        description="Your own yes/no questions for the check-in (at most 3, to keep it under 20 s).")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "Routine":
@@ -414,21 +414,28 @@ class Routine(BaseModel):
             seen.add(ex.id)
         return self
 
-    @model_validator(mode="after")
-    def _check_symptom_ids(self) -> "Routine":
+    @field_validator("stop_if")
+    @classmethod
+    def _stop_ids(cls, rules: list) -> list:
         seen: set[str] = set()
-        for rule in self.stop_if:
+        for rule in rules:
             key = rule if isinstance(rule, str) else rule.id
             if not isinstance(rule, str) and key in RESERVED_IDS:
-                raise ValueError(f"stop_if: {key!r} is a built-in name; give your own symptom another id")
+                raise ValueError(f"{key!r} is a built-in name; give your own symptom another id")
             if key in seen:
-                raise ValueError(f"stop_if: {key!r} is listed twice")
+                raise ValueError(f"{key!r} is listed twice")
             seen.add(key)
-        for q in self.questions:
-            if q.id in RESERVED_IDS or q.id in seen:
-                raise ValueError(f"questions: the id {q.id!r} is already used; choose another")
-            seen.add(q.id)
-        return self
+        return rules
+
+    @field_validator("questions")
+    @classmethod
+    def _question_ids(cls, questions: list, info: ValidationInfo) -> list:
+        taken = set(RESERVED_IDS) | {r.id for r in info.data.get("stop_if") or [] if not isinstance(r, str)}
+        for q in questions:
+            if q.id in taken:
+                raise ValueError(f"the id {q.id!r} is already used; choose another")
+            taken.add(q.id)
+        return questions
 
     def stop_symptoms(self) -> list[tuple[str, str]]:
         """(id, label) of every stop symptom the patient can name, in order (pain_rise aside)."""
