@@ -17,7 +17,7 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from neckcoach.core.checkin import Asked, CheckIn, Finished, Rejected, Stopped
+from neckcoach.core.checkin import Asked, CheckIn, Rejected, Stopped
 from neckcoach.io.keys import checkin_key
 
 # Voice priorities (see neckcoach/io/voice.py): a question outranks coaching
@@ -110,8 +110,6 @@ class PromptRun:
             elif isinstance(event, Stopped):
                 self.message = event.decision.message
                 self._say(event.decision.message, STOP_PRIORITY, None, "stop")
-            elif isinstance(event, Finished):
-                pass
 
     def _say(self, text: str, priority: int, expires_t_s: float | None, kind: str) -> None:
         if self.voice is not None:

@@ -33,7 +33,8 @@ from neckcoach.app.checkin import (DIARY_OFFER_S, FRAME_INTERVAL_S, STOP_SHOWN_M
 from neckcoach.app.overlay_worker import OverlayWorker
 from neckcoach.app.view import overlay_state
 from neckcoach.core import events as ev
-from neckcoach.core.checkin import CheckIn, CheckinPlan, StopDecision, diary_questions, DIARY_IDLE_S
+from neckcoach.core.checkin import (DIARY_IDLE_S, CheckIn, CheckinPlan, StopDecision, diary_questions,
+                                    session_questions)
 from neckcoach.core.coach import Coach
 from neckcoach.core.cues import CuePolicy
 from neckcoach.core.quality import CameraCheck, CheckStatus
@@ -545,8 +546,6 @@ class SessionLoop:
         given = dict(opts.given_before if phase == "before" else opts.given_after)
         questions = self.plan.before if phase == "before" else self.plan.after
         if not questions and given:  # `checkin: false`, but the answers were given on the command line
-            from neckcoach.core.checkin import session_questions
-
             questions = session_questions(phase, self.plan.rules)
         if not questions:
             return None
