@@ -399,6 +399,7 @@ class SessionLoop:
         frames = iter(frames)
         try:
             frames = self._checkin_before(frames)
+            started = time.perf_counter()  # pacing and the processing rate start after the check-in
             for t_s, frame in frames if self._stop is None else ():
                 if first_t is None:
                     first_t = t_s

@@ -116,6 +116,9 @@ def run_session(routine_path: Path, routine, frames, source_info: dict, *, headl
     return result
 
 
+NO_WINDOW = "not asked: no window to answer in"
+
+
 def _checkin_options(display, source_info: dict, *, no_checkin: bool, not_asked: str, given_before: dict,
                      given_after: dict, keys=None):
     """Ask in the window when there is one; otherwise keep what the flags say and record why not asked."""
@@ -128,7 +131,7 @@ def _checkin_options(display, source_info: dict, *, no_checkin: bool, not_asked:
     elif no_checkin:
         reason = "not asked: --no-checkin"
     else:
-        reason = "not asked: no window to answer in"
+        reason = NO_WINDOW
     return CheckinOptions(ask=ask, given_before=given_before, given_after=given_after,
                           live=source_info.get("kind") == "camera", skip_reason=reason)
 
@@ -166,7 +169,8 @@ _QUESTION_WORDS = {"pain": "neck pain", "headache": "headache", "symptoms": "sto
 def _print_checkins(result) -> None:
     for entry in result.checkins:
         click.echo(_checkin_line(entry))
-    if result.checkins and all(c.get("status") == "not_asked" for c in result.checkins):
+    if result.checkins and all(c.get("status") == "not_asked" and c.get("note") == NO_WINDOW
+                               for c in result.checkins):
         click.echo("  (give --pain-before N / --pain-after N to record neck pain in a run without a window)")
     if result.stop:
         click.echo(f"STOP RULE ({result.stop['rule']}): {result.stop['message']}")
