@@ -112,7 +112,9 @@ class StopRules:
 
     @classmethod
     def of(cls, routine: Any) -> "StopRules":
-        return cls(tuple(routine.stop_symptoms()), routine.pain_rise_stop)
+        """The routine's stop rules (none for a routine object without them, e.g. a test stand-in)."""
+        symptoms = getattr(routine, "stop_symptoms", None)
+        return cls(tuple(symptoms()) if callable(symptoms) else (), getattr(routine, "pain_rise_stop", None))
 
     @property
     def ids(self) -> list[str]:
