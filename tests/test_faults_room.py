@@ -3,7 +3,7 @@
 A session of two head turns is run through the whole app loop in rooms where
 MediaPipe reports more than the patient: posters and a drawing it takes for
 faces, and a second real person crossing close behind. The coach must count
-what it counts in an empty room, never measure anyone but the patient, and
+every rep performed, never measure anyone but the patient, and
 pause (if at all) no longer than the other person is in view.
 """
 
@@ -81,14 +81,11 @@ def _counted(result) -> int:
     return sum(ex["reps_completed"] for ex in result.session["exercises"])
 
 
-@pytest.fixture(scope="module")
-def empty_room():
-    return run_session(SceneSpec())
+REPS = 2  # performed by the script, and counted in an empty room (SceneSpec()) when this was written
 
 
 @pytest.mark.slow
-def test_faces_on_the_wall_cost_nothing(empty_room):
-    _, _, plain = empty_room
+def test_faces_on_the_wall_cost_nothing():
     _, log, result = run_session(POSTERS)
     assert log[0][1] >= 2, "precondition: MediaPipe takes a picture for a face from the start"
     assert all(found for found, *_ in log)  # the patient followed in every frame
@@ -96,12 +93,11 @@ def test_faces_on_the_wall_cost_nothing(empty_room):
     assert log[-1][2] >= 1 and log[-1][1] == 1  # the pictures known as such by the end
     assert not [e for e in result.events if e.kind in ev.QUALITY_KINDS]
     assert result.session["pauses"] == []
-    assert _counted(result) == _counted(plain) == 2
+    assert _counted(result) == REPS
 
 
 @pytest.mark.slow
-def test_a_person_crossing_close_behind_costs_at_most_their_time_in_view(empty_room):
-    _, _, plain = empty_room
+def test_a_person_crossing_close_behind_costs_at_most_their_time_in_view():
     source, log, result = run_session(CLOSE_BEHIND)
     t_in, t_out = source.renderer.passerby_view_interval()
     assert sum(faces >= 2 for _, faces, *_ in log) >= 5, "precondition: MediaPipe finds the second face"
@@ -111,4 +107,4 @@ def test_a_person_crossing_close_behind_costs_at_most_their_time_in_view(empty_r
     assert paused <= t_out - t_in
     for p in result.session["pauses"]:
         assert t_in <= p["start_t_s"] and p["end_t_s"] <= t_out + 1.0  # the coach resumes 0.5 s after
-    assert _counted(result) == _counted(plain) == 2
+    assert _counted(result) == REPS
