@@ -52,8 +52,9 @@ def simulate(rt, duration_s: float, *, traits: PatientTraits = STEADY, problems=
         active = [k for a, b, k in problems if a <= t < b]
         vals = [v + rng.normal(0, 0.4) for v in pose]
         rel = RelativePose(
-            t_s=float(t), face_found="face" not in active, yaw_deg=vals[0], pitch_deg=vals[1],
-            roll_deg=vals[2], retraction_mm=vals[3], confidence=0.9, reliable=True,
+            t_s=float(t), face_found="face" not in active and "two" not in active,  # "two": not told apart
+            yaw_deg=vals[0], pitch_deg=vals[1], roll_deg=vals[2], retraction_mm=vals[3], confidence=0.9,
+            reliable=True,
             faces=0 if "face" in active else (2 if "two" in active else 1),
             face_width_px=50.0 if "far" in active else 200.0, brightness=15.0 if "dark" in active else 120.0)
         new = coach.update(filt.update(rel))
