@@ -297,6 +297,8 @@ class Coach:
                 # warning belongs to the rep that is beginning.
                 rep = c.rep_offset + len(c.records) + 1
         for e in self.safety.update(sample, t, rep=rep):
+            if e.kind in (ev.JERK, ev.TOO_FAST) and c is not None:
+                c.mark_jolt(t)
             self._record(e, out)
 
     def _record(self, e: Event, out: list[Event]) -> None:

@@ -36,14 +36,6 @@ from neckcoach.core.smoothness import (MIN_SNR, MOVEMENT_SMOOTH_FRACTION, gaussi
 # scored as its one peak by the floor in `_movement`).
 PEAK_PROMINENCE_DEG_S = 2.0
 PEAK_PROMINENCE_MM_S = 1.5
-# A movement that nearly halts and starts again this many times or more (speed
-# peaks separated by dips of half the peak speed, `STOP_START_PROMINENCE`) is
-# uneven: stop-start rather than one smooth motion. One hesitation or pause
-# gives 2. Judged only where the movement's peak speed is UNEVEN_SNR times
-# the noise of its smoothed speed at rest: on a slow 8 deg chin nod,
-# breathing sway and tremor alone make speed ripples of that size.
-UNEVEN_PEAKS = 3
-UNEVEN_SNR = 10.0
 # Seconds of samples kept before a rep leaves neutral (at least; the counter
 # keeps a whole prescribed tempo, since a patient at half the tempo takes
 # ~2 s to cross the start threshold) and after it is back, so each movement
@@ -81,6 +73,7 @@ class RepRecord:
     hold_s: float = 0.0
     reason: str | None = None
     warnings: int = 0
+    jolted: bool = False
     _t: list[float] = field(default_factory=list)
     _x: list[float] = field(default_factory=list)
     _speed: list[float] = field(default_factory=list)
@@ -261,8 +254,7 @@ class RepCounter:
     """Counts reps of one exercise set from calibrated kinematics.
 
     `update(sample)` returns events (rep_start, at_target, hold, release,
-    hold_broken, almost, partial, rep, wrong_side, and jerk when a finished
-    movement was uneven). The coach stops feeding it while the measurement is
+    hold_broken, almost, partial, rep, wrong_side). The coach stops feeding it while the measurement is
     unusable and calls `suspend()`, which abandons the rep in progress (never
     counted) but keeps the count.
 
@@ -337,6 +329,7 @@ class RepCounter:
         self._tail: RepRecord | None = None
         self._still: deque[tuple[float, float]] = deque()
         self._unseen = False
+        self._jolt_t: float | None = None
 
     def _clear_rep(self) -> None:
         self.current: RepRecord | None = None
@@ -390,12 +383,14 @@ class RepCounter:
             return self.directions[0]
         if self._unseen:
             return None  # after a gap in what was seen: either side is the next one
-        if not self.records:
-            return self.directions[0]
         # Alternation follows the last attempt, complete or not: after a short
         # turn to the left the person (rightly) turns right next, and that rep
         # must count; the missing left one is made up at the end of the set.
-        last = self.directions.index(self.records[-1].side)
+        # A sudden jolt that never reached the target was not an attempt at a rep.
+        attempts = [r for r in self.records if r.reason != "sudden"]
+        if not attempts:
+            return self.directions[0]
+        last = self.directions.index(attempts[-1].side)
         return self.directions[(last + 1) % len(self.directions)]
 
     def _allowed(self, direction: str) -> bool:
@@ -565,6 +560,7 @@ class RepCounter:
             self.current.add(tl, xl, vl)
         self.current.peak_signed = x
         self.current.peak = abs(x)
+        self.current.jolted = self._jolt_t is not None and self._jolt_t >= start_t - 0.5
         self.state = "out"
         out.append(self._event(t, ev.REP_START, data={"count": self.total_completed}))
 
@@ -655,6 +651,8 @@ class RepCounter:
         reached = rec.time_to_target_s is not None
         rec.complete = reached and self._hold_done
         rec.reason = None if rec.complete else ("short_of_target" if not reached else "hold_short")
+        if not reached and rec.jolted:
+            rec.reason = "sudden"  # a jolt, already warned about: not an attempt at the exercise
         rec.finish(t)
         self.records.append(rec)
         self._unseen = False
@@ -670,25 +668,29 @@ class RepCounter:
         else:
             msg = ("Not quite far enough. Go a little further next time." if not reached
                    else "Hold it a little longer next time.")
+            if rec.reason == "sudden":
+                msg = ""  # the safety warning has said what matters
             out.append(self._event(t, ev.PARTIAL, magnitude=rec.peak, unit=self.unit, data=data, message=msg))
         self.state = "neutral"
         self._clear_rep()
         self._tail = rec
 
     def _close_tail(self, t: float, out: list[Event]) -> None:
-        """The movement after the rep has had time to come to rest: judge its smoothness."""
-        rec, self._tail = self._tail, None
-        if rec.time_to_target_s is None:
-            return  # a short attempt is already told so; its shape is not judged
-        m = rec.metrics()
-        for name in ("out", "back"):
-            peaks = m[name].get("stop_starts")
-            if peaks is not None and peaks >= UNEVEN_PEAKS and m[name].get("snr", 0.0) >= UNEVEN_SNR:
-                out.append(Event(t_s=t, kind=ev.JERK, exercise_id=self.exercise.id, rep=rec.index, side=rec.side,
-                                 magnitude=float(peaks), unit="peaks",
-                                 message="Try to move in one smooth, steady motion.",
-                                 data={"axis": self.axis, "measure": "velocity_peaks", "movement": name}))
-                break
+        """The movement after the rep has had time to come to rest: its record is final.
+
+        (Speed peaks per movement are recorded for the therapist, not spoken:
+        on slow movements with breathing sway and tremor, judging stop-starts
+        online raised 0.2 false warnings per 100 reps in the tuning population,
+        while the sudden movements that matter are caught by the safety monitor.)
+        """
+        self._tail = None
+
+    def mark_jolt(self, t_s: float) -> None:
+        """A sudden movement was warned at t_s: it belongs to the rep in progress, or to the one
+        about to start (the jolt is warned before the head has crossed the start threshold)."""
+        self._jolt_t = float(t_s)
+        if self.current is not None:
+            self.current.jolted = True
 
     def feed_tail(self, sample: Kinematics, t_s: float | None = None) -> list[Event]:
         """Keep recording the movement after the last rep until it rests (TAIL_S); only that.
@@ -720,7 +722,7 @@ class RepCounter:
 
 _EXTRA_DEFAULTS = {
     ev.HOLD_BROKEN: "Stay at the target until I say release.",
-    ev.RUSHED: "A bit slower, take your time.",
+    ev.RUSHED: "Nice and slow: take your time.",
     ev.COMPENSATION: "Keep your shoulders still, move only your head.",
     ev.REP_START: "",
     ev.AT_TARGET: "",

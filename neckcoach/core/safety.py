@@ -143,7 +143,7 @@ class SafetyMonitor:
       threshold is 82.
     """
 
-    def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 60.0,
+    def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 75.0,
                  window_s: float = 0.2, hold_fraction: float = 0.7, jerk_sustain_s: float = 0.0,
                  confirm_s: float = 0.2, min_jolt_deg: float = 5.0, min_jolt_mm: float = 6.0,
                  jolt_window_s: float = 0.5, too_fast_margin: float = 0.05, too_fast_sustain_s: float = 0.06,

@@ -44,6 +44,9 @@ REACH_FRACTION = 0.85
 # target with breathing sway and tremor is holding.
 HOLD_SLACK_FRACTION = 0.05
 REACH_TOLERANCE = 0.08
+# A dip out of the band this short (a jolt during the hold) may or may not end a hold
+# for a coach that must not end one on a frame of jitter: such a rep is ambiguous.
+HOLD_DIP_S = 0.3
 HOLD_TOLERANCE_S = 0.4
 # Where the measured value becomes a lower bound (issue #14): a rep whose true
 # peak lies beyond it may be counted although short of the target.
@@ -52,7 +55,7 @@ MEASURABLE = {("yaw", 1): 55.0, ("yaw", -1): 55.0, ("pitch", 1): 20.0}
 STALL_S = 10.0
 # A pipeline session whose coach has not started, or has been paused for a picture
 # problem, for this long is ended as stalled (rendering the rest would show nothing new).
-GIVE_UP_S = 30.0
+GIVE_UP_S = 20.0
 
 
 class Ears:
@@ -200,9 +203,9 @@ def frame_times(duration_s: float, fps: float, rng: np.random.Generator, *, jitt
 
 
 def session_budget_s(routine, traits: PatientTraits) -> float:
-    """How long to let a session run before calling it unfinished: twice its length at this
+    """How long to let a session run before calling it unfinished: 1.5x its length at this
     patient's pace (when slower than prescribed), plus setting up."""
-    return 20.0 + 2.0 * float(routine.estimated_duration_s()) / min(traits.pace, 1.0)
+    return 20.0 + 1.5 * float(routine.estimated_duration_s()) / min(traits.pace, 1.0)
 
 
 def run_kinematics_session(routine, traits: PatientTraits, *, seed: int, mistakes=(), fps: float = 30.0,
@@ -368,7 +371,7 @@ def judge_reps(outcome: SessionOutcome) -> list[RepTruth]:
         lo = REACH_FRACTION * rep.target - tol
         # The hold, judged with the band's edge at either end of the measurement tolerance.
         held_strict = _longest_hold(tt, x, hi, hi - slack)
-        held_lenient = _longest_hold(tt, x, lo, lo - slack)
+        held_lenient = _longest_hold(tt, x, lo, lo - slack, dip_s=HOLD_DIP_S)
         held = _longest_hold(tt, x, REACH_FRACTION * rep.target, REACH_FRACTION * rep.target - slack)
         speed = float(np.max(np.abs(np.gradient(x, tt)))) if tt.size > 2 else 0.0
         hold_s = float(ex.hold_s)
@@ -392,18 +395,24 @@ def judge_reps(outcome: SessionOutcome) -> list[RepTruth]:
     return out
 
 
-def _longest_hold(t: np.ndarray, x: np.ndarray, enter: float, stay: float) -> float:
-    """Longest time the head stayed at the target: from reaching `enter` until below `stay`."""
+def _longest_hold(t: np.ndarray, x: np.ndarray, enter: float, stay: float, dip_s: float = 0.0) -> float:
+    """Longest time the head stayed at the target: from reaching `enter` until below `stay`
+    (for longer than `dip_s`)."""
     best = 0.0
-    start = None
+    start = below = None
     for ti, xi in zip(t, x):
-        if start is None and xi >= enter:
-            start = ti
-        elif start is not None and xi < stay:
-            best = max(best, ti - start)
-            start = None
+        if start is None:
+            if xi >= enter:
+                start, below = ti, None
+        elif xi < stay:
+            below = ti if below is None else below
+            if ti - below > dip_s:
+                best = max(best, below - start)
+                start = below = None
+        else:
+            below = None
     if start is not None:
-        best = max(best, t[-1] - start)
+        best = max(best, (below if below is not None else t[-1]) - start)
     return float(best)
 
 
