@@ -14,6 +14,7 @@ are constants (core/safety.py): the tempo plays no part.
 
     .venv/bin/python benchmarks/safety_sweep.py            # ~1 min on 2 cores
     .venv/bin/python benchmarks/safety_sweep.py --seeds 1  # quicker
+    .venv/bin/python benchmarks/safety_sweep.py --features # what the filter leaves of each candidate feature
 """
 
 from __future__ import annotations
@@ -141,10 +142,69 @@ def rest(seeds: int) -> None:
     print(f"noise and a 1 deg tremor at rest ({max(seeds, 3)} x 120 s, 0.5 deg): {n} warnings")
 
 
+def features(seeds: int) -> None:
+    """What the filter leaves of a flick and of the most demanding smooth movement, per feature.
+
+    For 15 deg flicks in 0.25 s (step or out-and-back, at rest, mid-movement with or against it,
+    and ending with the movement) and for smooth turns of 57.5 deg in 1.25 s (the most demanding
+    movement under a 90 deg/s limit at 2x a 2.5 s way out) and 39 deg in 1.25 s, each with 0.5 deg
+    noise and a 0 / 0.5 / 1 deg (peak to peak) 5 Hz tremor: the largest measured value of each
+    candidate feature (flicks: within 300 ms of onset). A usable feature has its smallest flick
+    value above its largest smooth one.
+    """
+    from neckcoach.core.kinematics import KinematicsFilter, RelativePose
+
+    def kin(t, x):
+        f = KinematicsFilter()
+        ks = [f.update(RelativePose(float(ti), True, float(xi), 0, 0, 0, 0.9, True, 1, 200, 120)) for ti, xi in zip(t, x)]
+        return (np.array([k.yaw_speed_deg_s for k in ks]), np.array([k.yaw_accel_deg_s2 for k in ks]),
+                np.array([k.yaw_jerk_deg_s3 for k in ks]))
+
+    def dv(t, v, w=0.2):
+        out = np.zeros_like(v)
+        for i in range(len(t)):
+            lo = t[i] - w
+            vals = list(v[(t > lo) & (t <= t[i])]) + [float(np.interp(lo, t, v))]
+            out[i] = max(v[i] - min(vals), max(vals) - v[i])
+        return out
+
+    rng = np.random.default_rng(0)
+    for fps in (15.0, 30.0):
+        fl: dict[str, list[float]] = {}
+        sm: dict[str, list[float]] = {}
+        for seed in range(seeds * 4):
+            t = timeline(8.0, fps=fps, seed=seed + int(fps) * 100)
+            for shape in ("step", "bump"):
+                for ctx, base, onset, sign in (("rest", 0 * t, 4.0, 1), ("mid", min_jerk(t, 2.0, 1.25, 50), 2.5, 1),
+                                               ("against", min_jerk(t, 2.0, 1.25, 50), 2.5, -1),
+                                               ("late", min_jerk(t, 2.0, 1.25, 50), 2.9, 1)):
+                    x = base + shaped(t, onset, sign * 15.0, 0.25, shape) + rng.normal(0, 0.5, t.size)
+                    v, a, j = kin(t, x)
+                    m = (t >= onset) & (t <= onset + 0.3)
+                    for name, val in (("velocity change in 0.2 s", dv(t, v)), ("|accel|", np.abs(a)),
+                                      ("|jerk|", np.abs(j))):
+                        fl.setdefault(name, []).append(float(val[m].max()))
+            for amp in (57.5, 39.0):
+                for trem in (0.0, 0.25, 0.5):
+                    x = (min_jerk(t, 2.0, 1.25, amp) - min_jerk(t, 3.75, 1.25, amp)
+                         + trem * np.sin(2 * np.pi * 5.0 * t) + rng.normal(0, 0.5, t.size))
+                    v, a, j = kin(t, x)
+                    for name, val in (("velocity change in 0.2 s", dv(t, v)), ("|accel|", np.abs(a)),
+                                      ("|jerk|", np.abs(j))):
+                        sm.setdefault(name, []).append(float(val.max()))
+        for name in fl:
+            print(f"{fps:.0f} fps, {name}: flicks min {min(fl[name]):.0f} (median {np.median(fl[name]):.0f}), "
+                  f"smooth max {max(sm[name]):.0f} (median {np.median(sm[name]):.0f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3, help="noise/timing seeds per case")
+    parser.add_argument("--features", action="store_true", help="compare candidate jolt features instead")
     args = parser.parse_args()
+    if args.features:
+        features(args.seeds)
+        return
     flicks(args.seeds)
     clean(args.seeds)
     twitches(args.seeds)

@@ -91,9 +91,9 @@ class Ears:
 class MeasurementNoise:
     """What measuring a head through a webcam and MediaPipe does to its true angles.
 
-    Fitted to the rendered head through the real pipeline at 30 fps
-    (/tmp probe described in benchmarks/README.md) and to real clips at rest
-    (single_face, cap12/13, franck): white jitter of 0.1-0.4 deg, plus a
+    Fitted to the rendered head through the real pipeline at 30 fps and to
+    real clips at rest (single_face, cap12/13, franck), with
+    benchmarks/noise_model.py: white jitter of 0.1-0.4 deg, plus a
     correlated part (time constant 65 ms, lag-1 0.6 at 30 fps) that grows
     with angular speed (0.35-0.6 deg at 30-60 deg/s), and a yaw gain of
     0.9-1.0. Retraction comes from the head's depth: 0.5-1.3 mm of jitter at
