@@ -45,8 +45,8 @@ def virtual(routine, mistakes, seed):
     injected = demo_mistakes(routine, tuple(m for m in mistakes if m == "jerky"))
     injected += [Mistake(m, 0, 1) for m in mistakes if m != "jerky"]
     started = time.perf_counter()
-    outcome = run_pipeline_session(routine, demo_patient(), seed=seed, renderer=HeadRenderer(seed=seed),
-                                   mistakes=injected, fps=30.0)
+    outcome = run_pipeline_session(routine, demo_patient(), seed=seed, mistakes=injected, fps=30.0,
+                                   make_renderer=lambda spec: HeadRenderer(seed=seed, scene=spec))
     return outcome, time.perf_counter() - started
 
 

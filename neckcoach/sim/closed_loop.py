@@ -69,8 +69,9 @@ class Ears:
     available = True
     busy = False
 
-    def __init__(self, patient: VirtualPatient) -> None:
+    def __init__(self, patient: VirtualPatient, room: "RoomActor | None" = None) -> None:
         self.patient = patient
+        self.room = room
         self._pending: list[tuple[str, str]] = []
         self.said: list[tuple[float, str, str]] = []
 
@@ -81,10 +82,62 @@ class Ears:
         for kind, text in self._pending:
             self.said.append((now_t_s, kind, text))
             self.patient.hear(now_t_s, kind, text)
+            if self.room is not None:
+                self.room.hear(now_t_s, text)
         self._pending.clear()
 
     def close(self) -> None:
         self._pending.clear()
+
+
+class RoomActor:
+    """What the patient does about the room when the app asks: come closer, move back, move to
+    the middle, turn on a light, close the curtains.
+
+    A real patient sitting too far from the laptop moves when told; the
+    virtual one does too, after its reaction time, and the scene is re-rendered
+    from its new place (`renderer` is rebuilt from the changed `SceneSpec`).
+    Each request is followed at most `max_moves` times, as a person would
+    give up fiddling with the room eventually.
+    """
+
+    def __init__(self, scene, make_renderer, reaction_s: float, max_moves: int = 4) -> None:
+        self.scene = scene
+        self.make_renderer = make_renderer
+        self.renderer = make_renderer(scene)
+        self.reaction_s = float(reaction_s)
+        self.max_moves = int(max_moves)
+        self.moves: list[tuple[float, str]] = []
+        self._pending: list[tuple[float, str]] = []
+
+    def hear(self, t_s: float, text: str) -> None:
+        words = text.lower()
+        for key, change in (("closer", "closer"), ("move back", "back"), ("middle", "middle"),
+                            ("too dark", "light"), ("curtains", "curtains")):
+            if key in words:
+                self._pending.append((t_s + self.reaction_s, change))
+
+    def render(self, pose, t_s: float) -> np.ndarray:
+        due = [c for when, c in self._pending if when <= t_s]
+        self._pending = [(when, c) for when, c in self._pending if when > t_s]
+        if due and len(self.moves) < self.max_moves:
+            self.scene = _moved(self.scene, due[-1])
+            self.renderer = self.make_renderer(self.scene)
+            self.moves.append((t_s, due[-1]))
+        return self.renderer.render(*map(float, pose), t_s=t_s)
+
+
+def _moved(scene, change: str):
+    """The scene after the patient did what it was asked."""
+    if change == "closer":
+        return scene.replace(distance_m=max(0.45, scene.distance_m - 0.15))
+    if change == "back":
+        return scene.replace(distance_m=min(1.0, scene.distance_m + 0.15))
+    if change == "middle":
+        return scene.replace(camera_x_m=0.0, camera_yaw_deg=0.0)
+    if change == "light":
+        return scene.replace(light_level=max(scene.light_level, 0.8))
+    return scene.replace(window_behind=0.3 * scene.window_behind)
 
 
 @dataclass(frozen=True)
@@ -187,6 +240,8 @@ class SessionOutcome:
     heard: list = field(default_factory=list)
     trace: list = field(default_factory=list)  # (t_s, yaw, pitch, roll, retraction) the coach saw
     calibration_t_s: float = 0.0
+    room_moves: list = field(default_factory=list)  # (t_s, what the patient changed when asked)
+    stall: str | None = None
 
 
 def frame_times(duration_s: float, fps: float, rng: np.random.Generator, *, jitter: float = 0.1,
@@ -261,22 +316,30 @@ def run_kinematics_session(routine, traits: PatientTraits, *, seed: int, mistake
                           trace, calibrate_s - 1.25)
 
 
-def run_pipeline_session(routine, traits: PatientTraits, *, seed: int, renderer, mistakes=(), fps: float = 30.0,
-                         render_knobs: dict | None = None, max_s: float | None = None,
+def run_pipeline_session(routine, traits: PatientTraits, *, seed: int, scene=None, make_renderer=None,
+                         mistakes=(), fps: float = 30.0, max_s: float | None = None,
                          drop_p: float = 0.0) -> SessionOutcome:
-    """The patient rendered (`renderer.render(yaw, pitch, roll, retraction_mm, **render_knobs)`)
-    through MediaPipe and the app's `SessionLoop`; the loop's spoken cues go to the patient."""
+    """The patient rendered in `scene` (a `SceneSpec`; `make_renderer(scene)` builds the renderer,
+    by default `HeadRenderer(seed=seed, scene=scene)`) through MediaPipe and the app's
+    `SessionLoop`; the loop's spoken cues go to the patient, and its requests about the room
+    ("come a little closer") to a `RoomActor`."""
     from neckcoach.app.runner import SessionLoop
     from neckcoach.measure import Measurement
 
+    if make_renderer is None:
+        from neckcoach.sim.render import HeadRenderer
+        from neckcoach.sim.scene import SceneSpec
+
+        def make_renderer(spec):
+            return HeadRenderer(seed=seed, scene=spec)
+        scene = scene if scene is not None else SceneSpec()
     rng = np.random.default_rng(seed + 7919)
     patient = VirtualPatient(routine, traits, seed=seed, mistakes=mistakes)
-    ears = Ears(patient)
+    room = RoomActor(scene, make_renderer, reaction_s=traits.reaction_s + 1.0)
+    ears = Ears(patient, room)
     loop = SessionLoop(routine, Measurement(), voice=ears, display=None, keep_events=True)
     budget = max_s if max_s is not None else session_budget_s(routine, traits)
-    knobs = dict(render_knobs or {})
     times = frame_times(budget, fps, rng, drop_p=drop_p)
-
     stalled = []
 
     def frames():
@@ -294,7 +357,7 @@ def run_pipeline_session(routine, traits: PatientTraits, *, seed: int, renderer,
                     return
             else:
                 paused_since = None
-            frame = renderer.render(*map(float, patient.pose(float(t))), t_s=float(t), **knobs)
+            frame = room.render(patient.pose(float(t)), float(t))
             yield float(t), np.ascontiguousarray(frame[:, :, ::-1])
 
     result = loop.run(frames())
@@ -302,8 +365,11 @@ def run_pipeline_session(routine, traits: PatientTraits, *, seed: int, renderer,
     _finish_movement(patient, patient.log[-1][0] if patient.log else 0.0)
     last = patient.log[-1][0] if patient.log else 0.0
     neutral, cal_t = _neutral_truth(patient, loop)
-    return SessionOutcome(routine, traits, list(mistakes), fps, "pipeline", result.session, list(loop.events),
-                          patient, neutral, ended, float(last), ears.said, calibration_t_s=cal_t)
+    outcome = SessionOutcome(routine, traits, list(mistakes), fps, "pipeline", result.session, list(loop.events),
+                             patient, neutral, ended, float(last), ears.said, calibration_t_s=cal_t)
+    outcome.room_moves = list(room.moves)
+    outcome.stall = stalled[0] if stalled else None
+    return outcome
 
 
 def _finish_movement(patient: VirtualPatient, t: float, settle_s: float = 3.0, fps: float = 30.0) -> None:
