@@ -137,6 +137,30 @@ def table(rows: list[dict]) -> str:
         return (f"{len(v)}/{len(group)}" + (f" (median {1000 * np.median(v):.0f} ms, max {1000 * max(v):.0f} ms)"
                                             if v else ""))
 
+    smooth = [m for r in rows for m in r.get("smoothness", [])]
+    plain = [m for m in smooth if m["interruptions"] == 0 and not m["pushes"] and not m["flick"]]
+    jolted = [m for m in smooth if m["flick"] == "movement"]
+
+    def ways(group, key):
+        return [m[f"{key}_{w}"] for m in group for w in ("out", "back") if m.get(f"{key}_{w}") is not None]
+
+    def smooth_txt(group):
+        sp = ways(group, "sparc")
+        pk = ways(group, "velocity_peaks")
+        if not sp:
+            return "none measured"
+        near = sum(abs(x + 1.41) <= 0.3 for x in sp)
+        return (f"{len(sp)} movements: SPARC median {np.median(sp):.2f}, {100 * near / len(sp):.0f} % within 0.3 of "
+                f"-1.41; one speed peak in {100 * sum(p == 1 for p in pk) / max(len(pk), 1):.0f} %")
+
+    def flick_txt(group):
+        sp = [m["sparc"] for m in group if m.get("sparc") is not None]
+        pk = [m["velocity_peaks"] for m in group if m.get("velocity_peaks") is not None]
+        if not sp:
+            return "none measured"
+        return (f"{len(sp)} reps: SPARC median {np.median(sp):.2f}; two or more speed peaks in "
+                f"{100 * sum(p >= 2 for p in pk) / max(len(pk), 1):.0f} %")
+
     lines = [
         "| measure | result |",
         "|---|---|",
@@ -161,6 +185,9 @@ def table(rows: list[dict]) -> str:
         f"| sessions not finished in 1.5x their expected time | {sum(r['ended'] != 'completed' for r in rows)} "
         "(the patient kept stopping short of the target or hold) |",
         f"| \"rushed\" reminders | {rushed} in {n} sessions |",
+        f"| smoothness of counted reps' movements made in one go (no hesitation, pause or flick) | "
+        f"{smooth_txt(plain)} |",
+        f"| the less smooth movement of counted reps with a flick on the way out or back | {flick_txt(jolted)} |",
     ]
     return "\n".join(lines)
 

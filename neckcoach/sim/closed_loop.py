@@ -527,6 +527,7 @@ class SessionScore:
     quality_pauses: dict
     false_warnings: list = field(default_factory=list)  # (t_s, kind, axis, measure, magnitude)
     over_limit_warnings: int = 0
+    smoothness: list = field(default_factory=list)  # per counted rep: see _smoothness
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -598,7 +599,28 @@ def score_session(outcome: SessionOutcome, name: str = "", seed: int = 0) -> Ses
                         len(false), kinds, flicks, len(fast_reps), fast_warned,
                         longest >= STALL_S or outcome.ended == "stalled", round(paused_s, 2), qkinds,
                         [(w["t_s"], w["kind"], (w.get("data") or {}).get("axis"), (w.get("data") or {}).get("measure"),
-                          w.get("magnitude")) for w in false], over_limit_n)
+                          w.get("magnitude")) for w in false], over_limit_n, _smoothness(outcome))
+
+
+def _smoothness(outcome: SessionOutcome) -> list[dict]:
+    """Each rep the coach recorded, with what the patient did in it: how many times its movements
+    were interrupted (hesitation, pause) and whether a flick happened during it."""
+    out = []
+    for ex in outcome.session.get("exercises", []):
+        for rep in ex.get("reps", []):
+            a, b = rep.get("start_t_s"), rep.get("end_t_s")
+            if a is None or b is None:
+                continue
+            done = next((p for p in outcome.patient.reps if p.end_t_s is not None
+                         and p.start_t_s - 1.0 <= a and b <= p.end_t_s + 1.0), None)
+            near = [f for f in outcome.patient.flicks if a - 0.5 <= f.onset_s <= b]
+            flick = ("movement" if any(f.context in ("out", "back") for f in near) else "other") if near else None
+            out.append({"exercise": ex.get("id"), "interruptions": None if done is None else done.interruptions,
+                        "pushes": None if done is None else done.extra_pushes, "flick": flick,
+                        **{k: rep.get(k) for k in ("sparc", "velocity_peaks", "sparc_out", "sparc_back",
+                                                   "velocity_peaks_out", "velocity_peaks_back", "ldlj_out",
+                                                   "ldlj_back")}})
+    return out
 
 
 def _truth_over_limit(outcome: SessionOutcome, t_w: float) -> bool:
