@@ -42,10 +42,12 @@ PEAK_PROMINENCE_MM_S = 1.5
 # can be scored from rest to rest.
 PRE_S = 1.5
 _USE_POS = True
-# A head whose filtered angle moves less than this (deg, or mm) within settle_s
-# is still: above the filtered jitter and a 1 deg tremor, far below any movement.
-STILL_RANGE = 1.0
-# Once armed, the zero follows only a head that stayed within REST_RANGE for REST_S.
+# Where the head rests is the mean over REST_S (half a breath or more, so
+# breathing sway averages out rather than setting the zero at one end of it):
+# before the counter has armed, of a head that moved less than STILL_RANGE
+# (deg, or mm: 0.8 deg of breathing sway and a 1 deg tremor pass, any movement
+# does not); once armed, of a head within REST_RANGE.
+STILL_RANGE = 2.0
 REST_RANGE = 0.5
 REST_S = 2.0
 TAIL_S = 1.0
@@ -427,13 +429,13 @@ class RepCounter:
         Patients' posture drifts by a few degrees over a session; measured
         from the calibrated neutral, a head resting 4 deg off would never be
         "back at rest" and the next rep would never arm. While no rep is in
-        progress and the head is still, where it rests becomes the zero of
-        the reps: before the counter has armed, any place within
-        `max_rest_offset` where the head stayed within STILL_RANGE for
-        settle_s; once armed, only a place within the neutral band where it
-        stayed within REST_RANGE for REST_S, so the slow start of a slow
-        movement (a chin nod at half its tempo moves 0.3 deg in its first
-        0.6 s) never drags the zero along.
+        progress and the head is still, where it rests (its mean over REST_S)
+        becomes the zero of the reps: before the counter has armed, any place
+        within `max_rest_offset` where the head stayed within STILL_RANGE;
+        once armed, only a place within the neutral band where it stayed
+        within REST_RANGE, so the slow start of a slow movement (a chin nod at
+        half its tempo moves 0.3 deg in its first 0.6 s) never drags the zero
+        along.
         """
         if self.state not in ("unarmed", "neutral"):
             self._still.clear()
@@ -442,18 +444,14 @@ class RepCounter:
         still.append((t, x))
         while still and t - still[0][0] > REST_S:
             still.popleft()
-        if self.state == "unarmed":
-            recent = [q for tq, q in still if t - tq <= self.settle_s]
-            if t - still[0][0] < 0.9 * self.settle_s or max(recent) - min(recent) >= STILL_RANGE:
-                return
-            m = sum(recent) / len(recent)
-            if abs(m) <= self.max_rest_offset:
-                self.rest = m
-            return
         if t - still[0][0] < 0.95 * REST_S:
             return
         xs = [q for _, q in still]
         m = sum(xs) / len(xs)
+        if self.state == "unarmed":
+            if max(xs) - min(xs) < STILL_RANGE and abs(m) <= self.max_rest_offset:
+                self.rest = m
+            return
         if max(xs) - min(xs) < REST_RANGE and abs(m - self.rest) < self._neutral and abs(m) <= self.max_rest_offset:
             self.rest = m
 
