@@ -42,10 +42,11 @@ def demo_routine(routine, *, reps: int, rest_s: float = 5.0):
 
 
 def demo_patient():
-    """A cooperative patient: on tempo, a little past the target, steady, waits for the cues."""
+    """A cooperative patient: on tempo, near the target (inside the range MediaPipe measures well),
+    steady, waits for the cues."""
     from neckcoach.sim.population import PatientTraits
 
-    return PatientTraits(pace=1.0, amplitude=1.08, waits_for_release=True, reaction_s=0.7, gap_s=0.8,
+    return PatientTraits(pace=1.0, amplitude=0.96, waits_for_release=True, reaction_s=0.7, gap_s=0.8,
                          sway_deg=0.3, tremor_deg=0.0, drift_deg_min=0.0, cross_talk=0.03)
 
 

@@ -135,7 +135,9 @@ class SafetyMonitor:
     - torso_limit_deg: 10 deg of trunk turn/tilt means the shoulders, not the
       neck, are doing the movement.
     - warmup_s: speeds are not judged for 0.3 s after tracking (re)starts,
-      because a differentiator's first frames carry a start-up transient.
+      because a differentiator's first frames carry a start-up transient,
+      nor for 0.3 s after an axis becomes trustworthy again (coming back
+      from past the measurable range, the estimate can step).
     - uncertain_factor: an angle flagged not reliable (e.g. pitch and roll
       while the face is followed far out in a turn) is still watched for
       jolts, with the velocity change and travel thresholds this many times
@@ -202,6 +204,7 @@ class SafetyMonitor:
         self._hist: dict[str, deque[tuple[float, float]]] = {a: deque() for a in self.axes}
         self._path: dict[str, deque[tuple[float, float]]] = {a: deque() for a in self.axes}
         self._base: dict[str, tuple[float, float] | None] = {}
+        self._judged_since: dict[str, float] = {}
         self._tracking_since: float | None = None
 
     def speed_limit(self, axis: str) -> float:
@@ -222,14 +225,16 @@ class SafetyMonitor:
             self._tracking_since = t
         warm = t - self._tracking_since >= self.warmup_s
         for a in self.axes:
-            if not (warm and sample.reliable):
-                self._forget(a)
-                continue
             # A lower bound moves continuously with the head (its speed is at most the true one);
             # an angle that is merely uncertain is still watched for jolts, with a wider margin.
             strict = sample.is_reliable(a) or sample.is_lower_bound(a)
-            if a == "retraction" and not strict:
+            if not (warm and sample.reliable) or (a == "retraction" and not strict):
                 self._forget(a)
+                continue
+            # Judged again after a stretch without trustworthy values (past the measurable
+            # range, say): the first frames carry the switch back, not a movement.
+            since = self._judged_since.setdefault(a, t)
+            if t - since < self.warmup_s:
                 continue
             unit = "mm/s" if a == "retraction" else "deg/s"
             limit = self.speed_limit(a)
@@ -252,6 +257,7 @@ class SafetyMonitor:
         return out
 
     def _forget(self, axis: str) -> None:
+        self._judged_since.pop(axis, None)
         self._hist[axis].clear()
         self._path[axis].clear()
         self._base.pop(axis, None)
