@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from statistics import median_low
 
 from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
-from neckcoach.core.samples import AXES, Kinematics, kinematic_fields
+from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, measure_reliable
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,9 @@ class RelativePose:
     The picture fields of `HeadPose` ride along so the filter can hand them to
     `Kinematics` directly (copying a 29-field record per frame to add them was
     a measurable share of the frame loop).
+
+    The per-measure flags mean what they do on `HeadPose` (None: as
+    `reliable`); `retraction_reliable` comes from the pose's position flag.
     """
 
     t_s: float
@@ -36,6 +39,12 @@ class RelativePose:
     image_size_px: tuple[int, int] = (0, 0)
     face_center_px: tuple[float, float] | None = None
     face_brightness: float = 0.0
+    yaw_reliable: bool | None = None
+    pitch_reliable: bool | None = None
+    roll_reliable: bool | None = None
+    retraction_reliable: bool | None = None
+    yaw_lower_bound: bool = False
+    tracked: bool = False
 
 
 class _AxisChain:
@@ -77,9 +86,12 @@ class KinematicsFilter:
     climb back from rest, so that the restart transient is not judged as a
     sudden movement.
 
-    Retraction comes from the head's depth, which pitch and large yaw also
-    change (the head pivots about the neck), so `retraction_reliable` is True
-    only while all angles are within `retraction_max_angle_deg` of neutral.
+    Each measure's flag is the estimator's (see `HeadPose.is_reliable`) and
+    not settling. Retraction comes from the head's depth, which pitch and
+    large yaw also change (the head pivots about the neck), so
+    `retraction_reliable` further needs all angles reliable and within
+    `retraction_max_angle_deg` of neutral. A yaw beyond the measurable range
+    (`yaw_lower_bound`) is listed in `lower_bound_axes`.
     """
 
     def __init__(self, *, min_cutoff_hz: float = 0.8, beta: float = 0.05,
@@ -156,6 +168,8 @@ class KinematicsFilter:
             out.update(zip(names, chain.update(getattr(rel, names[0]), rel.t_s)))
         near = max(abs(rel.yaw_deg), abs(rel.pitch_deg), abs(rel.roll_deg))
         reliable = rel.reliable and not settling
+        yaw_ok, pitch_ok, roll_ok, position_ok = (
+            reliable and measure_reliable(rel, m) for m in ("yaw", "pitch", "roll", "retraction"))
         extra = {}
         if restarted:
             extra["tracking_restarted"] = True
@@ -166,9 +180,11 @@ class KinematicsFilter:
             torso_yaw_deg=self._smooth_torso("yaw", rel.torso_yaw_deg, rel.t_s),
             torso_roll_deg=self._smooth_torso("roll", rel.torso_roll_deg, rel.t_s),
             image_size_px=rel.image_size_px, face_center_px=rel.face_center_px,
-            face_brightness=rel.face_brightness, yaw_reliable=reliable, pitch_reliable=reliable,
-            roll_reliable=reliable,
-            retraction_reliable=bool(reliable and near <= self.retraction_max_angle_deg), **out)
+            face_brightness=rel.face_brightness, yaw_reliable=yaw_ok, pitch_reliable=pitch_ok,
+            roll_reliable=roll_ok,
+            retraction_reliable=bool(position_ok and yaw_ok and pitch_ok and roll_ok
+                                     and near <= self.retraction_max_angle_deg),
+            lower_bound_axes=("yaw",) if rel.yaw_lower_bound and not settling else (), **out)
         return self._last_out
 
     @staticmethod
