@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neckcoach.core import face_model
-from neckcoach.core.geometry import Camera, rotation_from_angles, rotation_to
+from neckcoach.core.geometry import Camera, angles_from_rotation, rotation_from_angles, rotation_to
 from neckcoach.io.detector import FaceObservation
 from neckcoach.measure import Measurement
 
@@ -51,13 +51,18 @@ def _run(schedule, seconds, fps=30.0, m=None, t0=0.0):
     return m, out
 
 
+# A 30 deg turn about the neutral head's own vertical axis (see Neutral.relative),
+# seen in camera terms.
+TURNED = angles_from_rotation(rotation_from_angles(5.0, -8.0, 2.0) @ rotation_from_angles(30.0, 0.0, 0.0))
+
+
 def test_calibrates_then_reports_relative_angles_and_retraction():
     def schedule(t):
         if t < 2.5:
             return (5.0, -8.0, 2.0, 600.0)
         if t < 4.0:
             return (5.0, -8.0, 2.0, 620.0)  # head 20 mm further back: a chin tuck
-        return (35.0, -8.0, 2.0, 600.0)
+        return TURNED + (600.0,)
 
     m, out = _run(schedule, 6.0)
     assert m.neutral is not None and out[-1].extra["calibrated"]

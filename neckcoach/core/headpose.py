@@ -74,17 +74,58 @@ class YawGate:
         return not self.edge
 
 
+# Per-measure trust, from the accuracy sweeps (benchmarks/README.md, tuning seed
+# only): a measure is "reliable" when it is expected within 5 deg / 5 mm of the
+# truth. Angles here are the camera-relative (absolute) readings, because what
+# limits face mesh is how the face is seen, not where the person's neutral is.
+# - Yaw: the mesh under-reads by up to ~3.5 deg at a 45-50 deg reading, then
+#   saturates (a 63 deg turn reads 52-58) and collapses (70 deg read as 38-46)
+#   before the face is lost: trusted below 50 deg, with hysteresis (`YawGate`).
+# - Pitch: extension is followed to -45 deg within ~5 deg; flexion is
+#   under-read by the mesh (a 30 deg flexion reads ~24, 40 reads ~33), more
+#   than 5 deg once the reading passes ~20 deg, where the reading becomes a
+#   lower bound of the true flexion. At large yaw the pitch of a half-seen face
+#   is not trusted either.
+# - Roll: within 35 deg while yaw is trusted.
+# - Position (hence retraction): depth comes from the face's apparent size,
+#   which rotating the face also changes (a 12 deg turn or extension moves the
+#   estimated pivot by 10-25 mm while moving), so it is trusted only near the
+#   frontal view; KinematicsFilter further requires all angles near neutral.
+MAX_EXTENSION_DEG = 45.0
+MAX_FLEXION_DEG = 20.0
+MAX_ROLL_DEG = 35.0
+MAX_POSITION_ANGLE_DEG = 25.0
+# Physics: a head does not turn 30 deg within 0.1 s during an exercise (300
+# deg/s sustained over three frames; a deliberate flick of 15-20 deg in 0.2 s
+# is 75-100 deg/s). A jump like that is the mesh re-locking onto a wrong
+# half-face or collapsing, not a movement.
+MAX_PLAUSIBLE_SPEED_DEG_S = 300.0
+JUMP_MIN_DEG = 30.0
+# How long a face lost at the edge of the measurable yaw is still taken as
+# "turned at least that far" (a held end-range rotation); longer, and the
+# person may have left.
+EDGE_HOLD_S = 5.0
+# A lower bound is the reading less the 5 deg a reliable value may be off: past
+# the edge the mesh under-reads, but on the way back it may over-read by a few
+# degrees while still flagged.
+LOWER_BOUND_MARGIN_DEG = 5.0
+
+
 class HeadPoseEstimator:
-    """Per-frame pose fit; `reliable` drops where the mesh saturates.
+    """Per-frame pose fit with a trust flag per measure (see the table above).
 
     Face mesh stops following the head beyond about 55-60 deg of yaw (the far
     half of the face is hallucinated), so poses past `max_reliable_yaw_deg`
-    (with hysteresis, see `YawGate`), or with a poor fit, are flagged
-    unreliable instead of being reported as exact.
+    (with hysteresis, see `YawGate`), or after an impossible jump, or with a
+    poor fit, have their yaw flagged unreliable instead of being reported as
+    exact; the yaw is then a lower bound (`HeadPose.lower_bounds`) of
+    `max_reliable_yaw_deg` in the direction the head went, and so is a face
+    lost from there for up to `EDGE_HOLD_S`.
     """
 
     def __init__(self, *, hfov_deg: float = 60.0, method: str = "weak",
-                 max_reliable_yaw_deg: float = 50.0, max_reliable_pitch_deg: float = 45.0,
+                 max_reliable_yaw_deg: float = 50.0, max_reliable_pitch_deg: float = MAX_EXTENSION_DEG,
+                 max_reliable_flexion_deg: float = MAX_FLEXION_DEG,
                  max_rms_px_per_100px: float = 10.0,
                  pivot_offset_mm: tuple[float, float, float] = DEFAULT_PIVOT_OFFSET_MM) -> None:
         if not 10.0 <= hfov_deg <= 170.0:
@@ -94,15 +135,21 @@ class HeadPoseEstimator:
         if not 0 < max_reliable_yaw_deg <= 90:
             raise ValueError("max_reliable_yaw_deg must be in (0, 90], "
                              f"got {max_reliable_yaw_deg!r}")
+        for name, v in (("max_reliable_pitch_deg", max_reliable_pitch_deg),
+                        ("max_reliable_flexion_deg", max_reliable_flexion_deg)):
+            if not 0 < v <= 90:
+                raise ValueError(f"{name} must be in (0, 90], got {v!r}")
         self.hfov_deg = hfov_deg
         self.method = method
         self.max_reliable_yaw_deg = max_reliable_yaw_deg
         self.max_reliable_pitch_deg = max_reliable_pitch_deg
+        self.max_reliable_flexion_deg = max_reliable_flexion_deg
         self.max_rms_px_per_100px = max_rms_px_per_100px
         self.pivot_offset_mm = np.asarray(pivot_offset_mm, float)
         self._camera: Camera | None = None
         self._model_fit = SimilarityFit(face_model.MODEL_POINTS_MM)
         self.gate = YawGate(enter_deg=max_reliable_yaw_deg, exit_deg=0.8 * max_reliable_yaw_deg)
+        self.reset()
 
     def camera(self, image_size: tuple[int, int]) -> Camera:
         if self._camera is None or (self._camera.width, self._camera.height) != tuple(image_size):
@@ -112,6 +159,20 @@ class HeadPoseEstimator:
     def reset(self) -> None:
         self._camera = None
         self.gate.reset()
+        self._last: tuple[float, float, float, float] | None = None  # t, yaw, pitch, roll
+        self._edge_sign = 0.0
+        self._edge_lost_since: float | None = None
+
+    def _jumped(self, t_s: float, yaw: float, pitch: float, roll: float) -> bool:
+        """An angle moved more than `JUMP_MIN_DEG` faster than a head can (see above)."""
+        last = self._last
+        if last is None:
+            return False
+        dt = t_s - last[0]
+        if not 0 < dt <= 0.5:
+            return False
+        moved = max(abs(yaw - last[1]), abs(pitch - last[2]), abs(roll - last[3]))
+        return moved >= JUMP_MIN_DEG and moved / dt > MAX_PLAUSIBLE_SPEED_DEG_S
 
     def update(self, obs: "FaceObservation", t_s: float, *,
                image_size_px: tuple[int, int] = (0, 0),
@@ -122,12 +183,27 @@ class HeadPoseEstimator:
         They are taken as arguments so the caller need not copy the pose to add them.
         """
         torso_yaw, torso_roll = torso_angles(obs.pose_px)
+        picture = dict(faces=obs.faces, brightness=obs.brightness, torso_yaw_deg=torso_yaw,
+                       torso_roll_deg=torso_roll, image_size_px=image_size_px,
+                       face_center_px=face_center_px, face_brightness=face_brightness)
         if not obs.face_found:
+            was_edge = self.gate.edge
             self.gate.update(False, 0.0, t_s)
-            return HeadPose(t_s=t_s, face_found=False, faces=obs.faces,
-                            brightness=obs.brightness, torso_yaw_deg=torso_yaw,
-                            torso_roll_deg=torso_roll, image_size_px=image_size_px,
-                            face_center_px=face_center_px, face_brightness=face_brightness)
+            self._last = None
+            if was_edge and self._edge_sign:
+                if self._edge_lost_since is None:
+                    self._edge_lost_since = t_s
+                if t_s - self._edge_lost_since <= EDGE_HOLD_S:
+                    # Lost at the edge of the measurable turn: still turned at least that far.
+                    return HeadPose(t_s=t_s, face_found=True,
+                                    yaw_deg=self._edge_sign * (self.max_reliable_yaw_deg
+                                                               - LOWER_BOUND_MARGIN_DEG),
+                                    reliable=False, yaw_reliable=False, pitch_reliable=False,
+                                    roll_reliable=False, position_reliable=False,
+                                    lower_bounds=("yaw",), tracked=True, **picture)
+            self._edge_sign = 0.0
+            return HeadPose(t_s=t_s, face_found=False, **picture)
+        self._edge_lost_since = None
         cam = self.camera(obs.image_size)
         pts = obs.landmarks_px[face_model.MODEL_INDICES]
         model = face_model.MODEL_POINTS_MM
@@ -142,16 +218,37 @@ class HeadPoseEstimator:
         pivot = (t + rot @ self.pivot_offset_mm).tolist()
         rms_rel = rms / max(face_width, 1.0) * 100.0
         fit_ok = rms_rel <= self.max_rms_px_per_100px
-        yaw_ok = self.gate.update(True, yaw, t_s)
-        in_range = yaw_ok and abs(pitch) <= self.max_reliable_pitch_deg
+        if self._jumped(t_s, yaw, pitch, roll):
+            self.gate.edge = True  # distrust until the estimate settles back near the front
+            self.gate._below_since = None
+        self._last = (t_s, yaw, pitch, roll)
+        yaw_ok = self.gate.update(True, yaw, t_s) and fit_ok
+        if self.gate.edge:
+            if abs(yaw) >= 0.8 * self.max_reliable_yaw_deg or not self._edge_sign:
+                self._edge_sign = 1.0 if yaw > 0 else -1.0
+        else:
+            self._edge_sign = 0.0
+        # Beyond the measurable turn (past the gate, still turned the same way): at least that far.
+        lower_bound = bool(self.gate.edge and self._edge_sign and yaw * self._edge_sign > 0
+                           and abs(yaw) >= 0.8 * self.max_reliable_yaw_deg)
+        if lower_bound:
+            yaw_out = self._edge_sign * (min(abs(yaw), self.max_reliable_yaw_deg) - LOWER_BOUND_MARGIN_DEG)
+        else:
+            yaw_out = yaw
+        pitch_ok = (fit_ok and yaw_ok and -self.max_reliable_pitch_deg <= pitch <= self.max_reliable_flexion_deg)
+        # Flexion past the trusted reading is under-read, so the reading is a lower bound.
+        bounds = (("yaw",) if lower_bound else ()) + (
+            ("pitch",) if fit_ok and yaw_ok and pitch > self.max_reliable_flexion_deg else ())
+        roll_ok = fit_ok and yaw_ok and abs(roll) <= MAX_ROLL_DEG
+        position_ok = (fit_ok and yaw_ok and max(abs(yaw), abs(pitch), abs(roll)) <= MAX_POSITION_ANGLE_DEG)
+        in_range = yaw_ok and -self.max_reliable_pitch_deg <= pitch <= self.max_reliable_pitch_deg
         fit_score = 1.0 - rms_rel / (2 * self.max_rms_px_per_100px)
         conf = obs.confidence * min(max(float(fit_score), 0.0), 1.0)
         if not in_range:
             conf *= 0.5
-        return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
-                        position_mm=tuple(pivot),
-                        confidence=float(conf), reliable=bool(fit_ok and in_range),
-                        faces=obs.faces, face_width_px=face_width, brightness=obs.brightness,
-                        torso_yaw_deg=torso_yaw, torso_roll_deg=torso_roll,
-                        image_size_px=image_size_px, face_center_px=face_center_px,
-                        face_brightness=face_brightness)
+        return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw_out, pitch_deg=pitch, roll_deg=roll,
+                        position_mm=tuple(pivot), confidence=float(conf), reliable=bool(fit_ok),
+                        face_width_px=face_width, yaw_reliable=bool(yaw_ok),
+                        pitch_reliable=bool(pitch_ok), roll_reliable=bool(roll_ok),
+                        position_reliable=bool(position_ok), lower_bounds=bounds,
+                        **picture)

@@ -43,7 +43,7 @@ class RelativePose:
     pitch_reliable: bool | None = None
     roll_reliable: bool | None = None
     retraction_reliable: bool | None = None
-    yaw_lower_bound: bool = False
+    lower_bounds: tuple[str, ...] = ()
     tracked: bool = False
 
 
@@ -87,17 +87,22 @@ class KinematicsFilter:
     sudden movement.
 
     Each measure's flag is the estimator's (see `HeadPose.is_reliable`) and
-    not settling. Retraction comes from the head's depth, which pitch and
-    large yaw also change (the head pivots about the neck), so
-    `retraction_reliable` further needs all angles reliable and within
-    `retraction_max_angle_deg` of neutral. A yaw beyond the measurable range
-    (`yaw_lower_bound`) is listed in `lower_bound_axes`.
+    not settling. Retraction comes from the head's depth, estimated from the
+    face's apparent size, which turning the face also changes: in the
+    accuracy sweeps (benchmarks/README.md) a turn or side bend beyond
+    ~5 deg, or an extension beyond ~3 deg, moved the estimate by more than
+    5 mm while moving (flexion to 10 deg did not). So `retraction_reliable`
+    further needs all angles reliable and within that window of neutral
+    (`retraction_max_angle_deg` for yaw and roll, `retraction_pitch_window_deg`). A yaw beyond the measurable range
+    (`lower_bounds`) is listed in `lower_bound_axes`.
     """
 
     def __init__(self, *, min_cutoff_hz: float = 0.8, beta: float = 0.05,
                  retraction_min_cutoff_hz: float = 0.5, retraction_beta: float = 0.05,
                  speed_cutoff_hz: float = 5.0, max_gap_s: float = 0.5,
-                 retraction_max_angle_deg: float = 15.0, restart_settle_s: float = 0.3,
+                 retraction_max_angle_deg: float = 5.0,
+                 retraction_pitch_window_deg: tuple[float, float] = (-3.0, 10.0),
+                 restart_settle_s: float = 0.3,
                  restart_gap_factor: float = 3.0) -> None:
         for name, v in (("min_cutoff_hz", min_cutoff_hz), ("speed_cutoff_hz", speed_cutoff_hz),
                         ("retraction_min_cutoff_hz", retraction_min_cutoff_hz),
@@ -114,6 +119,11 @@ class KinematicsFilter:
         # Recent frame spacing: a property of the source, so kept across resets.
         self._steps_s: deque[float] = deque(maxlen=15)
         self.retraction_max_angle_deg = retraction_max_angle_deg
+        lo, hi = retraction_pitch_window_deg
+        if not -90.0 <= lo <= 0.0 <= hi <= 90.0:
+            raise ValueError("retraction_pitch_window_deg must be (low <= 0, high >= 0) within +-90, "
+                             f"got {retraction_pitch_window_deg!r}")
+        self.retraction_pitch_window_deg = (float(lo), float(hi))
         self._chains = {a: _AxisChain(min_cutoff_hz, beta, speed_cutoff_hz) for a in AXES}
         self._chains["retraction"] = _AxisChain(retraction_min_cutoff_hz, retraction_beta,
                                                 speed_cutoff_hz)
@@ -163,14 +173,18 @@ class KinematicsFilter:
         settling = self._settle_until_s is not None and rel.t_s < self._settle_until_s
         self._last_t = rel.t_s
         self._tracking = True
+        extra: dict = {}
         out: dict[str, float] = {}
         for names, chain in self._outputs:
             out.update(zip(names, chain.update(getattr(rel, names[0]), rel.t_s)))
-        near = max(abs(rel.yaw_deg), abs(rel.pitch_deg), abs(rel.roll_deg))
+        lo, hi = self.retraction_pitch_window_deg
+        near = (max(abs(rel.yaw_deg), abs(rel.roll_deg)) <= self.retraction_max_angle_deg
+                and lo <= rel.pitch_deg <= hi)
         reliable = rel.reliable and not settling
+        if rel.tracked:
+            extra["tracked"] = True
         yaw_ok, pitch_ok, roll_ok, position_ok = (
             reliable and measure_reliable(rel, m) for m in ("yaw", "pitch", "roll", "retraction"))
-        extra = {}
         if restarted:
             extra["tracking_restarted"] = True
         self._last_out = Kinematics(
@@ -182,9 +196,8 @@ class KinematicsFilter:
             image_size_px=rel.image_size_px, face_center_px=rel.face_center_px,
             face_brightness=rel.face_brightness, yaw_reliable=yaw_ok, pitch_reliable=pitch_ok,
             roll_reliable=roll_ok,
-            retraction_reliable=bool(position_ok and yaw_ok and pitch_ok and roll_ok
-                                     and near <= self.retraction_max_angle_deg),
-            lower_bound_axes=("yaw",) if rel.yaw_lower_bound and not settling else (), **out)
+            retraction_reliable=bool(position_ok and yaw_ok and pitch_ok and roll_ok and near),
+            lower_bound_axes=() if settling else rel.lower_bounds, **out)
         return self._last_out
 
     @staticmethod

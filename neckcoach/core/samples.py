@@ -41,8 +41,9 @@ class HeadPose:
     `position_reliable` (the pivot position, hence retraction) say whether each
     value is expected within 5 deg / 5 mm of the truth (see `is_reliable`;
     None means "as `reliable`", for callers that only know the overall flag).
-    `yaw_lower_bound` says the head is turned beyond what can be measured: the
-    true yaw is at least `yaw_deg` in its direction. `tracked` says the angles
+    `lower_bounds` names the angles ("yaw", "pitch") the head has gone beyond
+    what can be measured: the true angle is at least the value given, in its
+    direction. `tracked` says the angles
     were followed past the face mesh's range rather than read from the mesh.
 
     Picture fields, for the quality checks: `image_size_px` is (width, height),
@@ -71,7 +72,7 @@ class HeadPose:
     pitch_reliable: bool | None = None
     roll_reliable: bool | None = None
     position_reliable: bool | None = None
-    yaw_lower_bound: bool = False
+    lower_bounds: tuple[str, ...] = ()
     tracked: bool = False
 
     @classmethod
