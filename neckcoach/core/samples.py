@@ -157,6 +157,16 @@ class Kinematics:
         """The true value is at least `value(axis)` (beyond what can be measured)."""
         return axis in self.lower_bound_axes
 
+    @property
+    def yaw_lower_bound(self) -> bool:
+        """Trace column: the yaw is a lower bound (turned beyond what can be measured)."""
+        return "yaw" in self.lower_bound_axes
+
+    @property
+    def pitch_lower_bound(self) -> bool:
+        """Trace column: the pitch is a lower bound (flexion beyond what is read faithfully)."""
+        return "pitch" in self.lower_bound_axes
+
     def speed(self, axis: Axis) -> float:
         return getattr(self, _SPEED_FIELD[axis])
 
