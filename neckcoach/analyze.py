@@ -83,8 +83,10 @@ def poses_from_frames(frames, *, hfov_deg: float = 60.0, use_pose: bool = False,
         from neckcoach.io.detector import FaceDetector
 
         detector = FaceDetector(use_pose=use_pose)
+    from neckcoach.measure import pose_of_frame
+
     est = HeadPoseEstimator(hfov_deg=hfov_deg, method=method)
-    return [est.update(detector.update(rgb), t) for t, rgb in frames]
+    return [pose_of_frame(detector, est, rgb, t) for t, rgb in frames]
 
 
 def neutral_from_window(poses: list[HeadPose], start_s: float, end_s: float

@@ -105,22 +105,94 @@ JUMP_MIN_DEG = 30.0
 # "turned at least that far" (a held end-range rotation); longer, and the
 # person may have left.
 EDGE_HOLD_S = 5.0
-# A lower bound is the reading less the 5 deg a reliable value may be off: past
-# the edge the mesh under-reads, but on the way back it may over-read by a few
-# degrees while still flagged.
-LOWER_BOUND_MARGIN_DEG = 5.0
+
+
+def anchor_points_mm(landmarks_px: np.ndarray, camera: Camera, depth_mm: float) -> np.ndarray:
+    """Face-mesh landmarks (x, y px; z px in x scale) -> camera-frame millimetres.
+
+    Each point's depth is the face's depth plus its own relative depth (z px
+    scaled like x, so z_px * depth / f mm); x and y are then back-projected
+    through the pinhole at that depth.
+    """
+    lm = np.asarray(landmarks_px, float)
+    f = camera.focal_px
+    cx, cy = camera.center.tolist()
+    z = depth_mm + lm[:, 2] * (depth_mm / f)
+    return np.column_stack([(lm[:, 0] - cx) * z / f, (lm[:, 1] - cy) * z / f, z])
+
+
+def tracked_motion(anchor_mm: np.ndarray, points_px: np.ndarray, camera: Camera,
+                   start: tuple[np.ndarray, np.ndarray] | None = None, *, outlier_px: float = 2.0
+                   ) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Rigid motion (R, t) of the anchor's points to where they are now, robustly.
+
+    Full-perspective fit (`solve_pnp`) of the anchor's 3D points to their
+    followed positions; points off by more than max(`outlier_px`, 3x the
+    median) are dropped and the fit redone (flow that slid along an edge or
+    onto the other cheek). Returns (R, t, rms_px, points kept).
+    """
+    rot0, t0 = start if start is not None else (np.eye(3), np.zeros(3))
+    keep = np.ones(len(anchor_mm), bool)
+    rot, t, rms = rot0, t0, float("inf")
+    for _ in range(3):
+        rot, t, rms = solve_pnp(anchor_mm[keep], points_px[keep], camera, rot, t, iterations=8)
+        err = np.linalg.norm(camera.project(anchor_mm @ rot.T + t) - points_px, axis=1)
+        new_keep = err <= max(outlier_px, 3.0 * float(np.median(err[keep])))
+        if np.array_equal(new_keep, keep) or new_keep.sum() < 6:
+            break
+        keep = new_keep
+    return rot, t, rms, int(keep.sum())
+
+
+# Following the head past the mesh (io/headtrack.py): anchors are taken from
+# meshes trusted at 20-40 deg of yaw (well inside the mesh's range, yet turned
+# enough that the near half of the face is the one that stays in view); the
+# mesh hands over to the followed points when it disagrees with them by more
+# than 5 deg (saturating or collapsing) or passes the gate, and takes over
+# again once they agree inside 40 deg. Followed points fit the anchor's shape
+# less well the further the head turns from it (its far side is foreshortened
+# away): on the tuning sweeps the followed yaw under-read the truth by up to
+# ~4 deg while the fit's rms stayed within 2.6 px per 100 px of face width
+# and the reading within 70 deg, and by 5-10 deg beyond (80-84 read at 90).
+# Past either limit the reading is a lower bound (the values stay continuous:
+# a step would read as a sudden movement downstream). Following is
+# given up (the gate takes over) with too few points left, a fit worse than
+# `LOST_TRACKED_RMS_PER_100PX`, or after `MAX_TRACKED_S` from the anchor.
+ANCHOR_YAW_DEG = (20.0, 32.0)
+TRACK_FROM_YAW_DEG = 15.0
+AGREE_DEG = 5.0
+MIN_TRACKED_POINTS = 12
+MAX_TRACKED_RMS_PER_100PX = 2.6
+LOST_TRACKED_RMS_PER_100PX = 8.0
+MAX_TRACKED_YAW_DEG = 70.0
+MAX_TRACKED_S = 20.0
+
+
+class _Anchor:
+    """A trusted mesh the followed points are fitted to (see `tracked_motion`)."""
+
+    def __init__(self, anchor_id: int, points_mm: np.ndarray, rotation: np.ndarray,
+                 pivot_mm: np.ndarray, width_px: float, t_s: float) -> None:
+        self.anchor_id, self.points_mm, self.rotation = anchor_id, points_mm, rotation
+        self.pivot_mm, self.width_px, self.t_s = pivot_mm, width_px, t_s
+        self.motion: tuple[np.ndarray, np.ndarray] | None = None  # last fit, to start the next
 
 
 class HeadPoseEstimator:
-    """Per-frame pose fit with a trust flag per measure (see the table above).
+    """Per-frame pose fit with a trust flag per measure (see the tables above).
 
     Face mesh stops following the head beyond about 55-60 deg of yaw (the far
-    half of the face is hallucinated), so poses past `max_reliable_yaw_deg`
-    (with hysteresis, see `YawGate`), or after an impossible jump, or with a
-    poor fit, have their yaw flagged unreliable instead of being reported as
-    exact; the yaw is then a lower bound (`HeadPose.lower_bounds`) of
-    `max_reliable_yaw_deg` in the direction the head went, and so is a face
-    lost from there for up to `EDGE_HOLD_S`.
+    half of the face is hallucinated). Where the detector follows anchor points
+    (`FaceObservation.tracked`), the head is followed through profile from the
+    last trusted mesh (`tracked` poses). Otherwise, or once following fails,
+    poses past `max_reliable_yaw_deg` (with hysteresis, see `YawGate`), after
+    an impossible jump, or with a poor fit have their yaw flagged unreliable
+    and given as a lower bound (`HeadPose.lower_bounds`) in the direction the
+    head went, also for up to `EDGE_HOLD_S` after the face is lost there.
+
+    After each frame `anchor_ok` says whether its mesh may anchor the follower
+    and `tracking_wanted` whether the next frame should be followed (see
+    `neckcoach.measure.pose_of_frame`).
     """
 
     def __init__(self, *, hfov_deg: float = 60.0, method: str = "weak",
@@ -161,7 +233,14 @@ class HeadPoseEstimator:
         self.gate.reset()
         self._last: tuple[float, float, float, float] | None = None  # t, yaw, pitch, roll
         self._edge_sign = 0.0
+        self._edge_bound = 0.0  # |yaw| last shown at the edge: what a lost face holds
         self._edge_lost_since: float | None = None
+        self._anchor: _Anchor | None = None
+        self._following = False
+        self._last_mesh: tuple[np.ndarray, np.ndarray, float, float] | None = None
+        self._last_followed_yaw = 0.0
+        self.anchor_ok = False
+        self.tracking_wanted = False
 
     def _jumped(self, t_s: float, yaw: float, pitch: float, roll: float) -> bool:
         """An angle moved more than `JUMP_MIN_DEG` faster than a head can (see above)."""
@@ -173,6 +252,34 @@ class HeadPoseEstimator:
             return False
         moved = max(abs(yaw - last[1]), abs(pitch - last[2]), abs(roll - last[3]))
         return moved >= JUMP_MIN_DEG and moved / dt > MAX_PLAUSIBLE_SPEED_DEG_S
+
+    def _follow(self, obs: "FaceObservation", cam: Camera, t_s: float
+                ) -> tuple[np.ndarray, np.ndarray, bool, float] | None:
+        """(rotation, pivot, usable, width px, fit rms per 100 px) from the followed points, or None."""
+        tr = getattr(obs, "tracked", None)
+        if tr is None:
+            return None
+        anchor = self._anchor
+        if anchor is None or anchor.anchor_id != tr.anchor_id:
+            if self._last_mesh is None:
+                return None
+            # The detector anchored on the previous frame's mesh, judged trustworthy.
+            rot, t, width, t_prev = self._last_mesh
+            anchor = _Anchor(tr.anchor_id, anchor_points_mm(tr.anchor_landmarks_px, cam, float(t[2])),
+                             rot, t + rot @ self.pivot_offset_mm, width, t_prev)
+            self._anchor = anchor
+        motion, move_t, rms, kept = tracked_motion(anchor.points_mm[tr.indices], tr.points_px, cam,
+                                                   anchor.motion)
+        anchor.motion = (motion, move_t)
+        rot = motion @ anchor.rotation
+        pivot = motion @ anchor.pivot_mm + move_t
+        scale = anchor.points_mm[tr.indices, 2].mean() / max(float((anchor.points_mm[tr.indices] @ motion.T
+                                                                       + move_t)[:, 2].mean()), 1.0)
+        width = anchor.width_px * scale
+        rms_rel = rms / max(width, 1.0) * 100.0
+        usable = (kept >= MIN_TRACKED_POINTS and rms_rel <= LOST_TRACKED_RMS_PER_100PX
+                  and t_s - anchor.t_s <= MAX_TRACKED_S)
+        return rot, pivot, usable, width, rms_rel
 
     def update(self, obs: "FaceObservation", t_s: float, *,
                image_size_px: tuple[int, int] = (0, 0),
@@ -186,38 +293,86 @@ class HeadPoseEstimator:
         picture = dict(faces=obs.faces, brightness=obs.brightness, torso_yaw_deg=torso_yaw,
                        torso_roll_deg=torso_roll, image_size_px=image_size_px,
                        face_center_px=face_center_px, face_brightness=face_brightness)
-        if not obs.face_found:
-            was_edge = self.gate.edge
-            self.gate.update(False, 0.0, t_s)
-            self._last = None
-            if was_edge and self._edge_sign:
-                if self._edge_lost_since is None:
-                    self._edge_lost_since = t_s
-                if t_s - self._edge_lost_since <= EDGE_HOLD_S:
-                    # Lost at the edge of the measurable turn: still turned at least that far.
-                    return HeadPose(t_s=t_s, face_found=True,
-                                    yaw_deg=self._edge_sign * (self.max_reliable_yaw_deg
-                                                               - LOWER_BOUND_MARGIN_DEG),
-                                    reliable=False, yaw_reliable=False, pitch_reliable=False,
-                                    roll_reliable=False, position_reliable=False,
-                                    lower_bounds=("yaw",), tracked=True, **picture)
-            self._edge_sign = 0.0
-            return HeadPose(t_s=t_s, face_found=False, **picture)
-        self._edge_lost_since = None
         cam = self.camera(obs.image_size)
+        followed = self._follow(obs, cam, t_s)
+        mesh = self._mesh_fit(obs, cam) if obs.face_found else None
+        self.anchor_ok = False
+        if mesh is None:
+            self._last = None
+        if followed is not None and followed[2]:
+            f_yaw = angles_from_rotation(followed[0])[0]
+            m_yaw = angles_from_rotation(mesh[0])[0] if mesh is not None else None
+            if not self._following:
+                # Hand over when the mesh parts from the followed points, passes the gate or is lost.
+                self._following = (m_yaw is None or abs(m_yaw - f_yaw) > AGREE_DEG
+                                   or abs(m_yaw) > self.max_reliable_yaw_deg
+                                   or (mesh is not None and self._jumped(t_s, *angles_from_rotation(mesh[0]))))
+            elif m_yaw is not None and mesh[3] and abs(m_yaw - f_yaw) <= AGREE_DEG \
+                    and abs(m_yaw) < self.gate.exit_deg:
+                self._following = False  # the mesh is back and agrees: it takes over
+                self.gate.reset()
+            if self._following:
+                return self._followed_pose(followed, f_yaw, t_s, picture)
+        elif self._following:
+            self._following = False  # following failed: fall back to the gate
+            self.gate.edge = True
+            self._edge_sign = 1.0 if self._last_followed_yaw > 0 else -1.0
+            self._edge_bound = abs(self._last_followed_yaw)
+        if mesh is None:
+            return self._lost(t_s, picture)
+        return self._mesh_pose(mesh, t_s, picture)
+
+    def _mesh_fit(self, obs: "FaceObservation", cam: Camera):
         pts = obs.landmarks_px[face_model.MODEL_INDICES]
         model = face_model.MODEL_POINTS_MM
         rot, t = weak_perspective_pose(self._model_fit, pts, cam)
-        face_width = obs.width_px
         if self.method == "pnp":
             rot, t, rms = solve_pnp(model, pts[:, :2], cam, rot, t)
         else:
             residual = (cam.project(model @ rot.T + t) - pts[:, :2]).ravel()
             rms = math.sqrt(float(residual @ residual) / len(pts))
+        width = obs.width_px
+        rms_rel = rms / max(width, 1.0) * 100.0
+        return rot, t, width, rms_rel <= self.max_rms_px_per_100px, rms_rel, obs.confidence
+
+    def _followed_pose(self, followed, yaw: float, t_s: float, picture: dict) -> HeadPose:
+        rot, pivot, _, width, rms_rel = followed
+        _, pitch, roll = angles_from_rotation(rot)
+        self._last = None
+        self._last_followed_yaw = yaw
+        self._edge_lost_since = None
+        self.tracking_wanted = True
+        yaw_ok = abs(yaw) <= MAX_TRACKED_YAW_DEG and rms_rel <= MAX_TRACKED_RMS_PER_100PX
+        bounds = () if yaw_ok else ("yaw",)
+        self._edge_bound = abs(yaw)
+        return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
+                        position_mm=tuple(pivot.tolist()), confidence=0.5, reliable=True,
+                        face_width_px=width, yaw_reliable=yaw_ok, pitch_reliable=False,
+                        roll_reliable=False, position_reliable=False, lower_bounds=bounds,
+                        tracked=True, **picture)
+
+    def _lost(self, t_s: float, picture: dict) -> HeadPose:
+        was_edge = self.gate.edge
+        self.gate.update(False, 0.0, t_s)
+        self.tracking_wanted = self.tracking_wanted and was_edge
+        if was_edge and self._edge_sign and self._edge_bound > 0:
+            if self._edge_lost_since is None:
+                self._edge_lost_since = t_s
+            if t_s - self._edge_lost_since <= EDGE_HOLD_S:
+                # Lost at the edge of the measurable turn: still turned at least that far.
+                return HeadPose(t_s=t_s, face_found=True, yaw_deg=self._edge_sign * self._edge_bound,
+                                reliable=False, yaw_reliable=False, pitch_reliable=False,
+                                roll_reliable=False, position_reliable=False,
+                                lower_bounds=("yaw",), tracked=True, **picture)
+        self._edge_sign = 0.0
+        self.tracking_wanted = False
+        return HeadPose(t_s=t_s, face_found=False, **picture)
+
+    def _mesh_pose(self, mesh, t_s: float, picture: dict) -> HeadPose:
+        rot, t, face_width, fit_ok, rms_rel, det_conf = mesh
+        self._edge_lost_since = None
         yaw, pitch, roll = angles_from_rotation(rot)
         pivot = (t + rot @ self.pivot_offset_mm).tolist()
-        rms_rel = rms / max(face_width, 1.0) * 100.0
-        fit_ok = rms_rel <= self.max_rms_px_per_100px
         if self._jumped(t_s, yaw, pitch, roll):
             self.gate.edge = True  # distrust until the estimate settles back near the front
             self.gate._below_since = None
@@ -228,13 +383,15 @@ class HeadPoseEstimator:
                 self._edge_sign = 1.0 if yaw > 0 else -1.0
         else:
             self._edge_sign = 0.0
-        # Beyond the measurable turn (past the gate, still turned the same way): at least that far.
+        # Saturating past the gate, still turned the same way: the mesh under-reads
+        # there, so the reading is a lower bound. (On the way back, inside the gate
+        # but still distrusted, it may over-read by a few degrees: no bound.)
         lower_bound = bool(self.gate.edge and self._edge_sign and yaw * self._edge_sign > 0
-                           and abs(yaw) >= 0.8 * self.max_reliable_yaw_deg)
-        if lower_bound:
-            yaw_out = self._edge_sign * (min(abs(yaw), self.max_reliable_yaw_deg) - LOWER_BOUND_MARGIN_DEG)
+                           and abs(yaw) >= self.max_reliable_yaw_deg)
+        if self.gate.edge:
+            self._edge_bound = max(abs(yaw), self._edge_bound) if lower_bound else self._edge_bound
         else:
-            yaw_out = yaw
+            self._edge_bound = 0.0
         pitch_ok = (fit_ok and yaw_ok and -self.max_reliable_pitch_deg <= pitch <= self.max_reliable_flexion_deg)
         # Flexion past the trusted reading is under-read, so the reading is a lower bound.
         bounds = (("yaw",) if lower_bound else ()) + (
@@ -243,10 +400,13 @@ class HeadPoseEstimator:
         position_ok = (fit_ok and yaw_ok and max(abs(yaw), abs(pitch), abs(roll)) <= MAX_POSITION_ANGLE_DEG)
         in_range = yaw_ok and -self.max_reliable_pitch_deg <= pitch <= self.max_reliable_pitch_deg
         fit_score = 1.0 - rms_rel / (2 * self.max_rms_px_per_100px)
-        conf = obs.confidence * min(max(float(fit_score), 0.0), 1.0)
+        conf = det_conf * min(max(float(fit_score), 0.0), 1.0)
         if not in_range:
             conf *= 0.5
-        return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw_out, pitch_deg=pitch, roll_deg=roll,
+        self._last_mesh = (rot, t, face_width, t_s) if yaw_ok else None
+        self.anchor_ok = bool(yaw_ok and ANCHOR_YAW_DEG[0] <= abs(yaw) <= ANCHOR_YAW_DEG[1])
+        self.tracking_wanted = bool(abs(yaw) >= TRACK_FROM_YAW_DEG or self.gate.edge)
+        return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
                         position_mm=tuple(pivot), confidence=float(conf), reliable=bool(fit_ok),
                         face_width_px=face_width, yaw_reliable=bool(yaw_ok),
                         pitch_reliable=bool(pitch_ok), roll_reliable=bool(roll_ok),

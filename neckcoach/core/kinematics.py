@@ -93,17 +93,23 @@ class KinematicsFilter:
     ~5 deg, or an extension beyond ~3 deg, moved the estimate by more than
     5 mm while moving (flexion to 10 deg did not). So `retraction_reliable`
     further needs all angles reliable and within that window of neutral
-    (`retraction_max_angle_deg` for yaw and roll, `retraction_pitch_window_deg`). A yaw beyond the measurable range
+    (`retraction_max_angle_deg` for yaw and roll, `retraction_pitch_window_deg`).
+    For `acquire_settle_s` after the face is (re)acquired no measure is
+    trusted: face mesh's first frames after a detection are coarse (the
+    pivot depth off by 8-12 mm in the sweeps) and the smoothing starts from
+    them. One Euro's `beta` of 0.2 keeps the smoothed angle within ~1 deg of
+    a 55 deg/s turn (0.05 lagged 2.5-3 deg, enough to push a reading that was
+    4 deg off past the 5 deg a trusted value may be off). A yaw beyond the measurable range
     (`lower_bounds`) is listed in `lower_bound_axes`.
     """
 
-    def __init__(self, *, min_cutoff_hz: float = 0.8, beta: float = 0.05,
+    def __init__(self, *, min_cutoff_hz: float = 0.8, beta: float = 0.2,
                  retraction_min_cutoff_hz: float = 0.5, retraction_beta: float = 0.05,
                  speed_cutoff_hz: float = 5.0, max_gap_s: float = 0.5,
                  retraction_max_angle_deg: float = 5.0,
                  retraction_pitch_window_deg: tuple[float, float] = (-3.0, 10.0),
                  restart_settle_s: float = 0.3,
-                 restart_gap_factor: float = 3.0) -> None:
+                 restart_gap_factor: float = 3.0, acquire_settle_s: float = 0.3) -> None:
         for name, v in (("min_cutoff_hz", min_cutoff_hz), ("speed_cutoff_hz", speed_cutoff_hz),
                         ("retraction_min_cutoff_hz", retraction_min_cutoff_hz),
                         ("max_gap_s", max_gap_s)):
@@ -113,7 +119,10 @@ class KinematicsFilter:
             raise ValueError(f"restart_settle_s must be in [0, 5], got {restart_settle_s!r}")
         if not 1.0 <= restart_gap_factor <= 100.0:
             raise ValueError(f"restart_gap_factor must be in [1, 100], got {restart_gap_factor!r}")
+        if not 0.0 <= acquire_settle_s <= 5.0:
+            raise ValueError(f"acquire_settle_s must be in [0, 5], got {acquire_settle_s!r}")
         self.max_gap_s = max_gap_s
+        self.acquire_settle_s = acquire_settle_s
         self.restart_settle_s = restart_settle_s
         self.restart_gap_factor = restart_gap_factor
         # Recent frame spacing: a property of the source, so kept across resets.
@@ -142,6 +151,7 @@ class KinematicsFilter:
         self._last_out: Kinematics | None = None
         self._tracking = False
         self._settle_until_s: float | None = None
+        self._acquired_s: float | None = None
 
     def _jumped(self, t_s: float) -> bool:
         return self._last_t is not None and (t_s - self._last_t > self.max_gap_s or t_s < self._last_t)
@@ -171,6 +181,9 @@ class KinematicsFilter:
             if restarted:
                 self._settle_until_s = rel.t_s + self.restart_settle_s
         settling = self._settle_until_s is not None and rel.t_s < self._settle_until_s
+        if not self._tracking:
+            self._acquired_s = rel.t_s
+        acquiring = self._acquired_s is not None and rel.t_s - self._acquired_s < self.acquire_settle_s
         self._last_t = rel.t_s
         self._tracking = True
         extra: dict = {}
@@ -184,7 +197,8 @@ class KinematicsFilter:
         if rel.tracked:
             extra["tracked"] = True
         yaw_ok, pitch_ok, roll_ok, position_ok = (
-            reliable and measure_reliable(rel, m) for m in ("yaw", "pitch", "roll", "retraction"))
+            reliable and not acquiring and measure_reliable(rel, m)
+            for m in ("yaw", "pitch", "roll", "retraction"))
         if restarted:
             extra["tracking_restarted"] = True
         self._last_out = Kinematics(

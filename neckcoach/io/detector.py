@@ -8,12 +8,14 @@ the image width), so the core can treat them as a weak-perspective 3D point set.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Callable
 
 import cv2
 import numpy as np
+
+from neckcoach.io.headtrack import FeatureTracker, TrackedPoints, grey_of
 
 # Pose landmark indices we use (MediaPipe Pose topology).
 POSE_NOSE, POSE_LEFT_EAR, POSE_RIGHT_EAR = 0, 7, 8
@@ -100,6 +102,8 @@ class FaceObservation:
     confidence: float
     face_found: bool
     pose_px: np.ndarray | None = field(default=None)  # (33, 4) x, y, z px + visibility
+    # Anchor points followed into this frame (see neckcoach/io/headtrack.py), or None.
+    tracked: TrackedPoints | None = field(default=None, compare=False)
 
     @classmethod
     def empty(cls, image_size: tuple[int, int], faces: int = 0, brightness: float = 0.0,
@@ -306,6 +310,12 @@ class FaceDetector:
                                              model_complexity=1) if use_pose else None)
         self._prev_center: np.ndarray | None = None
         self._prev_size: float | None = None
+        # Following the head past face mesh's range: the estimator says when
+        # (`tracking_wanted`, only at large yaw, so near the front it costs
+        # nothing) and which frames' meshes may anchor it (`confirm_anchor`).
+        self.tracker = FeatureTracker()
+        self.tracking_wanted = False
+        self._last_landmarks: np.ndarray | None = None
         self.during_inference: Callable[[], None] | None = None
         self._hooked = getattr(self._mesh, "_graph", None) is not None
         if self._hooked:
@@ -330,12 +340,26 @@ class FaceDetector:
                                              pose_res, previous_size_px=self._prev_size)
         if obs.face_found:
             self._prev_center, self._prev_size = obs.center_px, obs.size_px
+        self._last_landmarks = obs.landmarks_px if obs.face_found else None
+        if self.tracking_wanted or self.tracker.active:
+            tracked = self.tracker.update(grey_of(frame), self.tracking_wanted)
+            if tracked is not None:
+                obs = replace(obs, tracked=tracked)
+        else:
+            self.tracker.update(None, False)
         return obs
+
+    def confirm_anchor(self) -> None:
+        """The last frame's face mesh was judged trustworthy: follow its points from now on."""
+        if self._last_landmarks is not None:
+            self.tracker.confirm(self._last_landmarks)
 
     def reset(self) -> None:
         """Forget the patient: the next face chosen is the largest in view."""
         self._prev_center = None
         self._prev_size = None
+        self.tracker.reset()
+        self.tracking_wanted = False
 
     def close(self) -> None:
         self._mesh.close()
