@@ -215,6 +215,58 @@ def real_clips(names) -> dict:
     return out
 
 
+def cost(renderer, truth, chunk: int = 10) -> dict:
+    """Per-frame time of bare face mesh, the whole measurement (follower included), and face
+    mesh plus MediaPipe Pose (the alternative the issue suggested), measured side by side.
+
+    The frames are rendered first and held in memory; the three variants run
+    in alternating chunks of `chunk` consecutive frames (order rotated every
+    chunk) so that other load on the machine hits them alike, each with its
+    own MediaPipe graphs in tracking mode. Returns milliseconds (median, mean)
+    and the ratios to bare face mesh.
+    """
+    import mediapipe as mp
+
+    from neckcoach.io.detector import FaceDetector
+
+    frames = [renderer.render(*pose, t_s=i / FPS) for i, pose in enumerate(truth)]
+    bare = mp.solutions.face_mesh.FaceMesh(max_num_faces=2, refine_landmarks=True)
+    det, est = FaceDetector(), HeadPoseEstimator()
+    det_pose = FaceDetector(use_pose=True)
+    est_pose = HeadPoseEstimator()
+    times: dict[str, list[float]] = {"bare": [], "measure": [], "mesh+pose": []}
+
+    def run_bare(i):
+        bare.process(frames[i])
+
+    def run_measure(i):
+        pose_of_frame(det, est, frames[i], i / FPS)
+
+    def run_pose(i):
+        det_pose.tracking_wanted = False
+        est_pose.update(det_pose.update(frames[i]), i / FPS)
+
+    variants = [("bare", run_bare), ("measure", run_measure), ("mesh+pose", run_pose)]
+    for start in range(0, len(frames), chunk):
+        order = variants[start // chunk % 3:] + variants[:start // chunk % 3]
+        for name, fn in order:
+            for i in range(start, min(start + chunk, len(frames))):
+                t0 = time.perf_counter()
+                fn(i)
+                times[name].append(time.perf_counter() - t0)
+    bare.close()
+    det.close()
+    det_pose.close()
+    out = {}
+    for name, ts in times.items():
+        a = 1000 * np.array(ts[chunk:])  # the first chunk warms the graphs up
+        out[name] = {"median_ms": float(np.median(a)), "mean_ms": float(a.mean())}
+    for name in ("measure", "mesh+pose"):
+        out[name]["median_ratio"] = out[name]["median_ms"] / out["bare"]["median_ms"]
+        out[name]["mean_ratio"] = out[name]["mean_ms"] / out["bare"]["mean_ms"]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenes", default="baseline,200,201,202",
@@ -222,7 +274,21 @@ def main() -> None:
     ap.add_argument("--sweeps", default="yaw,pitch,roll,retraction,combined")
     ap.add_argument("--real", action="store_true", help="also the real clips in ../shared")
     ap.add_argument("--json", default="", help="write every figure to this JSON file")
+    ap.add_argument("--cost", action="store_true",
+                    help="only the side-by-side cost on the baseline yaw sweep")
     args = ap.parse_args()
+    if args.cost:
+        from neckcoach.sim.render import HeadRenderer
+
+        truth = np.array(sweeps()["yaw"], float)
+        res = cost(HeadRenderer(seed=1), truth)
+        for name, r in res.items():
+            extra = (f", x{r['median_ratio']:.2f} (median) / x{r['mean_ratio']:.2f} (mean) of bare"
+                     if "median_ratio" in r else "")
+            print(f"  {name:10s} median {r['median_ms']:.2f} ms, mean {r['mean_ms']:.2f} ms{extra}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=1))
+        return
     results: dict = {"virtual": {}, "real": {}}
     t0 = time.perf_counter()
     all_sweeps = sweeps()
