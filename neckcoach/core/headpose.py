@@ -145,15 +145,21 @@ def tracked_motion(anchor_mm: np.ndarray, points_px: np.ndarray, camera: Camera,
 
 
 # Following the head past the mesh (io/headtrack.py): anchors are taken from
-# meshes trusted at 20-40 deg of yaw (well inside the mesh's range, yet turned
-# enough that the near half of the face is the one that stays in view); the
-# mesh hands over to the followed points when it disagrees with them by more
-# than 5 deg (saturating or collapsing) or passes the gate, and takes over
-# again once they agree inside 40 deg. Followed points fit the anchor's shape
-# less well the further the head turns from it (its far side is foreshortened
-# away): on the tuning sweeps the followed yaw under-read the truth by up to
-# ~4 deg while the fit's rms stayed within 2.6 px per 100 px of face width
-# and the reading within 70 deg, and by 5-10 deg beyond (80-84 read at 90).
+# meshes trusted at 20-32 deg of yaw (well inside the mesh's accurate range,
+# yet turned enough that the near half of the face is the one that stays in
+# view). From `HANDOVER_YAW_DEG` on, the followed points give the yaw: there
+# the mesh's far half is foreshortened and its yaw saturates unevenly (on the
+# virtual patient a held 50 deg turn read 50.7 left and 45.6 right, the
+# "right-rotation deficit" of the demo report), while the followed fit stayed
+# within ~2 deg both ways. The mesh also hands over whenever it parts from
+# the followed points by more than 5 deg (collapsing), passes the gate,
+# jumps or is lost, and takes over again once they agree inside
+# `HANDBACK_YAW_DEG`. Followed points fit the anchor's shape less well the
+# further the head turns from it: on the tuning sweeps the followed yaw
+# under-read the truth by 1-2 deg at 40-55, 2.5-4.5 at 55-65, 4-6 at 65-75
+# and 8-11 at 85-90 (83 read at 90; a flatter anchor depth did not remove
+# it). So it is trusted while the reading is within `MAX_TRACKED_YAW_DEG`
+# and the fit's rms within 2.6 px per 100 px of face width.
 # Past either limit the reading is a lower bound (the values stay continuous:
 # a step would read as a sudden movement downstream). Following is
 # given up (the gate takes over) with too few points left, a fit worse than
@@ -161,10 +167,12 @@ def tracked_motion(anchor_mm: np.ndarray, points_px: np.ndarray, camera: Camera,
 ANCHOR_YAW_DEG = (20.0, 32.0)
 TRACK_FROM_YAW_DEG = 15.0
 AGREE_DEG = 5.0
+HANDOVER_YAW_DEG = 38.0
+HANDBACK_YAW_DEG = 34.0
 MIN_TRACKED_POINTS = 12
 MAX_TRACKED_RMS_PER_100PX = 2.6
 LOST_TRACKED_RMS_PER_100PX = 8.0
-MAX_TRACKED_YAW_DEG = 70.0
+MAX_TRACKED_YAW_DEG = 55.0
 MAX_TRACKED_S = 20.0
 
 
@@ -305,10 +313,10 @@ class HeadPoseEstimator:
             if not self._following:
                 # Hand over when the mesh parts from the followed points, passes the gate or is lost.
                 self._following = (m_yaw is None or abs(m_yaw - f_yaw) > AGREE_DEG
-                                   or abs(m_yaw) > self.max_reliable_yaw_deg
+                                   or abs(m_yaw) >= HANDOVER_YAW_DEG or abs(f_yaw) >= HANDOVER_YAW_DEG
                                    or (mesh is not None and self._jumped(t_s, *angles_from_rotation(mesh[0]))))
             elif m_yaw is not None and mesh[3] and abs(m_yaw - f_yaw) <= AGREE_DEG \
-                    and abs(m_yaw) < self.gate.exit_deg:
+                    and abs(m_yaw) < HANDBACK_YAW_DEG and abs(f_yaw) < HANDBACK_YAW_DEG:
                 self._following = False  # the mesh is back and agrees: it takes over
                 self.gate.reset()
             if self._following:

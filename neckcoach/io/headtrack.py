@@ -180,16 +180,12 @@ class FeatureTracker:
 
 
 def _spread(xy: np.ndarray, order: np.ndarray, count: int, spacing: float) -> np.ndarray:
-    """The first `count` of `order` that are at least `spacing` apart (best texture first),
+    """Up to `count` of `order` (best texture first), at most one per `spacing`-pixel cell,
     so that the points cover the face instead of clustering on one eyebrow."""
-    chosen: list[int] = []
-    for i in order.tolist():
-        if all((xy[i, 0] - xy[j, 0]) ** 2 + (xy[i, 1] - xy[j, 1]) ** 2 >= spacing * spacing
-               for j in chosen):
-            chosen.append(i)
-            if len(chosen) == count:
-                break
-    return np.array(chosen, dtype=int)
+    cells = np.floor(xy[order] / spacing).astype(np.int64)
+    keys = cells[:, 0] * 100003 + cells[:, 1]
+    _, first = np.unique(keys, return_index=True)  # the best point of each cell
+    return order[np.sort(first)][:count]
 
 
 def grey_of(frame_rgb: np.ndarray) -> np.ndarray:
