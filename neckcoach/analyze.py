@@ -194,10 +194,14 @@ def write_outputs(result: AnalysisResult, out_dir: str | Path, source: str = "")
         w = csv.writer(fh)
         w.writerow(TRACE_COLUMNS)
         for p, k in zip(result.poses, result.kinematics):
+            # Retraction where it is not measured is withheld (an empty cell), not a number.
+            tuck = k.retraction_reliable
             w.writerow([f"{k.t_s:.4f}", int(k.face_found), f"{k.yaw_deg:.3f}", f"{k.pitch_deg:.3f}",
-                        f"{k.roll_deg:.3f}", f"{k.retraction_mm:.3f}", f"{k.yaw_speed_deg_s:.3f}",
-                        f"{k.pitch_speed_deg_s:.3f}", f"{k.roll_speed_deg_s:.3f}",
-                        f"{k.retraction_speed_mm_s:.3f}", f"{k.confidence:.3f}", int(k.reliable),
+                        f"{k.roll_deg:.3f}", f"{k.retraction_mm:.3f}" if tuck else "",
+                        f"{k.yaw_speed_deg_s:.3f}", f"{k.pitch_speed_deg_s:.3f}",
+                        f"{k.roll_speed_deg_s:.3f}",
+                        f"{k.retraction_speed_mm_s:.3f}" if tuck else "", f"{k.confidence:.3f}",
+                        int(k.reliable),
                         k.faces, _opt(k.torso_yaw_deg), _opt(k.torso_roll_deg),
                         f"{p.yaw_deg:.3f}", f"{p.pitch_deg:.3f}", f"{p.roll_deg:.3f}",
                         int(k.yaw_reliable), int(k.pitch_reliable), int(k.roll_reliable),

@@ -57,3 +57,18 @@ def test_history_range_from_lower_bound_rep_says_at_least():
     # a measured peak as large as a bound is a measurement
     assert not summary["rotation_right"]["range_lower_bound"]
     assert history.describe_range(summary["rotation_right"], "°") == "47°"
+
+
+def test_session_trace_withholds_retraction_where_it_is_not_measured(tmp_path):
+    import math
+
+    from neckcoach.io.records import SessionRecorder, load_session
+
+    rec = SessionRecorder(tmp_path / "s", {"title": "T"}, index=False)
+    rec.update(_k(0.5, yaw=2.0, retraction=12.0))
+    rec.update(_k(0.6, yaw=35.0, retraction=40.0, retraction_ok=False, bounds=("yaw",)))
+    rec.close()
+    trace = load_session(tmp_path / "s").trace
+    assert trace["retraction_mm"][0] == 12.0 and math.isnan(trace["retraction_mm"][1])
+    assert trace["retraction_reliable"] == [1.0, 0.0]
+    assert trace["yaw_lower_bound"] == [0.0, 1.0] and trace["yaw_reliable"] == [1.0, 1.0]

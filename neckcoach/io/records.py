@@ -159,6 +159,9 @@ def _trace_row(sample: Any, t_s: float) -> dict[str, Any]:
         row = dict(sample)
     else:
         row = {name: getattr(sample, name) for name in TRACE_FIELDS if hasattr(sample, name)}
+        if row.get("retraction_reliable") is False:
+            # Not measured (head turned, or just found): withheld, not written as a number.
+            row["retraction_mm"] = row["retraction_speed_mm_s"] = None
     row["t_s"] = t_s
     return row
 
