@@ -203,7 +203,10 @@ def real_clips(names) -> dict:
         found = [k for k in kins if k.face_found]
         near = [k for k in found if max(abs(k.yaw_deg), abs(k.pitch_deg), abs(k.roll_deg)) <= 10.0]
         row = {"frames": len(kins), "found": len(found), "near": len(near),
-               "calibration_ok": res.calibration_ok}
+               "calibration_ok": res.calibration_ok,
+               "frame_to_frame_p95_deg": [float(np.percentile(np.abs(np.diff(
+                   [k.value(a) for k in found])), 95)) if len(found) > 2 else None
+                   for a in ("yaw", "pitch", "roll")]}
         for axis in AXES:
             row[axis] = sum(k.is_reliable(axis) for k in found) / max(len(found), 1)
             row[f"{axis}_near"] = sum(k.is_reliable(axis) for k in near) / max(len(near), 1)
@@ -212,6 +215,47 @@ def real_clips(names) -> dict:
               f" | reliable (all/near): " + ", ".join(
                   f"{a} {100 * row[a]:.0f}/{100 * row[a + '_near']:.0f}%" for a in AXES)
               + ("" if res.calibration_ok else f" (neutral check failed: {res.calibration_reason})"))
+    return out
+
+
+def filter_delay() -> dict[str, float]:
+    """Delay added by KinematicsFilter on synthetic signals sampled at 30 fps (+-20 % jittered dt)."""
+    from neckcoach.core.kinematics import RelativePose
+
+    rng = np.random.default_rng(0)
+    t = np.cumsum(rng.uniform(0.8, 1.2, 900) / FPS)
+
+    def run(sig):
+        f = KinematicsFilter()
+        k = [f.update(RelativePose(ti, True, yaw_deg=float(x))) for ti, x in zip(t, sig)]
+        return np.array([x.yaw_deg for x in k]), np.array([x.yaw_speed_deg_s for x in k])
+
+    lags = np.arange(0.0, 0.3, 0.001)
+    m = t > 4
+
+    def best_lag(y, ref):
+        return 1000 * lags[np.argmin([np.mean((np.interp(t[m] - lag, t, ref) - y[m]) ** 2)
+                                      for lag in lags])]
+
+    out = {}
+    for amp in (5.0, 30.0):
+        sig = amp * np.sin(2 * np.pi * 0.5 * t)
+        v, sp = run(sig)
+        out[f"sine 0.5 Hz {amp:.0f} deg: angle delay ms"] = best_lag(v, sig)
+        out[f"sine 0.5 Hz {amp:.0f} deg: speed delay ms"] = best_lag(sp, np.gradient(sig, t))
+    ramp = np.clip((t - 5) / 1.0, 0, 1) * 55.0  # a 55 deg/s turn
+    v, _ = run(ramp)
+    during = (t > 5.3) & (t < 5.9)
+    out["55 deg/s ramp: angle lag deg"] = float(np.mean(ramp[during] - v[during]))
+    step = np.where(t > 5, 10.0, 0.0)
+    v, _ = run(step)
+    t5 = t[t > 5][0]
+    out["step 10 deg: 50% rise ms"] = 1000 * (t[np.argmax(v > 5)] - t5)
+    out["step 10 deg: 90% rise ms"] = 1000 * (t[np.argmax(v > 9)] - t5)
+    flick = np.clip((t - 5) / 0.2, 0, 1) * 15.0
+    _, sp = run(flick)
+    out["flick 15 deg/200 ms: speed > 50 deg/s after ms"] = 1000 * (t[np.argmax(sp > 50)] - 5)
+    out["flick 15 deg/200 ms: peak speed deg/s (true 75)"] = float(sp.max())
     return out
 
 
@@ -274,9 +318,14 @@ def main() -> None:
     ap.add_argument("--sweeps", default="yaw,pitch,roll,retraction,combined")
     ap.add_argument("--real", action="store_true", help="also the real clips in ../shared")
     ap.add_argument("--json", default="", help="write every figure to this JSON file")
+    ap.add_argument("--filter", action="store_true", help="only the filter's delay (synthetic)")
     ap.add_argument("--cost", action="store_true",
                     help="only the side-by-side cost on the baseline yaw sweep")
     args = ap.parse_args()
+    if args.filter:
+        for k, v in filter_delay().items():
+            print(f"  {k}: {v:.1f}")
+        return
     if args.cost:
         from neckcoach.sim.render import HeadRenderer
 
