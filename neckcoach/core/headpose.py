@@ -8,6 +8,12 @@ Two fits are available (compared in benchmarks/README.md):
 Head position is the estimated neck pivot (an anatomical offset from the model
 origin), so that pure rotations about the neck barely move it and a chin tuck
 shows up as a change in depth.
+
+Past the face mesh's range the head is followed from the last trustworthy
+mesh (`tracked_motion` of points the detector follows, see
+neckcoach/io/headtrack.py), and every measure carries its own trust flag and,
+beyond what can be measured, a lower bound (tables below; figures in
+benchmarks/README.md).
 """
 
 from __future__ import annotations
