@@ -323,6 +323,7 @@ def main() -> None:
     ap.add_argument("--filter", action="store_true", help="only the filter's delay (synthetic)")
     ap.add_argument("--cost", action="store_true",
                     help="only the side-by-side cost on the baseline yaw sweep")
+    ap.add_argument("--cost-frames", type=int, default=240, help="frames of the yaw sweep for --cost")
     args = ap.parse_args()
     if args.filter:
         for k, v in filter_delay().items():
@@ -331,8 +332,9 @@ def main() -> None:
     if args.cost:
         from neckcoach.sim.render import HeadRenderer
 
-        truth = np.array(sweeps()["yaw"], float)
+        truth = np.array(sweeps()["yaw"], float)[: args.cost_frames]
         res = cost(HeadRenderer(seed=1), truth)
+        print(f"  ({len(truth)} frames of the baseline yaw sweep: neutral, then a turn to 90 deg and back)")
         for name, r in res.items():
             extra = (f", x{r['median_ratio']:.2f} (median) / x{r['mean_ratio']:.2f} (mean) of bare"
                      if "median_ratio" in r else "")
