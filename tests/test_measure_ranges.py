@@ -72,3 +72,18 @@ def test_session_trace_withholds_retraction_where_it_is_not_measured(tmp_path):
     assert trace["retraction_mm"][0] == 12.0 and math.isnan(trace["retraction_mm"][1])
     assert trace["retraction_reliable"] == [1.0, 0.0]
     assert trace["yaw_lower_bound"] == [0.0, 1.0] and trace["yaw_reliable"] == [1.0, 1.0]
+
+
+def test_report_says_at_least_for_a_range_beyond_what_was_measured(tmp_path):
+    from neckcoach.io.records import SessionData
+    from neckcoach.report import patient_summary
+
+    session = {"exercises": [{"id": "rot", "name": "Rotation", "movement": "rotation", "reps": [
+        {"index": 1, "side": "left", "complete": True, "peak_abs_deg": 42.0, "peak_lower_bound": True},
+        {"index": 2, "side": "right", "complete": True, "peak_abs_deg": 40.0},
+    ]}]}
+    lines = patient_summary(SessionData(tmp_path, session, {}))
+    left = next(line for line in lines if "rotation left" in line.lower())
+    right = next(line for line in lines if "rotation right" in line.lower())
+    assert "was at least 42°" in left and "at least 56% of a typical" in left
+    assert "was 40°" in right and "about 53% of a typical" in right
