@@ -330,10 +330,10 @@ def main() -> None:
             print(f"  {k}: {v:.1f}")
         return
     if args.cost:
-        from neckcoach.sim.render import HeadRenderer
+        from neckcoach.sim.render import HeadRenderer as Renderer
 
         truth = np.array(sweeps()["yaw"], float)[: args.cost_frames]
-        res = cost(HeadRenderer(seed=1), truth)
+        res = cost(Renderer(seed=1), truth)
         print(f"  ({len(truth)} frames of the baseline yaw sweep: neutral, then a turn to 90 deg and back)")
         for name, r in res.items():
             extra = (f", x{r['median_ratio']:.2f} (median) / x{r['mean_ratio']:.2f} (mean) of bare"
@@ -345,9 +345,10 @@ def main() -> None:
     results: dict = {"virtual": {}, "real": {}}
     t0 = time.perf_counter()
     all_sweeps = sweeps()
-    for name in [s for s in args.scenes.split(",") if s]:
+    scenes = [s for s in args.scenes.split(",") if s]
+    if scenes:
         from neckcoach.sim.render import HeadRenderer
-
+    for name in scenes:
         spec = scene_for(name)
         renderer = HeadRenderer(seed=int(name) if name.isdigit() else 1, scene=spec)
         print(f"\nscene {name}: distance {spec.distance_m:.2f} m, camera pitch "
