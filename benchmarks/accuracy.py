@@ -163,13 +163,13 @@ def score(truth: np.ndarray, kins: list) -> dict:
 
 
 def symmetry(truth: np.ndarray, kins: list) -> dict:
-    """Mean reported yaw over the +-50 deg holds (reliable frames only)."""
+    """Mean reported yaw over the +-50 deg holds, whatever its flag, and how it was flagged."""
     res = {}
     for side, peak in (("left", 50.0), ("right", -50.0)):
-        sel = [k.yaw_deg for tr, k in zip(truth, kins)
-               if abs(tr[0] - peak) < 1e-6 and k.face_found and k.is_reliable("yaw")]
-        res[side] = float(np.mean(sel)) if sel else None
-        res[f"{side}_n"] = len(sel)
+        held = [k for tr, k in zip(truth, kins) if abs(tr[0] - peak) < 1e-6 and k.face_found]
+        res[side] = float(np.mean([k.yaw_deg for k in held])) if held else None
+        res[f"{side}_reliable"] = sum(k.is_reliable("yaw") for k in held) / max(len(held), 1)
+        res[f"{side}_bound"] = sum(k.is_lower_bound("yaw") for k in held) / max(len(held), 1)
     return res
 
 
@@ -320,6 +320,7 @@ def main() -> None:
     ap.add_argument("--sweeps", default="yaw,pitch,roll,retraction,combined")
     ap.add_argument("--real", action="store_true", help="also the real clips in ../shared")
     ap.add_argument("--json", default="", help="write every figure to this JSON file")
+    ap.add_argument("--dump", default="", help="folder for per-frame truth, values and flags (.npz)")
     ap.add_argument("--filter", action="store_true", help="only the filter's delay (synthetic)")
     ap.add_argument("--cost", action="store_true",
                     help="only the side-by-side cost on the baseline yaw sweep")
@@ -366,12 +367,22 @@ def main() -> None:
             if sweep == "yaw":
                 entry["symmetry"] = symmetry(truth, kins)
             results["virtual"].setdefault(name, {})[sweep] = entry
+            if args.dump:
+                Path(args.dump).mkdir(parents=True, exist_ok=True)
+                np.savez_compressed(
+                    Path(args.dump) / f"{name}_{sweep}.npz", truth=truth,
+                    values=np.array([[k.value(a) for a in AXES] for k in kins]),
+                    reliable=np.array([[k.face_found and k.is_reliable(a) for a in AXES] for k in kins]),
+                    bound=np.array([[k.face_found and k.is_lower_bound(a) for a in AXES] for k in kins]),
+                    found=np.array([k.face_found for k in kins]))
             print_scores(name, sweep, sc)
             if sweep == "yaw":
                 s = entry["symmetry"]
                 diff = (s["left"] + s["right"]) if s["left"] is not None and s["right"] is not None else None
                 print(f"  {name:9s} yaw holds at +-50: left {_f(s['left'], 1)}, right {_f(s['right'], 1)}"
-                      f" -> asymmetry {_f(diff, 1)} deg; followed {followed} of {len(truth)} frames",
+                      f" -> asymmetry {_f(diff, 1)} deg (reliable {100 * s['left_reliable']:.0f}/"
+                      f"{100 * s['right_reliable']:.0f}%, lower bound {100 * s['left_bound']:.0f}/"
+                      f"{100 * s['right_bound']:.0f}%); followed {followed} of {len(truth)} frames",
                       flush=True)
     if args.real:
         print("\nreal clips (no ground truth):")

@@ -140,8 +140,11 @@ def tracked_motion(anchor_mm: np.ndarray, points_px: np.ndarray, camera: Camera,
     rot0, t0 = start if start is not None else (np.eye(3), np.zeros(3))
     keep = np.ones(len(anchor_mm), bool)
     rot, t, rms = rot0, t0, float("inf")
-    for _ in range(3):
-        rot, t, rms = solve_pnp(anchor_mm[keep], points_px[keep], camera, rot, t, iterations=8)
+    # Started from the previous frame's fit (a frame's motion away), a few
+    # Levenberg-Marquardt steps converge; the refits start from the last fit.
+    for round_ in range(3):
+        steps = 8 if start is None and round_ == 0 else 3
+        rot, t, rms = solve_pnp(anchor_mm[keep], points_px[keep], camera, rot, t, iterations=steps)
         err = np.linalg.norm(camera.project(anchor_mm @ rot.T + t) - points_px, axis=1)
         new_keep = err <= max(outlier_px, 3.0 * float(np.median(err[keep])))
         if np.array_equal(new_keep, keep) or new_keep.sum() < 6:

@@ -10,9 +10,11 @@ anchor's 3D landmarks to where those points are now (see
 fitted to the anchor's shape, not added to the previous frame's estimate.
 
 Cost: nothing while the head is near the front (the estimator asks for
-tracking only at large yaw); there, one grey conversion and one flow call on
-up to `max_points` points (about 1 ms at 640x480), far cheaper than a second
-network such as MediaPipe Pose.
+tracking only at large yaw); there, one grey conversion and a forward and a
+backward flow call on up to `max_points` points in the face's neighbourhood,
+plus the estimator's fit: together about a third of a face-mesh inference on
+a followed frame (benchmarks/README.md), far less than a second network such
+as MediaPipe Pose.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ class FeatureTracker:
     anchor once the estimator has judged its mesh trustworthy.
     """
 
-    def __init__(self, *, max_points: int = 80, fb_max_px: float = 1.0, window_px: int = 21,
+    def __init__(self, *, max_points: int = 48, fb_max_px: float = 1.0, window_px: int = 21,
                  levels: int = 3, min_points: int = 8, min_spacing_px: float = 5.0) -> None:
         if not 8 <= max_points <= 478:
             raise ValueError(f"max_points must be in 8..478, got {max_points!r}")
@@ -103,6 +105,7 @@ class FeatureTracker:
             raise ValueError(f"fb_max_px must be in [0.1, 10], got {fb_max_px!r}")
         self.max_points, self.fb_max_px, self.min_points = max_points, fb_max_px, min_points
         self.min_spacing_px = min_spacing_px
+        self._margin_px = 3 * window_px
         self._lk = dict(winSize=(window_px, window_px), maxLevel=levels,
                         criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
         self.reset()
@@ -167,7 +170,16 @@ class FeatureTracker:
         self._points = xy[order].astype(np.float32)
 
     def _flow(self, prev: np.ndarray, cur: np.ndarray) -> None:
-        p0 = self._points.reshape(-1, 1, 2)
+        # Only the face's neighbourhood: the pyramids of the whole frame cost
+        # more than the flow itself. The margin covers a fast turn's motion
+        # between two frames at every pyramid level.
+        h, w = cur.shape
+        margin = self._margin_px
+        x0, y0 = np.maximum(np.floor(self._points.min(0)).astype(int) - margin, 0)
+        x1, y1 = np.minimum(np.ceil(self._points.max(0)).astype(int) + margin + 1, (w, h))
+        offset = np.array([x0, y0], np.float32)
+        prev, cur = prev[y0:y1, x0:x1], cur[y0:y1, x0:x1]
+        p0 = (self._points - offset).reshape(-1, 1, 2)
         p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, cur, p0, None, **self._lk)
         if p1 is None:
             self._indices, self._points = np.arange(0), np.zeros((0, 2), np.float32)
@@ -176,7 +188,7 @@ class FeatureTracker:
         fb = np.linalg.norm((back - p0).reshape(-1, 2), axis=1)
         ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb <= self.fb_max_px)
         self._indices = self._indices[ok]
-        self._points = p1.reshape(-1, 2)[ok]
+        self._points = p1.reshape(-1, 2)[ok] + offset
 
 
 def _spread(xy: np.ndarray, order: np.ndarray, count: int, spacing: float) -> np.ndarray:
