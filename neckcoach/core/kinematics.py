@@ -94,10 +94,10 @@ class KinematicsFilter:
     5 mm while moving (flexion to 10 deg did not). So `retraction_reliable`
     further needs all angles reliable and within that window of neutral
     (`retraction_max_angle_deg` for yaw and roll, `retraction_pitch_window_deg`).
-    For `acquire_settle_s` after the face is (re)acquired no measure is
-    trusted: face mesh's first frames after a detection are coarse (the
-    pivot depth off by 8-12 mm in the sweeps) and the smoothing starts from
-    them. One Euro's `beta` of 0.2 keeps the smoothed angle within ~1 deg of
+    For `acquire_settle_s` after the face is (re)acquired retraction is not
+    trusted: face mesh's first frames after a detection put the pivot 8-12 mm
+    off in the sweeps, and its smoothing starts from them (the angles were
+    within 1 deg from the first frame). One Euro's `beta` of 0.2 keeps the smoothed angle within ~1 deg of
     a 55 deg/s turn (0.05 lagged 2.5-3 deg, enough to push a reading that was
     4 deg off past the 5 deg a trusted value may be off). A yaw beyond the measurable range
     (`lower_bounds`) is listed in `lower_bound_axes`.
@@ -197,8 +197,8 @@ class KinematicsFilter:
         if rel.tracked:
             extra["tracked"] = True
         yaw_ok, pitch_ok, roll_ok, position_ok = (
-            reliable and not acquiring and measure_reliable(rel, m)
-            for m in ("yaw", "pitch", "roll", "retraction"))
+            reliable and measure_reliable(rel, m) for m in ("yaw", "pitch", "roll", "retraction"))
+        position_ok = position_ok and not acquiring
         if restarted:
             extra["tracking_restarted"] = True
         self._last_out = Kinematics(
