@@ -47,3 +47,10 @@ def test_each_measure_keeps_its_own_flag_and_lower_bounds_pass_through():
 def test_unflagged_samples_mean_what_reliable_says():
     k = _run([_rel(i / 30, reliable=False) for i in range(20)])[-1]
     assert not any(k.is_reliable(a) for a in ("yaw", "pitch", "roll", "retraction"))
+
+
+def test_flexion_past_the_limit_from_neutral_is_a_lower_bound():
+    k = _run([_rel(i / 30, pitch=30.0) for i in range(20)])[-1]
+    assert not k.is_reliable("pitch") and k.is_lower_bound("pitch") and k.pitch_lower_bound
+    k = _run([_rel(i / 30, pitch=-30.0) for i in range(20)])[-1]  # extension is measured
+    assert k.is_reliable("pitch") and not k.is_lower_bound("pitch")

@@ -94,6 +94,10 @@ class KinematicsFilter:
     5 mm while moving (flexion to 10 deg did not). So `retraction_reliable`
     further needs all angles reliable and within that window of neutral
     (`retraction_max_angle_deg` for yaw and roll, `retraction_pitch_window_deg`).
+    Flexion beyond `max_flexion_deg` from neutral is a lower bound: face mesh
+    under-reads it (30 deg read ~24, 40 read ~33) whether the camera is level
+    or looks up at the face (the estimator's own limit is on the camera-
+    relative reading, which a camera below the eyes shifts by its tilt).
     For `acquire_settle_s` after the face is (re)acquired retraction is not
     trusted: face mesh's first frames after a detection put the pivot 8-12 mm
     off in the sweeps, and its smoothing starts from them (the angles were
@@ -108,6 +112,7 @@ class KinematicsFilter:
                  speed_cutoff_hz: float = 5.0, max_gap_s: float = 0.5,
                  retraction_max_angle_deg: float = 5.0,
                  retraction_pitch_window_deg: tuple[float, float] = (-3.0, 10.0),
+                 max_flexion_deg: float = 20.0,
                  restart_settle_s: float = 0.3,
                  restart_gap_factor: float = 3.0, acquire_settle_s: float = 0.3) -> None:
         for name, v in (("min_cutoff_hz", min_cutoff_hz), ("speed_cutoff_hz", speed_cutoff_hz),
@@ -128,6 +133,9 @@ class KinematicsFilter:
         # Recent frame spacing: a property of the source, so kept across resets.
         self._steps_s: deque[float] = deque(maxlen=15)
         self.retraction_max_angle_deg = retraction_max_angle_deg
+        if not 0.0 < max_flexion_deg <= 90.0:
+            raise ValueError(f"max_flexion_deg must be in (0, 90], got {max_flexion_deg!r}")
+        self.max_flexion_deg = max_flexion_deg
         lo, hi = retraction_pitch_window_deg
         if not -90.0 <= lo <= 0.0 <= hi <= 90.0:
             raise ValueError("retraction_pitch_window_deg must be (low <= 0, high >= 0) within +-90, "
@@ -198,6 +206,12 @@ class KinematicsFilter:
             extra["tracked"] = True
         yaw_ok, pitch_ok, roll_ok, position_ok = (
             reliable and measure_reliable(rel, m) for m in ("yaw", "pitch", "roll", "retraction"))
+        bounds = rel.lower_bounds
+        if pitch_ok and rel.pitch_deg > self.max_flexion_deg:
+            # Face mesh under-reads flexion, by how far the head has flexed from
+            # neutral wherever the camera is: past this the reading is a lower bound.
+            pitch_ok = False
+            bounds = bounds if "pitch" in bounds else bounds + ("pitch",)
         position_ok = position_ok and not acquiring
         if restarted:
             extra["tracking_restarted"] = True
@@ -211,7 +225,7 @@ class KinematicsFilter:
             face_brightness=rel.face_brightness, yaw_reliable=yaw_ok, pitch_reliable=pitch_ok,
             roll_reliable=roll_ok,
             retraction_reliable=bool(position_ok and yaw_ok and pitch_ok and roll_ok and near),
-            lower_bound_axes=() if settling else rel.lower_bounds, **out)
+            lower_bound_axes=() if settling else bounds, **out)
         return self._last_out
 
     @staticmethod
