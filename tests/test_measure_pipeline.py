@@ -70,7 +70,11 @@ def test_calibrates_then_reports_relative_angles_and_retraction():
     assert tuck.retraction_mm == pytest.approx(20.0, abs=1.0) and tuck.retraction_reliable
     assert out[-1].yaw_deg == pytest.approx(30.0, abs=0.5)
     assert abs(out[-1].pitch_deg) < 0.5 and abs(out[-1].roll_deg) < 0.5
-    assert max(k.yaw_speed_deg_s for k in out) > 100  # the jump shows in speed
+    # A 30 deg step within one frame is no head movement (a source switch or a re-lock):
+    # the speeds restart instead of showing ~900 deg/s, and the frames after it settle first.
+    assert max(abs(k.yaw_speed_deg_s) for k in out) < 100
+    step = next(k for k in out if k.t_s >= 4.0)
+    assert not step.is_reliable("yaw") and out[-1].is_reliable("yaw")
 
 
 def test_moving_neutral_is_rejected_and_recalibration_recovers():

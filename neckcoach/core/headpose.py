@@ -179,6 +179,20 @@ TRACK_FROM_YAW_DEG = 15.0
 AGREE_DEG = 5.0
 HANDOVER_YAW_DEG = 38.0
 HANDBACK_YAW_DEG = 34.0
+# Handing back to the mesh: a mesh read inside `HANDBACK_YAW_DEG`, with a good
+# fit and no jump, takes over unless the followed points say the head is
+# turned past `COLLAPSE_YAW_DEG` -- then the small reading may be the mesh's
+# collapse (70 deg read as 26), and only agreement hands back. Following ends
+# at once when it turns implausible: past `MAX_FOLLOWED_YAW_DEG` (no neck
+# turns that far), back across the front to the other side (the anchor's near
+# half is then the far half, its points hidden), or jumping like no head can.
+COLLAPSE_YAW_DEG = 55.0
+# ... but a mesh that stays inside its range, fitting well and without jumps,
+# for `MESH_SETTLED_S` takes over whatever the follower says: a collapse lasts
+# a fraction of a second before the face is lost (0.2-0.4 s on the sweeps),
+# while followed points that slid off would otherwise be believed for good.
+MESH_SETTLED_S = 0.7
+MAX_FOLLOWED_YAW_DEG = 100.0
 MIN_TRACKED_POINTS = 12
 MAX_TRACKED_RMS_PER_100PX = 2.6
 LOST_TRACKED_RMS_PER_100PX = 8.0
@@ -199,6 +213,7 @@ class _Anchor:
     def __init__(self, anchor_id: int, points_mm: np.ndarray, rotation: np.ndarray,
                  pivot_mm: np.ndarray, width_px: float, t_s: float) -> None:
         self.anchor_id, self.points_mm, self.rotation = anchor_id, points_mm, rotation
+        self.side = 1.0 if angles_from_rotation(rotation)[0] >= 0 else -1.0
         self.pivot_mm, self.width_px, self.t_s = pivot_mm, width_px, t_s
         self.motion: tuple[np.ndarray, np.ndarray] | None = None  # last fit, to start the next
 
@@ -264,6 +279,10 @@ class HeadPoseEstimator:
         self._following = False
         self._last_mesh: tuple[np.ndarray, np.ndarray, float, float] | None = None
         self._last_followed_yaw = 0.0
+        self._last_followed: tuple[float, float] | None = None
+        self._retired_anchor: int | None = None
+        self._mesh_inside_since: float | None = None
+        self._last_mesh_yaw: tuple[float, float] | None = None
         self.anchor_ok = False
         self.tracking_wanted = False
 
@@ -282,7 +301,7 @@ class HeadPoseEstimator:
                 ) -> tuple[np.ndarray, np.ndarray, bool, float] | None:
         """(rotation, pivot, usable, width px, fit rms per 100 px) from the followed points, or None."""
         tr = getattr(obs, "tracked", None)
-        if tr is None:
+        if tr is None or tr.anchor_id == self._retired_anchor:
             return None
         anchor = self._anchor
         if anchor is None or anchor.anchor_id != tr.anchor_id:
@@ -324,28 +343,67 @@ class HeadPoseEstimator:
         self.anchor_ok = False
         if mesh is None:
             self._last = None
+        m_yaw = angles_from_rotation(mesh[0])[0] if mesh is not None else None
+        mesh_jumped = self._mesh_jumped(t_s, m_yaw)
+        if m_yaw is not None and mesh[3] and not mesh_jumped and abs(m_yaw) < HANDBACK_YAW_DEG:
+            if self._mesh_inside_since is None:
+                self._mesh_inside_since = t_s
+        else:
+            self._mesh_inside_since = None
+        mesh_settled = self._mesh_inside_since is not None and t_s - self._mesh_inside_since >= MESH_SETTLED_S
+        f_yaw = angles_from_rotation(followed[0])[0] if followed is not None else None
+        followed_id = self._anchor.anchor_id if followed is not None and self._anchor is not None else None
+        if f_yaw is not None and not self._plausible(f_yaw, t_s):
+            followed = None  # implausible: following has lost the face's points
         if followed is not None and followed[2]:
-            f_yaw = angles_from_rotation(followed[0])[0]
-            m_yaw = angles_from_rotation(mesh[0])[0] if mesh is not None else None
             if not self._following:
                 # Hand over when the mesh parts from the followed points, passes the gate or is lost.
                 self._following = (m_yaw is None or abs(m_yaw - f_yaw) > AGREE_DEG
                                    or abs(m_yaw) >= HANDOVER_YAW_DEG or abs(f_yaw) >= HANDOVER_YAW_DEG
-                                   or (mesh is not None and self._jumped(t_s, *angles_from_rotation(mesh[0]))))
-            elif m_yaw is not None and mesh[3] and abs(m_yaw - f_yaw) <= AGREE_DEG \
-                    and abs(m_yaw) < HANDBACK_YAW_DEG and abs(f_yaw) < HANDBACK_YAW_DEG:
-                self._following = False  # the mesh is back and agrees: it takes over
+                                   or mesh_jumped)
+            elif self._mesh_inside_since is not None and (
+                    abs(f_yaw) < COLLAPSE_YAW_DEG or abs(m_yaw - f_yaw) <= AGREE_DEG or mesh_settled):
+                self._following = False  # the mesh is back inside its range: it takes over
                 self.gate.reset()
+                self._retired_anchor = followed_id  # its points are not to be trusted again
+                self._last_followed = None
             if self._following:
-                return self._followed_pose(followed, f_yaw, t_s, picture)
+                self._last_followed = (t_s, f_yaw)
+                # A mesh inside its range that contradicts the followed points may be
+                # collapsing -- or the points may have slid off: neither is trusted then.
+                conflict = self._mesh_inside_since is not None and abs(m_yaw - f_yaw) > AGREE_DEG
+                return self._followed_pose(followed, f_yaw, t_s, picture, conflict)
         elif self._following:
             self._following = False  # following failed: fall back to the gate
+            self._last_followed = None
             self.gate.edge = True
             self._edge_sign = 1.0 if self._last_followed_yaw > 0 else -1.0
             self._edge_bound = abs(self._last_followed_yaw)
         if mesh is None:
             return self._lost(t_s, picture)
         return self._mesh_pose(mesh, t_s, picture)
+
+    def _mesh_jumped(self, t_s: float, m_yaw: float | None) -> bool:
+        """The mesh's yaw moved faster than a head can since the last frame with a mesh."""
+        last, self._last_mesh_yaw = self._last_mesh_yaw, (t_s, m_yaw) if m_yaw is not None else None
+        if last is None or m_yaw is None or not 0 < t_s - last[0] <= 0.5:
+            return False
+        moved = abs(m_yaw - last[1])
+        return moved >= JUMP_MIN_DEG and moved / (t_s - last[0]) > MAX_PLAUSIBLE_SPEED_DEG_S
+
+    def _plausible(self, f_yaw: float, t_s: float) -> bool:
+        """Whether the followed yaw can still be the head's (see `MAX_FOLLOWED_YAW_DEG`)."""
+        anchor = self._anchor
+        if abs(f_yaw) > MAX_FOLLOWED_YAW_DEG or anchor is None:
+            return False
+        if f_yaw * anchor.side < -TRACK_FROM_YAW_DEG:
+            return False  # turned back across the front: the anchor's points are hidden now
+        last = self._last_followed
+        if last is not None and 0 < t_s - last[0] <= 0.5:
+            moved = abs(f_yaw - last[1])
+            if moved >= JUMP_MIN_DEG and moved / (t_s - last[0]) > MAX_PLAUSIBLE_SPEED_DEG_S:
+                return False
+        return True
 
     def _mesh_fit(self, obs: "FaceObservation", cam: Camera):
         pts = obs.landmarks_px[face_model.MODEL_INDICES]
@@ -360,16 +418,18 @@ class HeadPoseEstimator:
         rms_rel = rms / max(width, 1.0) * 100.0
         return rot, t, width, rms_rel <= self.max_rms_px_per_100px, rms_rel, obs.confidence
 
-    def _followed_pose(self, followed, yaw: float, t_s: float, picture: dict) -> HeadPose:
+    def _followed_pose(self, followed, yaw: float, t_s: float, picture: dict,
+                       conflict: bool = False) -> HeadPose:
         rot, pivot, _, width, rms_rel = followed
         _, pitch, roll = angles_from_rotation(rot)
         self._last = None
         self._last_followed_yaw = yaw
         self._edge_lost_since = None
         self.tracking_wanted = True
-        yaw_ok = abs(yaw) <= MAX_TRACKED_YAW_DEG and rms_rel <= MAX_TRACKED_RMS_PER_100PX
-        bounds = () if yaw_ok else ("yaw",)
-        self._edge_bound = abs(yaw)
+        yaw_ok = abs(yaw) <= MAX_TRACKED_YAW_DEG and rms_rel <= MAX_TRACKED_RMS_PER_100PX and not conflict
+        bounds = () if yaw_ok or conflict else ("yaw",)
+        if not conflict:
+            self._edge_bound = abs(yaw)
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
                         position_mm=tuple(pivot.tolist()), confidence=0.5, reliable=True,
                         face_width_px=width, yaw_reliable=yaw_ok, pitch_reliable=False,

@@ -10,6 +10,10 @@ from statistics import median_low
 from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
 from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, measure_reliable
 
+# A step of 30 deg faster than 300 deg/s is no head movement (see core/headpose.py).
+JUMP_MIN_DEG = 30.0
+MAX_PLAUSIBLE_SPEED_DEG_S = 300.0
+
 
 @dataclass(frozen=True, slots=True)
 class RelativePose:
@@ -160,6 +164,15 @@ class KinematicsFilter:
         self._tracking = False
         self._settle_until_s: float | None = None
         self._acquired_s: float | None = None
+        self._last_angles: tuple[float, float, float, float] | None = None
+
+    def _jump(self, rel: RelativePose) -> bool:
+        last = self._last_angles
+        self._last_angles = (rel.t_s, rel.yaw_deg, rel.pitch_deg, rel.roll_deg)
+        if last is None or not 0 < rel.t_s - last[0] <= self.max_gap_s:
+            return False
+        moved = max(abs(rel.yaw_deg - last[1]), abs(rel.pitch_deg - last[2]), abs(rel.roll_deg - last[3]))
+        return moved >= JUMP_MIN_DEG and moved / (rel.t_s - last[0]) > MAX_PLAUSIBLE_SPEED_DEG_S
 
     def _jumped(self, t_s: float) -> bool:
         return self._last_t is not None and (t_s - self._last_t > self.max_gap_s or t_s < self._last_t)
@@ -182,6 +195,12 @@ class KinematicsFilter:
         if self._tracking and self._last_out is not None and rel.t_s == self._last_t:
             return self._last_out
         restarted = self._restarted_in_view(rel.t_s)
+        if self._jump(rel):
+            # The estimate switched source (the mesh taking over from followed points that
+            # had slid off, or a re-lock): a step no head makes. Differentiating it would
+            # fake a violent movement, so the history restarts from here, settling first.
+            self.reset()
+            self._settle_until_s = rel.t_s + self.restart_settle_s
         if self._tracking and self._last_t is not None and rel.t_s > self._last_t:
             self._steps_s.append(rel.t_s - self._last_t)
         if self._jumped(rel.t_s):
