@@ -188,9 +188,11 @@ HANDBACK_YAW_DEG = 34.0
 # half is then the far half, its points hidden), or jumping like no head can.
 COLLAPSE_YAW_DEG = 55.0
 # ... but a mesh that stays inside its range, fitting well and without jumps,
-# for `MESH_SETTLED_S` takes over whatever the follower says: a collapse lasts
-# a fraction of a second before the face is lost (0.2-0.4 s on the sweeps),
-# while followed points that slid off would otherwise be believed for good.
+# for `MESH_SETTLED_S` takes over whatever the follower says -- provided it
+# has been found in every frame since it last agreed with the followed
+# points: then it came back by itself (followed points that slid off would
+# otherwise be believed for good), whereas a mesh lost at profile and found
+# again may have locked onto a wrong half-face (-90 read as -16 for seconds).
 MESH_SETTLED_S = 0.7
 MAX_FOLLOWED_YAW_DEG = 100.0
 MIN_TRACKED_POINTS = 12
@@ -282,6 +284,7 @@ class HeadPoseEstimator:
         self._last_followed: tuple[float, float] | None = None
         self._retired_anchor: int | None = None
         self._mesh_inside_since: float | None = None
+        self._mesh_continuous = True
         self._last_mesh_yaw: tuple[float, float] | None = None
         self.anchor_ok = False
         self.tracking_wanted = False
@@ -345,13 +348,19 @@ class HeadPoseEstimator:
             self._last = None
         m_yaw = angles_from_rotation(mesh[0])[0] if mesh is not None else None
         mesh_jumped = self._mesh_jumped(t_s, m_yaw)
+        f_yaw_raw = angles_from_rotation(followed[0])[0] if followed is not None else None
         if m_yaw is not None and mesh[3] and not mesh_jumped and abs(m_yaw) < HANDBACK_YAW_DEG:
             if self._mesh_inside_since is None:
                 self._mesh_inside_since = t_s
         else:
             self._mesh_inside_since = None
-        mesh_settled = self._mesh_inside_since is not None and t_s - self._mesh_inside_since >= MESH_SETTLED_S
-        f_yaw = angles_from_rotation(followed[0])[0] if followed is not None else None
+        if m_yaw is None or mesh_jumped:
+            self._mesh_continuous = False  # lost or jumped: it may come back locked on wrong
+        elif not self._following or (f_yaw_raw is not None and abs(m_yaw - f_yaw_raw) <= AGREE_DEG):
+            self._mesh_continuous = True
+        mesh_settled = (self._mesh_continuous and self._mesh_inside_since is not None
+                        and t_s - self._mesh_inside_since >= MESH_SETTLED_S)
+        f_yaw = f_yaw_raw
         followed_id = self._anchor.anchor_id if followed is not None and self._anchor is not None else None
         if f_yaw is not None and not self._plausible(f_yaw, t_s):
             followed = None  # implausible: following has lost the face's points
