@@ -86,7 +86,8 @@ class YawGate:
 # limits face mesh is how the face is seen, not where the person's neutral is.
 # - Yaw: the mesh under-reads by up to ~3.5 deg at a 45-50 deg reading, then
 #   saturates (a 63 deg turn reads 52-58) and collapses (70 deg read as 38-46)
-#   before the face is lost: trusted below 50 deg, with hysteresis (`YawGate`).
+#   before the face is lost: seen as it is below 50 deg, with hysteresis
+#   (`YawGate`), and trusted to `MAX_TRUSTED_YAW_DEG` (below).
 # - Pitch: extension is followed to -45 deg within ~5 deg; flexion is
 #   under-read by the mesh (a 30 deg flexion reads ~24, 40 reads ~33), more
 #   than 5 deg once the reading passes ~20 deg, where the reading becomes a
