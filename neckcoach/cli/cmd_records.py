@@ -112,7 +112,7 @@ def progress_cmd(movement: str | None, out_file: Path | None) -> None:
     """
     from neckcoach.report.figures import progress_figure
     from neckcoach.io.history import describe_range
-    from neckcoach.report.norms import DIRECTION_ORDER, LABELS, UNITS
+    from neckcoach.report.norms import DIRECTION_ORDER, LABELS
     from neckcoach.report.symptoms import describe_weeks, has_symptom_data, load_weeks
 
     notes: list[str] = []
@@ -131,7 +131,7 @@ def progress_cmd(movement: str | None, out_file: Path | None) -> None:
     for d in directions:
         stats = [s for _, s in series[d] if s.get("range") is not None]
         if stats:
-            unit = UNITS[d]
+            unit = ""  # the line's numbers stay bare, as before; a lower bound says "at least"
             best = max(stats, key=lambda s: (s["range"], s.get("range_lower_bound") is not True))
             click.echo(f"{LABELS[d]:24} {len(stats)} session(s), first "
                        f"{describe_range(stats[0], unit)}, latest {describe_range(stats[-1], unit)}, "
