@@ -21,7 +21,7 @@ from neckcoach.app.demo_clip import coach_paced_script, demo_routine
 from neckcoach.app.runner import SessionLoop
 from neckcoach.core.coach import run_coach
 from neckcoach.measure import Measurement
-from neckcoach.routine import load_routine, resolve_routine
+from neckcoach.routine import bundled_routines, load_routine, resolve_routine
 from neckcoach.sim.clip import VirtualPatientSource
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--variants", default="clean,jerky,too_fast,short,wrong_side",
                         help="comma-separated: clean and/or mistakes to inject (one clip each)")
     args = parser.parse_args()
-    names = args.routines or sorted(p.stem for p in (REPO / "routines").glob("*.yaml"))
+    names = args.routines or [p.stem for p in bundled_routines()]
     rows = []
     if not args.no_virtual:
         for name in names:

@@ -12,7 +12,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CLIPS = SHARED / "data" / "clips"
-ROUTINES = REPO / "routines"
+ROUTINES = REPO / "neckcoach" / "routines"
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ def validate(files: tuple[str, ...]) -> None:
 
     \b
     Examples:
-      neckcoach validate routines/*.yaml
+      neckcoach validate my_routines/*.yaml
       neckcoach validate my_routine.yaml
     """
     failed = False
@@ -54,7 +54,7 @@ def schema() -> None:
 
     \b
     Example:
-      neckcoach schema > routines/schema.json
+      neckcoach schema > schema.json         (beside your routines, for editors)
     """
     click.echo(json.dumps(routine_schema(), indent=2, sort_keys=True))
 

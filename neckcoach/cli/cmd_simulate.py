@@ -65,7 +65,7 @@ def simulate(routine, mistakes, seed, fps, max_reps, max_sets, max_rest_s, out_d
     \b
     Examples:
       neckcoach simulate rotation --out /tmp/rot --max-reps 2 --mistakes jerky
-      neckcoach simulate routines/side_bend.yaml --out clip_dir --seed 3 --fps 15
+      neckcoach simulate my_routine.yaml --out clip_dir --seed 3 --fps 15
     """
     from neckcoach.sim.clip import write_clip
 
