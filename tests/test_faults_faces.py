@@ -190,10 +190,8 @@ def test_rendered_patient_turns_away_while_someone_stays_in_view():
     """End to end on the virtual patient: a second person in the background; the patient
     turns right away (MediaPipe then sees only the other face), then back."""
     pytest.importorskip("pyrender")
-    from neckcoach.sim.render import HeadRenderer, default_scan_dir
+    from neckcoach.sim.render import HeadRenderer
 
-    if not (default_scan_dir() / "LeePerrySmith.glb").is_file():
-        pytest.skip("shared head scan not available")
     renderer, det = HeadRenderer(seed=0), FaceDetector()
     yaws = [0.0] * 4 + [100.0, 120.0, 140.0, 150.0] + [0.0] * 4
     seen = []
