@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+from neckcoach.io.platforms import opengl_platform
+
+if opengl_platform():  # before any test imports PyOpenGL (pyrender)
+    os.environ.setdefault("PYOPENGL_PLATFORM", opengl_platform())
 
 REPO = Path(__file__).resolve().parents[1]
 CLIPS = REPO / "tests" / "data" / "clips"

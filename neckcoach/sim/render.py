@@ -25,7 +25,10 @@ from __future__ import annotations
 import os
 import warnings
 
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+from neckcoach.io.platforms import opengl_platform
+
+if opengl_platform():  # before PyOpenGL is first imported
+    os.environ.setdefault("PYOPENGL_PLATFORM", opengl_platform())
 
 from dataclasses import dataclass  # noqa: E402
 from functools import lru_cache  # noqa: E402
