@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from neckcoach.cli.errors import UserError
 from neckcoach.routine import RoutineError, load_routine, resolve_routine
 from neckcoach.sim.scripted import MISTAKES, script_for_routine
 
@@ -76,11 +77,6 @@ def simulate(routine, mistakes, seed, fps, max_reps, max_sets, max_rest_s, out_d
                f"{summary['events']} events, mistakes: {','.join(mistakes) or 'none'} -> {out_dir}")
 
 
-def has_display() -> bool:
-    """True when an X or Wayland display is reachable (needed for cv2.imshow)."""
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 @click.command()
 @_with_common
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
@@ -99,8 +95,11 @@ def preview(routine, mistakes, seed, fps, max_reps, max_sets, max_rest_s, out_di
 
     from neckcoach.sim.clip import VirtualPatientSource
 
-    if out_dir is None and not has_display():
-        raise click.ClickException("no display found (DISPLAY is not set); use --out DIR to write a preview video")
+    from neckcoach.io.display import display_available
+
+    shown, why = display_available()
+    if out_dir is None and not shown:
+        raise UserError(f"{why}; use --out DIR to write a preview video instead")
     routine_obj, script = _script(routine, seed, mistakes, max_reps, max_sets, max_rest_s)
     source = VirtualPatientSource(script, fps, seed=seed)
     writer = None

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from neckcoach.errors import UserFacingError
+
 ROUTINES_DIR = Path(__file__).resolve().parents[1] / "routines"
 """The routines shipped inside the package, with ``schema.json`` beside them."""
 
 
-class RoutineNotFound(FileNotFoundError):
+class RoutineNotFound(UserFacingError, FileNotFoundError):
     """A routine named on the command line is neither a file nor a bundled routine."""
 
 
@@ -40,8 +42,8 @@ def resolve_routine(name: str | Path) -> Path:
             return candidate
     if p.is_dir():
         raise RoutineNotFound(f"{p} is a folder, not a routine file")
-    if p.parent != Path("."):
-        raise RoutineNotFound(f"routine file not found: {p}")
+    if p.suffix in (".yaml", ".yml") or any(sep in str(name) for sep in "/\\"):
+        raise RoutineNotFound(f"routine file not found: {name}")
     names = ", ".join(path.stem for path in bundled_routines()) or "none found"
     raise RoutineNotFound(f"no routine file or bundled routine called {str(name)!r} "
                           f"(bundled: {names}); see `neckcoach list`")
