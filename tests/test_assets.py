@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -86,3 +87,12 @@ def test_a_corrupted_scan_or_texture_is_named(scan_copy, monkeypatch):
     glb.write_bytes(HEAD.joinpath("LeePerrySmith.glb").read_bytes().decode("latin-1").encode("utf-8"))
     with pytest.raises(MissingAsset, match=r"head scan cannot be read \(.*LeePerrySmith.glb: "):
         _load(scan_copy)
+
+
+def test_no_test_reads_data_from_outside_the_repository():
+    """A clone alone runs every test: no path to ../shared, no skip when the scan or a clip is absent."""
+    tests = Path(__file__).resolve().parent
+    outside = re.compile(r"""["']shared["']|\.\./shared|skip\([^)]*(head scan|clip)[^)]*not available""")
+    offenders = [f"{path.name}:{n}" for path in sorted(tests.glob("*.py")) if path.name != Path(__file__).name
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if outside.search(line)]
+    assert offenders == []
