@@ -7,11 +7,12 @@ from collections import deque
 from dataclasses import dataclass
 from statistics import median_low
 
+from neckcoach.core.compat import SLOTS
 from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
 from neckcoach.core.samples import AXES, Kinematics, kinematic_fields
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class RelativePose:
     """One frame's calibrated (neutral-relative) head values before filtering.
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from neckcoach.core.compat import SLOTS
+
 Axis = Literal["yaw", "pitch", "roll", "retraction"]
 AXES: tuple[Axis, ...] = ("yaw", "pitch", "roll", "retraction")
 
@@ -27,7 +29,7 @@ MOVEMENT_AXIS: dict[str, Axis] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class HeadPose:
     """Head pose of one frame in camera terms, before calibration.
 
@@ -65,7 +67,7 @@ class HeadPose:
         return cls(t_s=t_s, face_found=False, faces=faces, brightness=brightness)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Kinematics:
     """Calibrated, filtered head kinematics of one frame: what the coach reads.
 
