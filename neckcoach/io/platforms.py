@@ -60,6 +60,29 @@ def opengl_platform(platform: str = sys.platform) -> str | None:
     return None if platform in ("win32", "darwin") else "egl"
 
 
+def make_pyopengl_compatible(byref_type: type | None = None) -> None:
+    """Let PyOpenGL 3.1.0 take ctypes' by-reference arguments on Python 3.12 too.
+
+    pyrender 0.1.45 pins PyOpenGL 3.1.0, which finds its handler for `ctypes.byref(...)`
+    values by the type's qualified name, `builtins.CArgObject` until Python 3.11 and
+    `_ctypes.CArgObject` from 3.12; without it every glGen*/glGet* call with an output
+    argument fails ("No array-type handler"), so the virtual patient cannot render. This
+    adds the running Python's name to that handler (as PyOpenGL 3.1.7 does); where the
+    name is already known it changes nothing.
+    """
+    import ctypes
+
+    try:
+        from OpenGL.plugins import FormatHandler
+    except ImportError:  # no OpenGL: nothing renders, and nothing to adapt
+        return
+    kind = byref_type or type(ctypes.byref(ctypes.c_int()))
+    handler = FormatHandler.by_name("ctypesparameter")
+    name = f"{kind.__module__}.{kind.__name__}"
+    if handler is not None and isinstance(handler.check, list) and name not in handler.check:
+        handler.check.append(name)
+
+
 def termination_signals(platform: str = sys.platform) -> tuple[str, ...]:
     """Names of the signals that ask a running session to end (and save its record).
 

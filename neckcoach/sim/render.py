@@ -31,10 +31,11 @@ from __future__ import annotations
 import os
 import warnings
 
-from neckcoach.io.platforms import opengl_platform
+from neckcoach.io.platforms import make_pyopengl_compatible, opengl_platform
 
 if opengl_platform():  # before PyOpenGL is first imported
     os.environ.setdefault("PYOPENGL_PLATFORM", opengl_platform())
+make_pyopengl_compatible()
 
 from dataclasses import dataclass  # noqa: E402
 from functools import lru_cache  # noqa: E402
