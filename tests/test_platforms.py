@@ -10,12 +10,12 @@ window check and the OpenGL platform.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 import types
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from neckcoach.io.sources import CameraSource, SourceError, camera_backends, ope
 from neckcoach.routine import load_routine
 from tests.conftest import ROUTINES
 from tests.test_app_loop import FakeMeasurement, _frames
+from tests.test_io_voice import RecordingEngine, _log_lines, _process_alive, _pump_until
 
 # -- speech ---------------------------------------------------------------------------
 
@@ -89,51 +90,13 @@ def test_speech_worker_is_started_apart_from_the_terminal(platform, expected):
     assert voice.worker_spawn_options(platform) == expected
 
 
-class TimedEngine:
-    """Logs the start and end of each utterance; each lasts `say_s` seconds."""
-
-    def __init__(self, log_path: str, say_s: float) -> None:
-        self.log_path, self.say_s, self._text = log_path, say_s, ""
-
-    def setProperty(self, name, value):
-        pass
-
-    def say(self, text):
-        self._text = text
-
-    def runAndWait(self):
-        self._log(f"start:{self._text}")
-        time.sleep(self.say_s)
-        self._log(f"end:{self._text}")
-
-    def _log(self, line):
-        with open(self.log_path, "a") as f:
-            f.write(line + "\n")
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
-def _pump_until(v: voice.Voice, cond, timeout_s: float = 20.0) -> bool:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout_s:
-        v.tick(time.monotonic() - t0)
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def test_kill_without_process_groups_terminates_the_worker():
+def test_kill_without_process_groups_terminates_the_worker(monkeypatch):
     """Windows' path (no killpg): the worker process itself is terminated."""
+    monkeypatch.setattr(voice, "_PROCESS_GROUPS", False)
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     worker = voice._Worker(proc)
-    voice._kill(worker, process_groups=False)
+    voice._kill(worker)
     assert proc.wait(timeout=5) == -signal.SIGKILL  # Popen.kill: SIGKILL here, TerminateProcess on Windows
     assert worker.events() == []
 
@@ -149,26 +112,19 @@ def test_safety_cue_cuts_off_speech_without_process_groups(tmp_path, monkeypatch
 
     monkeypatch.setattr(os, "killpg", no_killpg)
     log_path = tmp_path / "engine.log"
-    v = voice.Voice(engine_factory=_timed_engine(log_path, 1.5))
+    v = voice.Voice(engine_factory=functools.partial(RecordingEngine, str(log_path), 1.5))
     try:
         assert _pump_until(v, lambda: v.status_message == "voice ready")
         v.say("Turn slowly to the left.", voice.PRIORITY_GUIDANCE, None, kind="turn")
-        assert _pump_until(v, lambda: log_path.exists() and "start:Turn slowly to the left." in log_path.read_text())
+        assert _pump_until(v, lambda: "start:Turn slowly to the left." in _log_lines(log_path))
         speaking_pid = v._proc.pid
         v.say("Stop. Too fast.", voice.PRIORITY_SAFETY, None, kind="too_fast")
         assert _pump_until(v, lambda: not v.busy)
-        assert _pump_until(v, lambda: _gone(speaking_pid), timeout_s=5.0)
+        assert _pump_until(v, lambda: not _process_alive(speaking_pid), timeout_s=5.0)
     finally:
         v.close()
-    assert log_path.read_text().splitlines() == ["start:Turn slowly to the left.", "start:Stop. Too fast.",
-                                                 "end:Stop. Too fast."]
+    assert _log_lines(log_path) == ["start:Turn slowly to the left.", "start:Stop. Too fast.", "end:Stop. Too fast."]
     assert v.interrupted == ["Turn slowly to the left."] and v.spoken == ["Stop. Too fast."]
-
-
-def _timed_engine(log_path: Path, say_s: float):
-    import functools
-
-    return functools.partial(TimedEngine, str(log_path), say_s)
 
 
 # -- camera ---------------------------------------------------------------------------

@@ -598,7 +598,7 @@ class _Worker:
             self.proc.stdout.close()
 
 
-def _kill(worker: _Worker | None, process_groups: bool | None = None) -> None:
+def _kill(worker: _Worker | None) -> None:
     """Kill a worker at once, so whatever it is saying stops.
 
     POSIX: SIGKILL to its process group, so an `aplay` it started falls silent
@@ -609,7 +609,7 @@ def _kill(worker: _Worker | None, process_groups: bool | None = None) -> None:
     if worker is None or worker.returncode is not None:
         return
     with contextlib.suppress(OSError):
-        if _PROCESS_GROUPS if process_groups is None else process_groups:
+        if _PROCESS_GROUPS:
             os.killpg(worker.pid, signal.SIGKILL)
         else:
             worker.proc.kill()
