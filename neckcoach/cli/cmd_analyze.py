@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from neckcoach.cli.errors import UserError
-
 
 def _window(value: str | None) -> tuple[float, float] | None:
     if value is None:
@@ -44,11 +42,8 @@ def analyze_cmd(video: str, out_dir: str, neutral_s: float, neutral_from: str | 
 
     window = _window(neutral_from)
     VideoFileSource(video).close()  # a missing or unreadable file is named before MediaPipe loads
-    try:
-        result = analyze_video(video, out_dir, neutral_s=neutral_s, neutral_window=window,
-                               hfov_deg=hfov_deg, use_pose=use_pose)
-    except FileNotFoundError as exc:  # read_video: the file is there but no video decoder opens it
-        raise UserError(f"cannot open video file {video}: not a readable video") from exc
+    result = analyze_video(video, out_dir, neutral_s=neutral_s, neutral_window=window,
+                           hfov_deg=hfov_deg, use_pose=use_pose)
     s = result.summary
     if not result.calibration_ok:
         click.echo(f"warning: neutral check failed ({result.calibration_reason}); "

@@ -93,9 +93,8 @@ def preview(routine, mistakes, seed, fps, max_reps, max_sets, max_rest_s, out_di
     """
     import cv2
 
-    from neckcoach.sim.clip import VirtualPatientSource
-
     from neckcoach.io.display import display_available
+    from neckcoach.sim.clip import VirtualPatientSource
 
     shown, why = display_available()
     if out_dir is None and not shown:
