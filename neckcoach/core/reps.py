@@ -22,12 +22,13 @@ import numpy as np
 
 from neckcoach.core import events as ev
 from neckcoach.core.checks import check_range
+from neckcoach.core.compat import SLOTS
 from neckcoach.core.events import Event
 from neckcoach.core.samples import Kinematics
 from neckcoach.core.smoothness import metrics as smoothness_metrics
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class RepRecord:
     """One attempt at a rep (complete or partial), as stored in session.json."""
 
