@@ -51,10 +51,10 @@ def motion_events(ex, frames):
 
 def bundled_exercises():
     """Every exercise of the bundled routines (deduplicated by id), as prescribed."""
-    from neckcoach.routine import load_routine
+    from neckcoach.routine import bundled_routines, load_routine
 
     seen = {}
-    for path in sorted((REPO / "routines").glob("*.yaml")):
+    for path in bundled_routines():
         r = load_routine(path)
         for ex in r.exercises:
             seen.setdefault(ex.id, (ex, r.ranges))

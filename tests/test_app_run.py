@@ -20,14 +20,10 @@ from neckcoach.app.demo_clip import demo_routine, record_demo_clip
 from neckcoach.cli.main import cli
 from neckcoach.routine import load_routine
 from neckcoach.sim.clip import read_truth
-from neckcoach.sim.render import default_scan_dir
 from tests.conftest import ROUTINES
 
 pytestmark = pytest.mark.slow
 REPS = 3
-
-if not (default_scan_dir() / "LeePerrySmith.glb").exists():
-    pytest.skip("shared head scan not available", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
 import click
-import platformdirs
 
 DEMO_FPS = 30.0
 DEMO_SEED = 7
@@ -25,9 +23,9 @@ DEMO_CLIP_VERSION = 3
 
 
 def cache_dir() -> Path:
-    home = os.environ.get("NECKCOACH_HOME")
-    base = Path(home) / "cache" if home else Path(platformdirs.user_cache_dir("neckcoach"))
-    return base / "demo"
+    from neckcoach.io import platforms
+
+    return platforms.cache_dir() / "demo"
 
 
 def demo_routine(routine, *, reps: int, rest_s: float = 5.0):

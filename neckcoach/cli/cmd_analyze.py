@@ -18,7 +18,7 @@ def _window(value: str | None) -> tuple[float, float] | None:
 
 
 @click.command("analyze")
-@click.argument("video", type=click.Path(exists=True, dir_okay=False))
+@click.argument("video", type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for trace.csv and summary.json.")
 @click.option("--neutral-s", type=click.FloatRange(0.2, 60.0), default=2.0, show_default=True,
@@ -37,20 +37,26 @@ def analyze_cmd(video: str, out_dir: str, neutral_s: float, neutral_from: str | 
     Example:
       neckcoach analyze session.mp4 --out results/ --neutral-from 1:3
     """
-    from neckcoach.analyze import analyze_video
+    from neckcoach.analyze import analyze_video, describe_range
+    from neckcoach.io.sources import VideoFileSource
 
-    result = analyze_video(video, out_dir, neutral_s=neutral_s,
-                           neutral_window=_window(neutral_from), hfov_deg=hfov_deg,
-                           use_pose=use_pose)
+    window = _window(neutral_from)
+    VideoFileSource(video).close()  # a missing or unreadable file is named before MediaPipe loads
+    result = analyze_video(video, out_dir, neutral_s=neutral_s, neutral_window=window,
+                           hfov_deg=hfov_deg, use_pose=use_pose)
     s = result.summary
     if not result.calibration_ok:
         click.echo(f"warning: neutral check failed ({result.calibration_reason}); "
                    "used the median of the window anyway", err=True)
-    r = s["ranges"]
+    r, bounds = s["ranges"], set(s["ranges_lower_bound"])
+
+    def rng(key: str) -> str:
+        return describe_range(r[key], key in bounds, "mm" if key.endswith("_mm") else "°")
+
     click.echo(f"{s['frames']} frames, detection {100 * s['detection_rate']:.0f}%, "
                f"{s['fps_processed']} fps processed")
-    click.echo(f"rotation L/R {r['rotation_left_deg']:.0f}/{r['rotation_right_deg']:.0f} deg, "
-               f"flexion/extension {r['flexion_deg']:.0f}/{r['extension_deg']:.0f} deg, "
-               f"side bend L/R {r['side_bend_left_deg']:.0f}/{r['side_bend_right_deg']:.0f} deg, "
-               f"retraction {r['retraction_mm']:.0f} mm")
+    click.echo(f"ranges from trusted values only: rotation left {rng('rotation_left_deg')}, "
+               f"right {rng('rotation_right_deg')}; flexion {rng('flexion_deg')}, "
+               f"extension {rng('extension_deg')}; side bend left {rng('side_bend_left_deg')}, "
+               f"right {rng('side_bend_right_deg')}; retraction {rng('retraction_mm')}")
     click.echo(f"wrote {out_dir}/trace.csv and {out_dir}/summary.json")

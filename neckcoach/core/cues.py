@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neckcoach.core import events as ev
+from neckcoach.core.compat import SLOTS
 from neckcoach.core.events import Event
 
 SAFETY, FORM, GUIDANCE, ENCOURAGEMENT = "safety", "form", "guidance", "encouragement"
@@ -84,7 +85,7 @@ DEFAULT_TEXTS = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class Cue:
     """One thing to say and show. `speech` is short; `text` is for the overlay."""
 

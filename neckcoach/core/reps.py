@@ -23,6 +23,7 @@ import numpy as np
 
 from neckcoach.core import events as ev
 from neckcoach.core.checks import check_range
+from neckcoach.core.compat import SLOTS
 from neckcoach.core.events import Event
 from neckcoach.core.samples import Kinematics
 from neckcoach.core.smoothness import (MIN_SNR, MOVEMENT_SMOOTH_FRACTION, gaussian_smooth, movement_bounds, movement_metrics,
@@ -53,7 +54,7 @@ REST_S = 2.0
 TAIL_S = 1.0
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class RepRecord:
     """One attempt at a rep (complete or partial), as stored in session.json.
 
