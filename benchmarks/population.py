@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from neckcoach.app.demo_clip import demo_routine  # noqa: E402
-from neckcoach.routine import load_routine  # noqa: E402
+from neckcoach.routine import load_routine, resolve_routine  # noqa: E402
 from neckcoach.sim.closed_loop import (FLICK_DEADLINE_S, MeasurementNoise, run_kinematics_session,  # noqa: E402
                                        run_pipeline_session, score_session)
 from neckcoach.sim.population import PatientTraits, draw_mistakes  # noqa: E402
@@ -61,7 +61,7 @@ def plan(seed: int, reps: int, max_rest_s: float, variants=VARIANTS):
     rng = np.random.default_rng(seed)
     name = ROUTINES[seed % len(ROUTINES)]
     n = max(1, reps - 1) if name == "headache_programme" else reps
-    routine = demo_routine(load_routine(REPO / "routines" / f"{name}.yaml"), reps=n, rest_s=max_rest_s)
+    routine = demo_routine(load_routine(resolve_routine(name)), reps=n, rest_s=max_rest_s)
     traits = PatientTraits.random(rng)
     variant = str(rng.choice(variants))
     if variant == "wrong_side" and not any(len(ex.directions()) > 1 for ex in routine.exercises):
