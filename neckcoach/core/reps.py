@@ -44,10 +44,14 @@ PEAK_PROMINENCE_MM_S = 1.5
 PRE_S = 1.5
 _USE_POS = True
 # Where the head rests is the mean over REST_S (half a breath or more, so
-# breathing sway averages out rather than setting the zero at one end of it):
-# before the counter has armed, of a head that moved less than STILL_RANGE
-# (deg, or mm: 0.8 deg of breathing sway and a 1 deg tremor pass, any movement
-# does not); once armed, of a head within REST_RANGE.
+# breathing sway averages out rather than setting the zero at one end of it)
+# of a head that moved less than STILL_RANGE (deg, or mm: 0.8 deg of breathing
+# sway and a 1 deg tremor pass, any exercise movement does not); once armed,
+# also only while its trend over REST_S stays under REST_RANGE: posture drifts
+# at a few deg per minute (<0.1 deg/s), the slowest exercise's start (a chin
+# nod at half its tempo) moves at 0.5 deg/s or more within a second, and
+# measurement jitter (0.1-0.4 deg per frame) moves a 2 s trend fit by less
+# than 0.2 deg.
 STILL_RANGE = 2.0
 REST_RANGE = 0.5
 REST_S = 2.0
@@ -253,6 +257,15 @@ def _rest_noise(t: np.ndarray, vs: np.ndarray, xs: np.ndarray, peak: float, dura
     return float(np.std(rest))
 
 
+def _trend(samples) -> float:
+    """Least-squares slope (units per second) of (t, x) samples."""
+    ts = np.fromiter((t for t, _ in samples), float)
+    xs = np.fromiter((x for _, x in samples), float)
+    dt = ts - ts.mean()
+    den = float(dt @ dt)
+    return float(dt @ (xs - xs.mean()) / den) if den > 0 else 0.0
+
+
 class RepCounter:
     """Counts reps of one exercise set from calibrated kinematics.
 
@@ -434,9 +447,9 @@ class RepCounter:
         becomes the zero of the reps: before the counter has armed, any place
         within `max_rest_offset` where the head stayed within STILL_RANGE;
         once armed, only a place within the neutral band where it stayed
-        within REST_RANGE, so the slow start of a slow movement (a chin nod at
-        half its tempo moves 0.3 deg in its first 0.6 s) never drags the zero
-        along.
+        still and did not trend by REST_RANGE over REST_S, so the slow start
+        of a slow movement (a chin nod at half its tempo) never drags the zero
+        along, while measurement jitter does not stop the zero following.
         """
         if self.state not in ("unarmed", "neutral"):
             self._still.clear()
@@ -453,7 +466,8 @@ class RepCounter:
             if max(xs) - min(xs) < STILL_RANGE and abs(m) <= self.max_rest_offset:
                 self.rest = m
             return
-        if max(xs) - min(xs) < REST_RANGE and abs(m - self.rest) < self._neutral and abs(m) <= self.max_rest_offset:
+        if (max(xs) - min(xs) < STILL_RANGE and abs(_trend(still)) * REST_S < REST_RANGE
+                and abs(m - self.rest) < self._neutral and abs(m) <= self.max_rest_offset):
             self.rest = m
 
     def usable(self, sample: Kinematics) -> bool:

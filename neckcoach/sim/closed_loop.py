@@ -670,8 +670,8 @@ def record_session_clip(routine, traits: PatientTraits, out_dir, *, seed: int, m
     out.mkdir(parents=True, exist_ok=True)
     patient = VirtualPatient(routine, traits, seed=seed, mistakes=mistakes)
     ears = Ears(patient)
+    renderer = HeadRenderer(seed=seed, scene=scene)  # first: a missing scan or extra is said before MediaPipe loads
     loop = SessionLoop(routine, Measurement(), voice=ears, display=None, keep_events=True)
-    renderer = HeadRenderer(seed=seed, scene=scene)
     writer = cv2.VideoWriter(str(out / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps,
                              (renderer.width, renderer.height))
     if not writer.isOpened():
