@@ -26,6 +26,8 @@ SILENT_KINDS = frozenset({ev.REP_START, ev.AT_TARGET, ev.EXERCISE_SKIPPED})
 def category(kind: str) -> str:
     if kind in ev.SAFETY_KINDS:
         return SAFETY
+    if kind == ev.RUSHED:
+        return GUIDANCE  # a pacing reminder, said gently: never shown as a warning
     if kind in ev.FORM_KINDS or kind in ev.QUALITY_KINDS:
         return FORM
     if kind in ev.ENCOURAGEMENT_KINDS:
@@ -73,7 +75,7 @@ DEFAULT_TEXTS = {
     ev.OUT_OF_RANGE: "That's far enough. Come back a little.",
     ev.COMPENSATION: "Keep your shoulders still, move only your head.",
     ev.ALMOST: "Almost there, a little further if it's comfortable.",
-    ev.RUSHED: "A bit slower, take your time.",
+    ev.RUSHED: "Nice and slow: take your time.",
     ev.HOLD: "Hold.",
     ev.RELEASE: "And slowly back.",
     ev.AND_BACK: "And back.",
