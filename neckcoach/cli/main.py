@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("neckcoach.cli.cmd_run", "run"),
     "simulate": ("neckcoach.cli.cmd_simulate", "simulate"),
     "preview": ("neckcoach.cli.cmd_simulate", "preview"),
+    "review": ("neckcoach.cli.cmd_review", "review"),
     "analyze": ("neckcoach.cli.cmd_analyze", "analyze_cmd"),
     "report": ("neckcoach.cli.cmd_records", "report_cmd"),
     "history": ("neckcoach.cli.cmd_records", "history_cmd"),
@@ -43,7 +44,9 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="neckcoach")
-def cli() -> None:
+@click.option("--verbose", is_flag=True,
+              help="Also show the log lines of MediaPipe and TensorFlow Lite (hidden by default).")
+def cli(verbose: bool) -> None:
     """NeckCoach: guided neck exercises with live pose feedback.
 
     \b
@@ -51,8 +54,13 @@ def cli() -> None:
       neckcoach demo                      camera-free demo on a virtual patient
       neckcoach list                      bundled routines
       neckcoach show rotation             a routine's plan in plain words
+      neckcoach review rotation home.mp4  count and judge a recording made without the coach
       neckcoach validate my_routine.yaml  check a routine you wrote
     """
+    if not verbose:
+        from neckcoach.io.native_logs import quiet_native_logs
+
+        quiet_native_logs()
 
 
 def main() -> None:
