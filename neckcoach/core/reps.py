@@ -100,13 +100,21 @@ class RepCounter:
     hold_broken, almost, partial, rep, wrong_side). The coach stops feeding it
     while the measurement is unusable and calls `suspend()`, which abandons the
     rep in progress (never counted) but keeps the count.
+
+    `any_order=True` counts a rep in any of the exercise's directions whatever
+    came before (a recording made without the coach: nobody asked for the
+    next side, so a left turn after a left turn is still a turn done); only a
+    movement in none of its directions is the wrong way.
     """
 
     def __init__(self, exercise, ranges=None, *, reach_fraction: float = 0.85,
                  start_fraction: float = 0.3, neutral_fraction: float = 0.15,
                  band_hysteresis_fraction: float = 0.05, dwell_s: float = 0.1,
                  settle_s: float = 0.5, almost_fraction: float = 0.6, stall_s: float = 0.6,
-                 rep_offset: int = 0):
+                 rep_offset: int = 0, any_order: bool = False):
+        if not isinstance(any_order, bool):
+            raise TypeError(f"any_order must be True or False, got {any_order!r}")
+        self.any_order = any_order
         self.exercise = exercise
         self.reach_fraction = check_range("reach_fraction", reach_fraction, 0.5, 1.0)
         self.start_fraction = check_range("start_fraction", start_fraction, 0.05, 0.6)
@@ -197,6 +205,8 @@ class RepCounter:
     def _allowed(self, direction: str) -> bool:
         if direction not in self.directions:
             return False
+        if self.any_order:
+            return True
         if self.sides == "both":
             return self.completed[direction] < self.exercise.reps
         return direction == self.expected_direction()
