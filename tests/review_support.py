@@ -91,20 +91,24 @@ def counted_by_side(session: dict) -> dict[str, Counter]:
 
 def poses_from_script(script: MotionScript, *, fps: float = 30.0, seed: int = 0, noise_deg: float = 0.3,
                       noise_mm: float = 0.5, neutral=(3.0, -4.0, 1.0), distance_mm: float = 600.0,
-                      lost: tuple[tuple[float, float], ...] = ()) -> list[HeadPose]:
+                      lost: tuple[tuple[float, float], ...] = (), jitter: float = 0.2) -> list[HeadPose]:
     """Absolute head poses of `script` as the estimator reports them (camera-relative, noisy).
 
     `neutral` is the head's (yaw, pitch, roll) at rest relative to the camera:
     the relative rotation is composed onto it, as `Neutral.relative` undoes.
-    `lost` lists (start, end) spans without a face.
+    `lost` lists (start, end) spans without a face. Frame times are uneven by
+    up to `jitter` of a frame period, as a webcam's are.
     """
     from neckcoach.core.geometry import angles_from_rotation, rotation_from_angles
 
     rng = np.random.default_rng(seed)
     rn = rotation_from_angles(*neutral)
     poses = []
-    for i in range(int(np.floor(script.duration_s * fps + 1e-9)) + 1):
-        t = i / fps
+    n = int(np.floor(script.duration_s * fps + 1e-9)) + 1
+    times = np.arange(n) / fps + rng.uniform(-jitter / 2, jitter / 2, n) / fps
+    times[0] = 0.0
+    for t in np.minimum(np.maximum.accumulate(times), script.duration_s):
+        t = float(t)
         if any(a <= t < b for a, b in lost):
             poses.append(HeadPose(t, False, image_size_px=(640, 480), brightness=110.0))
             continue

@@ -112,7 +112,7 @@ def _review_one(routine, routine_path: Path, video: str, target: Path, neutral_w
     from neckcoach.io.records import RecordError
     from neckcoach.io.sources import SourceError
 
-    stderr = click.get_text_stream("stderr")
+    stderr = sys.stderr
     try:
         bar = click.progressbar(length=_frame_count(video), label=Path(video).name, file=stderr,
                                 hidden=not stderr.isatty(), show_pos=True)
