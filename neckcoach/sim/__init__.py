@@ -5,11 +5,12 @@
 """
 
 from neckcoach.sim.motion import Event, Flick, MotionScript, ScriptBuilder, Segment, min_jerk
+from neckcoach.sim.scene import BACKGROUNDS, Passerby, SceneSpec
 from neckcoach.sim.scripted import MISTAKES, script_for_routine
 
 __all__ = [
     "Event", "Flick", "MotionScript", "ScriptBuilder", "Segment", "min_jerk",
-    "MISTAKES", "script_for_routine",
+    "MISTAKES", "script_for_routine", "BACKGROUNDS", "Passerby", "SceneSpec",
     "HeadRenderer", "VirtualPatientSource", "write_clip", "read_truth", "FrameTruth",
 ]
 

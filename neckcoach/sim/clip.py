@@ -52,7 +52,9 @@ class VirtualPatientSource:
     timestamps of the frames that remain are unchanged, so gaps show up as
     larger t_s steps. Events of a dropped frame move to the next kept frame.
     `render` holds extra renderer knobs (noise, blur, occlusion...), applied
-    to every frame; `knobs_at(t_s)` may return per-frame overrides.
+    to every frame; `knobs_at(t_s)` may return per-frame overrides. `scene`
+    (a `neckcoach.sim.scene.SceneSpec`) replaces hfov_deg and distance_m;
+    each frame is rendered at its time, which moves the scene's passer-by.
 
     It also speaks the ``neckcoach.io.sources`` protocol: ``read()`` returns
     ``(t_s, frame)`` or None at the end (``last_truth`` holds that frame's
@@ -62,7 +64,7 @@ class VirtualPatientSource:
     def __init__(self, script: MotionScript, fps: float = 30.0, *, seed: int = 0, drop_prob: float = 0.0,
                  width: int = 640, height: int = 480, hfov_deg: float = 60.0, distance_m: float = 0.6,
                  renderer=None, render: dict | None = None, knobs_at=None,
-                 duration_s: float | None = None, bgr: bool = False) -> None:
+                 duration_s: float | None = None, bgr: bool = False, scene=None) -> None:
         if not (1.0 <= fps <= 240.0):
             raise ValueError(f"fps must be in [1, 240], got {fps!r}")
         if not (0.0 <= drop_prob < 1.0):
@@ -72,8 +74,11 @@ class VirtualPatientSource:
         if renderer is None:
             from neckcoach.sim.render import HeadRenderer
 
-            renderer = HeadRenderer(width=width, height=height, hfov_deg=hfov_deg,
-                                    distance_m=distance_m, seed=seed)
+            if scene is None:
+                renderer = HeadRenderer(width=width, height=height, hfov_deg=hfov_deg,
+                                        distance_m=distance_m, seed=seed)
+            else:  # a SceneSpec sets the camera, light, skin, room and passer-by
+                renderer = HeadRenderer(width=width, height=height, seed=seed, scene=scene)
         self.renderer = renderer
         self.render_kwargs = dict(render or {})
         self.knobs_at = knobs_at
@@ -106,7 +111,7 @@ class VirtualPatientSource:
             if self.knobs_at is not None:
                 kwargs.update(self.knobs_at(truth.t_s) or {})
             frame = self.renderer.render(truth.yaw_deg, truth.pitch_deg, truth.roll_deg,
-                                         truth.retraction_mm, **kwargs)
+                                         truth.retraction_mm, t_s=truth.t_s, **kwargs)
             yield truth.t_s, frame, truth
 
     def __len__(self) -> int:
