@@ -116,15 +116,18 @@ def _load() -> str:
 
 
 # ------------------------------------------------------------------------------------- counting
+RENDER_FPS = 30.0
+
+
 def _clip(clips: Path, key: str, make_script):
     """Render a clip once; later runs reuse it (the key names everything that shapes it)."""
     from neckcoach.sim.clip import write_clip
 
-    folder = clips / key
+    folder = clips / f"{key}-{RENDER_FPS:g}fps"
     if not (folder / "clip.mp4").exists():
         script = make_script()
         tmp = folder.with_name(folder.name + ".partial")
-        write_clip(script, tmp, fps=30.0, seed=0)
+        write_clip(script, tmp, fps=RENDER_FPS, seed=0)
         (tmp / "script.json").write_text(json.dumps({"duration_s": script.duration_s}))
         tmp.replace(folder)
     return folder / "clip.mp4"
@@ -137,7 +140,7 @@ def _review(routine, path: Path, video: Path, out: Path):
 
 
 def accuracy(clips: Path, seeds: list[int], paces: list[float], still_s: list[float], reps: int,
-             real: bool, flick: bool) -> None:
+             real: bool, flick: bool, routines=ROUTINES, restless: bool = True) -> None:
     from neckcoach.routine import load_routine, resolve_routine
     from tests.review_support import counted_by_side, expected_by_side, home_script, restless_script
 
@@ -146,7 +149,7 @@ def accuracy(clips: Path, seeds: list[int], paces: list[float], still_s: list[fl
     exact = total = silent = 0
     print("| routine | pace | still s | seed | expected (by side) | counted | partial | neutral | safety warnings | outcome |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for name in ROUTINES:
+    for name in routines:
         path = resolve_routine(name)
         routine = load_routine(path)
         for seed in seeds:
@@ -171,11 +174,12 @@ def accuracy(clips: Path, seeds: list[int], paces: list[float], still_s: list[fl
                           f"{res.neutral.start_t_s:.2f}-{res.neutral.end_t_s:.2f} s | {dict(safety) or 0} | "
                           f"{res.outcome.code} |")
     print(f"\nexact complete-rep counts by side: {exact} / {total}")
-    rotation = load_routine(resolve_routine("rotation"))
-    video = _clip(clips, "restless-seed0", lambda: restless_script(20.0))
-    res = _review(rotation, resolve_routine("rotation"), video, work / "restless")
-    silent += _silent(res)
-    print(f"never still: exit {res.outcome.exit_code}: {res.outcome.message}")
+    if restless:
+        rotation = load_routine(resolve_routine("rotation"))
+        video = _clip(clips, "restless-seed0", lambda: restless_script(20.0))
+        res = _review(rotation, resolve_routine("rotation"), video, work / "restless")
+        silent += _silent(res)
+        print(f"never still: exit {res.outcome.exit_code}: {res.outcome.message}")
     if real:
         print("\n| clip | routine | complete reps | partial | safety warnings | neutral | exit |")
         print("|---|---|---|---|---|---|---|")
@@ -270,9 +274,14 @@ def main() -> None:
     parser.add_argument("--paces", default="0.5,1,2", help="patient paces, times the tempo")
     parser.add_argument("--still", default="1,2.5", help="still start, seconds (comma-separated)")
     parser.add_argument("--reps", type=int, default=2, help="reps per exercise (per side for `both`)")
+    parser.add_argument("--routines", default=",".join(ROUTINES), help="bundled routines (comma-separated)")
+    parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the rendered clips")
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--no-flick", action="store_true")
+    parser.add_argument("--no-restless", action="store_true")
     args = parser.parse_args()
+    global RENDER_FPS
+    RENDER_FPS = args.fps
     if args.bare:
         bare_pass(args.bare)
         return
@@ -281,7 +290,7 @@ def main() -> None:
     if args.accuracy:
         accuracy(args.clips, [int(s) for s in args.seeds.split(",")], [float(p) for p in args.paces.split(",")],
                  [float(s) for s in args.still.split(",")], args.reps, real=not args.no_real,
-                 flick=not args.no_flick)
+                 flick=not args.no_flick, routines=args.routines.split(","), restless=not args.no_restless)
     if not (args.timing or args.accuracy):
         parser.error("give --timing VIDEO... and/or --accuracy")
 

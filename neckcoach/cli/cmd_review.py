@@ -114,8 +114,9 @@ def _review_one(routine, routine_path: Path, video: str, target: Path, neutral_w
 
     stderr = sys.stderr
     try:
-        bar = click.progressbar(length=_frame_count(video), label=Path(video).name, file=stderr,
-                                hidden=not stderr.isatty(), show_pos=True)
+        count = _frame_count(video)  # None when the container does not say: no bar then
+        bar = click.progressbar(length=count or 1, label=Path(video).name, file=stderr,
+                                hidden=count is None or not stderr.isatty(), show_pos=True)
         with bar:
             last = [time.monotonic(), 0]
 
