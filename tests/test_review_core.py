@@ -176,6 +176,15 @@ def test_the_neutral_is_the_still_start_not_a_chin_nod_hold():
     assert abs(choice.neutral.pitch_deg - (-4.0)) < 0.5  # the head's rest pose, not the hold (+8)
 
 
+def test_a_camera_below_the_eyes_does_not_make_a_chin_nod_hold_the_neutral():
+    """The neutral reads 18 deg up (camera below, tilted up); the holds read 10 deg up, nearer zero."""
+    r = routine("chin_nod")
+    script = home_script(r, still_s=1.0, seed=45, max_reps=3)
+    choice, _, _, session, _ = review_poses(r, poses_from_script(script, seed=46, neutral=(2.0, -18.0, 0.0)))
+    assert choice.found and choice.start_t_s == 0.0 and abs(choice.neutral.pitch_deg + 18.0) < 0.5
+    assert _by_side(counted_by_side(session)) == _by_side(expected_by_side(script))
+
+
 def test_chin_tuck_holds_tie_with_the_neutral_and_the_earliest_wins():
     r = routine("retraction")
     script = home_script(r, still_s=1.0, seed=38, max_reps=2)

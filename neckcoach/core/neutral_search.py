@@ -7,24 +7,27 @@ facing the camera within 10 deg of turn and tilt, 20 deg of nod, the face
 seen in 80 % of the frames) plus the coach's picture rules (one face, good
 light, a usable distance). Among the stretches that pass:
 
-1. the most frontal (smallest angle away from facing the camera), counting
-   every stretch within `frontal_tolerance_deg` of the best as equally
-   frontal: 3 deg is about the estimator's angle error, while the holds of
-   the smallest bundled exercise (an 8 deg chin nod) are further off;
+1. the most frontal: the least turned and tilted (yaw and roll) away from
+   the camera, counting every stretch within `frontal_tolerance_deg` of the
+   best as equally frontal (3 deg is about the estimator's angle error). Nod
+   (pitch) is left out of this ranking: webcams sit below the eyes and tilt
+   up (a laptop lid leaned back, a phone on a table), so a relaxed neutral
+   reads as looking up by 10-30 deg and the hold of a chin nod towards the
+   chest can read nearer zero than the neutral itself. Pitch only has to be
+   within the calibration's own limit;
 2. of those, the stillest, within `still_tolerance_deg` (about the
    frame-to-frame jitter of a person sitting still on a webcam);
 3. of those, the earliest: people start a recording facing the screen, and
-   the holds of a chin tuck are as still and as frontal as its neutral (the
-   head slides back without turning), so only time tells them apart.
+   the holds of a chin tuck or a chin nod are as still and as frontal (in
+   turn and tilt) as the neutral, so only time tells them apart.
 
 The chosen stretch is then grown (up to `max_duration_s`) while it still
 passes, so the neutral is the median of as many frames as possible.
 
-Known limit: "frontal" is judged against the camera's axis. A webcam tilted
-up at the face (a laptop screen leaned back) reads a relaxed neutral as
-looking up by the tilt, and then the hold of a small nod towards the chest can
-look more frontal than the neutral. `--neutral START-END` overrides the
-search.
+Known limit: a recording that starts with a still stretch that is not the
+patient's neutral but passes these rules (looking down at a phone by less
+than the calibration's 20 deg, say) takes that stretch. The chosen stretch is
+printed and stored, and `--neutral START-END` overrides the search.
 
 Pure: poses in, a choice out; no clock, no I/O.
 """
@@ -134,7 +137,7 @@ class NeutralSearch:
         limits = np.array([cal.max_offset_deg, cal.max_pitch_offset_deg, cal.max_offset_deg])
         still = (std <= cal.max_std_deg).all(axis=1)
         facing = (np.abs(mean) <= limits).all(axis=1)
-        frontal = np.sqrt((mean ** 2).sum(axis=1))
+        frontal = np.hypot(mean[:, 0], mean[:, 2])  # turn and tilt; see rule 1 on pitch
         stillness = std.max(axis=1)
         passing = np.flatnonzero(seen & still & facing)
         for k in self._ranked(passing, frontal, stillness):
