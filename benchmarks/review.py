@@ -279,7 +279,12 @@ def main() -> None:
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--no-flick", action="store_true")
     parser.add_argument("--no-restless", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="keep MediaPipe's own log lines")
     args = parser.parse_args()
+    if not args.verbose:
+        from neckcoach.io.native_logs import quiet_native_logs
+
+        quiet_native_logs()
     global RENDER_FPS
     RENDER_FPS = args.fps
     if args.bare:

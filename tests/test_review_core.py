@@ -263,6 +263,8 @@ def _session(reps=(), exercises=1, pauses=(), span=(0.0, 60.0)):
      "The session ended before the first exercise began, so there was nothing to count yet."),
     (_session(exercises=0), {"ended_reason": "quit"}, EXIT_NO_REPS,
      "You ended the session before the first exercise began, so there was nothing to count yet."),
+    (_session(), {"counting_started": False}, EXIT_NO_REPS,
+     "The session ended before the first exercise began, so there was nothing to count yet."),
     (_session(pauses=[{"start_t_s": 5.0, "end_t_s": 45.0, "reason": "face_lost"}]), {}, EXIT_NO_REPS,
      "I could not count any repetitions: for 40 of 60 s your face was out of view, and I only count what I can see."),
     (_session(reps=[{"complete": False, "reason": "hold_short", "peak_abs_deg": 51.0, "target_deg": 50.0}]), {},

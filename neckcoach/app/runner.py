@@ -420,9 +420,11 @@ class SessionLoop:
         neutral_found = getattr(self.measurement, "neutral", None) is not None
         calibrator = getattr(self.measurement, "calibrator", None)
         neutral_s = float(getattr(calibrator, "duration_s", 2.5))
+        coach = self.coach
+        before_go = coach.exercise_index == 0 and coach.set_index == 0 and coach.phase in ("start", "count_in")
         return explain(session, neutral_found=neutral_found, neutral_s=neutral_s,
                        neutral_detail="" if neutral_found else self._no_neutral_detail(),
-                       ended_reason=ended_reason)
+                       ended_reason=ended_reason, counting_started=not before_go)
 
     def _no_neutral_detail(self) -> str:
         """Why no neutral was taken: the camera check's last problem, or the last capture's reason."""

@@ -58,8 +58,12 @@ def no_neutral_message(neutral_s: float, detail: str = "") -> str:
 
 
 def explain(session: Mapping[str, Any], *, neutral_found: bool, neutral_s: float,
-            neutral_detail: str = "", ended_reason: str = "") -> Outcome:
-    """The outcome of a session from its record (`SessionRecord.to_dict()` or session.json)."""
+            neutral_detail: str = "", ended_reason: str = "", counting_started: bool = True) -> Outcome:
+    """The outcome of a session from its record (`SessionRecord.to_dict()` or session.json).
+
+    `counting_started` is False for a live session that ended before the first
+    "go" (during the first count-in): nothing could be counted yet.
+    """
     if not neutral_found:
         return Outcome("no_neutral", EXIT_NO_NEUTRAL, no_neutral_message(neutral_s, neutral_detail))
     exercises = [e for e in session.get("exercises") or [] if isinstance(e, Mapping)]
@@ -67,7 +71,7 @@ def explain(session: Mapping[str, Any], *, neutral_found: bool, neutral_s: float
     done = sum(int(e.get("reps_completed") or 0) for e in exercises)
     if done:
         return Outcome("counted", EXIT_COUNTED, f"You did {done} of {target} repetitions.")
-    if not exercises:
+    if not exercises or not counting_started:
         if ended_reason in ("quit", "interrupted", "terminated"):
             text = "You ended the session before the first exercise began, so there was nothing to count yet."
         else:
