@@ -119,15 +119,27 @@ def _load() -> str:
 RENDER_FPS = 30.0
 
 
+# --tilted: a webcam 8 cm below the eyes tilted 8 deg up (a laptop lid leaned back): the neutral
+# reads as looking up by ~15 deg, about twice a chin nod's target.
+TILTED = {"camera_height_m": -0.08, "camera_pitch_deg": 8.0}
+SCENE: dict | None = None
+
+
 def _clip(clips: Path, key: str, make_script):
     """Render a clip once; later runs reuse it (the key names everything that shapes it)."""
     from neckcoach.sim.clip import write_clip
 
+    scene = None
+    if SCENE is not None:
+        from neckcoach.sim.scene import SceneSpec
+
+        scene = SceneSpec(**SCENE)
+        key += "-tilted"
     folder = clips / f"{key}-{RENDER_FPS:g}fps"
     if not (folder / "clip.mp4").exists():
         script = make_script()
         tmp = folder.with_name(folder.name + ".partial")
-        write_clip(script, tmp, fps=RENDER_FPS, seed=0)
+        write_clip(script, tmp, fps=RENDER_FPS, seed=0, scene=scene)
         (tmp / "script.json").write_text(json.dumps({"duration_s": script.duration_s}))
         tmp.replace(folder)
     return folder / "clip.mp4"
@@ -279,14 +291,16 @@ def main() -> None:
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--no-flick", action="store_true")
     parser.add_argument("--no-restless", action="store_true")
+    parser.add_argument("--tilted", action="store_true", help="render with a webcam below the eyes, tilted up")
     parser.add_argument("--verbose", action="store_true", help="keep MediaPipe's own log lines")
     args = parser.parse_args()
     if not args.verbose:
         from neckcoach.io.native_logs import quiet_native_logs
 
         quiet_native_logs()
-    global RENDER_FPS
+    global RENDER_FPS, SCENE
     RENDER_FPS = args.fps
+    SCENE = TILTED if args.tilted else None
     if args.bare:
         bare_pass(args.bare)
         return
