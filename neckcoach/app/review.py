@@ -5,9 +5,10 @@ face-mesh inference as the machine allows (see benchmarks/README.md):
 
 - frames are decoded and converted to RGB on a thread (`PrefetchedFrames`),
   while face mesh infers on the previous frame (OpenCV releases the GIL);
-- each frame's head pose is estimated during the *next* frame's inference
-  (the detector's `during_inference` hook), when the loop would otherwise
-  only wait for MediaPipe's threads.
+- each frame's landmarks are read and its head pose estimated during the
+  *next* frame's inference (`FaceDetector.infer`/`observe` and the
+  `during_inference` hook), when the loop would otherwise only wait for
+  MediaPipe's threads.
 
 Then, from the stored poses: the neutral (`core.neutral_search`), the
 kinematics (the live `KinematicsFilter`), the counting and judging
@@ -105,11 +106,14 @@ class PrefetchedFrames:
 
 def measure_poses(frames, *, detector=None, estimator: HeadPoseEstimator | None = None,
                   on_frame: Callable[[int, float], None] | None = None) -> list[HeadPose]:
-    """Head pose of every frame, each estimated while face mesh infers on the next one.
+    """Head pose of every frame; each frame's result is read while face mesh infers on the next.
 
+    With `FaceDetector.infer`/`observe`, only the models' own work stays on
+    the loop's path: reading the landmarks, choosing the face, the picture
+    measures and the pose fit of frame N run in the `during_inference` hook of
+    frame N+1. A detector with only `update` (a test fake) is used as it is.
     The detector follows one face; when it loses it, it takes the largest face
-    next (a recording has no calibrated patient to protect, see
-    `Measurement.pose`).
+    next (a recording has no calibrated patient to protect, see `Measurement.pose`).
     """
     from neckcoach.measure import face_brightness
 
@@ -119,13 +123,15 @@ def measure_poses(frames, *, detector=None, estimator: HeadPoseEstimator | None 
 
         detector = FaceDetector()
     estimator = estimator or HeadPoseEstimator()
+    split = hasattr(detector, "infer") and hasattr(detector, "observe")
     poses: list[HeadPose] = []
     pending: list[tuple[float, np.ndarray, Any]] = []
 
     def finish_pending() -> None:
         if not pending:
             return
-        t, rgb, obs = pending.pop()
+        t, rgb, result = pending.pop()
+        obs = detector.observe(result) if split else result
         if not obs.face_found:
             detector.reset()
         height, width = rgb.shape[:2]
@@ -141,9 +147,9 @@ def measure_poses(frames, *, detector=None, estimator: HeadPoseEstimator | None 
     detector.during_inference = finish_pending
     try:
         for i, (t, rgb) in enumerate(frames):
-            obs = detector.update(rgb)  # the previous frame's pose is estimated inside
+            result = detector.infer(rgb) if split else detector.update(rgb)  # frame i-1 is finished inside
             finish_pending()  # a detector that never called the hook
-            pending.append((t, rgb, obs))
+            pending.append((t, rgb, result))
             if on_frame is not None:
                 on_frame(i, t)
         finish_pending()
