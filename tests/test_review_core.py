@@ -209,11 +209,24 @@ def test_the_neutral_can_be_anywhere_in_the_recording():
 def test_a_patient_who_never_holds_still_gets_no_neutral_and_is_told_why():
     r = routine("rotation")
     choice, _, events, session, outcome = review_poses(r, poses_from_script(restless_script(20.0), seed=41))
-    assert not choice.found and events == []
+    assert not choice.found
+    # Nothing is counted, but 80 deg swings in 1.5 s (100 deg/s) are still judged too fast.
+    assert {e.kind for e in events} == {ev.TOO_FAST, ev.JERK}
+    assert {w["kind"] for w in session["warnings"]} == {ev.TOO_FAST, ev.JERK}
     assert session["exercises"] == [] and session["end_t_s"] == pytest.approx(20.0, abs=0.1)
     assert outcome.exit_code == EXIT_NO_NEUTRAL
     assert outcome.message.startswith("I never saw you hold still facing the screen for 0.8 s, "
                                       "so I could not start counting. (You were moving all the time")
+
+
+def test_without_a_neutral_a_slow_patient_gets_no_warning_and_picture_problems_are_still_reported():
+    slow = MotionScript([Segment("yaw", 2.0 * k, 2.0, 30.0 * (-1) ** k, 30.0 * (-1) ** (k + 1))
+                         for k in range(10)], duration_s=20.0)  # 60 deg in 2 s: 56 deg/s at most
+    poses = poses_from_script(slow, seed=47, lost=((8.0, 10.0),))
+    choice, _, events, session, outcome = review_poses(routine("rotation"), poses)
+    assert not choice.found and outcome.exit_code == EXIT_NO_NEUTRAL
+    assert [w["kind"] for w in session["warnings"]] == [ev.FACE_LOST]
+    assert [p["reason"] for p in session["pauses"]] == [ev.FACE_LOST]
 
 
 def test_still_but_turned_away_is_named():

@@ -192,15 +192,12 @@ def review_poses(routine, poses: list[HeadPose], *, neutral_window: tuple[float,
     neutral = choice.neutral if choice.found else IDENTITY
     filt = KinematicsFilter()
     kins = [filt.update(neutral.relative(p)) for p in poses]
-    coach = ReviewCoach(routine, **dict(coach_options or {}))
+    # Without a neutral nothing is counted, but speeds and picture problems are still judged.
+    coach = ReviewCoach(routine, count=choice.found, **dict(coach_options or {}))
     events: list = []
-    if choice.found:
-        for k in kins:
-            events.extend(coach.update(k))
-        events.extend(coach.finish(kins[-1].t_s if kins else None))
-    elif kins:  # nothing is counted from an unknown neutral; the record still spans the recording
-        coach.session.observe(kins[0].t_s)
-        coach.session.observe(kins[-1].t_s)
+    for k in kins:
+        events.extend(coach.update(k))
+    events.extend(coach.finish(kins[-1].t_s if kins else None))
     session = coach.session.to_dict()
     needed_s = (neutral_window[1] - neutral_window[0]) if neutral_window else search.min_duration_s
     outcome = explain(session, neutral_found=choice.found, neutral_s=round(needed_s, 2),

@@ -33,6 +33,12 @@ with their own times. An exercise followed by one with the same movement
 hands over once all its reps are counted (the movements cannot tell them
 apart).
 
+Without a neutral (`count=False`) nothing is counted, but the speed of the
+movements is still judged: `too_fast` and `jerk` do not depend on where
+neutral is (a 260 deg/s head shake is one whatever the head's rest pose),
+while `out_of_range` and `compensation` do and are left out. The first
+exercise's monitor judges, as the routine would begin with it.
+
 Pure: kinematics in, events and a `SessionRecord` out; time is passed in.
 """
 
@@ -55,6 +61,8 @@ from neckcoach.core.samples import Kinematics
 from neckcoach.core.session_model import ExerciseRecord, SessionRecord, is_recorded_warning
 
 _REP_ENDS = (ev.REP, ev.PARTIAL)
+# Judged without a neutral: speeds do not depend on it (see the module docstring).
+_NEUTRAL_FREE = frozenset({ev.TOO_FAST, ev.JERK})
 
 
 @dataclass(eq=False)
@@ -134,12 +142,15 @@ class ReviewCoach:
     warm-up and its 0.5 s travel window.
     """
 
-    def __init__(self, routine, *, pause_after_s: float = 0.5, resume_after_s: float = 0.5,
+    def __init__(self, routine, *, count: bool = True, pause_after_s: float = 0.5, resume_after_s: float = 0.5,
                  prime_s: float = 1.0, counter_options: dict | None = None,
                  safety_options: dict | None = None, quality: PictureQuality | None = None,
                  min_face_width_px: float = 80.0, min_brightness: float = 40.0) -> None:
         if not getattr(routine, "exercises", None):
             raise ValueError("routine must have at least one exercise")
+        if not isinstance(count, bool):
+            raise TypeError(f"count must be True or False, got {count!r}")
+        self.count = count
         self.routine = routine
         self.ranges = getattr(routine, "ranges", None)
         self.pause_after_s = check_range("pause_after_s", pause_after_s, 0, 10)
@@ -183,12 +194,14 @@ class ReviewCoach:
 
     def _begin(self, track: _Track, t: float) -> None:
         """`track` becomes the exercise being counted; exercises it passed over were not seen."""
+        self.current = track
+        if not self.count:
+            return
         done = len(self.session.exercises)
         for skipped in self.routine.exercises[done:track.index]:
             rec = self.session.start_exercise(skipped, t)
             rec.end_t_s, rec.seen = t, False
         track.record = self.session.start_exercise(track.exercise, t)
-        self.current = track
         moving = track.exercise.movement
         self._probes = {j: self._counter(ex) for j, ex in enumerate(self.routine.exercises)
                         if j > track.index and ex.movement != moving}
@@ -209,8 +222,11 @@ class ReviewCoach:
         self._check_quality(sample, t)
         if sample.extra.get("tracking_restarted"):
             self._suspend()  # what happened during the stall was not seen
-        if self.quality_problem is None:
+        if self.quality_problem is None and self.count:
             self._count(sample, t)
+        elif self.quality_problem is None:
+            self._held.extend(_Item(e, self.current, e.t_s) for e in self.current.safety.update(sample, t)
+                              if e.kind in _NEUTRAL_FREE)
         return self._release()
 
     def _count(self, kin: Kinematics, t: float) -> None:
@@ -374,6 +390,9 @@ class ReviewCoach:
             return []
         if self.quality_problem is not None:
             self.session.end_pause(t)
+        if not self.count:
+            self._finished = True
+            return self._release(everything=True)
         self.current.record.end_t_s = t
         for ex in self.routine.exercises[len(self.session.exercises):]:
             rec = self.session.start_exercise(ex, t)
