@@ -16,18 +16,25 @@ benchmarks/README.md). `threaded_overlay=False` does it all in `step`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from datetime import datetime
+from typing import Any, Iterable, Iterator
 
 import cv2
 import numpy as np
 
+from neckcoach.app.checkin import (DIARY_OFFER_S, FRAME_INTERVAL_S, STOP_SHOWN_MAX_S, STOP_SHOWN_MIN_S,
+                                   CheckinOptions, PromptRun, PromptView, draw_prompt, save_diary_answers,
+                                   stop_view)
 from neckcoach.app.overlay_worker import OverlayWorker
 from neckcoach.app.view import overlay_state
 from neckcoach.core import events as ev
+from neckcoach.core.checkin import (DIARY_IDLE_S, CheckIn, CheckinPlan, StopDecision, diary_questions,
+                                    session_questions)
 from neckcoach.core.coach import Coach
 from neckcoach.core.cues import CuePolicy
 from neckcoach.core.outcome import PROBLEM_WORDS, Outcome, explain
@@ -46,6 +53,7 @@ SUMMARY_SPEECH_MAX_S = 10.0
 BANNER_SHOWN_S = 2.5
 CALIBRATION_INSTRUCTION = "Sit tall, relax your shoulders and look at the screen."
 RECALIBRATION_NOTICE = "Recalibrating."
+STOP_KEY_REMINDER = "If you feel dizzy or unwell during the exercises, press S."
 
 
 @dataclass
@@ -71,6 +79,8 @@ class RunResult:
     events: list = field(default_factory=list)
     processing_fps: float = 0.0
     outcome: Outcome | None = None
+    checkins: list = field(default_factory=list)
+    stop: dict | None = None
 
 
 class SessionLoop:
@@ -79,7 +89,7 @@ class SessionLoop:
     def __init__(self, routine, measurement, *, recorder=None, voice=None, display=None, keys=None,
                  video_writer=None, mirror: bool = True, big: bool = False, pace_to_source: bool = False,
                  keep_events: bool = True, camera_check: CameraCheck | None = None,
-                 threaded_overlay: bool = True):
+                 threaded_overlay: bool = True, checkins: CheckinOptions | None = None):
         if not isinstance(threaded_overlay, bool):
             raise TypeError(f"threaded_overlay must be True or False, got {threaded_overlay!r}")
         self.routine = routine
@@ -127,6 +137,7 @@ class SessionLoop:
             self.overlay = OverlayWorker(self._render, video_writer=video_writer,
                                          keep_latest=display is not None)
         self._hold_calibration(True)
+        self._init_checkins(checkins)
 
     # -- one frame -----------------------------------------------------------------
     def step(self, t_s: float, frame_bgr: np.ndarray) -> bool:
@@ -160,11 +171,13 @@ class SessionLoop:
             self._last_cal_msg = kin.extra["calibration"]
             self._say_now(self._last_cal_msg, t_s, priority=20)
 
-        self._handle_cues(new_events, t_s)
+        self._handle_cues(self._without_menu_pause(new_events), t_s)
         if self.keep_events:
             self.events.extend(new_events)
         if self.recorder is not None:
             self._sync_record(t_s)
+        if self._prompt is not None:
+            return self._symptom_step(t_s, frame_bgr)
         self._draw(frame_bgr, kin, t_s, calibrating)
         if self._handle_keys(t_s) is False:
             return False
@@ -264,6 +277,8 @@ class SessionLoop:
     def _render(self, frame_bgr: np.ndarray, state) -> np.ndarray:
         # draw_overlay never writes into its input (it flips or copies first), so
         # the frame needs no copy, also when the worker draws it later.
+        if isinstance(state, PromptView):
+            return draw_prompt(frame_bgr, state, mirror=self.mirror, big=self.big)
         return draw_overlay(frame_bgr, state, mirror=self.mirror, big=self.big)
 
     def _emit(self, frame_bgr: np.ndarray, state, copies: int = 1) -> None:
@@ -365,6 +380,8 @@ class SessionLoop:
                 self.coach.pause(t_s)
         elif action is Action.SKIP:
             self.coach.skip_exercise(t_s)
+        elif action is Action.SYMPTOMS:
+            self._open_symptom_menu(t_s)
         elif action is Action.RECALIBRATE:
             self._recalibrating = True
             self.coach.pause(t_s)
@@ -382,8 +399,11 @@ class SessionLoop:
         started = time.perf_counter()
         first_t = None
         previous_handler = _install_sigterm()
+        frames = iter(frames)
         try:
-            for t_s, frame in frames:
+            frames = self._checkin_before(frames)
+            started = time.perf_counter()  # pacing and the processing rate start after the check-in
+            for t_s, frame in frames if self._stop is None else ():
                 if first_t is None:
                     first_t = t_s
                 if self.pace_to_source:
@@ -394,7 +414,11 @@ class SessionLoop:
             else:
                 if self.coach.phase == "done":
                     reason = "completed"
+            if self._stop is not None:
+                reason = f"stop rule: {self._stop.rule}"
             self.flush_overlay()
+            self._checkin_after(frames, reason)
+            self._show_stop()
         except KeyboardInterrupt:
             reason = "interrupted"
         except Terminated:
@@ -412,6 +436,7 @@ class SessionLoop:
             ended_reason=reason, frames=self._frames, session=self.coach.session.to_dict(),
             out_dir=getattr(self.recorder, "out_dir", None), events=self.events,
             processing_fps=self._frames / elapsed if elapsed > 0 else 0.0, outcome=self._outcome,
+            checkins=list(self.checkin_records), stop=None if self._stop is None else self._stop.to_dict(),
         )
 
     def outcome(self, ended_reason: str = "") -> Outcome:
@@ -484,6 +509,7 @@ class SessionLoop:
         if self._closed:
             return
         self._closed = True
+        self._end_open_checkin(reason)
         try:
             self._outcome = self.outcome(reason)
         except Exception:  # never let the explanation stop the record from closing
@@ -501,6 +527,7 @@ class SessionLoop:
                 self._sync_record(self._last_frame_t or 0.0)
             finally:
                 self.recorder.close(reason)
+        self._offer_diary(reason)
         if self.voice is not None:
             self.voice.close()
         overlay_stopped = self._stop_overlay()  # after the record: a stuck worker must not delay it
@@ -510,6 +537,273 @@ class SessionLoop:
             self.video_writer.release()
         if overlay_stopped and self.display is not None:
             self.display.close()
+
+
+    # -- check-ins, stop rules and the diary (neckcoach/app/checkin.py) ---------------
+    def _init_checkins(self, options: CheckinOptions | None) -> None:
+        """Check-ins run only when `options` is given (the app always gives it); the stop key always works."""
+        self.checkin_options = options
+        self.plan = CheckinPlan.of(self.routine)
+        self.checkin_records: list[dict[str, Any]] = []
+        self._prompt: PromptRun | None = None
+        self._open_flow: CheckIn | None = None
+        self._stop: StopDecision | None = None
+        self._baseline_pain: float | None = None
+        self._resume_after_menu = False
+        self._flows: list[CheckIn] = []  # index = the check-in's seq in the record
+        self._menu_paused = False
+        self._last_prompt_t: float | None = None
+        self.diary_saved: dict[str, Any] | None = None
+
+    @property
+    def _window(self) -> bool:
+        """A real window the patient can see and type in (not a headless stand-in)."""
+        return self.display is not None and not getattr(self.display, "headless", False)
+
+    def _record_flow(self, flow: CheckIn) -> None:
+        """Store a check-in's answers now (write-through): session.json and the history at once."""
+        entry = flow.result()
+        seq = next((i for i, f in enumerate(self._flows) if f is flow), None)
+        if seq is None:
+            seq = len(self._flows)
+            self._flows.append(flow)
+            self.checkin_records.append(entry)
+        entry["seq"] = seq
+        entry["at"] = datetime.now().astimezone().isoformat(timespec="seconds")
+        self.checkin_records[seq] = entry
+        if flow.stop is not None and self._stop is None:
+            self._stop = flow.stop
+        if flow.phase == "before" and entry.get("pain_0_10") is not None:
+            self._baseline_pain = float(entry["pain_0_10"])
+        if self.recorder is not None:
+            self.recorder.record_checkin(entry, stop=None if flow.stop is None else flow.stop.to_dict())
+
+    def _session_flow(self, phase: str, t_s: float) -> CheckIn | None:
+        opts = self.checkin_options
+        if opts is None:
+            return None
+        given = dict(opts.given_before if phase == "before" else opts.given_after)
+        questions = self.plan.before if phase == "before" else self.plan.after
+        if not questions and given:  # `checkin: false`, but the answers were given on the command line
+            questions = session_questions(phase, self.plan.rules)
+        if not questions:
+            return None
+        ids = {q.id for q in questions}
+        flow = CheckIn(phase, questions, rules=self.plan.rules,
+                       given={k: v for k, v in given.items() if k in ids and v is not None},
+                       baseline_pain=self._baseline_pain if phase == "after" else None)
+        self._open_flow = flow
+        return flow
+
+    def _checkin_before(self, frames: Iterator) -> Iterator:
+        """Ask the before check-in; returns the frames the session goes on with."""
+        flow = self._session_flow("before", 0.0)
+        if flow is None:
+            return frames
+        if not self.checkin_options.ask:
+            self._ask_without_window(flow, 0.0)
+            return frames
+        first = next(frames, None)
+        if first is None:
+            self._end_flow(flow, 0.0, "the video or camera gave no picture")
+            return frames
+        rest = self._run_prompt(PromptRun(flow, voice=self.voice, on_change=self._record_flow), frames, first,
+                                live=self.checkin_options.live)
+        if flow.stop is None and self.plan.during:  # said at the time the session goes on from
+            self._say_now(STOP_KEY_REMINDER, self._now_t() if self.checkin_options.live else first[0], priority=10)
+        if self.checkin_options.live:
+            return rest
+        return itertools.chain([first], frames)
+
+    def _checkin_after(self, frames: Iterator, reason: str) -> None:
+        if self.checkin_options is None:
+            return
+        t_s = self._now_t()
+        flow = self._session_flow("after", t_s)
+        if flow is None:
+            return
+        if self._stop is not None:
+            self._end_flow(flow, t_s, "not asked: the session was ended by a stop rule")
+            return
+        if not self.checkin_options.ask:
+            self._ask_without_window(flow, t_s)
+            return
+        first = next(frames, None) if self.checkin_options.live else None
+        if first is None:
+            image = self._last_image if self._last_image is not None else np.zeros((480, 640, 3), np.uint8)
+            first = (t_s, image)
+        self._run_prompt(PromptRun(flow, voice=self.voice, on_change=self._record_flow), frames, first,
+                         live=self.checkin_options.live)
+
+    def _ask_without_window(self, flow: CheckIn, t_s: float) -> None:
+        """No window to answer in: what the flags gave is recorded, the rest as not asked, with why."""
+        flow.start(t_s)
+        self._end_flow(flow, t_s, self.checkin_options.skip_reason or "not asked: no window to answer in")
+
+    def _end_flow(self, flow: CheckIn, t_s: float, note: str) -> None:
+        flow.end(t_s, note)
+        self._record_flow(flow)
+        self._open_flow = None
+
+    def _end_open_checkin(self, reason: str) -> None:
+        """A check-in cut short by Ctrl-C, SIGTERM or an error is recorded as such."""
+        flow, self._open_flow = self._open_flow, None
+        if flow is not None and not flow.done and flow.started_t_s is not None:
+            try:
+                self._end_flow(flow, self._last_frame_t or flow.started_t_s, f"not finished: {reason}")
+            except Exception:
+                log.exception("could not record the unfinished check-in")
+
+    def _run_prompt(self, prompt: PromptRun, frames: Iterator, first: tuple[float, np.ndarray],
+                    live: bool) -> Iterator:
+        """Run a flow in the window: over live frames while `live` and they come, then over the last one held."""
+        t_s, frame = first
+        prompt.start(t_s)
+        while live and not prompt.flow.done:
+            self._show_prompt(frame, prompt.view(t_s))
+            if not prompt.update(self._prompt_key(t_s), t_s):
+                break
+            nxt = next(frames, None)
+            if nxt is None:
+                break
+            t_s, frame = nxt
+        self._last_prompt_t = t_s
+        if not prompt.flow.done:
+            t_s = self._held(frame, t_s, prompt.view, lambda t: prompt.update(self._prompt_key(t), t))
+        self._show_prompt(frame, prompt.view(t_s))
+        self._open_flow = None
+        return frames
+
+    def _held(self, frame: np.ndarray, t0: float, view, keep_going, max_s: float | None = None) -> float:
+        """Show `view(t)` over a held frame until `keep_going(t)` is False (or max_s); returns the end time.
+
+        Time runs on the options' clock from the session time t0, so voice
+        expiry and scripted keys keep one time base.
+        """
+        opts = self.checkin_options or CheckinOptions()
+        clock0 = opts.clock()
+        t = t0
+        while True:
+            self._show_prompt(frame, view(t))
+            if not keep_going(t) or (max_s is not None and t - t0 >= max_s):
+                break
+            opts.sleep(FRAME_INTERVAL_S)
+            t = t0 + (opts.clock() - clock0)
+        self._last_prompt_t = t
+        return t
+
+    def _now_t(self) -> float:
+        """The latest session time seen, by frames or by a check-in over a held frame."""
+        return max(t for t in (self._last_prompt_t, self._last_frame_t, 0.0) if t is not None)
+
+    def _show_prompt(self, frame: np.ndarray, view: PromptView) -> None:
+        self._last_image = frame
+        if self.display is None and self.video_writer is None:
+            return
+        self._emit(frame, view)
+        self._during_inference()  # no inference runs here: hand over, show and pump the window now
+
+    def _prompt_key(self, t_s: float) -> int | None:
+        if self.keys is not None:
+            if hasattr(self.keys, "advance"):
+                self.keys.advance(t_s)
+            return self.keys.poll()
+        key, self._hook_key = self._hook_key, None
+        return key
+
+    def _open_symptom_menu(self, t_s: float) -> None:
+        """The stop key: pause the coach and ask what the patient feels."""
+        if not self.plan.during:
+            self._say_now("No stop questions in this routine. Press Q to stop the session.", t_s, priority=20)
+            return
+        self._resume_after_menu = self._menu_paused = not self.coach.user_paused
+        self.coach.pause(t_s)
+        flow = CheckIn("during", self.plan.during, rules=self.plan.rules, budget_s=None,
+                       baseline_pain=self._baseline_pain)
+        self._open_flow = flow
+        self._prompt = PromptRun(flow, voice=self.voice, on_change=self._record_flow)
+        self._prompt.start(t_s)
+
+    def _symptom_step(self, t_s: float, frame_bgr: np.ndarray) -> bool:
+        """One frame with the stop menu open: measuring and recording go on, the coach waits."""
+        prompt = self._prompt
+        self._last_prompt_t = t_s
+        self._show_prompt(frame_bgr, prompt.view(t_s))
+        if prompt.update(self._prompt_key(t_s), t_s):
+            return True
+        self._prompt = self._open_flow = None
+        if prompt.flow.stop is not None:
+            return False
+        if self._resume_after_menu:
+            self.coach.resume(t_s)
+        return True
+
+    def _without_menu_pause(self, events: list) -> list:
+        """The stop menu pauses the coach itself: its "Paused. Press space" would contradict the menu."""
+        if not self._menu_paused:
+            return events
+        kept = [e for e in events if not (e.kind == ev.PAUSED and (e.data or {}).get("reason") == "user")]
+        if len(kept) != len(events):
+            self._menu_paused = False
+        return kept
+
+    def _show_stop(self) -> None:
+        """Keep the stop instruction on screen while it is read out (a key ends it after the minimum)."""
+        if self._stop is None or self._last_image is None:
+            return
+        view = stop_view(self._stop.shown, self._stop.message)
+        if not self._window:
+            if self.video_writer is not None:
+                self._emit(self._last_image, view, copies=int(STOP_SHOWN_MIN_S / FRAME_INTERVAL_S))
+                self.flush_overlay()
+            return
+        t0 = self._now_t()
+
+        def keep_going(t: float) -> bool:
+            key = self._prompt_key(t)
+            if t - t0 < STOP_SHOWN_MIN_S:
+                return True
+            speaking = self.voice is not None and self.voice.available and self.voice.busy
+            return key is None and speaking
+
+        self._held(self._last_image, t0, lambda t: view, keep_going, max_s=STOP_SHOWN_MAX_S)
+
+    def _offer_diary(self, reason: str) -> None:
+        """End-of-session screen: D opens the headache diary for today or yesterday."""
+        opts = self.checkin_options
+        if (opts is None or not opts.ask or not opts.offer_diary or not self._window or self._stop is not None
+                or self._last_image is None or reason in ("interrupted", "terminated")
+                or reason.startswith("error")):
+            return
+        try:
+            self._diary_screen(opts)
+        except Exception:  # the session record is closed already; a diary problem must not hide it
+            log.exception("the headache diary could not be filled in")
+
+    def _diary_screen(self, opts: CheckinOptions) -> None:
+        offer = PromptView("Session over", "Press D to add today's headaches to your diary.",
+                           hint="Any other key: close")
+        pressed: list[int] = []
+        t0 = self._now_t()
+
+        def waiting(t: float) -> bool:
+            key = self._prompt_key(t)
+            if key is not None:
+                pressed.append(key)
+            return not pressed
+
+        t = self._held(self._last_image, t0, lambda _t: offer, waiting, max_s=DIARY_OFFER_S)
+        if not pressed or (pressed[0] & 0xFF) not in (ord("d"), ord("D")):
+            return
+        flow = CheckIn("diary", diary_questions(), budget_s=None, idle_s=DIARY_IDLE_S)
+        prompt = PromptRun(flow, voice=self.voice)
+        prompt.start(t)
+        t = self._held(self._last_image, t, prompt.view, lambda tt: prompt.update(self._prompt_key(tt), tt))
+        saved = save_diary_answers(flow.values(), datetime.now().date())
+        self.diary_saved = saved
+        if saved is not None:
+            note = PromptView("Headache diary", f"Saved for {saved['day']}: {saved['summary']}.")
+            self._held(self._last_image, t, lambda _t: note, lambda _t: True, max_s=2.0)
 
 
 def _sleep_until(started: float, offset_s: float) -> None:

@@ -37,6 +37,16 @@ def _session_options(f):
         click.option("--volume", type=click.FloatRange(0, 1), default=None, help="Speech volume 0..1."),
         click.option("--voice", "voice_name", default=None, help="Speech engine voice id."),
         click.option("--report/--no-report", default=True, help="Write the HTML report at the end."),
+        click.option("--pain-before", type=click.IntRange(0, 10), default=None, metavar="N",
+                     help="Neck pain 0-10 before the session (answers the check-in; for headless runs)."),
+        click.option("--pain-after", type=click.IntRange(0, 10), default=None, metavar="N",
+                     help="Neck pain 0-10 after the session."),
+        click.option("--headache-before/--no-headache-before", default=None,
+                     help="A headache is (not) present before the session."),
+        click.option("--headache-after/--no-headache-after", default=None,
+                     help="A headache is (not) present after the session."),
+        click.option("--no-checkin", is_flag=True,
+                     help="Do not ask the check-in questions (answers given by flags are still kept)."),
     ]):
         f = opt(f)
     return f
@@ -54,18 +64,19 @@ def _load(routine: str):
 
 def run_session(routine_path: Path, routine, frames, source_info: dict, *, headless: bool, no_voice: bool,
                 out_dir, record_path, no_mirror: bool, big: bool, rate_wpm, volume, voice_name, report: bool,
-                pace_to_source: bool = False, keys=None, measurement=None):
+                pace_to_source: bool = False, keys=None, measurement=None, pain_before=None, pain_after=None,
+                headache_before=None, headache_after=None, no_checkin: bool = False,
+                checkin_not_asked: str = ""):
     """Set up every stage, run the loop, print where the record is. Returns the RunResult."""
     from neckcoach.app.runner import SessionLoop
     from neckcoach.io.records import RecordError, SessionRecorder, new_session_dir
 
     try:
         target = Path(out_dir) if out_dir else new_session_dir(routine_path.stem)
-        recorder = SessionRecorder(
-            target,
-            {"title": routine.title, "path": str(routine_path), "id": routine_path.stem},
-            source=source_info,
-        )
+        routine_info = {"title": routine.title, "path": str(routine_path), "id": routine_path.stem}
+        if routine.schedule is not None:  # adherence in `progress`: sessions done against planned
+            routine_info["sessions_per_week"] = routine.schedule.per_week
+        recorder = SessionRecorder(target, routine_info, source=source_info)
     except (RecordError, OSError) as exc:
         click.echo(f"neckcoach: cannot write the session record: {exc}", err=True)
         sys.exit(2)
@@ -91,12 +102,17 @@ def run_session(routine_path: Path, routine, frames, source_info: dict, *, headl
         from neckcoach.measure import Measurement
 
         measurement = Measurement()
+    checkins = _checkin_options(display, source_info, no_checkin=no_checkin, not_asked=checkin_not_asked,
+                                given_before={"pain": pain_before, "headache": headache_before},
+                                given_after={"pain": pain_after, "headache": headache_after}, keys=keys)
     loop = SessionLoop(routine, measurement, recorder=recorder, voice=voice, display=display, keys=keys,
-                       video_writer=writer, mirror=not no_mirror, big=big, pace_to_source=pace_to_source)
+                       video_writer=writer, mirror=not no_mirror, big=big, pace_to_source=pace_to_source,
+                       checkins=checkins)
     result = loop.run(frames)
     if voice is not None and not voice.available:
         click.echo(f"neckcoach: {voice.status_message}", err=True)
     _print_summary(result)
+    _print_checkins(result)
     if result.outcome is not None and result.outcome.code == "no_neutral" and source_info.get("kind") == "video":
         click.echo("To count a recording made without the coach, use: neckcoach review ROUTINE VIDEO")
     if report:
@@ -109,6 +125,66 @@ def run_session(routine_path: Path, routine, frames, source_info: dict, *, headl
             click.echo(f"neckcoach: the report could not be written ({exc}); "
                        f"try: neckcoach report {result.out_dir}", err=True)
     return result
+
+
+NO_WINDOW = "not asked: no window to answer in"
+
+
+def _checkin_options(display, source_info: dict, *, no_checkin: bool, not_asked: str, given_before: dict,
+                     given_after: dict, keys=None):
+    """Ask in the window when there is one; otherwise keep what the flags say and record why not asked."""
+    from neckcoach.app.checkin import CheckinOptions
+
+    window = display is not None and not getattr(display, "headless", True)
+    ask = (window or keys is not None) and not no_checkin and not not_asked
+    if not_asked:
+        reason = not_asked
+    elif no_checkin:
+        reason = "not asked: --no-checkin"
+    else:
+        reason = NO_WINDOW
+    return CheckinOptions(ask=ask, given_before=given_before, given_after=given_after,
+                          live=source_info.get("kind") == "camera", skip_reason=reason)
+
+
+def _checkin_line(entry: dict) -> str:
+    if entry.get("phase") == "during":
+        head = f"  stop key at {entry.get('t_s') or 0:.0f} s:"
+    else:
+        head = f"  check-in {entry.get('phase')}:"
+    parts = []
+    if entry.get("pain_0_10") is not None:
+        parts.append(f"neck pain {entry['pain_0_10']}/10")
+    if entry.get("headache") is not None:
+        parts.append("headache" if entry["headache"] else "no headache")
+    rules = entry.get("stop_rules") or {}
+    said_yes = [r for r, v in rules.items() if v]
+    if said_yes:
+        parts.append("stop: " + ", ".join(said_yes))
+    elif rules and all(v is False for r, v in rules.items() if r != "pain_rise"):
+        parts.append("no stop symptoms")
+    status = entry.get("status")
+    missing = [_QUESTION_WORDS.get(a.get("id"), str(a.get("id"))) for a in entry.get("answers") or []
+               if a.get("status") not in ("answered", "not_needed")]
+    if status not in ("complete", "stopped") and missing:
+        why = {"timed_out": ": no answer within 20 s", "skipped": ": skipped"}.get(
+            status, " " + (entry.get("note") or "not answered"))
+        parts.append(", ".join(missing) + why)
+    return head + " " + "; ".join(parts)
+
+
+_QUESTION_WORDS = {"pain": "neck pain", "headache": "headache", "symptoms": "stop symptoms",
+                   "symptoms_now": "symptom"}
+
+
+def _print_checkins(result) -> None:
+    for entry in result.checkins:
+        click.echo(_checkin_line(entry))
+    if result.checkins and all(c.get("status") == "not_asked" and c.get("note") == NO_WINDOW
+                               for c in result.checkins):
+        click.echo("  (give --pain-before N / --pain-after N to record neck pain in a run without a window)")
+    if result.stop:
+        click.echo(f"STOP RULE ({result.stop['rule']}): {result.stop['message']}")
 
 
 class _LazyVideoWriter:
@@ -188,6 +264,11 @@ def run(routine, camera, video, width, height, fps, **options):
       neckcoach run rotation                      webcam 0, window and voice
       neckcoach run my_routine.yaml --camera 1 --big
       neckcoach run rotation --video clip.mp4 --headless --no-voice --out session1
+      neckcoach run rotation --video clip.mp4 --headless --pain-before 3 --no-headache-before --pain-after 2
+
+    
+    Before and after the session the window asks neck pain (0-10), headache and the routine's stop
+    symptoms (number keys, Y/N, Enter; Esc skips). During the session press S if you feel unwell.
     """
     from neckcoach.io.sources import CameraSource, SourceError, VideoFileSource
 
@@ -251,5 +332,6 @@ def demo(camera, routine_name, reps, clean, **options):
                + (", with one sudden jerky movement" if mistakes else "") + ").")
     click.echo("Head scan: 'Infinite, 3D Head Scan' by Lee Perry-Smith, CC BY 3.0 (www.triplegangers.com).")
     frames, info = demo_frames(r, routine_path, reps=reps, mistakes=mistakes)
-    result = run_session(routine_path, r, frames, info, pace_to_source=not options["headless"], **options)
+    result = run_session(routine_path, r, frames, info, pace_to_source=not options["headless"],
+                         checkin_not_asked="not asked: demo with a virtual patient", **options)
     _exit_with(result)

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "progress": ("neckcoach.cli.cmd_records", "progress_cmd"),
     "export": ("neckcoach.cli.cmd_records", "export_cmd"),
     "archive": ("neckcoach.cli.cmd_records", "archive_cmd"),
+    "diary": ("neckcoach.cli.cmd_diary", "diary"),
 }
 
 

@@ -18,9 +18,12 @@ import sqlite3
 import statistics
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Mapping
+
+from neckcoach.core.checkin import MAX_HEADACHES_PER_DAY
+from neckcoach.core.checks import check_range
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,36 @@ CREATE TABLE IF NOT EXISTS sessions (
     indexed_at TEXT
 )
 """
+
+# Symptoms: one row per check-in of a session (refreshed from session.json
+# whenever the session is indexed), and the headache diary, one row per day.
+_SYMPTOM_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS checkins (
+    dir TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    session_id TEXT,
+    started_at TEXT,
+    routine_title TEXT,
+    phase TEXT,
+    status TEXT,
+    source TEXT,
+    t_s REAL,
+    pain INTEGER,
+    headache INTEGER,
+    stop_rule TEXT,
+    record_json TEXT,
+    PRIMARY KEY (dir, seq)
+)""",
+    """CREATE TABLE IF NOT EXISTS diary (
+    day TEXT PRIMARY KEY,
+    headaches INTEGER NOT NULL,
+    worst INTEGER,
+    hours REAL,
+    medication INTEGER,
+    note TEXT,
+    entered_at TEXT
+)""",
+)
 
 # Movement + rep side -> (axis, direction label used by norms and plots).
 _DIRECTION = {
@@ -88,6 +121,8 @@ def _connect(path: Path | None = None) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     _retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
     _retry(lambda: conn.execute(_SCHEMA))
+    for statement in _SYMPTOM_SCHEMA:
+        _retry(lambda: conn.execute(statement))
     return conn
 
 
@@ -191,6 +226,7 @@ def index_session(session_dir: str | os.PathLike[str]) -> bool:
                     "reps_done=excluded.reps_done, reps_target=excluded.reps_target, "
                     "warnings=excluded.warnings, summary_json=excluded.summary_json, "
                     "indexed_at=excluded.indexed_at", values))
+                _retry(lambda: _index_checkins(conn, str(path), session))
         finally:
             conn.close()
     except sqlite3.Error as exc:
@@ -278,3 +314,201 @@ def progress_series(entries: list[HistoryEntry]) -> dict[str, list[tuple[datetim
                 series.setdefault(direction, []).append((entry.started_at, stats))
     return series
 
+
+
+# -- symptoms: check-ins and the headache diary ------------------------------------------
+
+def _index_checkins(conn: sqlite3.Connection, path: str, session: Mapping[str, Any]) -> None:
+    """Replace this session's check-in rows with those in its session.json."""
+    conn.execute("DELETE FROM checkins WHERE dir=?", (path,))
+    title = session.get("routine_title") or (session.get("routine") or {}).get("title")
+    for entry in session.get("checkins") or []:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("seq"), int):
+            continue
+        stop = entry.get("stop") if isinstance(entry.get("stop"), Mapping) else {}
+        conn.execute(
+            "INSERT OR REPLACE INTO checkins VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (path, entry["seq"], session.get("session_id"), session.get("started_at"), title,
+             entry.get("phase"), entry.get("status"), entry.get("source"), _finite(entry.get("t_s")),
+             _int_or_none(entry.get("pain_0_10")), _bool_int(entry.get("headache")), stop.get("rule"),
+             json.dumps(entry)))
+
+
+def _int_or_none(value: Any) -> int | None:
+    v = _finite(value)
+    return None if v is None else int(round(v))
+
+
+def _bool_int(value: Any) -> int | None:
+    return None if not isinstance(value, bool) else int(value)
+
+
+@dataclass
+class CheckinRow:
+    """One check-in of one session, as the history holds it."""
+
+    dir: Path
+    session_id: str
+    session_started_at: datetime | None
+    routine_title: str
+    phase: str
+    status: str
+    source: str
+    pain: int | None
+    headache: bool | None
+    stop_rule: str | None
+    record: dict[str, Any]
+
+
+def list_checkins() -> tuple[list[CheckinRow], list[str]]:
+    """Every recorded check-in, in session order then check-in order, plus notes on skipped rows."""
+    notes: list[str] = []
+    if not db_path().exists():
+        return [], notes
+    try:
+        conn = _connect()
+        try:
+            rows = conn.execute("SELECT * FROM checkins ORDER BY started_at, dir, seq").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        notes.append(f"the check-ins in {db_path()} could not be read ({exc})")
+        return [], notes
+    out: list[CheckinRow] = []
+    for row in rows:
+        try:
+            record = json.loads(row[12] or "{}")
+            if not isinstance(record, dict):
+                raise ValueError("the check-in record is not an object")
+            out.append(CheckinRow(
+                dir=Path(row[0]), session_id=str(row[2]), session_started_at=_parse_time(row[3]),
+                routine_title=str(row[4] or "?"), phase=str(row[5]), status=str(row[6] or ""),
+                source=str(row[7] or ""), pain=row[9], headache=None if row[10] is None else bool(row[10]),
+                stop_rule=row[11], record=record))
+        except (TypeError, ValueError, IndexError) as exc:
+            notes.append(f"skipped a damaged check-in row ({row[0] if row else '?'}): {exc}")
+    return out, notes
+
+
+
+@dataclass(frozen=True)
+class DiaryEntry:
+    """One day of the headache diary: how many, the worst (0-10), total hours, medication."""
+
+    day: date
+    headaches: int
+    worst: int | None = None
+    hours: float | None = None
+    medication: bool | None = None
+    note: str = ""
+    entered_at: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.day, date) or isinstance(self.day, datetime):
+            raise ValueError(f"day must be a date, got {self.day!r}")
+        if isinstance(self.headaches, bool) or not isinstance(self.headaches, int) \
+                or not 0 <= self.headaches <= MAX_HEADACHES_PER_DAY:
+            raise ValueError(f"headaches must be a whole number in [0, {MAX_HEADACHES_PER_DAY}], "
+                             f"got {self.headaches!r}")
+        if self.worst is not None and (isinstance(self.worst, bool) or not isinstance(self.worst, int)
+                                       or not 0 <= self.worst <= 10):
+            raise ValueError(f"worst must be a whole number in [0, 10], got {self.worst!r}")
+        if self.hours is not None:
+            check_range("hours", self.hours, 0, 24)
+        if self.medication is not None and not isinstance(self.medication, bool):
+            raise ValueError(f"medication must be True or False, got {self.medication!r}")
+        if self.headaches == 0 and (self.worst or self.hours):
+            raise ValueError(f"a day with no headaches has no worst intensity or hours "
+                             f"(got worst={self.worst!r}, hours={self.hours!r})")
+        if self.headaches > 0 and self.worst == 0:
+            raise ValueError("worst must be at least 1 on a day with headaches, got 0")
+        if not isinstance(self.note, str) or len(self.note) > 500:
+            raise ValueError(f"note must be text of at most 500 characters, got {len(str(self.note))}")
+
+
+    def summary(self) -> str:
+        """One line for the day, as the CLI and the end-of-session screen show it."""
+        if self.headaches == 0:
+            text = "no headache"
+        else:
+            text = f"{self.headaches} headache{'s' if self.headaches != 1 else ''}"
+            text += f", worst {self.worst}/10" if self.worst is not None else ", worst not given"
+            text += f", {self.hours:g} h" if self.hours is not None else ", hours not given"
+        med = {True: "medication taken", False: "no medication", None: "medication not given"}[self.medication]
+        return f"{text}, {med}"
+
+
+def put_diary(entry: DiaryEntry) -> bool:
+    """Store one day (replacing an earlier entry for that day); True if it replaced one."""
+    stamp = entry.entered_at or datetime.now().astimezone().isoformat(timespec="seconds")
+    conn = _connect()
+    try:
+        with conn:
+            existed = _retry(lambda: conn.execute("SELECT 1 FROM diary WHERE day=?",
+                                                  (entry.day.isoformat(),)).fetchone()) is not None
+            _retry(lambda: conn.execute(
+                "INSERT OR REPLACE INTO diary VALUES (?,?,?,?,?,?,?)",
+                (entry.day.isoformat(), entry.headaches, entry.worst, entry.hours,
+                 None if entry.medication is None else int(entry.medication), entry.note, stamp)))
+    finally:
+        conn.close()
+    return existed
+
+
+def delete_diary(day: date) -> bool:
+    """Remove one day's entry; True if there was one."""
+    if not db_path().exists():
+        return False
+    conn = _connect()
+    try:
+        with conn:
+            cur = _retry(lambda: conn.execute("DELETE FROM diary WHERE day=?", (day.isoformat(),)))
+    finally:
+        conn.close()
+    return cur.rowcount > 0
+
+
+def list_diary(since: date | None = None) -> tuple[list[DiaryEntry], list[str]]:
+    """Diary entries, oldest first (from `since` on), plus notes on damaged rows."""
+    notes: list[str] = []
+    if not db_path().exists():
+        return [], notes
+    try:
+        conn = _connect()
+        try:
+            rows = conn.execute("SELECT * FROM diary ORDER BY day").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        notes.append(f"the headache diary in {db_path()} could not be read ({exc})")
+        return [], notes
+    entries: list[DiaryEntry] = []
+    for row in rows:
+        try:
+            entry = DiaryEntry(day=date.fromisoformat(row[0]), headaches=int(row[1]),
+                               worst=None if row[2] is None else int(row[2]),
+                               hours=None if row[3] is None else float(row[3]),
+                               medication=None if row[4] is None else bool(row[4]),
+                               note=row[5] or "", entered_at=row[6] or "")
+        except (TypeError, ValueError) as exc:
+            notes.append(f"skipped a damaged diary row ({row[0] if row else '?'}): {exc}")
+            continue
+        if since is None or entry.day >= since:
+            entries.append(entry)
+    return entries, notes
+
+
+def session_plans(entries: list[HistoryEntry]) -> dict[str, int | None]:
+    """Sessions per week each session's routine prescribed (from its session.json), by folder."""
+    from neckcoach.io.records import SESSION_FILE
+
+    plans: dict[str, int | None] = {}
+    for entry in entries:
+        try:
+            with open(entry.dir / SESSION_FILE, encoding="utf-8") as fh:
+                routine = json.load(fh).get("routine") or {}
+            per_week = routine.get("sessions_per_week")
+            plans[str(entry.dir)] = int(per_week) if isinstance(per_week, (int, float)) and per_week > 0 else None
+        except (OSError, ValueError, AttributeError, TypeError):
+            plans[str(entry.dir)] = None
+    return plans

@@ -15,6 +15,7 @@ class Action(str, Enum):
     RECALIBRATE = "recalibrate"
     SKIP = "skip"
     QUIT = "quit"
+    SYMPTOMS = "symptoms"
 
 
 ESC = 27
@@ -27,7 +28,27 @@ KEYMAP: dict[int, Action] = {
     ord("q"): Action.QUIT,
     ord("Q"): Action.QUIT,
     ESC: Action.QUIT,
+    ord("s"): Action.SYMPTOMS,
+    ord("S"): Action.SYMPTOMS,
 }
+
+# Check-in keys -> the key names of neckcoach.core.checkin. Enter is 13 from
+# HighGUI on most platforms and 10 on some; Backspace 8 or 127 (macOS). Esc and
+# Q skip the rest of a check-in (they never quit the session from inside one).
+CHECKIN_KEYS: dict[int, str] = {
+    **{ord(d): d for d in "0123456789"},
+    ord("."): ".", ord(","): ".",
+    ord("y"): "y", ord("Y"): "y", ord("n"): "n", ord("N"): "n",
+    13: "enter", 10: "enter", 8: "backspace", 127: "backspace",
+    ESC: "skip_all", ord("q"): "skip_all", ord("Q"): "skip_all",
+}
+
+
+def checkin_key(key: int | None) -> str | None:
+    """The check-in key name of a key code (low byte only, as for `action_for`)."""
+    if key is None or key < 0:
+        return None
+    return CHECKIN_KEYS.get(key & 0xFF)
 
 
 class KeySource(Protocol):

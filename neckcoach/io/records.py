@@ -334,6 +334,32 @@ class SessionRecorder:
             self.session[key] = copy.deepcopy(value)
             self._dirty = True
 
+    def record_checkin(self, checkin: Mapping[str, Any], stop: Mapping[str, Any] | None = None) -> None:
+        """Add or update one check-in (by its `seq`) and write it through at once.
+
+        Symptom answers, stop-rule answers above all, must survive a crash the
+        moment they are given: session.json is rewritten and fsynced now (not
+        at the next once-a-second checkpoint) and the history index updated.
+        """
+        if not isinstance(checkin, Mapping) or not isinstance(checkin.get("seq"), int):
+            raise ValueError(f"a check-in needs an integer seq, got {checkin!r}")
+        entries = self.session.setdefault("checkins", [])
+        entry = copy.deepcopy(dict(checkin))
+        for i, old in enumerate(entries):
+            if old.get("seq") == entry["seq"]:
+                entries[i] = entry
+                break
+        else:
+            entries.append(entry)
+        if stop is not None:
+            self.session["stop"] = copy.deepcopy(dict(stop))
+        self._dirty = True
+        if not self._closed:
+            self.checkpoint(force=True)
+        else:
+            self._attempt("summary", self._write_summary, self._last_t_s or 0.0)
+        self._index_now()
+
     # -- persistence -----------------------------------------------------------------
     @property
     def video_path(self) -> Path:
@@ -656,7 +682,7 @@ def load_session(session_dir: str | os.PathLike[str]) -> SessionData:
         if (path / REPS_FILE).exists():
             session["exercises"] = _reps_from_csv(path / REPS_FILE)
     session.setdefault("session_id", path.name)
-    for key in ("exercises", "warnings", "pauses"):  # keep only well-formed entries
+    for key in ("exercises", "warnings", "pauses", "checkins"):  # keep only well-formed entries
         entries = session.get(key)
         session[key] = [e for e in entries if isinstance(e, dict)] \
             if isinstance(entries, list) else []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -237,19 +237,40 @@ FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def progress_figure(series: Mapping[str, Sequence[tuple[datetime, Mapping[str, Any]]]],
-                    directions: Sequence[str]) -> bytes:
-    """Range per movement family, smoothness, and left/right rotation asymmetry over days."""
-    from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator
+                    directions: Sequence[str], weeks: Sequence[Any] = ()) -> bytes:
+    """Symptoms per week (when recorded), range per movement family, smoothness and rotation asymmetry."""
+    return _png(build_progress_figure(series, directions, weeks))
+
+
+def build_progress_figure(series: Mapping[str, Sequence[tuple[datetime, Mapping[str, Any]]]],
+                          directions: Sequence[str], weeks: Sequence[Any] = ()) -> Figure:
+    """The progress figure; `weeks` (neckcoach/report/symptoms.py) adds the symptom panels on top."""
+    from matplotlib.dates import MO, AutoDateLocator, DateFormatter, DayLocator, WeekdayLocator
+
+    from neckcoach.report.symptoms import has_symptom_data
 
     dirs = [d for d in DIRECTION_ORDER if d in directions and d in series]
     families = [(name, [d for d in members if d in dirs]) for name, members in FAMILIES]
     families = [(name, members) for name, members in families if members]
     asym = _asymmetry(series) if "rotation_left" in dirs and "rotation_right" in dirs else []
-    panels = len(families) + 1 + (1 if asym else 0)
+    symptom_panels = _symptom_panels(weeks) if has_symptom_data(weeks) else []
+    movement_panels = (len(families) + 1 + (1 if asym else 0)) if dirs else 0
+    panels = len(symptom_panels) + movement_panels
+    if panels == 0:
+        fig = Figure(figsize=(10, 2))
+        ax = fig.add_subplot(1, 1, 1)
+        ax.text(0.5, 0.5, "nothing recorded yet", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
     fig = Figure(figsize=(10, 2.6 * panels + 0.4))
     axes = []
-    for i, (name, members) in enumerate(families):
+    for i, draw in enumerate(symptom_panels):
         ax = fig.add_subplot(panels, 1, i + 1, sharex=axes[0] if axes else None)
+        axes.append(ax)
+        draw(ax, weeks)
+    offset = len(symptom_panels)
+    for i, (name, members) in enumerate(families):
+        ax = fig.add_subplot(panels, 1, offset + i + 1, sharex=axes[0] if axes else None)
         axes.append(ax)
         for d in members:
             pts = [(day, _f(s.get("range"))) for day, s in series[d]
@@ -265,14 +286,15 @@ def progress_figure(series: Mapping[str, Sequence[tuple[datetime, Mapping[str, A
         top = max((_f(s.get("range")) or 0.0) for d in members for _, s in series[d])
         top = max([top] + [NORMS[d].high for d in members if d in NORMS])
         ax.set_ylim(0, top * 1.15 + 1)
-    ax = fig.add_subplot(panels, 1, len(families) + 1, sharex=axes[0] if axes else None)
-    axes.append(ax)
-    for d in dirs:
-        pts = [(day, _f(s.get("sparc"))) for day, s in series[d] if _f(s.get("sparc")) is not None]
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=LABELS[d])
-    ax.set_ylabel("median SPARC\n(closer to 0 = smoother)")
-    ax.set_title("Smoothness per session", fontsize=10)
+    if dirs:
+        ax = fig.add_subplot(panels, 1, offset + len(families) + 1, sharex=axes[0] if axes else None)
+        axes.append(ax)
+        for d in dirs:
+            pts = [(day, _f(s.get("sparc"))) for day, s in series[d] if _f(s.get("sparc")) is not None]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=LABELS[d])
+        ax.set_ylabel("median SPARC\n(closer to 0 = smoother)")
+        ax.set_title("Smoothness per session", fontsize=10)
     if asym:
         ax = fig.add_subplot(panels, 1, panels, sharex=axes[0])
         axes.append(ax)
@@ -284,13 +306,21 @@ def progress_figure(series: Mapping[str, Sequence[tuple[datetime, Mapping[str, A
         ax.set_ylabel("left − right (°)")
         ax.set_title("Rotation asymmetry (dashed: a 10° difference, the usual flag in the "
                      "flexion-rotation test)", fontsize=10)
-    days = sorted(day for d in dirs for day, _ in series[d])
+    days = sorted([day.date() for d in dirs for day, _ in series[d]]
+                  + ([w.start for w in weeks] + [weeks[-1].start + timedelta(days=7)] if symptom_panels else []))
     span_days = (days[-1] - days[0]).days if days else 0
+    if span_days < 2 and dirs:  # one or two days of sessions: the hours matter
+        times = sorted(day for d in dirs for day, _ in series[d])
+        span_days = (times[-1] - times[0]).days
     for i, ax in enumerate(axes):
         ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
+        handles, _labels = ax.get_legend_handles_labels()
+        if handles and ax.get_legend() is None:
             ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-        if span_days >= 2:
+        if span_days >= 21:  # weeks: ticks on Mondays, where the weekly symptom bars begin
+            ax.xaxis.set_major_locator(WeekdayLocator(byweekday=MO, interval=max(1, span_days // 70)))
+            ax.xaxis.set_major_formatter(DateFormatter("%d %b"))
+        elif span_days >= 2:
             ax.xaxis.set_major_locator(DayLocator(interval=max(1, span_days // 10)))
             ax.xaxis.set_major_formatter(DateFormatter("%d %b"))
         else:
@@ -298,7 +328,101 @@ def progress_figure(series: Mapping[str, Sequence[tuple[datetime, Mapping[str, A
             ax.xaxis.set_major_formatter(DateFormatter("%d %b %H:%M"))
         ax.tick_params(labelbottom=i == len(axes) - 1)
     fig.tight_layout()
-    return _png(fig)
+    return fig
+
+
+# -- symptom panels (weekly; see neckcoach/report/symptoms.py) ------------------------------
+WEEK_BAR_DAYS = 6.0
+PAIN_BEFORE, PAIN_AFTER, HEADACHE, PLANNED = "#6a1b9a", "#00897b", "#8d6e63", "#212121"
+
+
+def _symptom_panels(weeks: Sequence[Any]) -> list:
+    panels = []
+    if any(w.days_logged for w in weeks):
+        panels.append(_headache_panel)
+    if any(w.pain_before is not None or w.pain_after is not None or w.stops for w in weeks):
+        panels.append(_pain_panel)
+    if any(w.sessions_complete or w.sessions_stopped_early or w.sessions_planned for w in weeks):
+        panels.append(_sessions_panel)
+    return panels
+
+
+def _ends(weeks: Sequence[Any], name: str) -> tuple[float | None, float | None]:
+    values = [getattr(w, name) for w in weeks if getattr(w, name) is not None]
+    return (values[0], values[-1]) if values else (None, None)
+
+
+def _headache_panel(ax, weeks: Sequence[Any]) -> None:
+    """Headache days per week (bars; days logged noted when fewer than 7) and mean worst intensity."""
+    from neckcoach.report.symptoms import trend_text
+
+    logged = [w for w in weeks if w.days_logged]
+    ax.bar([w.middle for w in logged], [w.headache_days for w in logged], width=WEEK_BAR_DAYS,
+           color=HEADACHE, alpha=0.75, label="headache days")
+    for w in logged:
+        if w.days_logged < 7:
+            ax.annotate(f"{w.days_logged}/7 logged", (w.middle, w.headache_days), textcoords="offset points",
+                        xytext=(0, 3), ha="center", fontsize=7, color="#555")
+    ax.set_ylim(0, 7.9)
+    ax.set_ylabel("headache days\n(of the days logged)")
+    twin = ax.twinx()
+    pts = [(w.middle, w.mean_worst) for w in weeks if w.mean_worst is not None]
+    twin.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=WARN, label="mean worst intensity")
+    twin.set_ylim(0, 10.5)
+    twin.set_ylabel("worst intensity\n(0-10)", color=WARN)
+    days = trend_text(*_ends(weeks, "headache_days"))
+    worst = trend_text(*_ends(weeks, "mean_worst"), digits=1)
+    ax.set_title("Headaches per week" + (f": {days} days" if days else "")
+                 + (f", intensity {worst}" if worst else ""), fontsize=10)
+    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1.1, 0.5), frameon=False)
+
+
+def _pain_panel(ax, weeks: Sequence[Any]) -> None:
+    """Neck pain before and after sessions, weekly means; weeks with a stop rule marked."""
+    from neckcoach.report.symptoms import trend_text
+
+    for name, label, color, marker in (("pain_before", "before sessions", PAIN_BEFORE, "o"),
+                                       ("pain_after", "after sessions", PAIN_AFTER, "^")):
+        pts = [(w.middle, getattr(w, name)) for w in weeks if getattr(w, name) is not None]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker + "-", color=color, label=label)
+    stopped = [w for w in weeks if w.stops]
+    if stopped:
+        ax.plot([w.middle for w in stopped], [10.0] * len(stopped), "X", color=WARN, ms=9,
+                label="stop rule answered yes", clip_on=False)
+        for w in stopped:
+            ax.annotate(", ".join(sorted(set(w.stops))).replace("_", " "), (w.middle, 10.0),
+                        textcoords="offset points", xytext=(0, -12), ha="center", fontsize=7, color=WARN)
+    ax.set_ylim(0, 10.5)
+    ax.set_ylabel("neck pain (0-10)")
+    before = trend_text(*_ends(weeks, "pain_before"), digits=1)
+    after = trend_text(*_ends(weeks, "pain_after"), digits=1)
+    ax.set_title("Neck pain at sessions, weekly mean"
+                 + (f": before {before}" if before else "") + (f", after {after}" if after else ""),
+                 fontsize=10)
+
+
+def _sessions_panel(ax, weeks: Sequence[Any]) -> None:
+    """Sessions done per week (complete, and stopped early on top) against the sessions planned."""
+    mids = [w.middle for w in weeks]
+    done = [w.sessions_complete for w in weeks]
+    early = [w.sessions_stopped_early for w in weeks]
+    ax.bar(mids, done, width=WEEK_BAR_DAYS, color=GOOD, alpha=0.8, label="complete")
+    ax.bar(mids, early, width=WEEK_BAR_DAYS, bottom=done, color=PARTIAL, alpha=0.6, label="stopped early")
+    planned = [(w, w.sessions_planned) for w in weeks if w.sessions_planned is not None]
+    for k, (w, value) in enumerate(planned):
+        left = datetime.combine(w.start, datetime.min.time())
+        ax.plot([left, left + timedelta(days=7)], [value, value], color=PLANNED, lw=2,
+                label="planned" if k == 0 else None)
+        ax.annotate(f"{100 * w.sessions_complete / value:.0f}%", (w.middle, max(value, w.sessions_complete
+                                                                                + w.sessions_stopped_early)),
+                    textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
+    ax.set_ylabel("sessions")
+    rate = [w.adherence for w in weeks if w.adherence is not None]
+    ax.set_title("Sessions per week" + (f" (black: planned; % = complete of planned, last week "
+                                        f"{100 * rate[-1]:.0f}%)" if rate else ""), fontsize=10)
+    top = max([d + e for d, e in zip(done, early)] + [v for _, v in planned] + [1])
+    ax.set_ylim(0, top * 1.25 + 0.5)
 
 
 def _asymmetry(series: Mapping[str, Sequence[tuple[datetime, Mapping[str, Any]]]]

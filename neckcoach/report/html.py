@@ -144,6 +144,7 @@ th,td{padding:5px 8px;border-bottom:1px solid #e3e7eb;text-align:right}
 th{background:#eef2f5;position:sticky;top:0} td.l,th.l{text-align:left}
 tr.partial td{color:#e65100} .note{color:#5b6b78;font-size:13px}
 .warn{color:#c62828}
+.stop{background:#ffebee;border-left:6px solid #c62828} .stop li{color:#b71c1c;font-weight:600}
 """
 
 
@@ -221,6 +222,116 @@ def render_figures(data: SessionData, names=FIGURES) -> dict[str, bytes]:
     return {name: makers[name]() for name in names}
 
 
+# -- symptoms: check-ins, stop rules, weeks so far (issue 17) ------------------------------
+_PHASE = {"before": "Before", "during": "Stop key", "after": "After"}
+_STATUS = {"complete": "answered", "partial": "partly answered", "skipped": "skipped by you",
+           "timed_out": "no answer in time", "stopped": "STOP RULE", "not_asked": "not asked"}
+
+
+def _checkins(session: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [c for c in session.get("checkins") or [] if isinstance(c, Mapping)]
+
+
+def stop_alert(session: Mapping[str, Any]) -> list[str]:
+    """The stop rule answered yes, first and plainly: what happened and what to do."""
+    stop = session.get("stop")
+    if not isinstance(stop, Mapping):
+        return []
+    return [f"Stopped by a stop rule ({stop.get('detail') or stop.get('rule')}). {stop.get('message') or ''}".strip()]
+
+
+def checkin_summary(session: Mapping[str, Any]) -> list[str]:
+    """Neck pain and headache before and after, in one sentence each."""
+    lines = []
+    by_phase = {c.get("phase"): c for c in _checkins(session) if c.get("phase") in ("before", "after")}
+    pains = {p: c.get("pain_0_10") for p, c in by_phase.items() if c.get("pain_0_10") is not None}
+    if "before" in pains and "after" in pains:
+        change = pains["after"] - pains["before"]
+        how = "the same" if change == 0 else (f"{abs(change)} point{'s' if abs(change) != 1 else ''} "
+                                              + ("lower" if change < 0 else "higher"))
+        lines.append(f"Neck pain was {pains['before']}/10 before and {pains['after']}/10 after ({how}).")
+    elif pains:
+        phase, value = next(iter(pains.items()))
+        lines.append(f"Neck pain was {value}/10 {phase} the session ({'after' if phase == 'before' else 'before'}: "
+                     "not given).")
+    heads = {p: c.get("headache") for p, c in by_phase.items() if c.get("headache") is not None}
+    if heads:
+        lines.append("A headache " + " and ".join(f"{p} the session: {'yes' if v else 'no'}"
+                                                  for p, v in heads.items()) + ".")
+    return lines
+
+
+def _checkin_table(session: Mapping[str, Any]) -> str:
+    rows = []
+    for c in _checkins(session):
+        rules = c.get("stop_rules") if isinstance(c.get("stop_rules"), Mapping) else {}
+        said = ", ".join(r.replace("_", " ") for r, v in rules.items() if v) or (
+            "none" if rules and any(v is False for v in rules.values()) else "–")
+        headache = c.get("headache")
+        status = _STATUS.get(str(c.get("status")), str(c.get("status")))
+        note = c.get("note") or ""
+        rows.append(f"<tr class='{'partial' if c.get('stop') else ''}'>"
+                    f"<td class=l>{_PHASE.get(str(c.get('phase')), html.escape(str(c.get('phase'))))}</td>"
+                    f"<td>{_fmt(c.get('t_s'), 0)} s</td>"
+                    f"<td>{'–' if c.get('pain_0_10') is None else html.escape(str(c.get('pain_0_10')))}</td>"
+                    f"<td>{'–' if headache is None else ('yes' if headache else 'no')}</td>"
+                    f"<td class=l>{html.escape(said)}</td><td class=l>{html.escape(status)}</td>"
+                    f"<td class=l>{html.escape(str(note))}</td></tr>")
+    if not rows:
+        return ""
+    return ("<table><tr><th class=l>Check-in</th><th>At</th><th>Neck pain 0-10</th><th>Headache</th>"
+            "<th class=l>Stop symptoms</th><th class=l>Answers</th><th class=l>Note</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def symptom_section(data: SessionData) -> tuple[str, dict[str, bytes]]:
+    """The Symptoms card: this session's check-ins and, when the history has symptoms, the weeks so far.
+
+    Without any check-in, stop or symptom history the card is left out. The
+    history is read up to this session's day; a history that cannot be read
+    leaves only this session's part, with a note.
+    """
+    from datetime import datetime
+
+    from neckcoach.io.history import progress_series
+    from neckcoach.report.symptoms import describe_weeks, has_symptom_data, load_weeks
+
+    session = data.session
+    notes: list[str] = []
+    weeks: list = []
+    series: dict = {}
+    try:
+        until = datetime.fromisoformat(str(session.get("started_at"))).date()
+    except ValueError:
+        until = None
+    try:
+        weeks, entries = load_weeks(notes, until)
+        series = progress_series(entries)
+    except Exception as exc:  # the history must never stop the report
+        notes.append(f"the history could not be read ({type(exc).__name__}: {exc})")
+    table = _checkin_table(session)
+    with_weeks = has_symptom_data(weeks)
+    if not table and not with_weeks and not session.get("stop"):
+        return "", {}
+    parts = ['<section class="card"><h2>Symptoms</h2>']
+    if table:
+        parts.append(table)
+        parts.append('<p class="note">Stop symptoms: the ones answered yes ("none": all answered no; '
+                     '"–": not asked). During the session the S key asks them again.</p>')
+    pngs: dict[str, bytes] = {}
+    if with_weeks:
+        directions = [d for d in DIRECTION_ORDER if d in series]
+        pngs["weeks"] = figures.progress_figure(series, directions, weeks)
+        lines = "".join(f"<li>{html.escape(line)}</li>" for line in describe_weeks(weeks))
+        parts.append(f"<h2>Weeks so far</h2>{_img(pngs['weeks'], 'symptoms, range and smoothness per week')}"
+                     f"<ul class='note'>{lines}</ul>"
+                     '<p class="note">Headache days count the days logged in the diary (a day not logged '
+                     'is unknown). Neck pain is the weekly mean of the check-ins.</p>')
+    parts.extend(f'<p class="note">{html.escape(n)}</p>' for n in notes)
+    parts.append("</section>")
+    return "".join(parts), pngs
+
+
 def build_report(session_dir: str | os.PathLike[str],
                  out_file: str | os.PathLike[str] | None = None, *,
                  pngs: Mapping[str, bytes] | None = None) -> Path:
@@ -236,6 +347,8 @@ def build_report(session_dir: str | os.PathLike[str],
     given = dict(pngs or {})
     pngs = {**render_figures(data, [n for n in FIGURES if n not in given]), **given}
     pngs = {name: pngs[name] for name in FIGURES}
+    symptoms_html, symptom_pngs = symptom_section(data)
+    pngs.update(symptom_pngs)
     for name, png in pngs.items():
         (out.parent / f"{out.stem}_{name}.png").write_bytes(png)
     title = session.get("routine_title") or (session.get("routine") or {}).get("title") or "Session"
@@ -249,7 +362,8 @@ def build_report(session_dir: str | os.PathLike[str],
                                                 if source.get("fps") else ""),
         f"NeckCoach {session.get('software_version', '?')}") if x)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.notes)
-    summary_items = "".join(f"<li>{html.escape(s)}</li>" for s in patient_summary(data))
+    summary_items = "".join(f"<li>{html.escape(s)}</li>" for s in patient_summary(data) + checkin_summary(session))
+    stop_items = "".join(f"<li>{html.escape(s)}</li>" for s in stop_alert(session))
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -257,7 +371,9 @@ def build_report(session_dir: str | os.PathLike[str],
 <body><main>
 <h1>{html.escape(str(title))} {status}</h1>
 <div class="meta">{meta}<br>Folder: {html.escape(str(data.path))}</div>
+{f'<section class="card stop"><ul>{stop_items}</ul></section>' if stop_items else ''}
 <section class="card summary"><h2>How it went</h2><ul>{summary_items}</ul></section>
+{symptoms_html}
 <section class="card"><h2>Your head angle over time</h2>
 {_img(pngs['angles'], 'angle over time')}
 <p class="note">Green zone: the target for each repetition. Dots: the furthest point of each
@@ -277,4 +393,5 @@ Speed peaks counts bursts of speed in one movement (1 is ideal).</p></section>
     return out
 
 
-__all__ = ["FIGURES", "build_report", "patient_summary", "render_figures"]
+__all__ = ["FIGURES", "build_report", "checkin_summary", "patient_summary", "render_figures", "stop_alert",
+           "symptom_section"]

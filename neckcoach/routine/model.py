@@ -7,9 +7,9 @@ Units are in the names (`hold_s`, `target_deg`, `target_mm`).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from neckcoach.core.safety import HOME_MAX_SPEED_DEG_S
 from neckcoach.core.samples import MOVEMENT_AXIS, Axis
@@ -302,6 +302,74 @@ class Exercise(BaseModel):
         return " ".join(parts)
 
 
+StopSymptom = Literal["dizziness", "arm_tingling", "visual_disturbance", "pain_rise"]
+# The built-in stop rules, as listed to the patient. Dizziness, arm symptoms and
+# visual disturbance are the warning signs of cervical arterial dysfunction or
+# nerve root irritation that the IFOMPT framework (Rushton et al. 2023) asks
+# therapists to screen for before and during neck exercise.
+STOP_LABELS: dict[str, str] = {
+    "dizziness": "Dizziness or light-headedness",
+    "arm_tingling": "Tingling or numbness in your arms",
+    "visual_disturbance": "Blurred, double or flickering vision",
+    "pain_rise": "More neck pain",
+}
+DEFAULT_STOP_IF: tuple[str, ...] = ("dizziness", "arm_tingling", "visual_disturbance", "pain_rise")
+# Ids the check-in uses for its own questions: a routine's questions and own
+# stop symptoms must not reuse them.
+RESERVED_IDS = frozenset({"pain", "headache", "symptoms", "symptoms_now", *DEFAULT_STOP_IF})
+_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+
+class OwnSymptom(BaseModel):
+    """A symptom of the therapist's choosing that also means "stop and call"."""
+
+    model_config = _STRICT
+
+    id: str = Field(..., pattern=_ID_PATTERN, description="Short unique id: lower-case letters, digits, - and _.")
+    label: str = Field(..., min_length=1, max_length=60, pattern=LINE_PATTERN,
+                       description="The symptom as listed to the patient, e.g. 'Nausea'.")
+
+
+def _stop_rule_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "symptom"
+    if isinstance(value, (dict, OwnSymptom)):
+        return "own_symptom"
+    return None
+
+
+StopRule = Annotated[
+    Union[Annotated[StopSymptom, Tag("symptom")], Annotated[OwnSymptom, Tag("own_symptom")]],
+    Discriminator(_stop_rule_kind, custom_error_type="stop_rule",
+                  custom_error_message="a stop rule is dizziness, arm_tingling, visual_disturbance, "
+                                       "pain_rise or an own symptom with id and label"),
+]
+
+
+class Question(BaseModel):
+    """A yes/no question of the therapist's own, asked at the check-in and recorded."""
+
+    model_config = _STRICT
+
+    id: str = Field(..., pattern=_ID_PATTERN, description="Short unique id: lower-case letters, digits, - and _.")
+    text: str = Field(..., min_length=1, max_length=120, pattern=LINE_PATTERN,
+                      description="The question, answered yes or no, e.g. 'Did you sleep well?'.")
+    when: Literal["before", "after", "both"] = Field("before", description="Asked before the session, after it, or both.")
+
+
+class Schedule(BaseModel):
+    """How often the programme is to be done, for adherence in `progress`."""
+
+    model_config = _STRICT
+
+    times: int = Field(..., ge=1, le=12, description="Sessions per day or per week.")
+    per: Literal["day", "week"] = Field(..., description="day or week.")
+
+    @property
+    def per_week(self) -> int:
+        return self.times * 7 if self.per == "day" else self.times
+
+
 class Routine(BaseModel):
     """A home programme: the exercises a therapist prescribed, in order."""
 
@@ -314,6 +382,28 @@ class Routine(BaseModel):
     voice: VoiceOptions = Field(default_factory=VoiceOptions, description="Speech options.")
     ranges: Ranges = Field(default_factory=Ranges, description="The person's range, for target_fraction.")
     exercises: list[Exercise] = Field(..., min_length=1, max_length=30, description="Exercises in order.")
+    schedule: Schedule | None = Field(
+        None, description="How often to do it, e.g. {times: 2, per: day}; progress then shows sessions done "
+        "against sessions planned.")
+    checkin: bool = Field(
+        True, description="Before and after the session, ask neck pain now (0-10), whether a headache is "
+        "present and the stop symptoms (at most 20 s, always skippable). false: no check-ins; the stop key "
+        "still works during the session.")
+    stop_if: list[StopRule] = Field(
+        default_factory=lambda: list(DEFAULT_STOP_IF), max_length=9,  # keys 1-9 in the stop menu
+        description="Symptoms that end the session with 'stop and contact your therapist': asked at the "
+        "check-ins and offered during the session on the S key. Names: dizziness, arm_tingling (tingling or "
+        "numbness in the arms), visual_disturbance, pain_rise (neck pain up by pain_rise_points from the "
+        "start); or an own symptom {id, label}. [] turns the stop rules off.")
+    pain_rise_points: int = Field(
+        2, ge=1, le=10,
+        description="For the pain_rise stop rule: a rise of this many points on the 0-10 scale. Default 2: "
+        "the usual minimal clinically important change of the numeric pain rating scale (Farrar et al. "
+        "2001), a little above the 1.3 points found in mechanical neck pain (Cleland et al. 2008), so a "
+        "one-point wobble does not end a session.")
+    questions: list[Question] = Field(
+        default_factory=list, max_length=3,
+        description="Your own yes/no questions for the check-in (at most 3, to keep it under 20 s).")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "Routine":
@@ -323,6 +413,39 @@ class Routine(BaseModel):
                 raise ValueError(f"exercise id {ex.id!r} is used twice; ids must be unique")
             seen.add(ex.id)
         return self
+
+    @field_validator("stop_if")
+    @classmethod
+    def _stop_ids(cls, rules: list) -> list:
+        seen: set[str] = set()
+        for rule in rules:
+            key = rule if isinstance(rule, str) else rule.id
+            if not isinstance(rule, str) and key in RESERVED_IDS:
+                raise ValueError(f"{key!r} is a built-in name; give your own symptom another id")
+            if key in seen:
+                raise ValueError(f"{key!r} is listed twice")
+            seen.add(key)
+        return rules
+
+    @field_validator("questions")
+    @classmethod
+    def _question_ids(cls, questions: list, info: ValidationInfo) -> list:
+        taken = set(RESERVED_IDS) | {r.id for r in info.data.get("stop_if") or [] if not isinstance(r, str)}
+        for q in questions:
+            if q.id in taken:
+                raise ValueError(f"the id {q.id!r} is already used; choose another")
+            taken.add(q.id)
+        return questions
+
+    def stop_symptoms(self) -> list[tuple[str, str]]:
+        """(id, label) of every stop symptom the patient can name, in order (pain_rise aside)."""
+        return [(r, STOP_LABELS[r]) if isinstance(r, str) else (r.id, r.label)
+                for r in self.stop_if if r != "pain_rise"]
+
+    @property
+    def pain_rise_stop(self) -> int | None:
+        """Points of pain rise that stop the session, or None when pain_rise is not a stop rule."""
+        return self.pain_rise_points if "pain_rise" in self.stop_if else None
 
     def estimated_duration_s(self) -> float:
         calibration_s = 10.0
