@@ -110,7 +110,10 @@ def test_run_on_a_video_without_a_neutral_says_why_and_exits_3(tmp_path):
         "I never saw you hold still facing the screen for 2.5 s, so I could not start counting. "
         "(The session ended before I had seen you still for long enough.)\n"
         f"Session record: {tmp_path}\n"
-        "To count a recording made without the coach, use: neckcoach review ROUTINE VIDEO\n")
+        "To count a recording made without the coach, use: neckcoach review ROUTINE VIDEO\n"
+        "  check-in before: neck pain, headache, stop symptoms not asked: no window to answer in\n"
+        "  check-in after: neck pain, headache, stop symptoms not asked: no window to answer in\n"
+        "  (give --pain-before N / --pain-after N to record neck pain in a run without a window)\n")
     outcome = json.loads((tmp_path / "session.json").read_text())["outcome"]
     assert outcome["code"] == "no_neutral" and outcome["exit_code"] == 3
 

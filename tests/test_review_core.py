@@ -290,6 +290,8 @@ def _session(reps=(), exercises=1, pauses=(), span=(0.0, 60.0)):
     (_session(), {}, EXIT_NO_REPS, "I did not see a single head turn: your head stayed close to where it started."),
     (_session(), {"ended_reason": "quit"}, EXIT_NO_REPS, "You ended the session before the first head turn."),
     (_session(reps=[{"complete": True}]), {}, 0, "You did 1 of 10 repetitions."),
+    (_session(exercises=0), {"neutral_found": False, "ended_reason": "stop rule: dizziness"}, EXIT_NO_REPS,
+     "The session stopped because of the symptoms you reported, before any repetition was counted."),
 ])
 def test_outcome_says_why_in_plain_words(session, kwargs, code, message):
     options = {"neutral_found": True, "neutral_s": 2.5, **kwargs}

@@ -112,9 +112,9 @@ def run_session(routine_path: Path, routine, frames, source_info: dict, *, headl
     if voice is not None and not voice.available:
         click.echo(f"neckcoach: {voice.status_message}", err=True)
     _print_summary(result)
-    _print_checkins(result)
     if result.outcome is not None and result.outcome.code == "no_neutral" and source_info.get("kind") == "video":
         click.echo("To count a recording made without the coach, use: neckcoach review ROUTINE VIDEO")
+    _print_checkins(result)
     if report:
         from neckcoach.report.html import build_report
 

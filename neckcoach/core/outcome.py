@@ -64,13 +64,16 @@ def explain(session: Mapping[str, Any], *, neutral_found: bool, neutral_s: float
     `counting_started` is False for a live session that ended before the first
     "go" (during the first count-in): nothing could be counted yet.
     """
-    if not neutral_found:
-        return Outcome("no_neutral", EXIT_NO_NEUTRAL, no_neutral_message(neutral_s, neutral_detail))
     exercises = [e for e in session.get("exercises") or [] if isinstance(e, Mapping)]
     target = sum(int(e.get("reps_target") or 0) for e in exercises)
     done = sum(int(e.get("reps_completed") or 0) for e in exercises)
     if done:
         return Outcome("counted", EXIT_COUNTED, f"You did {done} of {target} repetitions.")
+    if ended_reason.startswith("stop rule"):  # the symptoms the person reported, not the camera
+        return Outcome("no_reps", EXIT_NO_REPS, "The session stopped because of the symptoms you reported, "
+                       "before any repetition was counted.")
+    if not neutral_found:
+        return Outcome("no_neutral", EXIT_NO_NEUTRAL, no_neutral_message(neutral_s, neutral_detail))
     if not exercises or not counting_started:
         if ended_reason in ("quit", "interrupted", "terminated"):
             text = "You ended the session before the first exercise began, so there was nothing to count yet."
