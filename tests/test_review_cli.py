@@ -95,6 +95,16 @@ def test_a_given_neutral_that_is_not_still_is_explained(tmp_path):
             "(I could not see your face clearly between 3 and 5 s.)\n") in result.output
 
 
+def test_an_unwritable_folder_is_said_before_the_video_is_measured(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    result = CliRunner().invoke(cli, ["review", "rotation", str(clip("single_face.mp4")), "--out",
+                                      str(blocked / "s"), "--no-report"])
+    assert result.exit_code == 2
+    assert "neckcoach: cannot write the session record: cannot create the session folder" in result.output
+    assert "Session ended" not in result.output
+
+
 def test_a_missing_video_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(cli, ["review", "rotation", str(tmp_path / "nope.mp4")])
     assert result.exit_code == 2 and "does not exist" in result.output

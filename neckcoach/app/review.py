@@ -210,8 +210,9 @@ def review_recording(routine, routine_path: Path, video: str | Path, out_dir: st
                      neutral_window: tuple[float, float] | None = None,
                      on_frame: Callable[[int, float], None] | None = None, detector=None) -> ReviewResult:
     """Measure, count and record one video into `out_dir` (the session folder)."""
-    from neckcoach.io.records import SessionRecorder
+    from neckcoach.io.records import SessionRecorder, preflight
 
+    preflight(out_dir)  # an unusable folder is said before the pass, not after it
     started = time.perf_counter()
     with PrefetchedFrames(video) as frames:
         fps = frames.fps
