@@ -129,14 +129,18 @@ def test_run_on_a_video_without_a_neutral_says_why_and_exits_3(tmp_path):
 
 
 @pytest.mark.parametrize("verbose", [False, True])
-def test_native_log_lines_only_with_verbose(tmp_path, verbose):
-    cmd = [sys.executable, "-m", "neckcoach", *(["--verbose"] if verbose else []), "review", "rotation",
-           str(clip("single_face.mp4")), "--out", str(tmp_path), "--no-report"]
+@pytest.mark.parametrize("command, code, said", [
+    (["review", "rotation", "{video}", "--out", "{out}", "--no-report"], 4, "I did not see a single head turn"),
+    (["analyze", "{video}", "--out", "{out}"], 0, "72 frames, detection 100%"),
+])
+def test_native_log_lines_only_with_verbose(tmp_path, verbose, command, code, said):
+    args = [a.format(video=clip("single_face.mp4"), out=tmp_path) for a in command]
+    cmd = [sys.executable, "-m", "neckcoach", *(["--verbose"] if verbose else []), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 4, proc.stderr
+    assert proc.returncode == code, proc.stderr
     shown = [marker for marker in NATIVE if marker in proc.stderr + proc.stdout]
     if verbose:
         assert "INFO: Created TensorFlow Lite" in proc.stderr
     else:
         assert shown == [] and proc.stderr == ""
-    assert "I did not see a single head turn" in proc.stdout
+    assert said in proc.stdout
