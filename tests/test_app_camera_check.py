@@ -145,7 +145,7 @@ BEFORE_CALIBRATION = [
     (ev.TOO_BRIGHT, {"background": 250, "face_level": 250}),
     (ev.TOO_BRIGHT, {"background": 210, "face_level": 40}),
     (ev.TOO_CLOSE, {"depth_mm": 200.0}),
-    (ev.TWO_FACES, {"faces": 2}),
+    (ev.TWO_FACES, {"face": False, "faces": 2}),  # two people the detector cannot tell apart
 ]
 
 
@@ -214,7 +214,7 @@ MID_SESSION = [
     ("blown_out", {"background": 250, "face_level": 250}, ev.TOO_BRIGHT),
     ("backlit", {"background": 210, "face_level": 40}, ev.TOO_BRIGHT),
     ("face_leaves_and_comes_back", {"face": False}, ev.FACE_LOST),
-    ("second_face", {"faces": 2}, ev.TWO_FACES),
+    ("second_face_not_told_apart", {"face": False, "faces": 2}, ev.TWO_FACES),
     ("leans_in", {"depth_mm": 200.0}, ev.TOO_CLOSE),
 ]
 
@@ -241,6 +241,17 @@ def test_a_bad_picture_mid_session_pauses_and_resumes_without_losing_the_count(t
                                 "end_t_s": pytest.approx(resumed[0].t_s, abs=1e-3), "reason": kind}]
     assert [w["kind"] for w in saved["warnings"]] == [kind]
     assert saved["exercises"][0]["reps_completed"] == 3
+
+
+def test_someone_else_in_view_while_the_patient_is_followed_costs_nothing(tmp_path):
+    """The detector follows the patient and counts another person in view (faces 2): no pause."""
+    scene = Scene(lambda t: {"faces": 2} if 12.0 <= t < 25.0 else {}, patient=Patient())
+    voice = TimedVoice()
+    loop, m = make_loop(scene, voice=voice)
+    result = loop.run(scene.frames(40.0))
+    assert result.ended_reason == "completed"
+    assert not [e for e in result.events if e.kind in ev.QUALITY_KINDS or e.kind == ev.RESUMED]
+    assert [e.data["count"] for e in result.events if e.kind == ev.REP] == [1, 2, 3]
 
 
 # ------------------------------------------------------------------- real frames (MediaPipe)
@@ -283,3 +294,38 @@ def test_real_clip_darkened_and_blown_out_before_and_during_the_session(tmp_path
     assert [p["reason"] for p in saved["pauses"]] == [ev.POOR_LIGHT, ev.TOO_BRIGHT]
     assert all(p["end_t_s"] is not None for p in saved["pauses"])
     assert result.ended_reason == "source ended" and saved["ended_reason"] == "source ended"
+
+
+# ------------------------------------------------------------------- what the patient sees
+@pytest.mark.parametrize("reason", sorted(QUALITY_MESSAGES) + ["user"])
+def test_the_overlay_says_why_counting_is_paused_and_what_to_do(reason):
+    from neckcoach.io.overlay import USER_PAUSE_MESSAGE
+
+    coach = {"phase": "active", "paused": True, "pause_reason": reason, "exercise_name": "Head turns"}
+    state = overlay_state(coach, Kinematics(t_s=1.0, face_found=True, faces=1))
+    assert state.pause_message == (USER_PAUSE_MESSAGE if reason == "user" else QUALITY_MESSAGES[reason])
+    assert overlay_state(dict(coach, paused=False), None).pause_message == ""
+
+
+def _amber_in_top_band(img) -> int:
+    b, g, r = (img[:200, :, i].astype(int) for i in range(3))
+    return int(((r > 200) & (g > 150) & (b < 60)).sum())
+
+
+def test_the_screen_says_why_for_as_long_as_counting_is_paused():
+    """Drawn frames of a session whose picture is bad from 15 to 23 s (longer than a spoken cue
+    stays on screen): the pause notice is on every frame while counting waits, and on none before
+    or after."""
+    scene = Scene(lambda t: {"face": False, "faces": 2} if 15.0 <= t < 23.0 else {}, patient=Patient())
+    video = KeepFrames()
+    loop, m = make_loop(scene, video_writer=video, threaded_overlay=False)
+    result = loop.run(scene.frames(30.0))
+    warned = next(e.t_s for e in result.events if e.kind == ev.TWO_FACES)
+    resumed = next(e.t_s for e in result.events if e.kind == ev.RESUMED)
+    times = [i / FPS for i in range(len(video.frames))]
+    shown = [_amber_in_top_band(f) > 100 for f in video.frames[:len(times)]]
+    during = [s for t, s in zip(times, shown) if warned + 0.05 < t < resumed - 0.05]
+    after = [s for t, s in zip(times, shown) if resumed + 3.2 < t < 30.0]  # the spoken cue has gone
+    before = [s for t, s in zip(times, shown) if 10.0 < t < 15.0]
+    assert during and all(during) and resumed - warned > 6.0
+    assert before and not any(before) and after and not any(after)

@@ -59,7 +59,8 @@ def simulate(rt, duration_s: float, *, patient=None, problems=(), commands=(), s
         vals = {a: rng.normal(0, 0.4) for a in ("yaw", "pitch", "roll", "retraction")}
         vals[axis] += val
         rel = RelativePose(
-            t_s=float(t), face_found="face" not in active, yaw_deg=vals["yaw"], pitch_deg=vals["pitch"],
+            t_s=float(t), face_found="face" not in active and "two" not in active,  # "two": not told apart
+            yaw_deg=vals["yaw"], pitch_deg=vals["pitch"],
             roll_deg=vals["roll"], retraction_mm=vals["retraction"], confidence=0.9, reliable=True,
             faces=0 if "face" in active else (2 if "two" in active else 1),
             face_width_px=50.0 if "far" in active else 200.0, brightness=15.0 if "dark" in active else 120.0)

@@ -80,17 +80,24 @@ def test_mirror_flips_camera_image():
     assert frame[230, 50, 1] == 255  # input untouched
 
 
-def test_face_lost_and_paused_dim_the_frame():
+def _amber(img) -> np.ndarray:
+    b, g, r = (img[..., i].astype(int) for i in range(3))
+    return (r > 200) & (g > 150) & (b < 60)
+
+
+def test_face_lost_and_paused_dim_the_frame_and_say_so_above_the_face():
     bright = np.full((480, 640, 3), 200, np.uint8)
     normal = draw_overlay(bright, OverlayState())
     lost = draw_overlay(bright, OverlayState(face_lost=True))
     paused = draw_overlay(bright, OverlayState(paused=True))
     region = (slice(380, 470), slice(10, 100))  # a corner no widget covers
     assert normal[region].mean() > 180
-    assert lost[region].mean() < 90 and paused[region].mean() < 90
-    centre_row = lost[230:250].astype(int)
-    amber = (centre_row[..., 2] > 200) & (centre_row[..., 1] > 150) & (centre_row[..., 0] < 60)
-    assert amber.mean() > 0.02  # the face-lost message is drawn in amber
+    # Dimmed, not blacked out: the patient still sees how they sit.
+    assert 90 < lost[region].mean() < 0.7 * normal[region].mean()
+    assert 90 < paused[region].mean() < 0.7 * normal[region].mean()
+    top, face = slice(64, 200), slice(200, 480)
+    assert _amber(lost[top]).mean() > 0.01 and not _amber(lost[face]).any()  # the message, above the face
+    assert _amber(paused[top]).mean() > 0.01  # "Counting paused"
 
 
 def test_grayscale_input_and_draw_time():
@@ -208,3 +215,110 @@ def test_a_long_instruction_wraps_onto_lines_inside_the_frame_instead_of_shrinki
     assert not white[70:260, :6].any() and not white[70:260, -6:].any(), "nothing cut off at the edges"
     lines, k = _wrap(text, _Style(480, False), 1.2, 1.3, 640 - 40)
     assert len(lines) == 3 and " ".join(lines) == text and k >= 0.9
+
+
+# -- layout: the face stays clear ------------------------------------------------
+
+FRAME_SIZES = [(640, 480), (1280, 720), (400, 300), (480, 640), (720, 1280)]
+EVERYTHING = dataclasses.replace(STATE, cue_text="Turn your head slowly to the left, about 50 degrees.",
+                                 hold_progress=0.5, hold_s_left=1.0, tempo_phase=0.4, tempo_label="hold",
+                                 fps=30.0)
+
+
+def _face_mask(w: int, h: int) -> np.ndarray:
+    """Pixels of the virtual patient's face (brows to chin) at a laptop's distance, turning
+    +-45 deg, in the raw camera image; the union over the turn."""
+    pytest.importorskip("pyrender")
+    from neckcoach.sim.render import HeadRenderer, default_scan_dir
+
+    if not (default_scan_dir() / "LeePerrySmith.glb").is_file():
+        pytest.skip("shared head scan not available")
+    r = HeadRenderer(width=w, height=h, hfov_deg=60.0 if w >= h else 45.0)
+    mask = np.zeros((h, w), bool)
+    g = r.geo
+    for yaw in (-45.0, 0.0, 45.0):
+        _, depth = r._render_pose(yaw, 0.0, 0.0, 0.0, with_depth=True)
+        brow = r.project(r.head_points(np.array([0.0, g.eye_level_y + 0.03, g.nose_tip[2]]), yaw, 0, 0))[0, 1]
+        chin = r.project(r.head_points(g.chin, yaw, 0.0, 0.0))[0, 1]
+        rows = np.zeros((h, 1), bool)
+        rows[int(brow):int(chin) + 1] = True
+        mask |= (depth > 0) & rows
+    return mask
+
+
+@pytest.mark.parametrize("w,h", FRAME_SIZES, ids=[f"{w}x{h}" for w, h in FRAME_SIZES])
+def test_the_face_stays_clear_at_every_frame_size(w, h):
+    """Gauge, hold ring, header, tempo bar and a two-line instruction: none of it over the face."""
+    face = _face_mask(w, h)[:, ::-1]  # mirrored, as the overlay shows it
+    frame = np.full((h, w, 3), 90, np.uint8)
+    drawn = draw_overlay(frame, EVERYTHING, mirror=True)
+    touched = np.abs(drawn.astype(int) - 90).max(axis=2) > 2
+    assert face.sum() > 0.02 * w * h
+    assert not (touched & face).any(), f"{int((touched & face).sum())} face pixels covered"
+    assert touched.sum() > 0.03 * w * h  # the overlay is there
+    lay = overlay.layout((h, w))
+    assert lay.side_column == (w > h)
+    x0, y0, x1, y1 = lay.gauge_box
+    assert 0 <= x0 and x1 <= w and y1 >= 0.75 * h  # the whole gauge in the frame, at the bottom
+    hx, hy = lay.hold_centre
+    assert lay.hold_radius <= hx <= w - lay.hold_radius and hy >= lay.hold_radius
+
+
+@pytest.mark.parametrize("w,h", FRAME_SIZES, ids=[f"{w}x{h}" for w, h in FRAME_SIZES])
+def test_a_pause_says_why_above_the_face_and_only_dims_it(w, h):
+    face = _face_mask(w, h)[:, ::-1]
+    frame = np.full((h, w, 3), 150, np.uint8)
+    state = dataclasses.replace(STATE, pause_message="There's too much light behind you. Please close the "
+                                "curtains or turn on a light in front of you.")
+    drawn = draw_overlay(frame, state, mirror=True).astype(int)
+    assert np.all(np.abs(drawn[face] - 90) <= 1)  # 150 dimmed to 60 %: seen, not covered
+    top = drawn[: int(0.4 * h)]
+    assert _amber(top.astype(np.uint8)).sum() > 50  # "Counting paused", in amber
+    white = (top.min(axis=2) > 230).sum()
+    assert white > 200  # the reason and what to do
+
+
+def test_gauge_geometry_is_the_layouts():
+    for w, h in FRAME_SIZES:
+        centre, r = gauge_geometry((h, w, 3))
+        lay = overlay.layout((h, w))
+        assert (centre, r) == (lay.gauge_centre, lay.gauge_radius) and r >= 40 * min(h / 480, w / 640)
+
+
+def test_a_narrow_header_keeps_the_title_and_the_count():
+    img = draw_overlay(np.full((640, 360, 3), 90, np.uint8), STATE)
+    header = np.abs(img[:40].astype(int) - 90).max(axis=2) > 2
+    assert header[:, :120].any() and header[:, -120:].any()
+
+
+PAUSE_WINDOW_SCRIPT = r"""
+import sys, time, numpy as np
+from neckcoach.io.display import open_display
+from neckcoach.io.overlay import OverlayState, draw_overlay
+frame = np.full((480, 640, 3), 90, np.uint8)
+state = OverlayState("Head turns", "LEFT", 4, 10, 1, 1, live_value=3.0, target_band=(42.0, 58.0),
+                     target_value=50.0, safety_limit=80.0,
+                     pause_message="Someone else is where you are sitting and I can't tell you apart.")
+disp = open_display("NeckCoach", headless=False)
+print("headless" if disp.headless else "window", flush=True)
+img = draw_overlay(frame, state)
+t0 = time.monotonic()
+while time.monotonic() - t0 < float(sys.argv[1]):
+    disp.show(img)
+    disp.poll_key()
+    time.sleep(0.03)
+disp.close()
+"""
+
+
+@pytest.mark.skipif(__import__("shutil").which("Xvfb") is None or __import__("shutil").which("ffmpeg") is None,
+                    reason="needs Xvfb and ffmpeg")
+def test_a_real_window_under_xvfb_shows_why_counting_is_paused():
+    from pathlib import Path
+
+    from tests.test_io_keys_display import _run_in_xvfb
+
+    img, code, _, err = _run_in_xvfb(PAUSE_WINDOW_SCRIPT, 6, Path("/tmp/neckcoach_xvfb_pause.png"),
+                                     lambda im: _amber(im).sum() > 300)
+    assert code == 0, err
+    assert img is not None and _amber(img).sum() > 300  # "Counting paused" reached the screen

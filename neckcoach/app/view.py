@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from neckcoach.core.coach import QUALITY_MESSAGES
 from neckcoach.core.quality import CHECKING_MESSAGE, CheckStatus
 from neckcoach.core.samples import Kinematics
-from neckcoach.io.overlay import OverlayState
+from neckcoach.io.overlay import USER_PAUSE_MESSAGE, OverlayState
 
 # How far either side of the target still counts as "on target" on the gauge,
 # as a fraction of the target: the same tolerance the rep counter uses for a
@@ -92,9 +93,20 @@ def overlay_state(
         safety_banner=safety_banner,
         face_lost=kin is not None and not kin.face_found,
         paused=bool(coach_state.get("paused")) and coach_state.get("pause_reason") == "user",
+        pause_message=pause_message(coach_state),
         calibrating_progress=calibrating_progress,
         fps=fps,
     )
+
+
+def pause_message(coach_state: dict[str, Any]) -> str:
+    """While counting is paused: why, and what to do (the coach's own words for a picture problem)."""
+    if not coach_state.get("paused"):
+        return ""
+    reason = coach_state.get("pause_reason")
+    if reason == "user":
+        return USER_PAUSE_MESSAGE
+    return QUALITY_MESSAGES.get(reason, "Counting waits until I can measure you again.")
 
 
 def _camera_check_state(status: CheckStatus, kin: Kinematics | None, fps: float | None) -> OverlayState:

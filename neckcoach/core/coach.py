@@ -22,7 +22,8 @@ from neckcoach.core.session_model import SessionRecord, is_recorded_warning
 
 QUALITY_MESSAGES = {
     ev.FACE_LOST: "I can't see your face. Please look towards the screen.",
-    ev.TWO_FACES: "I can see more than one face. Please exercise alone in view.",
+    ev.TWO_FACES: "Someone else is where you are sitting and I can't tell you apart. "
+                  "Counting waits until only you are there.",
     ev.NOT_PATIENT: "I can see someone, but not where you were sitting. Please sit where you were, "
                     "or press C to start again.",
     ev.TOO_FAR: "Please come a little closer to the camera.",

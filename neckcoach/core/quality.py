@@ -25,7 +25,8 @@ from neckcoach.core.checks import check_range
 # instruction says how to sit rather than how to move.
 CHECK_MESSAGES = {
     ev.FACE_LOST: "I can't see you. Please sit in front of the screen.",
-    ev.TWO_FACES: "I can see more than one face. Please make sure only you are in view.",
+    ev.TWO_FACES: "I can see two people about the same size and can't tell which one is you. "
+                  "Please make sure only you sit in front of the camera.",
     ev.TOO_FAR: "Please come a little closer.",
     ev.TOO_CLOSE: "Please move back a little.",
     ev.POOR_LIGHT: "It's too dark. Please turn on a light in front of you.",
@@ -89,6 +90,14 @@ class PictureQuality:
         Order: who is in view, then light (it spoils every other measure),
         then distance, then framing. Without a face, a dark or blown-out
         frame is named as such, since that is usually why the face is missing.
+
+        Other faces matter only while the patient is not found: the detector
+        (`neckcoach.io.patient`) follows the patient among everyone and
+        everything else in view, counts only people in `faces` (not pictures),
+        and reports the patient not found when another face could be the
+        patient. So a found patient is measurable however many others are in
+        view; without it, several people means "can't tell you apart", one
+        means "someone, but not where you were", none means "can't see you".
         """
         frame_luma = _measured(getattr(sample, "brightness", 0.0))
         faces = int(getattr(sample, "faces", 0) or 0)
@@ -99,8 +108,6 @@ class PictureQuality:
             if light is not None:
                 return light
             return ev.NOT_PATIENT if faces == 1 else ev.FACE_LOST
-        if faces > 1:
-            return ev.TWO_FACES
         light = self._light(frame_luma, _measured(getattr(sample, "face_brightness", 0.0)))
         if light is not None:
             return light

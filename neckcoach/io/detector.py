@@ -7,7 +7,6 @@ the image width), so the core can treat them as a weak-perspective 3D point set.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Callable
@@ -15,78 +14,20 @@ from typing import Callable
 import cv2
 import numpy as np
 
+# Which face is the patient: see neckcoach/io/patient.py (these names are re-exported here).
+from neckcoach.io.patient import (
+    PATIENT_MAX_SHIFT_SIZES,
+    PATIENT_MAX_SIZE_RATIO,
+    PatientTracker,
+    _centre_and_size,
+    _choose,
+    choose_patient,
+    face_size_px,
+)
+
 # Pose landmark indices we use (MediaPipe Pose topology).
 POSE_NOSE, POSE_LEFT_EAR, POSE_RIGHT_EAR = 0, 7, 8
 POSE_LEFT_SHOULDER, POSE_RIGHT_SHOULDER = 11, 12
-
-# Which face is the patient. Angles must never come from someone else, so a
-# face is taken for the patient only where the patient was last seen (centre
-# within PATIENT_MAX_SHIFT_SIZES face sizes; a `face_size_px` is ~0.8 face
-# widths) and at about the same distance from the camera (size within a factor
-# PATIENT_MAX_SIZE_RATIO): a person beside is further off than that, one
-# behind is smaller, one leaning in close is bigger. Between frames the
-# patient moves far less. When no face qualifies the patient counts as not
-# found, however many others are in view; a new patient is chosen only after
-# `FaceDetector.reset()` (recalibration).
-PATIENT_MAX_SHIFT_SIZES = 1.2
-PATIENT_MAX_SIZE_RATIO = 1.5
-
-
-def face_size_px(landmarks_px: np.ndarray) -> float:
-    """Twice the RMS distance of the landmarks from their centroid, in 3D.
-
-    About the face width, but it barely changes when the head turns or nods
-    (the x extent alone shrinks with yaw), so it tells distance, not pose.
-    """
-    return _centre_and_size(landmarks_px)[1]
-
-
-def _centre_and_size(landmarks_px: np.ndarray) -> tuple[np.ndarray | None, float]:
-    """(x, y) centroid and `face_size_px` from one pass: the detector needs both every frame.
-
-    The mean squared distance from the centroid is E|p|^2 - |E p|^2, one dot
-    product instead of a centred copy (coordinates are a few hundred pixels and
-    the spread tens, so nothing is lost to cancellation in float64).
-    """
-    lm = np.asarray(landmarks_px, dtype=float)
-    n = lm.shape[0]
-    if n == 0:
-        return None, 0.0
-    mean = lm.sum(0) / n
-    flat = lm.ravel()
-    spread = float(flat @ flat) / n - float(mean @ mean)
-    centre = mean[:2]
-    centre.flags.writeable = False  # shared by the observation and the detector's history
-    return centre, 2.0 * math.sqrt(max(spread, 0.0))
-
-
-def choose_patient(faces_px: list[np.ndarray], previous_center_px: np.ndarray | None = None,
-                   previous_size_px: float | None = None) -> int | None:
-    """Index of the patient among (N, 3) landmark arrays, or None if none of them is.
-
-    Without history the largest face (the person nearest the camera). With
-    a previous centre only, the nearest face. With centre and size, the
-    nearest face that passes the position and size test above.
-    """
-    return _choose([_centre_and_size(a) for a in faces_px], previous_center_px, previous_size_px)
-
-
-def _choose(geometry: list[tuple[np.ndarray | None, float]], previous_center_px: np.ndarray | None,
-            previous_size_px: float | None) -> int | None:
-    """`choose_patient` on each face's (centre, size), so callers can keep them."""
-    if not geometry:
-        return None
-    sizes = [size for _, size in geometry]
-    if previous_center_px is None:
-        return int(np.argmax(sizes))
-    px, py = (float(v) for v in previous_center_px)
-    dists = [math.hypot(float(centre[0]) - px, float(centre[1]) - py) for centre, _ in geometry]
-    if previous_size_px is None or not previous_size_px > 0:
-        return int(np.argmin(dists))
-    fits = [i for i, (d, size) in enumerate(zip(dists, sizes))
-            if d <= PATIENT_MAX_SHIFT_SIZES * previous_size_px
-            and 1.0 / PATIENT_MAX_SIZE_RATIO <= size / previous_size_px <= PATIENT_MAX_SIZE_RATIO]
-    return min(fits, key=lambda i: dists[i]) if fits else None
 
 
 @dataclass(frozen=True)
@@ -100,6 +41,10 @@ class FaceObservation:
     confidence: float
     face_found: bool
     pose_px: np.ndarray | None = field(default=None)  # (33, 4) x, y, z px + visibility
+    # Faces in view judged to be pictures (or too small to be anyone near): not in `faces`.
+    pictures: int = 0
+    # Another face could be the patient, so the patient is not taken (face_found False).
+    ambiguous: bool = False
 
     @classmethod
     def empty(cls, image_size: tuple[int, int], faces: int = 0, brightness: float = 0.0,
@@ -110,28 +55,40 @@ class FaceObservation:
     def from_mediapipe(cls, face_results, image_size: tuple[int, int], brightness: float,
                        previous_center_px: np.ndarray | None = None,
                        pose_results=None, *,
-                       previous_size_px: float | None = None) -> "FaceObservation":
+                       previous_size_px: float | None = None,
+                       tracker: PatientTracker | None = None) -> "FaceObservation":
         """Build from `FaceMesh.process` (and optionally `Pose.process`) results.
 
-        The patient is chosen by `choose_patient` from where (and how big) the
-        patient was last seen, so the choice is stable across frames; if no
-        face is the patient, the observation is "not found" with `faces`
-        still counting every face in view.
+        With a `PatientTracker` (as `FaceDetector` has), the tracker follows
+        the patient and every other face across frames: `faces` then counts
+        the people in view (the patient included when found; pictures are in
+        `pictures`), and the patient is not found while it cannot be told
+        apart (`ambiguous`). Without one, the patient is chosen by
+        `choose_patient` from where (and how big) it was last seen, and
+        `faces` counts every face in view.
         """
         w, h = image_size
         pose_px = _pose_array(pose_results, w, h)
         faces = list(getattr(face_results, "multi_face_landmarks", None) or [])
         if not faces:
+            if tracker is not None:
+                tracker.update([], image_size)
             return cls.empty(image_size, 0, brightness, pose_px)
         arrays = [_landmarks_array(f, w, h) for f in faces]
         geometry = [_centre_and_size(a) for a in arrays]
-        index = _choose(geometry, previous_center_px, previous_size_px)
+        if tracker is not None:
+            choice = tracker.update(geometry, image_size)
+            index, people, pictures, ambiguous = choice.index, choice.people, choice.pictures, choice.ambiguous
+        else:
+            index = _choose(geometry, previous_center_px, previous_size_px)
+            people, pictures, ambiguous = len(arrays), 0, False
         if index is None:
-            return cls.empty(image_size, len(arrays), brightness, pose_px)
+            return cls(np.zeros((0, 3)), image_size, people, brightness, 0.0, False, pose_px,
+                       pictures=pictures, ambiguous=ambiguous)
         chosen = arrays[index]
         box = _bbox(chosen)
         conf = _face_confidence(chosen, w, h, box)
-        obs = cls(chosen, image_size, len(arrays), brightness, conf, True, pose_px)
+        obs = cls(chosen, image_size, people, brightness, conf, True, pose_px, pictures=pictures)
         # Seed the cached properties with what the choice already computed.
         vars(obs)["center_px"], vars(obs)["size_px"] = geometry[index]
         vars(obs)["bbox_px"] = box
@@ -296,7 +253,7 @@ class FaceDetector:
     hook, so it is called either way).
     """
 
-    def __init__(self, *, max_faces: int = 2, use_pose: bool = False,
+    def __init__(self, *, max_faces: int = 3, use_pose: bool = False,
                  static_image_mode: bool = False, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5) -> None:
         if not 1 <= max_faces <= 5:
@@ -315,7 +272,10 @@ class FaceDetector:
                                              model_complexity=1) if use_pose else None)
         self._prev_center: np.ndarray | None = None
         self._prev_size: float | None = None
+        self.patient = PatientTracker()
+        self.max_faces = int(max_faces)
         self.during_inference: Callable[[], None] | None = None
+        self._restart_mesh = False
         self._hooked = getattr(self._mesh, "_graph", None) is not None
         if self._hooked:
             self._mesh._graph = _GraphWithHook(self._mesh._graph, self._run_during_inference)
@@ -338,6 +298,11 @@ class FaceDetector:
             raise ValueError("frame_rgb must be an (H, W, 3) RGB array, "
                              f"got shape {frame_rgb.shape}")
         frame = np.ascontiguousarray(frame_rgb, dtype=np.uint8)
+        if self._restart_mesh:
+            # Asked for by `observe`, which may run during an inference (a recording's
+            # pass reads frame N while frame N+1 infers): never restart a busy graph.
+            self._restart_mesh = False
+            self._mesh.reset()
         if not self._hooked:
             self._run_during_inference()
         face_res = self._mesh.process(frame)
@@ -350,17 +315,36 @@ class FaceDetector:
         h, w = frame.shape[:2]
         brightness = _brightness(frame)  # after inference: see SessionLoop._release_overlay
         obs = FaceObservation.from_mediapipe(inference.face_results, (w, h), brightness, self._prev_center,
-                                             inference.pose_results, previous_size_px=self._prev_size)
+                                             inference.pose_results, previous_size_px=self._prev_size,
+                                             tracker=self.patient)
         if obs.face_found:
             self._prev_center, self._prev_size = obs.center_px, obs.size_px
+        self._keep_a_place_for_the_patient(obs)
         return obs
+
+    def _keep_a_place_for_the_patient(self, obs: FaceObservation) -> None:
+        """Make face mesh look for faces again when pictures and others hold all its places.
+
+        Face mesh follows at most `max_faces` faces and looks for new ones
+        only while it follows fewer; with pictures on the wall filling every
+        place while the patient is turned away, it would never find the
+        patient again. Restarting its graph (~10-15 ms) makes it look afresh
+        on the next frame; done only while the followed patient is missing.
+        """
+        if self.patient.following and not obs.face_found and obs.faces + obs.pictures >= self.max_faces:
+            self._restart_mesh = True  # before the next frame's inference (see `infer`)
 
     def reset(self) -> None:
         """Forget the patient: the next face chosen is the largest in view."""
         self._prev_center = None
         self._prev_size = None
+        self.patient.reset()
 
     def close(self) -> None:
         self._mesh.close()
         if self._pose is not None:
             self._pose.close()
+
+
+__all__ = ["PATIENT_MAX_SHIFT_SIZES", "PATIENT_MAX_SIZE_RATIO", "FaceDetector", "FaceObservation",
+           "PatientTracker", "choose_patient", "face_size_px", "sampled_grey"]

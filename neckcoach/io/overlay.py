@@ -1,8 +1,18 @@
 """On-screen coaching overlay drawn with cv2 onto a BGR frame (no window).
 
 Drawing is separate from display so it can be tested headless and reused for
-recorded demo videos. Sizes scale with the frame height and the default is
-already large: the patient stands or sits up to 2 m from a laptop screen.
+recorded demo videos. Sizes scale with the frame (its height, or its width
+where that is narrower than 4:3) and the default is already large: the
+patient stands or sits up to 2 m from a laptop screen.
+
+Layout (`layout`): the patient watches their own head, so nothing but the
+thin header, tempo bar and one or two lines of instruction sits above it,
+and nothing at all over the face. The face is in the middle of the picture
+(the camera check asks for that): in a landscape frame the gauge and the
+hold ring stand in the column to the right of the face, down to the shoulder
+line; in a portrait frame (or one too narrow for a column) the gauge sits
+at the bottom, below the chin, where the chest is. Messages (a pause and
+why, calibration, rest) go in the top band or the bottom band.
 
 Mirroring: the camera image is flipped (selfie view) by default because people
 move more naturally against a mirror. The gauge is laid out in the patient's
@@ -41,9 +51,17 @@ AXIS_END_LABELS = {"yaw": ("R", "L"), "roll": ("R", "L"), "pitch": ("up", "down"
                    "retraction": ("fwd", "back")}
 _HEADER = 64  # layout in units of the style scale (1 unit = 1 px at 480 p)
 _TEMPO_Y = _HEADER + 18
-_CUE_Y = _TEMPO_Y + 62
-_TOP_RESERVED = _CUE_Y + 20
+_CUE_Y = _TEMPO_Y + 44
 _GAUGE_BOTTOM = 50
+FACE_ZONE_FRAC = 0.38
+"""Share of the frame's width kept clear for the face, centred: a face up to
+~0.25 of the width (a laptop user at 0.45-1 m) turning +-50 deg (its centre
+moves about half a face width) stays inside it."""
+SIDE_COLUMN_MIN_PX = 150
+"""At 480 p, the narrowest column beside the face that holds a readable gauge
+(radius ~50 px): below it the gauge goes to the bottom instead."""
+PAUSE_TITLE = "Counting paused"
+USER_PAUSE_MESSAGE = "Press space to continue."
 
 
 @dataclass
@@ -79,6 +97,7 @@ class OverlayState:
     face_lost: bool = False
     face_lost_message: str = "Face not found - look at the camera"
     paused: bool = False
+    pause_message: str = ""  # while counting is paused: why, and what to do (shown all along)
     calibrating_progress: float | None = None
     fps: float | None = None
 
@@ -86,8 +105,9 @@ class OverlayState:
 class _Style:
     """Sizes for one frame height; equal (and hashable) by scale, so layouts can be cached."""
 
-    def __init__(self, h: int, big: bool) -> None:
-        self.s = h / 480.0 * (1.5 if big else 1.0)
+    def __init__(self, h: int, big: bool, w: int | None = None) -> None:
+        fit = h / 480.0 if w is None else min(h / 480.0, w / 640.0)
+        self.s = fit * (1.5 if big else 1.0)
         self.pad = int(12 * self.s)
 
     def __eq__(self, other: object) -> bool:
@@ -254,13 +274,51 @@ def _panel(img, x0, y0, x1, y1, color=PANEL, alpha=0.6) -> None:
     cv2.convertScaleAbs(roi, dst=roi, alpha=1.0 - alpha, beta=sum(color) / len(color) * alpha)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where everything goes on a frame of one size (pixels); see the module docstring."""
+
+    face_zone: tuple[int, int]  # (x0, x1): columns kept clear for the face
+    gauge_centre: tuple[int, int]
+    gauge_radius: int
+    gauge_box: tuple[int, int, int, int]  # the gauge's panel (x0, y0, x1, y1)
+    hold_centre: tuple[int, int]
+    hold_radius: int
+    side_column: bool  # the gauge stands beside the face (landscape), else below it
+    cue_y: int  # first baseline of the instruction lines under the header
+    bottom_y: int  # baseline of a message in the bottom band (calibration, rest)
+
+
+@lru_cache(maxsize=32)
+def layout(frame_shape: tuple[int, ...], big: bool = False) -> Layout:
+    """The overlay's layout for a frame of `frame_shape` ((h, w[, 3]))."""
+    h, w = frame_shape[:2]
+    st = _Style(h, big, w)
+    face_x0, face_x1 = int(w * (1 - FACE_ZONE_FRAC) / 2), int(w * (1 + FACE_ZONE_FRAC) / 2)
+    column = w - face_x1
+    cy = h - st.pad - int(_GAUGE_BOTTOM * st.s)
+    side = column >= SIDE_COLUMN_MIN_PX * st.s and w >= h
+    hold_r = int(40 * st.s)
+    label_h = int(28 * st.s)
+    if side:
+        r = int(max(10, min(column / 2 - 2 * st.pad, 0.17 * h)))
+        cx = w - column // 2
+        box = (cx - r - 2 * st.pad, cy - r - 2 * st.pad, cx + r + 2 * st.pad, cy + int(55 * st.s))
+        hold = (cx, box[1] - st.pad - label_h - hold_r)
+    else:
+        r = int(max(10, min(0.22 * w, 0.14 * h)))
+        cx = w // 2
+        box = (cx - r - 2 * st.pad, cy - r - 2 * st.pad, cx + r + 2 * st.pad, cy + int(55 * st.s))
+        beside = box[2] + st.pad + hold_r
+        hold = (beside, cy - r // 3) if beside + hold_r <= w else (cx + r, box[1] - st.pad - label_h - hold_r)
+    return Layout((face_x0, face_x1), (cx, cy), r, box, hold, hold_r, side, int(_CUE_Y * st.s),
+                  h - st.pad - int(30 * st.s))
+
+
 def gauge_geometry(frame_shape, big: bool = False) -> tuple[tuple[int, int], int]:
     """(centre, radius) of the angle gauge, exposed so tests can probe it."""
-    h, w = frame_shape[:2]
-    st = _Style(h, big)
-    cy = h - st.pad - int(_GAUGE_BOTTOM * st.s)
-    r = int(max(10, min(w * 0.2, cy - _TOP_RESERVED * st.s - 2 * st.pad)))
-    return (w // 2, cy), r
+    lay = layout(tuple(frame_shape[:2]), big)
+    return lay.gauge_centre, lay.gauge_radius
 
 
 def _gauge_span(state: OverlayState) -> float:
@@ -292,13 +350,13 @@ def _arc(img, c, r, a0, a1, color, th) -> None:
 
 
 def _draw_gauge(img, st, state: OverlayState, mirror: bool, big: bool) -> None:
-    c, r = gauge_geometry(img.shape, big)
+    lay = layout(img.shape[:2], big)
+    c, r = lay.gauge_centre, lay.gauge_radius
     span = _gauge_span(state)
     lateral = state.axis in LATERAL_AXES
     # lateral: subject's left is screen left when mirrored, screen right otherwise
     sign = (-1 if mirror else 1) if lateral else 1
-    _panel(img, c[0] - r - st.pad * 2, c[1] - r - st.pad * 2, c[0] + r + st.pad * 2,
-           c[1] + int(55 * st.s), alpha=0.55)
+    _panel(img, *lay.gauge_box, alpha=0.55)
     _arc(img, c, r, -90, 90, GREY, st.thick(3))
     if state.target_band is not None:
         lo, hi = state.target_band
@@ -324,19 +382,18 @@ def _draw_gauge(img, st, state: OverlayState, mirror: bool, big: bool) -> None:
         cv2.line(img, c, _pt(c, r - st.thick(2), a), colour, st.thick(3), cv2.LINE_AA)
         cv2.circle(img, c, st.thick(5), colour, -1, cv2.LINE_AA)
         unit = "mm" if state.unit == "mm" else "deg"
-        _text(img, f"{state.live_value:+.0f} {unit}", (c[0], c[1] + int(40 * st.s)), st, 1.1,
-              colour, 1.2, "center")
+        _text(img, f"{state.live_value:+.0f} {unit}", (c[0], c[1] + int(40 * st.s)), st,
+              _fit(f"{state.live_value:+.0f} {unit}", st, 1.1, 1.2, 2 * r), colour, 1.2, "center")
     neg_label, pos_label = AXIS_END_LABELS.get(state.axis, ("", ""))
     pos_x, neg_x = (c[0] + sign * r, c[0] - sign * r)
     for label, x in ((pos_label, pos_x), (neg_label, neg_x)):
         if label:
             _text(img, label, (x, c[1] + int(30 * st.s)), st, 0.7, GREY, 1.0, "center")
     if state.hold_progress is not None:
-        _draw_hold_ring(img, st, state, (c[0] + r + int(70 * st.s), c[1] - r // 3))
+        _draw_hold_ring(img, st, state, lay.hold_centre, lay.hold_radius)
 
 
-def _draw_hold_ring(img, st, state: OverlayState, centre) -> None:
-    rr = int(40 * st.s)
+def _draw_hold_ring(img, st, state: OverlayState, centre, rr: int) -> None:
     p = _clip(state.hold_progress)
     cv2.circle(img, centre, rr, GREY, st.thick(3), cv2.LINE_AA)
     if p > 0:
@@ -395,9 +452,10 @@ def _draw_header(img, st, state: OverlayState) -> int:
         rep_w, _ = _text(img, f"{state.rep} / {state.reps_total}", (w - st.pad, int(52 * st.s)),
                          st, 1.8, WHITE, 1.8, "right")
     set_w = 0
-    if state.sets_total:
-        set_w, _ = _text(img, f"set {state.set_index}/{state.sets_total}",
-                         (w - rep_w - 3 * st.pad, int(42 * st.s)), st, 0.8, WHITE, 1.0, "right")
+    set_label = f"set {state.set_index}/{state.sets_total}" if state.sets_total else ""
+    set_room = cv2.getTextSize(set_label, FONT, st.font(0.8), st.thick(1.0))[0][0] if set_label else 0
+    if set_label and w - rep_w - set_room - 7 * st.pad >= w // 3:  # else the title needs the room
+        set_w, _ = _text(img, set_label, (w - rep_w - 3 * st.pad, int(42 * st.s)), st, 0.8, WHITE, 1.0, "right")
     title = state.exercise_name or "NeckCoach"
     if state.side:
         title = f"{title} - {state.side}"
@@ -421,7 +479,7 @@ def _draw_tempo(img, st, state: OverlayState, y: int) -> None:
 
 def banner_rows(frame_shape, big: bool = False, with_cue: bool = False) -> tuple[int, int]:
     """(top, bottom) pixel rows of the red safety banner, exposed for tests."""
-    st = _Style(frame_shape[0], big)
+    st = _Style(frame_shape[0], big, frame_shape[1])
     y0 = int((_TEMPO_Y + 20) * st.s)
     return y0, y0 + int((122 if with_cue else 84) * st.s)
 
@@ -438,9 +496,24 @@ def _draw_banner(img, st, text: str, cue: str, big: bool) -> None:
               WHITE, 1.0, "center")
 
 
-def _centre_message(img, st, text: str, k: float = 1.3, color=WHITE, y: int | None = None) -> None:
-    h, w = img.shape[:2]
-    _text_block(img, st, text, w // 2, y if y is not None else h // 2, k, color, 1.4, w - 2 * st.pad, 2)
+def _centre_message(img, st, text: str, k: float, color, y: int) -> None:
+    w = img.shape[1]
+    _text_block(img, st, text, w // 2, y, k, color, 1.4, w - 2 * st.pad, 2)
+
+
+def _top_notice(img, st, lay: Layout, title: str, text: str, color) -> None:
+    """A title and up to three lines under the header, on a dark band so they read on any picture."""
+    w = img.shape[1]
+    lines, k = _wrap(text, st, 0.9, 1.1, w - 2 * st.pad, 3) if text else ((), 0.9)
+    step = int(cv2.getTextSize("Ag", FONT, st.font(k), st.thick(1.1))[0][1] * 1.6)
+    top = int(_HEADER * st.s)
+    bottom = lay.cue_y + (len(lines) - (0 if title else 1)) * step + st.pad
+    _panel(img, 0, top, w, bottom, alpha=0.6)
+    if title:  # the title in `color`, the explanation under it in white
+        _text(img, title, (w // 2, lay.cue_y), st, _fit(title, st, 1.1, 1.4, w - 2 * st.pad), color, 1.4, "center")
+    first = 1 if title else 0
+    for i, line in enumerate(lines):
+        _text(img, line, (w // 2, lay.cue_y + (i + first) * step), st, k, WHITE if title else color, 1.1, "center")
 
 
 def draw_overlay(frame_bgr: np.ndarray, state: OverlayState, *, mirror: bool = True,
@@ -449,32 +522,35 @@ def draw_overlay(frame_bgr: np.ndarray, state: OverlayState, *, mirror: bool = T
     if frame_bgr.ndim == 2:
         frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
     img = cv2.flip(frame_bgr, 1) if mirror else frame_bgr.copy()
-    st = _Style(img.shape[0], big)
     h, w = img.shape[:2]
-    if state.face_lost or state.paused:
-        cv2.convertScaleAbs(img, dst=img, alpha=0.35)
+    st = _Style(h, big, w)
+    lay = layout((h, w), big)
+    pause_message = state.pause_message or (USER_PAUSE_MESSAGE if state.paused else "")
+    if state.face_lost or state.paused or pause_message:
+        # Dimmed, not hidden: the patient must still see how they sit to put it right.
+        cv2.convertScaleAbs(img, dst=img, alpha=0.6)
     _draw_header(img, st, state)
-    centre, _ = gauge_geometry(img.shape, big)
     if state.rest_s_left is None and state.calibrating_progress is None:
         _draw_gauge(img, st, state, mirror, big)
-    if state.tempo_phase is not None:
+    if state.tempo_phase is not None and not pause_message:
         _draw_tempo(img, st, state, int(_TEMPO_Y * st.s))
-    if state.cue_text and not state.safety_banner:
+    if pause_message:  # why counting waits and what to do, for as long as it waits
+        _top_notice(img, st, lay, PAUSE_TITLE, pause_message, AMBER)
+    elif state.face_lost:
+        _top_notice(img, st, lay, "", state.face_lost_message, AMBER)
+    elif state.cue_text and not state.safety_banner:
         color = SEVERITY_BGR.get(state.cue_severity, WHITE)
-        _text_block(img, st, state.cue_text, w // 2, int(_CUE_Y * st.s), 1.2, color, 1.3, w - 2 * st.pad)
+        _text_block(img, st, state.cue_text, w // 2, lay.cue_y, 1.1, color, 1.3, w - 2 * st.pad)
     if state.rest_s_left is not None:
-        _centre_message(img, st, f"Rest {state.rest_s_left:.0f} s", 2.2, AMBER,
-                        y=centre[1] - int(30 * st.s))
+        _centre_message(img, st, f"Rest {state.rest_s_left:.0f} s", 2.0, AMBER, lay.bottom_y - int(10 * st.s))
     if state.calibrating_progress is not None:
         p = _clip(state.calibrating_progress)
-        _centre_message(img, st, f"Calibrating - look straight ahead  {p * 100:.0f}%", 1.0)
-        x0, x1, yb = int(w * 0.2), int(w * 0.8), h // 2 + int(24 * st.s)
+        yb = h - st.pad - int(16 * st.s)
+        _centre_message(img, st, f"Calibrating - look straight ahead  {p * 100:.0f}%", 1.0, WHITE,
+                        yb - int(14 * st.s))
+        x0, x1 = int(w * 0.2), int(w * 0.8)
         cv2.rectangle(img, (x0, yb), (x1, yb + int(12 * st.s)), GREY, st.thick(1))
         cv2.rectangle(img, (x0, yb), (x0 + int((x1 - x0) * p), yb + int(12 * st.s)), GREEN, -1)
-    if state.face_lost:
-        _centre_message(img, st, state.face_lost_message, 1.1, AMBER)
-    if state.paused:
-        _centre_message(img, st, "PAUSED - press space", 1.6, WHITE)
     if state.safety_banner:
         _draw_banner(img, st, state.safety_banner, state.cue_text, big)
     return img

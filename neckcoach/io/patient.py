@@ -1,0 +1,370 @@
+"""Which face is the patient, frame after frame, whatever else the face detector reports.
+
+Why: homes have photos, posters and televisions, and people walk behind the
+patient. MediaPipe reports every face it finds (some of them pictures, some
+false detections on a bookshelf); the angles must only ever come from the
+calibrated patient, and counting must not stop because a picture is in view.
+So each face is followed from frame to frame and judged by what a face
+detector cannot fake:
+
+- where and how big: the patient is where it was last seen, at about the
+  same distance (size); between frames a seated head moves far less than
+  that (PATIENT_MAX_SHIFT_SIZES, PATIENT_MAX_SIZE_RATIO);
+- who was there together: a face seen in the same frame as the patient is
+  somebody (or something) else, and never becomes the patient later;
+- stillness: a picture does not move while the patient turns and bends; a
+  living person sways (PICTURE_MAX_DRIFT, PICTURE_PATIENT_MOVED_SIZES);
+- size relative to the patient: a face under PERSON_MIN_SIZE_RATIO of the
+  patient's cannot be mistaken for the patient and is not counted as a
+  person (see below).
+
+MediaPipe's face mesh always returns a face-shaped mesh (it fits a template),
+so the landmarks' shape says nothing about whether a face is real; these
+rules do not use it.
+
+The patient counts as not found, and the coach pauses, only when it cannot
+be told apart: another face that is not a known picture sits where the
+patient could be (inside its position and size gate), or the patient is
+hidden or gone. Persistence over time is judged downstream, where timestamps
+are: the coach pauses only for a problem lasting `pause_after_s`.
+
+Pure numpy on (centre, size) pairs; no MediaPipe here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+PATIENT_MAX_SHIFT_SIZES = 1.2
+"""The patient is where it was last seen: centre within 1.2 face sizes (a
+`face_size_px` is ~0.8 face widths). A head turning or bending at its fastest
+(~300 deg/s) moves the face centre ~0.5 m/s x 0.1 m lever: a few hundredths of
+a face size per frame; 1.2 also covers re-finding the patient after a short
+loss (a turn past the detector's range), when the centre may have moved."""
+PATIENT_MAX_SIZE_RATIO = 1.5
+"""And at about the same distance: size within a factor 1.5 (a seated patient
+leaning in or back by ~0.2 m at 0.45-1 m). A person beside is further off
+than the shift limit, one behind is smaller, one leaning in close is bigger."""
+FIRST_CHOICE_CENTRE_FRAC = 0.3
+"""Before anyone is followed (after calibration is reset), the patient is
+sought among faces whose centre is within 0.3 of the frame from the middle:
+the person in front of the laptop, not a poster or a TV at the side (the
+camera check asks for the same framing, `PictureQuality.max_centre_offset_frac`)."""
+FIRST_CHOICE_MIN_SIZE_RATIO = 0.75
+"""... and the largest of them is taken unless another is nearly as big and
+as near the middle: adult heads differ in breadth by up to ~1.3x (about
+130-170 mm), so a face over 0.75 of the largest may be a person at the same
+distance; if it is also about as central (FIRST_CHOICE_CENTRE_MARGIN_FRAC),
+nothing says which one sits in front of the laptop, and nobody is chosen."""
+FIRST_CHOICE_CENTRE_MARGIN_FRAC = 0.1
+"""A face further from the frame's middle than the largest one by more than a
+tenth of the frame (about half a face width at a laptop's distance) is beside
+the patient, not in front of the laptop: posters, photos and people at the side."""
+PICTURE_MAX_DRIFT = 0.03
+"""A picture's detected centre stays within 3 % of its size (measured on
+rendered posters with camera noise: about 1 %); a living head sways more than
+that even sitting still (postural sway of the head ~2-5 mm against a ~150 mm
+face)."""
+PICTURE_PATIENT_MOVED_SIZES = 0.25
+"""... judged only once the patient itself has moved 0.25 face sizes (a turn
+or bend of ~15-20 deg) while the other face was in view, so that a still
+patient and a still picture are not compared with each other's noise."""
+PATIENT_STILL_SIZES = 0.05
+"""The patient has not started to move while its face centre stays within 5 %
+of a face size of where it was (a few times its landmark noise)."""
+PERSON_MIN_SIZE_RATIO = 0.25
+"""A face under a quarter of the patient's size is a photo, or a person four
+times the patient's distance away (3 m and more behind a laptop user): it can
+never be taken for the patient and is not counted as a person in view."""
+
+
+def _centre_and_size(landmarks_px: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """(x, y) centroid and `face_size_px` from one pass: the detector needs both every frame.
+
+    The mean squared distance from the centroid is E|p|^2 - |E p|^2, one dot
+    product instead of a centred copy (coordinates are a few hundred pixels and
+    the spread tens, so nothing is lost to cancellation in float64).
+    """
+    lm = np.asarray(landmarks_px, dtype=float)
+    n = lm.shape[0]
+    if n == 0:
+        return None, 0.0
+    mean = lm.sum(0) / n
+    flat = lm.ravel()
+    spread = float(flat @ flat) / n - float(mean @ mean)
+    centre = mean[:2]
+    centre.flags.writeable = False  # shared by the observation and the detector's history
+    return centre, 2.0 * math.sqrt(max(spread, 0.0))
+
+
+def face_size_px(landmarks_px: np.ndarray) -> float:
+    """Twice the RMS distance of the landmarks from their centroid, in 3D.
+
+    About the face width, but it barely changes when the head turns or nods
+    (the x extent alone shrinks with yaw), so it tells distance, not pose.
+    """
+    return _centre_and_size(landmarks_px)[1]
+
+
+def _in_gate(centre, size: float, ref_centre, ref_size: float) -> bool:
+    """Whether a face (centre, size) could be the one last seen at (ref_centre, ref_size)."""
+    if not ref_size > 0 or not size > 0:
+        return False
+    d = math.hypot(float(centre[0]) - float(ref_centre[0]), float(centre[1]) - float(ref_centre[1]))
+    ratio = size / ref_size
+    return d <= PATIENT_MAX_SHIFT_SIZES * ref_size and 1.0 / PATIENT_MAX_SIZE_RATIO <= ratio <= PATIENT_MAX_SIZE_RATIO
+
+
+def _distance(a, b) -> float:
+    return math.hypot(float(a[0]) - float(b[0]), float(a[1]) - float(b[1]))
+
+
+def first_choice(geometry: list[tuple[np.ndarray | None, float]],
+                 image_size: tuple[int, int] | None = None) -> tuple[int | None, bool]:
+    """(index, ambiguous) of the patient among faces when nobody is followed yet.
+
+    The largest face near the middle of the frame (any face if none is near
+    the middle), unless another there is nearly as big and as central
+    (FIRST_CHOICE_*).
+    Without an image size, the largest face.
+    """
+    if not geometry:
+        return None, False
+    indices = list(range(len(geometry)))
+    if image_size is not None and image_size[0] > 0 and image_size[1] > 0:
+        w, h = image_size
+        central = [i for i in indices
+                   if abs(float(geometry[i][0][0]) - w / 2) <= FIRST_CHOICE_CENTRE_FRAC * w
+                   and abs(float(geometry[i][0][1]) - h / 2) <= FIRST_CHOICE_CENTRE_FRAC * h]
+        indices = central or indices
+    best = max(indices, key=lambda i: geometry[i][1])
+    if image_size is None:
+        return best, False
+    w, h = image_size
+
+    def off_centre(i: int) -> float:
+        return math.hypot(float(geometry[i][0][0]) / w - 0.5, float(geometry[i][0][1]) / h - 0.5)
+
+    rivals = [i for i in indices if i != best
+              and geometry[i][1] >= FIRST_CHOICE_MIN_SIZE_RATIO * geometry[best][1]
+              and off_centre(i) <= off_centre(best) + FIRST_CHOICE_CENTRE_MARGIN_FRAC]
+    return (None, True) if rivals else (best, False)
+
+
+def choose_patient(faces_px: list[np.ndarray], previous_center_px: np.ndarray | None = None,
+                   previous_size_px: float | None = None) -> int | None:
+    """Index of the patient among (N, 3) landmark arrays, or None if none of them is (one frame, no memory).
+
+    Without history the largest face (the person nearest the camera). With
+    a previous centre only, the nearest face. With centre and size, the
+    nearest face that passes the position and size gate.
+    """
+    return _choose([_centre_and_size(a) for a in faces_px], previous_center_px, previous_size_px)
+
+
+def _choose(geometry: list[tuple[np.ndarray | None, float]], previous_center_px: np.ndarray | None,
+            previous_size_px: float | None) -> int | None:
+    """`choose_patient` on each face's (centre, size), so callers can keep them."""
+    if not geometry:
+        return None
+    sizes = [size for _, size in geometry]
+    if previous_center_px is None:
+        return int(np.argmax(sizes))
+    dists = [_distance(centre, previous_center_px) for centre, _ in geometry]
+    if previous_size_px is None or not previous_size_px > 0:
+        return int(np.argmin(dists))
+    fits = [i for i, (centre, size) in enumerate(geometry)
+            if _in_gate(centre, size, previous_center_px, previous_size_px)]
+    return min(fits, key=lambda i: dists[i]) if fits else None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientChoice:
+    """One frame's verdict: which face is the patient and who else is in view.
+
+    index: the patient's face, or None (not found, hidden, or not told apart);
+    people: faces that may be people, the patient included when found
+    (pictures and faces too small to be anyone near are left out);
+    pictures: faces judged to be pictures (still while the patient moved)
+    or too small; ambiguous: another face could be the patient, so neither
+    is taken.
+    """
+
+    index: int | None
+    people: int
+    pictures: int = 0
+    ambiguous: bool = False
+
+
+class _Track:
+    """Another face followed from frame to frame, and whether it has shown itself a picture."""
+
+    __slots__ = ("centre", "size", "origin", "step", "drift", "patient_origin", "patient_moved", "picture", "seen")
+
+    def __init__(self, centre, size: float, patient_centre) -> None:
+        self.centre, self.size = np.asarray(centre, float), float(size)
+        self.origin = self.centre.copy()
+        self.step = np.zeros(2)
+        self.drift = 0.0
+        self.patient_origin = None if patient_centre is None else np.asarray(patient_centre, float)
+        self.patient_moved = 0.0
+        self.picture = False
+        self.seen = True
+
+    @property
+    def expected(self) -> np.ndarray:
+        """Where this face should be next frame: people walk on (one frame's step ahead)."""
+        return self.centre + self.step if self.seen else self.centre
+
+    def follow(self, centre, size: float) -> None:
+        centre = np.asarray(centre, float)
+        self.step = centre - self.centre if self.seen else np.zeros(2)
+        self.centre, self.size, self.seen = centre, float(size), True
+        self.drift = max(self.drift, _distance(self.centre, self.origin) / max(self.size, 1e-9))
+
+    def watch_patient(self, centre, size: float) -> None:
+        """The patient was seen in the same frame: how far has it moved since this face appeared?"""
+        if self.patient_origin is None:
+            self.patient_origin = np.asarray(centre, float)
+        self.patient_moved = max(self.patient_moved, _distance(centre, self.patient_origin) / max(size, 1e-9))
+        if self.patient_moved < PATIENT_STILL_SIZES:
+            # Stillness counts from when the patient starts to move: a new face's
+            # landmarks settle over its first frames, and that is not a movement.
+            self.origin, self.drift = self.centre.copy(), 0.0
+        if not self.picture and self.drift <= PICTURE_MAX_DRIFT and self.patient_moved >= PICTURE_PATIENT_MOVED_SIZES:
+            self.picture = True
+        elif self.drift > PICTURE_MAX_DRIFT:
+            self.picture = False  # it moved after all: somebody who had been sitting still
+
+
+class PatientTracker:
+    """Follows the patient and every other face between `reset()`s (recalibrations).
+
+    `update(geometry, image_size)` takes each face's (centre, size) of one
+    frame and returns a `PatientChoice`. Frame by frame, no clock: time-based
+    persistence is the coach's (a problem must last `pause_after_s`).
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everyone: the next patient is chosen afresh (`first_choice`)."""
+        self.patient_centre: np.ndarray | None = None
+        self.patient_size: float | None = None
+        self.patient_found = False
+        self.patient_seen = False  # its likeliest face was there last frame (taken or not)
+        self.others: list[_Track] = []
+
+    @property
+    def following(self) -> bool:
+        return self.patient_centre is not None
+
+    def update(self, geometry: list[tuple[np.ndarray | None, float]],
+               image_size: tuple[int, int] | None = None) -> PatientChoice:
+        if self.patient_centre is None:
+            index, ambiguous = first_choice(geometry, image_size)
+            if index is None:
+                return PatientChoice(None, len(geometry), 0, ambiguous)
+            centre, size = geometry[index]
+            self._set_patient(centre, size)
+            self.patient_seen = True
+            self.others = [_Track(c, s, centre) for i, (c, s) in enumerate(geometry) if i != index]
+            return PatientChoice(index, len(geometry))
+        pictures = self._picture_faces(geometry)
+        live = [i for i in range(len(geometry)) if i not in pictures]
+        assigned = self._assign(geometry, live)
+        gate = [i for i in live if _in_gate(*geometry[i], self.patient_centre, self.patient_size)]
+        candidate = next((i for i, j in assigned.items() if j < 0), None)
+        # Another face where the patient could be: identities may swap, so take neither.
+        ambiguous = candidate is not None and len(gate) > 1
+        index = None if ambiguous else candidate
+        self.patient_seen = candidate is not None
+        followed = {j for j in assigned.values() if j >= 0}
+        for i, j in assigned.items():
+            if j >= 0:
+                self.others[j].follow(*geometry[i])
+        for i, track in pictures.items():
+            track.follow(*geometry[i])
+            followed.add(next(j for j, t in enumerate(self.others) if t is track))
+        for j, track in enumerate(self.others):
+            if j not in followed:
+                track.seen = False
+        kept = [t for t in self.others if t.seen or t.picture]  # pictures stay where they hang
+        for i in live:
+            # An unplaced face starts a track, unless it may be the patient (in the gate while
+            # the patient is not taken): the patient must never become "somebody else".
+            if i not in assigned and not (index is None and i in gate):
+                kept.append(_Track(*geometry[i], self.patient_centre if index is not None else None))
+        self.others = kept
+        if index is not None:
+            self._set_patient(*geometry[index])
+        if candidate is not None:
+            # Stillness is judged against the patient's likeliest face even while it is not
+            # taken (a poster in the gate would otherwise hold the pause for ever); a swap
+            # could only make a moving face look less still, never a person a picture.
+            for track in self.others:
+                if track.seen:
+                    track.watch_patient(*geometry[candidate])
+        self.patient_found = index is not None
+        pictures = self._picture_faces(geometry)  # including any judged just now
+        small = [i for i, (_, s) in enumerate(geometry)
+                 if i != index and i not in pictures and s < PERSON_MIN_SIZE_RATIO * self.patient_size]
+        not_people = len(pictures) + len(small)
+        return PatientChoice(index, len(geometry) - not_people, not_people, ambiguous)
+
+    def _set_patient(self, centre, size: float) -> None:
+        self.patient_centre, self.patient_size, self.patient_found = np.asarray(centre, float), float(size), True
+
+    def _picture_faces(self, geometry) -> dict[int, _Track]:
+        """Faces sitting where a known picture hangs (within its own noise), with their picture."""
+        out: dict[int, _Track] = {}
+        for track in self.others:
+            if not track.picture:
+                continue
+            for i, (c, s) in enumerate(geometry):
+                if i not in out and _distance(c, track.origin) <= 2 * PICTURE_MAX_DRIFT * track.size \
+                        and abs(s / track.size - 1.0) <= 2 * PICTURE_MAX_DRIFT + 0.05:
+                    out[i] = track
+                    break
+        return out
+
+    def _assign(self, geometry, live: list[int]) -> dict[int, int]:
+        """Face index -> track (-1 = the patient, j = self.others[j]), nearest first in each one's gate.
+
+        Distances are in each track's own face sizes, from where it should be
+        now: a person walking on is expected one step further, the patient
+        where it was last taken (a seated head's face barely travels). While
+        the patient was seen last frame, the nearest claim wins; while it was
+        not, the people followed until then claim their faces first, so one
+        who moves into the empty place stays who they are.
+        """
+        def pairs(refs):
+            out = []
+            for i in live:
+                c, s = geometry[i]
+                for j, centre, size in refs:
+                    if _in_gate(c, s, centre, size):
+                        out.append((_distance(c, centre) / size, i, j))
+            return sorted(out)
+
+        others = [(j, t.expected, t.size) for j, t in enumerate(self.others) if not t.picture]
+        patient = [(-1, self.patient_centre, self.patient_size)]
+        rounds = [pairs(patient + others)] if self.patient_seen else [pairs(others), pairs(patient)]
+        faces: dict[int, int] = {}
+        taken: set[int] = set()
+        for candidates in rounds:
+            for _, i, j in candidates:
+                if i not in faces and j not in taken:
+                    faces[i] = j
+                    taken.add(j)
+        return faces
+
+
+__all__ = ["FIRST_CHOICE_CENTRE_FRAC", "FIRST_CHOICE_CENTRE_MARGIN_FRAC", "FIRST_CHOICE_MIN_SIZE_RATIO",
+           "PATIENT_MAX_SHIFT_SIZES", "PATIENT_MAX_SIZE_RATIO", "PATIENT_STILL_SIZES", "PERSON_MIN_SIZE_RATIO",
+           "PICTURE_MAX_DRIFT", "PICTURE_PATIENT_MOVED_SIZES", "PatientChoice", "PatientTracker",
+           "choose_patient", "face_size_px", "first_choice"]

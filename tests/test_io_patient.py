@@ -1,0 +1,175 @@
+"""Telling the patient from pictures and other people, frame by frame (issue 15, the room).
+
+Faces are given as (centre, size) the way the detector measures them; the
+scenes are scripted in face sizes so each rule is tested away from its
+threshold on both sides.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neckcoach.core import events as ev
+from neckcoach.core.quality import PictureQuality
+from neckcoach.core.samples import Kinematics
+from neckcoach.io.patient import (
+    FIRST_CHOICE_CENTRE_FRAC,
+    FIRST_CHOICE_MIN_SIZE_RATIO,
+    PATIENT_MAX_SHIFT_SIZES,
+    PERSON_MIN_SIZE_RATIO,
+    PICTURE_MAX_DRIFT,
+    PICTURE_PATIENT_MOVED_SIZES,
+    PatientTracker,
+    first_choice,
+)
+
+W, H = 640, 480
+SIZE = 100.0
+HOME = np.array([320.0, 240.0])
+
+
+def face(x: float, y: float, size: float = SIZE):
+    return (np.array([x, y], float), float(size))
+
+
+def patient(turn_sizes: float = 0.0):
+    """The patient's face, its centre moved sideways by a turn (in face sizes)."""
+    return face(HOME[0] + turn_sizes * SIZE, HOME[1])
+
+
+def turning(n: int, amplitude_sizes: float = 0.4):
+    """A patient turning one way and back over n frames."""
+    return [patient(amplitude_sizes * np.sin(np.pi * k / (n - 1))) for k in range(n)]
+
+
+def run(frames):
+    tracker = PatientTracker()
+    return tracker, [tracker.update(f, (W, H)) for f in frames]
+
+
+def is_patient(choice, frame, expected) -> bool:
+    return choice.index is not None and np.allclose(frame[choice.index][0], expected[0])
+
+
+def test_a_picture_beside_the_patient_is_left_out_once_the_patient_has_moved():
+    poster = face(540.0, 250.0, 90.0)
+    pats = turning(30)
+    frames = [[poster, p] for p in pats]
+    tracker, out = run(frames)
+    assert all(is_patient(c, f, p) for c, f, p in zip(out, frames, pats))
+    moved = np.maximum.accumulate([abs(p[0][0] - HOME[0]) / SIZE for p in pats])  # so far
+    for c, m in zip(out[1:], moved[1:]):
+        if m < 0.9 * PICTURE_PATIENT_MOVED_SIZES:
+            assert (c.people, c.pictures) == (2, 0)  # the patient has not moved yet: not judged
+        if m > 1.1 * PICTURE_PATIENT_MOVED_SIZES:
+            assert (c.people, c.pictures) == (1, 1)
+    assert not any(c.ambiguous for c in out)
+
+
+def test_a_person_sitting_behind_who_sways_is_not_a_picture():
+    pats = turning(40)
+    sway = [face(540.0 + 3 * PICTURE_MAX_DRIFT * 90.0 * np.sin(k / 3), 250.0, 90.0) for k in range(40)]
+    tracker, out = run([[s, p] for s, p in zip(sway, pats)])
+    assert all(c.index is not None and c.people == 2 and c.pictures == 0 for c in out)
+
+
+def test_a_still_picture_stays_unjudged_while_the_patient_is_still():
+    frames = [[face(540.0, 250.0, 90.0), patient()] for _ in range(50)]
+    _, out = run(frames)
+    assert all(c.people == 2 and c.pictures == 0 and c.index == 1 for c in out)
+
+
+def test_someone_walking_close_behind_is_ambiguous_only_while_in_the_patients_place():
+    """A walker 0.8x the patient's size crosses right behind, 0.25 face sizes a frame."""
+    xs = np.arange(-3.0, 3.01, 0.25)
+    frames, near = [], []
+    for k, x in enumerate(xs):
+        walker = face(HOME[0] + x * SIZE, HOME[1] - 0.3 * SIZE, 0.8 * SIZE)
+        distance = float(np.hypot(x, 0.3))
+        if abs(x) < 0.4:  # hidden behind the patient's head
+            frames.append([patient(0.05 * np.sin(k))])
+        else:
+            frames.append([walker, patient(0.05 * np.sin(k))])
+        near.append(abs(x) >= 0.4 and distance <= PATIENT_MAX_SHIFT_SIZES)
+    _, out = run(frames)
+    for c, f, n in zip(out, frames, near):
+        assert c.ambiguous == n
+        if not n:
+            assert c.index is not None and np.allclose(f[c.index][0], f[-1][0]), "the walker was taken"
+        else:
+            assert c.index is None and c.people == 2
+    assert sum(near) < len(frames) / 2
+
+
+def test_a_person_moving_into_the_hidden_patients_place_is_never_taken():
+    other_path = [face(HOME[0] + 2.5 * SIZE - 0.2 * SIZE * k, HOME[1], 1.1 * SIZE) for k in range(14)]
+    frames = [[patient(), face(HOME[0] + 2.5 * SIZE, HOME[1], 1.1 * SIZE)]] * 5  # both seen together
+    frames += [[o] for o in other_path]  # the patient hidden; the other slides into its place
+    frames += [[face(HOME[0] + 2.5 * SIZE, HOME[1], 1.1 * SIZE)]] * 3  # and back out
+    frames += [[patient(), face(HOME[0] + 2.5 * SIZE, HOME[1], 1.1 * SIZE)]] * 3
+    _, out = run(frames)
+    assert [c.index is not None for c in out] == [True] * 5 + [False] * 17 + [True] * 3
+    assert all(c.people == 1 for c in out[5:22])  # "someone, but not where you were"
+
+
+def test_the_patient_is_found_again_after_a_walker_hid_behind_it():
+    walker = [face(HOME[0] - 1.0 * SIZE + 0.2 * SIZE * k, HOME[1] - 0.2 * SIZE, 0.85 * SIZE) for k in range(4)]
+    frames = [[patient()]] * 3 + [[w, patient()] for w in walker] + [[patient()]] * 4
+    _, out = run(frames)
+    assert out[-1].index == 0 and all(c.index == 0 for c in out[-4:])
+
+
+def test_a_picture_in_the_patients_place_holds_counting_only_until_it_is_known():
+    """A poster face as big as the patient's, right beside its head: in the patient's gate."""
+    poster = face(HOME[0] + 0.9 * SIZE, HOME[1] - 0.5 * SIZE, 0.7 * SIZE)
+    pats = [patient(-0.5 * np.sin(np.pi * k / 19)) for k in range(20)]  # turns away from it and back
+    frames = [[poster, p] for p in pats] + [[poster]] * 10  # then the patient leaves
+    _, out = run(frames)
+    moved = np.maximum.accumulate([abs(p[0][0] - HOME[0]) / SIZE for p in pats])  # so far
+    assert out[0].index == 1  # chosen first: the poster is under FIRST_CHOICE_MIN_SIZE_RATIO of it
+    for k in range(1, 20):
+        if moved[k] < PICTURE_PATIENT_MOVED_SIZES:
+            assert out[k].ambiguous and out[k].index is None  # cannot be told apart yet
+        elif moved[k - 1] >= PICTURE_PATIENT_MOVED_SIZES:  # known as a picture since the last frame
+            assert out[k].index == 1 and out[k].pictures == 1 and not out[k].ambiguous
+    assert all(c.index is None and c.people == 0 and c.pictures == 1 for c in out[20:])
+
+
+def test_faces_too_small_to_be_anyone_near_are_not_people():
+    tiny = face(100.0, 100.0, 0.9 * PERSON_MIN_SIZE_RATIO * SIZE)
+    small = face(100.0, 100.0, 1.2 * PERSON_MIN_SIZE_RATIO * SIZE)
+    for other, people in ((tiny, 0), (small, 1)):
+        _, out = run([[patient(), other], [other]])
+        assert out[1].index is None and out[1].people == people
+
+
+def test_first_choice_takes_the_central_face_not_a_bigger_one_at_the_side():
+    inside = (0.9 * FIRST_CHOICE_CENTRE_FRAC + 0.5) * W
+    outside = (1.1 * FIRST_CHOICE_CENTRE_FRAC + 0.5) * W
+    assert first_choice([face(outside, 240, 120), face(320, 250, 90)], (W, H)) == (1, False)
+    assert first_choice([face(inside, 240, 120), face(320, 250, 80)], (W, H)) == (0, False)
+    assert first_choice([face(outside, 240, 120)], (W, H)) == (0, False)  # alone: framing will say so
+
+
+@pytest.mark.parametrize("ratio, ambiguous", [(0.9 * FIRST_CHOICE_MIN_SIZE_RATIO, False),
+                                              (1.1 * FIRST_CHOICE_MIN_SIZE_RATIO, True)])
+def test_first_choice_needs_the_patient_clearly_nearest(ratio, ambiguous):
+    index, amb = first_choice([face(260, 240, SIZE * ratio), face(380, 240, SIZE)], (W, H))
+    assert amb == ambiguous and index == (None if ambiguous else 1)
+
+
+def test_the_quality_check_reads_the_choice():
+    q = PictureQuality()
+    base = dict(t_s=0.0, face_width_px=150.0, brightness=120.0, face_brightness=110.0, image_size_px=(W, H))
+    assert q.assess(Kinematics(face_found=True, faces=3, **base)) is None
+    assert q.assess(Kinematics(face_found=False, faces=2, **base)) == ev.TWO_FACES
+    assert q.assess(Kinematics(face_found=False, faces=1, **base)) == ev.NOT_PATIENT
+    assert q.assess(Kinematics(face_found=False, faces=0, **base)) == ev.FACE_LOST
+
+
+def test_reset_forgets_pictures_and_people():
+    tracker, _ = run([[face(540.0, 250.0, 90.0), p] for p in turning(20)])
+    assert any(t.picture for t in tracker.others)
+    tracker.reset()
+    assert not tracker.following and tracker.others == []
