@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -144,3 +145,14 @@ def test_native_log_lines_only_with_verbose(tmp_path, verbose, command, code, sa
     else:
         assert shown == [] and proc.stderr == ""
     assert said in proc.stdout
+
+
+def test_default_folders_are_named_after_routine_and_video(home):
+    from neckcoach.cli.cmd_review import _session_dirs
+
+    dirs = _session_dirs(("a/home.mp4", "b/home.mp4", "c/tue.mov"), None, "rotation")
+    assert [d.parent for d in dirs] == [home / "sessions"] * 3
+    names = [d.name.split("-", 2)[2] for d in dirs]  # after the date and time
+    assert names == ["rotation-home", "rotation-home-2", "rotation-tue"]
+    assert _session_dirs(("a/home.mp4", "b/home.mp4"), "out", "rotation") == [Path("out/home"), Path("out/home-2")]
+    assert _session_dirs(("a/home.mp4",), "out", "rotation") == [Path("out")]

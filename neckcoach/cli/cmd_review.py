@@ -35,12 +35,13 @@ def _session_dirs(videos: tuple[str, ...], out_dir: str | None, routine_id: str)
     """--out is the session folder for one video, the parent of one folder per video for several."""
     from neckcoach.io.records import new_session_dir
 
-    if out_dir is None:
+    if out_dir is None:  # <data dir>/sessions/<time>-<routine>-<video name>, -2, -3... if taken
         dirs: list[Path] = []
-        for _ in videos:  # one clock second can hold several: new_session_dir adds -2, -3...
-            d = new_session_dir(routine_id)
+        for video in videos:
+            d = new_session_dir(f"{routine_id}-{Path(video).stem}")
+            base, n = d, 2
             while d in dirs:
-                d = d.with_name(d.name + "-b")
+                d, n = base.with_name(f"{base.name}-{n}"), n + 1
             dirs.append(d)
         return dirs
     if len(videos) == 1:
@@ -66,8 +67,8 @@ def _problem_lines(result) -> tuple[str, ...]:
 @click.argument("routine")
 @click.argument("videos", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Session folder (with several videos: one folder per video inside it). "
-                   "Default: a new folder per video in your data dir.")
+              help="Session folder (with several videos: one folder per video inside it, named after "
+                   "the video). Default: a new folder per video in your data dir.")
 @click.option("--neutral", "neutral_window", callback=_window, default=None, metavar="START-END",
               help="Take the neutral from this stretch (seconds) instead of searching for it.")
 @click.option("--report/--no-report", default=True, help="Write the HTML report for each video.")
