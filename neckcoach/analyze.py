@@ -25,7 +25,16 @@ TRACE_COLUMNS = (
     "yaw_speed_deg_s", "pitch_speed_deg_s", "roll_speed_deg_s", "retraction_speed_mm_s",
     "confidence", "reliable", "faces", "torso_yaw_deg", "torso_roll_deg",
     "raw_yaw_deg", "raw_pitch_deg", "raw_roll_deg",
+    "yaw_reliable", "pitch_reliable", "roll_reliable", "retraction_reliable",
+    "yaw_lower_bound", "pitch_lower_bound",
 )
+# summary.json "ranges": key -> (axis, sign of the movement in that direction).
+RANGE_KEYS: dict[str, tuple[str, float]] = {
+    "rotation_left_deg": ("yaw", 1.0), "rotation_right_deg": ("yaw", -1.0),
+    "flexion_deg": ("pitch", 1.0), "extension_deg": ("pitch", -1.0),
+    "side_bend_left_deg": ("roll", 1.0), "side_bend_right_deg": ("roll", -1.0),
+    "retraction_mm": ("retraction", 1.0),
+}
 
 
 @dataclass
@@ -74,8 +83,10 @@ def poses_from_frames(frames, *, hfov_deg: float = 60.0, use_pose: bool = False,
         from neckcoach.io.detector import FaceDetector
 
         detector = FaceDetector(use_pose=use_pose)
+    from neckcoach.measure import pose_of_frame
+
     est = HeadPoseEstimator(hfov_deg=hfov_deg, method=method)
-    return [est.update(detector.update(rgb), t) for t, rgb in frames]
+    return [pose_of_frame(detector, est, rgb, t) for t, rgb in frames]
 
 
 def neutral_from_window(poses: list[HeadPose], start_s: float, end_s: float
@@ -99,6 +110,33 @@ def kinematics_from_poses(poses: list[HeadPose], neutral: Neutral) -> list[Kinem
     return [filt.update(neutral.relative(p)) for p in poses]
 
 
+def ranges(kins: list[Kinematics]) -> tuple[dict[str, float | None], list[str]]:
+    """Largest movement each way from trustworthy values only, and which are lower bounds.
+
+    A direction's range is the largest value flagged reliable for its axis, or
+    a lower bound (`Kinematics.is_lower_bound`) if one goes further: the head
+    went at least that far. None where nothing trustworthy was measured that
+    way (e.g. retraction while the head was always turned), never a guess.
+    """
+    out: dict[str, float | None] = {}
+    bounds: list[str] = []
+    for key, (axis, sign) in RANGE_KEYS.items():
+        best, best_is_bound = None, False
+        for k in kins:
+            if not k.face_found:
+                continue
+            bound = k.is_lower_bound(axis)
+            if not (bound or k.is_reliable(axis)):
+                continue
+            v = sign * k.value(axis)
+            if v > 0 and (best is None or v > best or (v == best and bound)):
+                best, best_is_bound = v, bound
+        out[key] = None if best is None else round(float(best), 2)
+        if best is not None and best_is_bound:
+            bounds.append(key)
+    return out, bounds
+
+
 def summarize(kins: list[Kinematics], elapsed_s: float) -> dict:
     found = [k for k in kins if k.face_found]
     ok = [k for k in found if k.reliable]
@@ -107,24 +145,30 @@ def summarize(kins: list[Kinematics], elapsed_s: float) -> dict:
         return round(float(max([0.0, *values])), 2)
 
     duration = kins[-1].t_s - kins[0].t_s if len(kins) > 1 else 0.0
+    measured, bounds = ranges(kins)
+    n = len(kins)
     return {
-        "frames": len(kins),
+        "frames": n,
         "duration_s": round(duration, 3),
-        "fps_processed": round(len(kins) / elapsed_s, 2) if elapsed_s > 0 else None,
-        "detection_rate": round(len(found) / len(kins), 4) if kins else 0.0,
-        "reliable_rate": round(len(ok) / len(kins), 4) if kins else 0.0,
-        "ranges": {
-            "rotation_left_deg": peak([k.yaw_deg for k in ok]),
-            "rotation_right_deg": peak([-k.yaw_deg for k in ok]),
-            "flexion_deg": peak([k.pitch_deg for k in ok]),
-            "extension_deg": peak([-k.pitch_deg for k in ok]),
-            "side_bend_left_deg": peak([k.roll_deg for k in ok]),
-            "side_bend_right_deg": peak([-k.roll_deg for k in ok]),
-            "retraction_mm": peak([k.retraction_mm for k in ok]),
-        },
+        "fps_processed": round(n / elapsed_s, 2) if elapsed_s > 0 else None,
+        "detection_rate": round(len(found) / n, 4) if kins else 0.0,
+        "reliable_rate": round(len(ok) / n, 4) if kins else 0.0,
+        "reliable_rate_by_measure": {
+            a: round(sum(1 for k in found if k.is_reliable(a)) / n, 4) if kins else 0.0
+            for a in ("yaw", "pitch", "roll", "retraction")},
+        "ranges": measured,
+        "ranges_lower_bound": bounds,
         "max_speed_deg_s": {a: peak([abs(k.speed(a)) for k in found])
                             for a in ("yaw", "pitch", "roll")},
     }
+
+
+def describe_range(value: float | None, lower_bound: bool, unit: str) -> str:
+    """"52°", "at least 45°" or "not measured": how a range is said to a person."""
+    if value is None:
+        return "not measured"
+    text = f"{value:.0f}{unit}"
+    return f"at least {text}" if lower_bound else text
 
 
 def analyze_frames(frames, *, neutral_s: float = 2.0,
@@ -150,12 +194,18 @@ def write_outputs(result: AnalysisResult, out_dir: str | Path, source: str = "")
         w = csv.writer(fh)
         w.writerow(TRACE_COLUMNS)
         for p, k in zip(result.poses, result.kinematics):
+            # Retraction where it is not measured is withheld (an empty cell), not a number.
+            tuck = k.retraction_reliable
             w.writerow([f"{k.t_s:.4f}", int(k.face_found), f"{k.yaw_deg:.3f}", f"{k.pitch_deg:.3f}",
-                        f"{k.roll_deg:.3f}", f"{k.retraction_mm:.3f}", f"{k.yaw_speed_deg_s:.3f}",
-                        f"{k.pitch_speed_deg_s:.3f}", f"{k.roll_speed_deg_s:.3f}",
-                        f"{k.retraction_speed_mm_s:.3f}", f"{k.confidence:.3f}", int(k.reliable),
+                        f"{k.roll_deg:.3f}", f"{k.retraction_mm:.3f}" if tuck else "",
+                        f"{k.yaw_speed_deg_s:.3f}", f"{k.pitch_speed_deg_s:.3f}",
+                        f"{k.roll_speed_deg_s:.3f}",
+                        f"{k.retraction_speed_mm_s:.3f}" if tuck else "", f"{k.confidence:.3f}",
+                        int(k.reliable),
                         k.faces, _opt(k.torso_yaw_deg), _opt(k.torso_roll_deg),
-                        f"{p.yaw_deg:.3f}", f"{p.pitch_deg:.3f}", f"{p.roll_deg:.3f}"])
+                        f"{p.yaw_deg:.3f}", f"{p.pitch_deg:.3f}", f"{p.roll_deg:.3f}",
+                        int(k.yaw_reliable), int(k.pitch_reliable), int(k.roll_reliable),
+                        int(k.retraction_reliable), int(k.yaw_lower_bound), int(k.pitch_lower_bound)])
     summary = dict(result.summary, source=str(source))
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
 

@@ -48,20 +48,12 @@ class Measurement:
 
     def pose(self, frame_rgb: np.ndarray, t_s: float) -> HeadPose:
         """Detector + estimator only (absolute, uncalibrated), with the picture fields filled in."""
-        obs = self.detector.update(frame_rgb)
-        if not obs.face_found and self.neutral is None:
+        pose = pose_of_frame(self.detector, self.estimator, frame_rgb, t_s)
+        if not pose.face_found and self.neutral is None:
             # Nobody has been calibrated yet, so there is no patient to protect:
             # whoever sits down next (wherever) is followed.
             self.detector.reset()
-        height, width = frame_rgb.shape[:2]
-        centre = None
-        face_luma = 0.0
-        if obs.face_found and obs.landmarks_px.size:
-            x, y = obs.center_px  # the detector computed it already, to follow the patient
-            centre = (float(x), float(y))
-            face_luma = face_brightness(frame_rgb, obs.bbox_px)
-        return self.estimator.update(obs, t_s, image_size_px=(int(width), int(height)),
-                                     face_center_px=centre, face_brightness=face_luma)
+        return pose
 
     def update(self, frame_rgb: np.ndarray, t_s: float) -> Kinematics:
         pose = self.pose(frame_rgb, t_s)
@@ -111,6 +103,34 @@ class Measurement:
         self.neutral = None
         self.last_calibration = None
         self._calibrating = self.auto_calibrate
+
+
+def pose_of_frame(detector, estimator: HeadPoseEstimator, frame_rgb: np.ndarray, t_s: float
+                  ) -> HeadPose:
+    """One frame through the detector and the estimator, with the picture fields.
+
+    The estimator's verdict on the previous frame tells the detector whether to
+    follow the head's points into this one (only at large yaw), and its verdict
+    on this frame whether this frame's mesh may anchor them (see
+    neckcoach/io/headtrack.py). A detector without a follower (a test double)
+    is simply not asked.
+    """
+    follows = hasattr(detector, "confirm_anchor")
+    if follows:
+        detector.tracking_wanted = estimator.tracking_wanted
+    obs = detector.update(frame_rgb)
+    height, width = frame_rgb.shape[:2]
+    centre = None
+    face_luma = 0.0
+    if obs.face_found and obs.landmarks_px.size:
+        x, y = obs.center_px  # the detector computed it already, to follow the patient
+        centre = (float(x), float(y))
+        face_luma = face_brightness(frame_rgb, obs.bbox_px)
+    pose = estimator.update(obs, t_s, image_size_px=(int(width), int(height)),
+                            face_center_px=centre, face_brightness=face_luma)
+    if follows and estimator.anchor_ok:
+        detector.confirm_anchor()
+    return pose
 
 
 def face_brightness(frame_rgb: np.ndarray, box: tuple[float, float, float, float]) -> float:

@@ -36,6 +36,14 @@ def test_analyze_cli_writes_documented_columns(tmp_path):
     for key in ("rotation_left_deg", "rotation_right_deg", "flexion_deg", "extension_deg",
                 "side_bend_left_deg", "side_bend_right_deg", "retraction_mm"):
         assert key in summary["ranges"]
+    assert summary["ranges_lower_bound"] == []  # nobody turned past what can be measured
+    assert set(summary["reliable_rate_by_measure"]) == {"yaw", "pitch", "roll", "retraction"}
+    for col in ("yaw_reliable", "pitch_reliable", "roll_reliable", "retraction_reliable",
+                "yaw_lower_bound", "pitch_lower_bound"):
+        assert {r[col] for r in rows} <= {"0", "1"}, col
+    lines = result.output.splitlines()
+    assert lines[1].startswith("ranges from trusted values only: rotation left ")
+    assert lines[-1] == f"wrote {out}/trace.csv and {out}/summary.json"
     # a nearly still face: every angle within 3 deg of the neutral
     assert max(abs(float(r[c])) for r in rows for c in ("yaw_deg", "pitch_deg", "roll_deg")) < 3.0
 

@@ -51,13 +51,28 @@ def test_relative_angles_and_retraction():
     neutral = Neutral(10.0, -5.0, 0.0, (0.0, 0.0, 600.0))
     from neckcoach.core.geometry import angles_from_rotation, rotation_from_angles
 
-    # a 30 deg turn made from the (offset) neutral, in camera axes
-    r = rotation_from_angles(30, 0, 0) @ neutral.rotation
+    # a 30 deg turn made from the (offset) neutral, about the neutral head's own axes
+    r = neutral.rotation @ rotation_from_angles(30, 0, 0)
     y, p, ro = angles_from_rotation(r)
     rel = neutral.relative(HeadPose(0.0, True, y, p, ro, (0.0, 0.0, 620.0), reliable=True))
     assert (rel.yaw_deg, rel.pitch_deg, rel.roll_deg) == pytest.approx((30, 0, 0), abs=1e-6)
     assert rel.retraction_mm == pytest.approx(20.0 * np.cos(np.radians(10)) * np.cos(np.radians(5)),
                                               abs=2.0)
+
+
+@pytest.mark.parametrize("camera_pitch_deg, camera_yaw_deg", [(15.0, 0.0), (-12.0, 20.0), (20.0, -25.0)])
+@pytest.mark.parametrize("head", [(60.0, 0.0, 0.0), (0.0, 40.0, 0.0), (0.0, 0.0, 30.0),
+                                  (-45.0, 20.0, 10.0)])
+def test_relative_angles_do_not_depend_on_where_the_camera_is(camera_pitch_deg, camera_yaw_deg, head):
+    """A camera below eye level (pitched up) or beside the screen sees the head through its own
+    rotation C: absolute pose R = C H, neutral Rn = C. The calibrated angles must be H's."""
+    from neckcoach.core.geometry import angles_from_rotation, rotation_from_angles
+
+    cam = rotation_from_angles(camera_yaw_deg, camera_pitch_deg, 0.0)
+    neutral = Neutral(*angles_from_rotation(cam), (0.0, 0.0, 600.0))
+    absolute = angles_from_rotation(cam @ rotation_from_angles(*head))
+    rel = neutral.relative(HeadPose(0.0, True, *absolute, (0.0, 0.0, 600.0), reliable=True))
+    assert (rel.yaw_deg, rel.pitch_deg, rel.roll_deg) == pytest.approx(head, abs=1e-6)
 
 
 def test_yaw_gate_holds_unreliable_after_large_yaw():

@@ -37,7 +37,7 @@ def analyze_cmd(video: str, out_dir: str, neutral_s: float, neutral_from: str | 
     Example:
       neckcoach analyze session.mp4 --out results/ --neutral-from 1:3
     """
-    from neckcoach.analyze import analyze_video
+    from neckcoach.analyze import analyze_video, describe_range
 
     result = analyze_video(video, out_dir, neutral_s=neutral_s,
                            neutral_window=_window(neutral_from), hfov_deg=hfov_deg,
@@ -46,11 +46,15 @@ def analyze_cmd(video: str, out_dir: str, neutral_s: float, neutral_from: str | 
     if not result.calibration_ok:
         click.echo(f"warning: neutral check failed ({result.calibration_reason}); "
                    "used the median of the window anyway", err=True)
-    r = s["ranges"]
+    r, bounds = s["ranges"], set(s["ranges_lower_bound"])
+
+    def rng(key: str) -> str:
+        return describe_range(r[key], key in bounds, "mm" if key.endswith("_mm") else "°")
+
     click.echo(f"{s['frames']} frames, detection {100 * s['detection_rate']:.0f}%, "
                f"{s['fps_processed']} fps processed")
-    click.echo(f"rotation L/R {r['rotation_left_deg']:.0f}/{r['rotation_right_deg']:.0f} deg, "
-               f"flexion/extension {r['flexion_deg']:.0f}/{r['extension_deg']:.0f} deg, "
-               f"side bend L/R {r['side_bend_left_deg']:.0f}/{r['side_bend_right_deg']:.0f} deg, "
-               f"retraction {r['retraction_mm']:.0f} mm")
+    click.echo(f"ranges from trusted values only: rotation left {rng('rotation_left_deg')}, "
+               f"right {rng('rotation_right_deg')}; flexion {rng('flexion_deg')}, "
+               f"extension {rng('extension_deg')}; side bend left {rng('side_bend_left_deg')}, "
+               f"right {rng('side_bend_right_deg')}; retraction {rng('retraction_mm')}")
     click.echo(f"wrote {out_dir}/trace.csv and {out_dir}/summary.json")

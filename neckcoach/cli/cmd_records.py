@@ -111,6 +111,7 @@ def progress_cmd(movement: str | None, out_file: Path | None) -> None:
       neckcoach progress --movement rotation --out rotation_progress.png
     """
     from neckcoach.report.figures import progress_figure
+    from neckcoach.io.history import describe_range
     from neckcoach.report.norms import DIRECTION_ORDER, LABELS
     from neckcoach.report.symptoms import describe_weeks, has_symptom_data, load_weeks
 
@@ -128,10 +129,13 @@ def progress_cmd(movement: str | None, out_file: Path | None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(progress_figure(series, directions, weeks))
     for d in directions:
-        pts = [s.get("range") for _, s in series[d] if s.get("range") is not None]
-        if pts:
-            click.echo(f"{LABELS[d]:24} {len(pts)} session(s), first {pts[0]:.0f}, "
-                       f"latest {pts[-1]:.0f}, best {max(pts):.0f}")
+        stats = [s for _, s in series[d] if s.get("range") is not None]
+        if stats:
+            unit = ""  # the line's numbers stay bare, as before; a lower bound says "at least"
+            best = max(stats, key=lambda s: (s["range"], s.get("range_lower_bound") is not True))
+            click.echo(f"{LABELS[d]:24} {len(stats)} session(s), first "
+                       f"{describe_range(stats[0], unit)}, latest {describe_range(stats[-1], unit)}, "
+                       f"best {describe_range(best, unit)}")
     for line in describe_weeks(weeks):
         click.echo(line)
     click.echo(f"Progress plot written: {out}")

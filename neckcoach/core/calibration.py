@@ -39,17 +39,20 @@ class Neutral:
     def relative(self, pose: HeadPose) -> RelativePose:
         """Angles of `pose` in the neutral head frame; retraction = backward pivot shift.
 
-        The relative rotation is R Rn^T, i.e. the movement expressed in the
-        (upright) camera axes starting from neutral -- the renderer's and the
-        neck's yaw-about-vertical convention -- rather than a difference of
-        Euler angles, so an offset neutral does not mix the axes.
+        The relative rotation is Rn^T R: the movement from neutral expressed in
+        the axes of the neutral head itself, not in the camera's. The camera's
+        own placement therefore cancels out (R = C H and Rn = C with the head
+        upright over the trunk at neutral, so Rn^T R = H whatever C is): a
+        turn about the body's vertical axis seen by a laptop camera pitched up
+        15 deg, or from the side, reads as pure yaw. In camera axes (R Rn^T)
+        it would read as yaw mixed with roll. Per-measure flags pass through.
         """
         if not pose.face_found:
             return RelativePose(pose.t_s, False, faces=pose.faces, brightness=pose.brightness,
                                 image_size_px=pose.image_size_px, face_center_px=pose.face_center_px,
                                 face_brightness=pose.face_brightness)
         rn = self.rotation
-        rel = rotation_from_angles(pose.yaw_deg, pose.pitch_deg, pose.roll_deg) @ rn.T
+        rel = rn.T @ rotation_from_angles(pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
         yaw, pitch, roll = angles_from_rotation(rel)
         # Retraction is the pivot shift along the neutral head's z axis: (Rn^T d)[2].
         (_, _, r02), (_, _, r12), (_, _, r22) = rn.tolist()
@@ -61,7 +64,9 @@ class Neutral:
               if pose.torso_roll_deg is not None and self.torso_roll_deg is not None else None)
         return RelativePose(pose.t_s, True, yaw, pitch, roll, retraction, pose.confidence,
                             pose.reliable, pose.faces, pose.face_width_px, pose.brightness, ty, tr,
-                            pose.image_size_px, pose.face_center_px, pose.face_brightness)
+                            pose.image_size_px, pose.face_center_px, pose.face_brightness,
+                            pose.yaw_reliable, pose.pitch_reliable, pose.roll_reliable,
+                            pose.position_reliable, pose.lower_bounds, pose.tracked)
 
 
 IDENTITY = Neutral(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))
@@ -79,11 +84,15 @@ class NeutralCalibrator:
     """Collects `duration_s` of poses and accepts them only if still and facing the camera.
 
     Pitch gets a wider allowance than yaw/roll because laptop webcams sit
-    below eye level, so a relaxed neutral looks down at the camera's axis.
+    below eye level and tilt up at the face (10-20 deg, more on a low
+    table), so a relaxed neutral is seen 10-25 deg off the camera's axis;
+    since angles are then taken in the neutral head's own frame
+    (`Neutral.relative`), that offset does not bias them. Yaw likewise allows
+    a camera beside the screen.
     """
 
     def __init__(self, *, duration_s: float = 2.5, max_std_deg: float = 1.5,
-                 max_offset_deg: float = 10.0, max_pitch_offset_deg: float = 20.0,
+                 max_offset_deg: float = 15.0, max_pitch_offset_deg: float = 30.0,
                  min_detection_rate: float = 0.8) -> None:
         for name, v in (("duration_s", duration_s), ("max_std_deg", max_std_deg),
                         ("max_offset_deg", max_offset_deg),

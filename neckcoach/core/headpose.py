@@ -8,6 +8,12 @@ Two fits are available (compared in benchmarks/README.md):
 Head position is the estimated neck pivot (an anatomical offset from the model
 origin), so that pure rotations about the neck barely move it and a chin tuck
 shows up as a change in depth.
+
+Past the face mesh's range the head is followed from the last trustworthy
+mesh (`tracked_motion` of points the detector follows, see
+neckcoach/io/headtrack.py), and every measure carries its own trust flag and,
+beyond what can be measured, a lower bound (tables below; figures in
+benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -74,17 +80,167 @@ class YawGate:
         return not self.edge
 
 
+# Per-measure trust, from the accuracy sweeps (benchmarks/README.md, tuning seed
+# only): a measure is "reliable" when it is expected within 5 deg / 5 mm of the
+# truth. Angles here are the camera-relative (absolute) readings, because what
+# limits face mesh is how the face is seen, not where the person's neutral is.
+# - Yaw: the mesh under-reads by up to ~3.5 deg at a 45-50 deg reading, then
+#   saturates (a 63 deg turn reads 52-58) and collapses (70 deg read as 38-46)
+#   before the face is lost: seen as it is below 50 deg, with hysteresis
+#   (`YawGate`), and trusted to `MAX_TRUSTED_YAW_DEG` (below).
+# - Pitch: extension is followed to -45 deg within ~5 deg; flexion is
+#   under-read by the mesh (a 30 deg flexion reads ~24, 40 reads ~33), more
+#   than 5 deg once the reading passes ~20 deg, where the reading becomes a
+#   lower bound of the true flexion. At large yaw the pitch of a half-seen face
+#   is not trusted either.
+# - Roll: within 35 deg while yaw is trusted.
+# - Position (hence retraction): depth comes from the face's apparent size,
+#   which rotating the face also changes (a 12 deg turn or extension moves the
+#   estimated pivot by 10-25 mm while moving), so it is trusted only near the
+#   frontal view; KinematicsFilter further requires all angles near neutral.
+MAX_EXTENSION_DEG = 45.0
+MAX_FLEXION_DEG = 20.0
+MAX_ROLL_DEG = 35.0
+MAX_POSITION_ANGLE_DEG = 25.0
+# Physics: a head does not turn 30 deg within 0.1 s during an exercise (300
+# deg/s sustained over three frames; a deliberate flick of 15-20 deg in 0.2 s
+# is 75-100 deg/s). A jump like that is the mesh re-locking onto a wrong
+# half-face or collapsing, not a movement.
+MAX_PLAUSIBLE_SPEED_DEG_S = 300.0
+JUMP_MIN_DEG = 30.0
+# How long a face lost at the edge of the measurable yaw is still taken as
+# "turned at least that far" (a held end-range rotation); longer, and the
+# person may have left.
+EDGE_HOLD_S = 5.0
+
+
+def anchor_points_mm(landmarks_px: np.ndarray, camera: Camera, depth_mm: float) -> np.ndarray:
+    """Face-mesh landmarks (x, y px; z px in x scale) -> camera-frame millimetres.
+
+    Each point's depth is the face's depth plus its own relative depth (z px
+    scaled like x, so z_px * depth / f mm); x and y are then back-projected
+    through the pinhole at that depth.
+    """
+    lm = np.asarray(landmarks_px, float)
+    f = camera.focal_px
+    cx, cy = camera.center.tolist()
+    z = depth_mm + lm[:, 2] * (depth_mm / f)
+    return np.column_stack([(lm[:, 0] - cx) * z / f, (lm[:, 1] - cy) * z / f, z])
+
+
+def tracked_motion(anchor_mm: np.ndarray, points_px: np.ndarray, camera: Camera,
+                   start: tuple[np.ndarray, np.ndarray] | None = None, *, outlier_px: float = 2.0
+                   ) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Rigid motion (R, t) of the anchor's points to where they are now, robustly.
+
+    Full-perspective fit (`solve_pnp`) of the anchor's 3D points to their
+    followed positions; points off by more than max(`outlier_px`, 3x the
+    median) are dropped and the fit redone (flow that slid along an edge or
+    onto the other cheek). Returns (R, t, rms_px, points kept).
+    """
+    rot0, t0 = start if start is not None else (np.eye(3), np.zeros(3))
+    keep = np.ones(len(anchor_mm), bool)
+    rot, t, rms = rot0, t0, float("inf")
+    # Started from the previous frame's fit (a frame's motion away), a few
+    # Levenberg-Marquardt steps converge; the refits start from the last fit.
+    for round_ in range(3):
+        steps = 8 if start is None and round_ == 0 else 3
+        rot, t, rms = solve_pnp(anchor_mm[keep], points_px[keep], camera, rot, t, iterations=steps)
+        err = np.linalg.norm(camera.project(anchor_mm @ rot.T + t) - points_px, axis=1)
+        new_keep = err <= max(outlier_px, 3.0 * float(np.median(err[keep])))
+        if np.array_equal(new_keep, keep) or new_keep.sum() < 6:
+            break
+        keep = new_keep
+    return rot, t, rms, int(keep.sum())
+
+
+# Following the head past the mesh (io/headtrack.py): anchors are taken from
+# meshes trusted at 20-32 deg of yaw (well inside the mesh's accurate range,
+# yet turned enough that the near half of the face is the one that stays in
+# view). From `HANDOVER_YAW_DEG` on, the followed points give the yaw: there
+# the mesh's far half is foreshortened, its yaw saturates and then collapses,
+# while the followed fit keeps following the turn to full profile (within
+# 2-3 deg of the truth to 55 deg while moving on the tuning sweeps, and a
+# valid lower bound beyond). The mesh also hands over whenever it parts from
+# the followed points by more than 5 deg (collapsing), passes the gate,
+# jumps or is lost, and takes over again once they agree inside
+# `HANDBACK_YAW_DEG`. Followed points fit the anchor's shape less well the
+# further the head turns from it: on the tuning sweeps the followed yaw
+# under-read the truth by 1-2 deg at 40-55, 2.5-4.5 at 55-65, 4-6 at 65-75
+# and 8-11 at 85-90 (83 read at 90; a flatter anchor depth did not remove
+# it). So it is trusted while the reading is within `MAX_TRACKED_YAW_DEG`
+# and the fit's rms within 2.6 px per 100 px of face width.
+# Past either limit the reading is a lower bound (the values stay continuous:
+# a step would read as a sudden movement downstream). Following is
+# given up (the gate takes over) with too few points left, a fit worse than
+# `LOST_TRACKED_RMS_PER_100PX`, or after `MAX_TRACKED_S` from the anchor.
+# Trust itself stops earlier, at `MAX_TRUSTED_YAW_DEG` (below).
+ANCHOR_YAW_DEG = (20.0, 32.0)
+TRACK_FROM_YAW_DEG = 15.0
+AGREE_DEG = 5.0
+HANDOVER_YAW_DEG = 38.0
+HANDBACK_YAW_DEG = 34.0
+# Handing back to the mesh: a mesh read inside `HANDBACK_YAW_DEG`, with a good
+# fit and no jump, takes over unless the followed points say the head is
+# turned past `COLLAPSE_YAW_DEG` -- then the small reading may be the mesh's
+# collapse (70 deg read as 26), and only agreement hands back. Following ends
+# at once when it turns implausible: past `MAX_FOLLOWED_YAW_DEG` (no neck
+# turns that far), back across the front to the other side (the anchor's near
+# half is then the far half, its points hidden), or jumping like no head can.
+COLLAPSE_YAW_DEG = 55.0
+# ... but a mesh that stays inside its range, fitting well and without jumps,
+# for `MESH_SETTLED_S` takes over whatever the follower says -- provided it
+# has been found in every frame since it last agreed with the followed
+# points: then it came back by itself (followed points that slid off would
+# otherwise be believed for good), whereas a mesh lost at profile and found
+# again may have locked onto a wrong half-face (-90 read as -16 for seconds).
+MESH_SETTLED_S = 0.7
+MAX_FOLLOWED_YAW_DEG = 100.0
+MIN_TRACKED_POINTS = 12
+MAX_TRACKED_RMS_PER_100PX = 2.6
+LOST_TRACKED_RMS_PER_100PX = 8.0
+MAX_TRACKED_YAW_DEG = 42.0
+# Whatever gives it, a yaw read past this is a lower bound, not a measurement:
+# on a held turn face mesh and the followed fit both under-read one side of the
+# virtual patient's (real, asymmetric) face -- a held 50 deg right turn read
+# 44-46 deg, left 49-51, whatever the light's side -- by more than the 5 deg a
+# trusted value may be off, while readings up to ~42 deg stayed within it.
+# The readings stay below the truth there, so they are valid lower bounds.
+MAX_TRUSTED_YAW_DEG = 42.0
+MAX_TRACKED_S = 20.0
+
+
+class _Anchor:
+    """A trusted mesh the followed points are fitted to (see `tracked_motion`)."""
+
+    def __init__(self, anchor_id: int, points_mm: np.ndarray, rotation: np.ndarray,
+                 pivot_mm: np.ndarray, width_px: float, t_s: float) -> None:
+        self.anchor_id, self.points_mm, self.rotation = anchor_id, points_mm, rotation
+        self.side = 1.0 if angles_from_rotation(rotation)[0] >= 0 else -1.0
+        self.pivot_mm, self.width_px, self.t_s = pivot_mm, width_px, t_s
+        self.motion: tuple[np.ndarray, np.ndarray] | None = None  # last fit, to start the next
+
+
 class HeadPoseEstimator:
-    """Per-frame pose fit; `reliable` drops where the mesh saturates.
+    """Per-frame pose fit with a trust flag per measure (see the tables above).
 
     Face mesh stops following the head beyond about 55-60 deg of yaw (the far
-    half of the face is hallucinated), so poses past `max_reliable_yaw_deg`
-    (with hysteresis, see `YawGate`), or with a poor fit, are flagged
-    unreliable instead of being reported as exact.
+    half of the face is hallucinated). Where the detector follows anchor points
+    (`FaceObservation.tracked`), the head is followed through profile from the
+    last trusted mesh (`tracked` poses). Otherwise, or once following fails,
+    poses past `max_reliable_yaw_deg` (with hysteresis, see `YawGate`), after
+    an impossible jump, or with a poor fit have their yaw flagged unreliable
+    and given as a lower bound (`HeadPose.lower_bounds`) in the direction the
+    head went, also for up to `EDGE_HOLD_S` after the face is lost there.
+
+    After each frame `anchor_ok` says whether its mesh may anchor the follower
+    and `tracking_wanted` whether the next frame should be followed (see
+    `neckcoach.measure.pose_of_frame`).
     """
 
     def __init__(self, *, hfov_deg: float = 60.0, method: str = "weak",
-                 max_reliable_yaw_deg: float = 50.0, max_reliable_pitch_deg: float = 45.0,
+                 max_reliable_yaw_deg: float = 50.0, max_reliable_pitch_deg: float = MAX_EXTENSION_DEG,
+                 max_reliable_flexion_deg: float = MAX_FLEXION_DEG,
                  max_rms_px_per_100px: float = 10.0,
                  pivot_offset_mm: tuple[float, float, float] = DEFAULT_PIVOT_OFFSET_MM) -> None:
         if not 10.0 <= hfov_deg <= 170.0:
@@ -94,15 +250,21 @@ class HeadPoseEstimator:
         if not 0 < max_reliable_yaw_deg <= 90:
             raise ValueError("max_reliable_yaw_deg must be in (0, 90], "
                              f"got {max_reliable_yaw_deg!r}")
+        for name, v in (("max_reliable_pitch_deg", max_reliable_pitch_deg),
+                        ("max_reliable_flexion_deg", max_reliable_flexion_deg)):
+            if not 0 < v <= 90:
+                raise ValueError(f"{name} must be in (0, 90], got {v!r}")
         self.hfov_deg = hfov_deg
         self.method = method
         self.max_reliable_yaw_deg = max_reliable_yaw_deg
         self.max_reliable_pitch_deg = max_reliable_pitch_deg
+        self.max_reliable_flexion_deg = max_reliable_flexion_deg
         self.max_rms_px_per_100px = max_rms_px_per_100px
         self.pivot_offset_mm = np.asarray(pivot_offset_mm, float)
         self._camera: Camera | None = None
         self._model_fit = SimilarityFit(face_model.MODEL_POINTS_MM)
         self.gate = YawGate(enter_deg=max_reliable_yaw_deg, exit_deg=0.8 * max_reliable_yaw_deg)
+        self.reset()
 
     def camera(self, image_size: tuple[int, int]) -> Camera:
         if self._camera is None or (self._camera.width, self._camera.height) != tuple(image_size):
@@ -112,6 +274,60 @@ class HeadPoseEstimator:
     def reset(self) -> None:
         self._camera = None
         self.gate.reset()
+        self._last: tuple[float, float, float, float] | None = None  # t, yaw, pitch, roll
+        self._edge_sign = 0.0
+        self._edge_bound = 0.0  # |yaw| last shown at the edge: what a lost face holds
+        self._edge_lost_since: float | None = None
+        self._anchor: _Anchor | None = None
+        self._following = False
+        self._last_mesh: tuple[np.ndarray, np.ndarray, float, float] | None = None
+        self._last_followed_yaw = 0.0
+        self._last_followed: tuple[float, float] | None = None
+        self._retired_anchor: int | None = None
+        self._mesh_inside_since: float | None = None
+        self._mesh_continuous = True
+        self._last_mesh_yaw: tuple[float, float] | None = None
+        self.anchor_ok = False
+        self.tracking_wanted = False
+
+    def _jumped(self, t_s: float, yaw: float, pitch: float, roll: float) -> bool:
+        """An angle moved more than `JUMP_MIN_DEG` faster than a head can (see above)."""
+        last = self._last
+        if last is None:
+            return False
+        dt = t_s - last[0]
+        if not 0 < dt <= 0.5:
+            return False
+        moved = max(abs(yaw - last[1]), abs(pitch - last[2]), abs(roll - last[3]))
+        return moved >= JUMP_MIN_DEG and moved / dt > MAX_PLAUSIBLE_SPEED_DEG_S
+
+    def _follow(self, obs: "FaceObservation", cam: Camera, t_s: float
+                ) -> tuple[np.ndarray, np.ndarray, bool, float] | None:
+        """(rotation, pivot, usable, width px, fit rms per 100 px) from the followed points, or None."""
+        tr = getattr(obs, "tracked", None)
+        if tr is None or tr.anchor_id == self._retired_anchor:
+            return None
+        anchor = self._anchor
+        if anchor is None or anchor.anchor_id != tr.anchor_id:
+            if self._last_mesh is None:
+                return None
+            # The detector anchored on the previous frame's mesh, judged trustworthy.
+            rot, t, width, t_prev = self._last_mesh
+            anchor = _Anchor(tr.anchor_id, anchor_points_mm(tr.anchor_landmarks_px, cam, float(t[2])),
+                             rot, t + rot @ self.pivot_offset_mm, width, t_prev)
+            self._anchor = anchor
+        motion, move_t, rms, kept = tracked_motion(anchor.points_mm[tr.indices], tr.points_px, cam,
+                                                   anchor.motion)
+        anchor.motion = (motion, move_t)
+        rot = motion @ anchor.rotation
+        pivot = motion @ anchor.pivot_mm + move_t
+        scale = anchor.points_mm[tr.indices, 2].mean() / max(float((anchor.points_mm[tr.indices] @ motion.T
+                                                                       + move_t)[:, 2].mean()), 1.0)
+        width = anchor.width_px * scale
+        rms_rel = rms / max(width, 1.0) * 100.0
+        usable = (kept >= MIN_TRACKED_POINTS and rms_rel <= LOST_TRACKED_RMS_PER_100PX
+                  and t_s - anchor.t_s <= MAX_TRACKED_S)
+        return rot, pivot, usable, width, rms_rel
 
     def update(self, obs: "FaceObservation", t_s: float, *,
                image_size_px: tuple[int, int] = (0, 0),
@@ -122,36 +338,173 @@ class HeadPoseEstimator:
         They are taken as arguments so the caller need not copy the pose to add them.
         """
         torso_yaw, torso_roll = torso_angles(obs.pose_px)
-        if not obs.face_found:
-            self.gate.update(False, 0.0, t_s)
-            return HeadPose(t_s=t_s, face_found=False, faces=obs.faces,
-                            brightness=obs.brightness, torso_yaw_deg=torso_yaw,
-                            torso_roll_deg=torso_roll, image_size_px=image_size_px,
-                            face_center_px=face_center_px, face_brightness=face_brightness)
+        picture = dict(faces=obs.faces, brightness=obs.brightness, torso_yaw_deg=torso_yaw,
+                       torso_roll_deg=torso_roll, image_size_px=image_size_px,
+                       face_center_px=face_center_px, face_brightness=face_brightness)
         cam = self.camera(obs.image_size)
+        followed = self._follow(obs, cam, t_s)
+        mesh = self._mesh_fit(obs, cam) if obs.face_found else None
+        self.anchor_ok = False
+        if mesh is None:
+            self._last = None
+        m_yaw = angles_from_rotation(mesh[0])[0] if mesh is not None else None
+        mesh_jumped = self._mesh_jumped(t_s, m_yaw)
+        f_yaw_raw = angles_from_rotation(followed[0])[0] if followed is not None else None
+        if m_yaw is not None and mesh[3] and not mesh_jumped and abs(m_yaw) < HANDBACK_YAW_DEG:
+            if self._mesh_inside_since is None:
+                self._mesh_inside_since = t_s
+        else:
+            self._mesh_inside_since = None
+        if m_yaw is None or mesh_jumped:
+            self._mesh_continuous = False  # lost or jumped: it may come back locked on wrong
+        elif not self._following or (f_yaw_raw is not None and abs(m_yaw - f_yaw_raw) <= AGREE_DEG):
+            self._mesh_continuous = True
+        mesh_settled = (self._mesh_continuous and self._mesh_inside_since is not None
+                        and t_s - self._mesh_inside_since >= MESH_SETTLED_S)
+        f_yaw = f_yaw_raw
+        followed_id = self._anchor.anchor_id if followed is not None and self._anchor is not None else None
+        if f_yaw is not None and not self._plausible(f_yaw, t_s):
+            followed = None  # implausible: following has lost the face's points
+        if followed is not None and followed[2]:
+            if not self._following:
+                # Hand over when the mesh parts from the followed points, passes the gate or is lost.
+                self._following = (m_yaw is None or abs(m_yaw - f_yaw) > AGREE_DEG
+                                   or abs(m_yaw) >= HANDOVER_YAW_DEG or abs(f_yaw) >= HANDOVER_YAW_DEG
+                                   or mesh_jumped)
+            elif self._mesh_inside_since is not None and (
+                    abs(f_yaw) < COLLAPSE_YAW_DEG or abs(m_yaw - f_yaw) <= AGREE_DEG or mesh_settled):
+                self._following = False  # the mesh is back inside its range: it takes over
+                self.gate.reset()
+                self._retired_anchor = followed_id  # its points are not to be trusted again
+                self._last_followed = None
+            if self._following:
+                self._last_followed = (t_s, f_yaw)
+                # A mesh inside its range that contradicts the followed points may be
+                # collapsing -- or the points may have slid off: neither is trusted then.
+                conflict = self._mesh_inside_since is not None and abs(m_yaw - f_yaw) > AGREE_DEG
+                return self._followed_pose(followed, f_yaw, t_s, picture, conflict)
+        elif self._following:
+            self._following = False  # following failed: fall back to the gate
+            self._last_followed = None
+            self.gate.edge = True
+            self._edge_sign = 1.0 if self._last_followed_yaw > 0 else -1.0
+            self._edge_bound = abs(self._last_followed_yaw)
+        if mesh is None:
+            return self._lost(t_s, picture)
+        return self._mesh_pose(mesh, t_s, picture)
+
+    def _mesh_jumped(self, t_s: float, m_yaw: float | None) -> bool:
+        """The mesh's yaw moved faster than a head can since the last frame with a mesh."""
+        last, self._last_mesh_yaw = self._last_mesh_yaw, (t_s, m_yaw) if m_yaw is not None else None
+        if last is None or m_yaw is None or not 0 < t_s - last[0] <= 0.5:
+            return False
+        moved = abs(m_yaw - last[1])
+        return moved >= JUMP_MIN_DEG and moved / (t_s - last[0]) > MAX_PLAUSIBLE_SPEED_DEG_S
+
+    def _plausible(self, f_yaw: float, t_s: float) -> bool:
+        """Whether the followed yaw can still be the head's (see `MAX_FOLLOWED_YAW_DEG`)."""
+        anchor = self._anchor
+        if abs(f_yaw) > MAX_FOLLOWED_YAW_DEG or anchor is None:
+            return False
+        if f_yaw * anchor.side < -TRACK_FROM_YAW_DEG:
+            return False  # turned back across the front: the anchor's points are hidden now
+        last = self._last_followed
+        if last is not None and 0 < t_s - last[0] <= 0.5:
+            moved = abs(f_yaw - last[1])
+            if moved >= JUMP_MIN_DEG and moved / (t_s - last[0]) > MAX_PLAUSIBLE_SPEED_DEG_S:
+                return False
+        return True
+
+    def _mesh_fit(self, obs: "FaceObservation", cam: Camera):
         pts = obs.landmarks_px[face_model.MODEL_INDICES]
         model = face_model.MODEL_POINTS_MM
         rot, t = weak_perspective_pose(self._model_fit, pts, cam)
-        face_width = obs.width_px
         if self.method == "pnp":
             rot, t, rms = solve_pnp(model, pts[:, :2], cam, rot, t)
         else:
             residual = (cam.project(model @ rot.T + t) - pts[:, :2]).ravel()
             rms = math.sqrt(float(residual @ residual) / len(pts))
+        width = obs.width_px
+        rms_rel = rms / max(width, 1.0) * 100.0
+        return rot, t, width, rms_rel <= self.max_rms_px_per_100px, rms_rel, obs.confidence
+
+    def _followed_pose(self, followed, yaw: float, t_s: float, picture: dict,
+                       conflict: bool = False) -> HeadPose:
+        rot, pivot, _, width, rms_rel = followed
+        _, pitch, roll = angles_from_rotation(rot)
+        self._last = None
+        self._last_followed_yaw = yaw
+        self._edge_lost_since = None
+        self.tracking_wanted = True
+        yaw_ok = abs(yaw) <= MAX_TRACKED_YAW_DEG and rms_rel <= MAX_TRACKED_RMS_PER_100PX and not conflict
+        bounds = () if yaw_ok or conflict else ("yaw",)
+        if not conflict:
+            self._edge_bound = abs(yaw)
+        return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
+                        position_mm=tuple(pivot.tolist()), confidence=0.5, reliable=True,
+                        face_width_px=width, yaw_reliable=yaw_ok, pitch_reliable=False,
+                        roll_reliable=False, position_reliable=False, lower_bounds=bounds,
+                        tracked=True, **picture)
+
+    def _lost(self, t_s: float, picture: dict) -> HeadPose:
+        was_edge = self.gate.edge
+        self.gate.update(False, 0.0, t_s)
+        self.tracking_wanted = self.tracking_wanted and was_edge
+        if was_edge and self._edge_sign and self._edge_bound > 0:
+            if self._edge_lost_since is None:
+                self._edge_lost_since = t_s
+            if t_s - self._edge_lost_since <= EDGE_HOLD_S:
+                # Lost at the edge of the measurable turn: still turned at least that far.
+                return HeadPose(t_s=t_s, face_found=True, yaw_deg=self._edge_sign * self._edge_bound,
+                                reliable=False, yaw_reliable=False, pitch_reliable=False,
+                                roll_reliable=False, position_reliable=False,
+                                lower_bounds=("yaw",), tracked=True, **picture)
+        self._edge_sign = 0.0
+        self.tracking_wanted = False
+        return HeadPose(t_s=t_s, face_found=False, **picture)
+
+    def _mesh_pose(self, mesh, t_s: float, picture: dict) -> HeadPose:
+        rot, t, face_width, fit_ok, rms_rel, det_conf = mesh
+        self._edge_lost_since = None
         yaw, pitch, roll = angles_from_rotation(rot)
         pivot = (t + rot @ self.pivot_offset_mm).tolist()
-        rms_rel = rms / max(face_width, 1.0) * 100.0
-        fit_ok = rms_rel <= self.max_rms_px_per_100px
-        yaw_ok = self.gate.update(True, yaw, t_s)
-        in_range = yaw_ok and abs(pitch) <= self.max_reliable_pitch_deg
+        if self._jumped(t_s, yaw, pitch, roll):
+            self.gate.edge = True  # distrust until the estimate settles back near the front
+            self.gate._below_since = None
+        self._last = (t_s, yaw, pitch, roll)
+        seen_ok = self.gate.update(True, yaw, t_s) and fit_ok  # the mesh sees the face as it is
+        yaw_ok = seen_ok and abs(yaw) <= MAX_TRUSTED_YAW_DEG
+        if self.gate.edge:
+            if abs(yaw) >= 0.8 * self.max_reliable_yaw_deg or not self._edge_sign:
+                self._edge_sign = 1.0 if yaw > 0 else -1.0
+        else:
+            self._edge_sign = 0.0
+        # Saturating past the gate, still turned the same way: the mesh under-reads
+        # there, so the reading is a lower bound. (On the way back, inside the gate
+        # but still distrusted, it may over-read by a few degrees: no bound.)
+        lower_bound = bool(self.gate.edge and self._edge_sign and yaw * self._edge_sign > 0
+                           and abs(yaw) >= self.max_reliable_yaw_deg) or (seen_ok and not yaw_ok)
+        if self.gate.edge:
+            self._edge_bound = max(abs(yaw), self._edge_bound) if lower_bound else self._edge_bound
+        else:
+            self._edge_bound = 0.0
+        pitch_ok = (seen_ok and -self.max_reliable_pitch_deg <= pitch <= self.max_reliable_flexion_deg)
+        # Flexion past the trusted reading is under-read, so the reading is a lower bound.
+        bounds = (("yaw",) if lower_bound else ()) + (
+            ("pitch",) if seen_ok and pitch > self.max_reliable_flexion_deg else ())
+        roll_ok = seen_ok and abs(roll) <= MAX_ROLL_DEG
+        position_ok = (seen_ok and max(abs(yaw), abs(pitch), abs(roll)) <= MAX_POSITION_ANGLE_DEG)
+        in_range = seen_ok and -self.max_reliable_pitch_deg <= pitch <= self.max_reliable_pitch_deg
         fit_score = 1.0 - rms_rel / (2 * self.max_rms_px_per_100px)
-        conf = obs.confidence * min(max(float(fit_score), 0.0), 1.0)
+        conf = det_conf * min(max(float(fit_score), 0.0), 1.0)
         if not in_range:
             conf *= 0.5
+        self._last_mesh = (rot, t, face_width, t_s) if seen_ok else None
+        self.anchor_ok = bool(yaw_ok and ANCHOR_YAW_DEG[0] <= abs(yaw) <= ANCHOR_YAW_DEG[1])
+        self.tracking_wanted = bool(abs(yaw) >= TRACK_FROM_YAW_DEG or self.gate.edge)
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
-                        position_mm=tuple(pivot),
-                        confidence=float(conf), reliable=bool(fit_ok and in_range),
-                        faces=obs.faces, face_width_px=face_width, brightness=obs.brightness,
-                        torso_yaw_deg=torso_yaw, torso_roll_deg=torso_roll,
-                        image_size_px=image_size_px, face_center_px=face_center_px,
-                        face_brightness=face_brightness)
+                        position_mm=tuple(pivot), confidence=float(conf), reliable=bool(fit_ok),
+                        face_width_px=face_width, yaw_reliable=bool(yaw_ok),
+                        pitch_reliable=bool(pitch_ok), roll_reliable=bool(roll_ok),
+                        position_reliable=bool(position_ok), lower_bounds=bounds,
+                        **picture)

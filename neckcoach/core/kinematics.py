@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from statistics import median_low
 
 from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
-from neckcoach.core.samples import AXES, Kinematics, kinematic_fields
+from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, measure_reliable
+
+# A step of 30 deg faster than 300 deg/s is no head movement (see core/headpose.py).
+JUMP_MIN_DEG = 30.0
+MAX_PLAUSIBLE_SPEED_DEG_S = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +22,9 @@ class RelativePose:
     The picture fields of `HeadPose` ride along so the filter can hand them to
     `Kinematics` directly (copying a 29-field record per frame to add them was
     a measurable share of the frame loop).
+
+    The per-measure flags mean what they do on `HeadPose` (None: as
+    `reliable`); `retraction_reliable` comes from the pose's position flag.
     """
 
     t_s: float
@@ -36,6 +43,12 @@ class RelativePose:
     image_size_px: tuple[int, int] = (0, 0)
     face_center_px: tuple[float, float] | None = None
     face_brightness: float = 0.0
+    yaw_reliable: bool | None = None
+    pitch_reliable: bool | None = None
+    roll_reliable: bool | None = None
+    retraction_reliable: bool | None = None
+    lower_bounds: tuple[str, ...] = ()
+    tracked: bool = False
 
 
 class _AxisChain:
@@ -77,16 +90,35 @@ class KinematicsFilter:
     climb back from rest, so that the restart transient is not judged as a
     sudden movement.
 
-    Retraction comes from the head's depth, which pitch and large yaw also
-    change (the head pivots about the neck), so `retraction_reliable` is True
-    only while all angles are within `retraction_max_angle_deg` of neutral.
+    Each measure's flag is the estimator's (see `HeadPose.is_reliable`) and
+    not settling. Retraction comes from the head's depth, estimated from the
+    face's apparent size, which turning the face also changes: in the
+    accuracy sweeps (benchmarks/README.md) a turn or side bend beyond
+    ~5 deg, or an extension beyond ~3 deg, moved the estimate by more than
+    5 mm while moving (flexion to 10 deg did not). So `retraction_reliable`
+    further needs all angles reliable and within that window of neutral
+    (`retraction_max_angle_deg` for yaw and roll, `retraction_pitch_window_deg`).
+    Flexion beyond `max_flexion_deg` from neutral is a lower bound: face mesh
+    under-reads it (30 deg read ~24, 40 read ~33) whether the camera is level
+    or looks up at the face (the estimator's own limit is on the camera-
+    relative reading, which a camera below the eyes shifts by its tilt).
+    For `acquire_settle_s` after the face is (re)acquired retraction is not
+    trusted: face mesh's first frames after a detection put the pivot 8-12 mm
+    off in the sweeps, and its smoothing starts from them (the angles were
+    within 1 deg from the first frame). One Euro's `beta` of 0.2 keeps the smoothed angle within ~1 deg of
+    a 55 deg/s turn (0.05 lagged 2.5-3 deg, enough to push a reading that was
+    4 deg off past the 5 deg a trusted value may be off). A yaw beyond the measurable range
+    (`lower_bounds`) is listed in `lower_bound_axes`.
     """
 
-    def __init__(self, *, min_cutoff_hz: float = 0.8, beta: float = 0.05,
+    def __init__(self, *, min_cutoff_hz: float = 0.8, beta: float = 0.2,
                  retraction_min_cutoff_hz: float = 0.5, retraction_beta: float = 0.05,
                  speed_cutoff_hz: float = 5.0, max_gap_s: float = 0.5,
-                 retraction_max_angle_deg: float = 15.0, restart_settle_s: float = 0.3,
-                 restart_gap_factor: float = 3.0) -> None:
+                 retraction_max_angle_deg: float = 5.0,
+                 retraction_pitch_window_deg: tuple[float, float] = (-3.0, 10.0),
+                 max_flexion_deg: float = 20.0,
+                 restart_settle_s: float = 0.3,
+                 restart_gap_factor: float = 3.0, acquire_settle_s: float = 0.3) -> None:
         for name, v in (("min_cutoff_hz", min_cutoff_hz), ("speed_cutoff_hz", speed_cutoff_hz),
                         ("retraction_min_cutoff_hz", retraction_min_cutoff_hz),
                         ("max_gap_s", max_gap_s)):
@@ -96,12 +128,23 @@ class KinematicsFilter:
             raise ValueError(f"restart_settle_s must be in [0, 5], got {restart_settle_s!r}")
         if not 1.0 <= restart_gap_factor <= 100.0:
             raise ValueError(f"restart_gap_factor must be in [1, 100], got {restart_gap_factor!r}")
+        if not 0.0 <= acquire_settle_s <= 5.0:
+            raise ValueError(f"acquire_settle_s must be in [0, 5], got {acquire_settle_s!r}")
         self.max_gap_s = max_gap_s
+        self.acquire_settle_s = acquire_settle_s
         self.restart_settle_s = restart_settle_s
         self.restart_gap_factor = restart_gap_factor
         # Recent frame spacing: a property of the source, so kept across resets.
         self._steps_s: deque[float] = deque(maxlen=15)
         self.retraction_max_angle_deg = retraction_max_angle_deg
+        if not 0.0 < max_flexion_deg <= 90.0:
+            raise ValueError(f"max_flexion_deg must be in (0, 90], got {max_flexion_deg!r}")
+        self.max_flexion_deg = max_flexion_deg
+        lo, hi = retraction_pitch_window_deg
+        if not -90.0 <= lo <= 0.0 <= hi <= 90.0:
+            raise ValueError("retraction_pitch_window_deg must be (low <= 0, high >= 0) within +-90, "
+                             f"got {retraction_pitch_window_deg!r}")
+        self.retraction_pitch_window_deg = (float(lo), float(hi))
         self._chains = {a: _AxisChain(min_cutoff_hz, beta, speed_cutoff_hz) for a in AXES}
         self._chains["retraction"] = _AxisChain(retraction_min_cutoff_hz, retraction_beta,
                                                 speed_cutoff_hz)
@@ -120,6 +163,16 @@ class KinematicsFilter:
         self._last_out: Kinematics | None = None
         self._tracking = False
         self._settle_until_s: float | None = None
+        self._acquired_s: float | None = None
+        self._last_angles: tuple[float, float, float, float] | None = None
+
+    def _jump(self, rel: RelativePose) -> bool:
+        last = self._last_angles
+        self._last_angles = (rel.t_s, rel.yaw_deg, rel.pitch_deg, rel.roll_deg)
+        if last is None or not 0 < rel.t_s - last[0] <= self.max_gap_s:
+            return False
+        moved = max(abs(rel.yaw_deg - last[1]), abs(rel.pitch_deg - last[2]), abs(rel.roll_deg - last[3]))
+        return moved >= JUMP_MIN_DEG and moved / (rel.t_s - last[0]) > MAX_PLAUSIBLE_SPEED_DEG_S
 
     def _jumped(self, t_s: float) -> bool:
         return self._last_t is not None and (t_s - self._last_t > self.max_gap_s or t_s < self._last_t)
@@ -142,6 +195,12 @@ class KinematicsFilter:
         if self._tracking and self._last_out is not None and rel.t_s == self._last_t:
             return self._last_out
         restarted = self._restarted_in_view(rel.t_s)
+        if self._jump(rel):
+            # The estimate switched source (the mesh taking over from followed points that
+            # had slid off, or a re-lock): a step no head makes. Differentiating it would
+            # fake a violent movement, so the history restarts from here, settling first.
+            self.reset()
+            self._settle_until_s = rel.t_s + self.restart_settle_s
         if self._tracking and self._last_t is not None and rel.t_s > self._last_t:
             self._steps_s.append(rel.t_s - self._last_t)
         if self._jumped(rel.t_s):
@@ -149,14 +208,30 @@ class KinematicsFilter:
             if restarted:
                 self._settle_until_s = rel.t_s + self.restart_settle_s
         settling = self._settle_until_s is not None and rel.t_s < self._settle_until_s
+        if not self._tracking:
+            self._acquired_s = rel.t_s
+        acquiring = self._acquired_s is not None and rel.t_s - self._acquired_s < self.acquire_settle_s
         self._last_t = rel.t_s
         self._tracking = True
+        extra: dict = {}
         out: dict[str, float] = {}
         for names, chain in self._outputs:
             out.update(zip(names, chain.update(getattr(rel, names[0]), rel.t_s)))
-        near = max(abs(rel.yaw_deg), abs(rel.pitch_deg), abs(rel.roll_deg))
+        lo, hi = self.retraction_pitch_window_deg
+        near = (max(abs(rel.yaw_deg), abs(rel.roll_deg)) <= self.retraction_max_angle_deg
+                and lo <= rel.pitch_deg <= hi)
         reliable = rel.reliable and not settling
-        extra = {}
+        if rel.tracked:
+            extra["tracked"] = True
+        yaw_ok, pitch_ok, roll_ok, position_ok = (
+            reliable and measure_reliable(rel, m) for m in ("yaw", "pitch", "roll", "retraction"))
+        bounds = rel.lower_bounds
+        if pitch_ok and rel.pitch_deg > self.max_flexion_deg:
+            # Face mesh under-reads flexion, by how far the head has flexed from
+            # neutral wherever the camera is: past this the reading is a lower bound.
+            pitch_ok = False
+            bounds = bounds if "pitch" in bounds else bounds + ("pitch",)
+        position_ok = position_ok and not acquiring
         if restarted:
             extra["tracking_restarted"] = True
         self._last_out = Kinematics(
@@ -166,9 +241,10 @@ class KinematicsFilter:
             torso_yaw_deg=self._smooth_torso("yaw", rel.torso_yaw_deg, rel.t_s),
             torso_roll_deg=self._smooth_torso("roll", rel.torso_roll_deg, rel.t_s),
             image_size_px=rel.image_size_px, face_center_px=rel.face_center_px,
-            face_brightness=rel.face_brightness, yaw_reliable=reliable, pitch_reliable=reliable,
-            roll_reliable=reliable,
-            retraction_reliable=bool(reliable and near <= self.retraction_max_angle_deg), **out)
+            face_brightness=rel.face_brightness, yaw_reliable=yaw_ok, pitch_reliable=pitch_ok,
+            roll_reliable=roll_ok,
+            retraction_reliable=bool(position_ok and yaw_ok and pitch_ok and roll_ok and near),
+            lower_bound_axes=() if settling else bounds, **out)
         return self._last_out
 
     @staticmethod

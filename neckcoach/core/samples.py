@@ -37,6 +37,15 @@ class HeadPose:
     beyond what the detector can see (e.g. very large yaw): the value is then
     a best guess that must not be reported as a measurement.
 
+    Per measure: `yaw_reliable`, `pitch_reliable`, `roll_reliable` and
+    `position_reliable` (the pivot position, hence retraction) say whether each
+    value is expected within 5 deg / 5 mm of the truth (see `is_reliable`;
+    None means "as `reliable`", for callers that only know the overall flag).
+    `lower_bounds` names the angles ("yaw", "pitch") the head has gone beyond
+    what can be measured: the true angle is at least the value given, in its
+    direction. `tracked` says the angles
+    were followed past the face mesh's range rather than read from the mesh.
+
     Picture fields, for the quality checks: `image_size_px` is (width, height),
     `face_center_px` the face's centre in the image, `face_brightness` the mean
     grey level (0-255) inside the face box, `brightness` that of the whole
@@ -59,10 +68,32 @@ class HeadPose:
     image_size_px: tuple[int, int] = (0, 0)
     face_center_px: tuple[float, float] | None = None
     face_brightness: float = 0.0
+    yaw_reliable: bool | None = None
+    pitch_reliable: bool | None = None
+    roll_reliable: bool | None = None
+    position_reliable: bool | None = None
+    lower_bounds: tuple[str, ...] = ()
+    tracked: bool = False
 
     @classmethod
     def empty(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "HeadPose":
         return cls(t_s=t_s, face_found=False, faces=faces, brightness=brightness)
+
+    def is_reliable(self, measure: str) -> bool:
+        """Whether `measure` ("yaw", "pitch", "roll" or "position") is trustworthy this frame."""
+        return measure_reliable(self, measure)
+
+
+def measure_reliable(sample, measure: str) -> bool:
+    """The per-measure flag of a `HeadPose` or `RelativePose`, falling back to `reliable`.
+
+    Why the fallback: records built by callers that know only the overall flag
+    (tests, replayed traces) keep meaning what they said.
+    """
+    if not (sample.face_found and sample.reliable):
+        return False
+    flag = getattr(sample, f"{measure}_reliable")
+    return True if flag is None else bool(flag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +156,16 @@ class Kinematics:
     def is_lower_bound(self, axis: Axis) -> bool:
         """The true value is at least `value(axis)` (beyond what can be measured)."""
         return axis in self.lower_bound_axes
+
+    @property
+    def yaw_lower_bound(self) -> bool:
+        """Trace column: the yaw is a lower bound (turned beyond what can be measured)."""
+        return "yaw" in self.lower_bound_axes
+
+    @property
+    def pitch_lower_bound(self) -> bool:
+        """Trace column: the pitch is a lower bound (flexion beyond what is read faithfully)."""
+        return "pitch" in self.lower_bound_axes
 
     def speed(self, axis: Axis) -> float:
         return getattr(self, _SPEED_FIELD[axis])

@@ -7,13 +7,14 @@ the image width), so the core can treat them as a weak-perspective 3D point set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Callable
 
 import cv2
 import numpy as np
 
+from neckcoach.io.headtrack import FeatureTracker, TrackedPoints, grey_of
 # Which face is the patient: see neckcoach/io/patient.py (these names are re-exported here).
 from neckcoach.io.patient import (
     PATIENT_MAX_SHIFT_SIZES,
@@ -45,6 +46,8 @@ class FaceObservation:
     pictures: int = 0
     # Another face could be the patient, so the patient is not taken (face_found False).
     ambiguous: bool = False
+    # Anchor points followed into this frame (see neckcoach/io/headtrack.py), or None.
+    tracked: TrackedPoints | None = field(default=None, compare=False)
 
     @classmethod
     def empty(cls, image_size: tuple[int, int], faces: int = 0, brightness: float = 0.0,
@@ -274,6 +277,12 @@ class FaceDetector:
         self._prev_size: float | None = None
         self.patient = PatientTracker()
         self.max_faces = int(max_faces)
+        # Following the head past face mesh's range: the estimator says when
+        # (`tracking_wanted`, only at large yaw, so near the front it costs
+        # nothing) and which frames' meshes may anchor it (`confirm_anchor`).
+        self.tracker = FeatureTracker()
+        self.tracking_wanted = False
+        self._last_landmarks: np.ndarray | None = None
         self.during_inference: Callable[[], None] | None = None
         self._restart_mesh = False
         self._hooked = getattr(self._mesh, "_graph", None) is not None
@@ -319,8 +328,20 @@ class FaceDetector:
                                              tracker=self.patient)
         if obs.face_found:
             self._prev_center, self._prev_size = obs.center_px, obs.size_px
+        self._last_landmarks = obs.landmarks_px if obs.face_found else None
+        if self.tracking_wanted or self.tracker.active:
+            tracked = self.tracker.update(grey_of(frame), self.tracking_wanted)
+            if tracked is not None:
+                obs = replace(obs, tracked=tracked)
+        else:
+            self.tracker.update(None, False)
         self._keep_a_place_for_the_patient(obs)
         return obs
+
+    def confirm_anchor(self) -> None:
+        """The last frame's face mesh was judged trustworthy: follow its points from now on."""
+        if self._last_landmarks is not None:
+            self.tracker.confirm(self._last_landmarks)
 
     def _keep_a_place_for_the_patient(self, obs: FaceObservation) -> None:
         """Make face mesh look for faces again when pictures and others hold all its places.
@@ -339,6 +360,8 @@ class FaceDetector:
         self._prev_center = None
         self._prev_size = None
         self.patient.reset()
+        self.tracker.reset()
+        self.tracking_wanted = False
 
     def close(self) -> None:
         self._mesh.close()

@@ -138,7 +138,13 @@ def _retry(fn, attempts: int = 20):
 
 
 def summarize(session: Mapping[str, Any]) -> dict[str, Any]:
-    """Per-direction best range (deg/mm) and median smoothness of one session."""
+    """Per-direction best range (deg/mm) and median smoothness of one session.
+
+    A rep whose peak was beyond what can be measured carries
+    `"peak_lower_bound": true` (the rep counter's record); when the best range
+    comes from such a rep, `range_lower_bound` is True and the range is said
+    as "at least" it.
+    """
     from neckcoach.io.records import rep_metric
 
     by_dir: dict[str, dict[str, list[float]]] = {}
@@ -152,23 +158,44 @@ def summarize(session: Mapping[str, Any]) -> dict[str, Any]:
             if direction is None:
                 continue
             slot = by_dir.setdefault(direction, {"peak": [], "sparc": [], "ldlj": [],
-                                                 "peak_speed": []})
+                                                 "peak_speed": [], "bound": []})
             for key, value in (("peak", rep_metric(rep, "peak_abs")), ("sparc", rep.get("sparc")),
                                ("ldlj", rep.get("ldlj")),
                                ("peak_speed", rep_metric(rep, "peak_speed"))):
                 value = _finite(value)
                 if value is not None:
                     slot[key].append(abs(value) if key in ("peak", "peak_speed") else value)
+                    if key == "peak":
+                        slot["bound"].append(rep.get("peak_lower_bound") is True)
     out: dict[str, Any] = {}
     for direction, slot in by_dir.items():
         out[direction] = {
             "range": max(slot["peak"]) if slot["peak"] else None,
+            "range_lower_bound": _best_is_bound(slot["peak"], slot["bound"]),
             "sparc": statistics.median(slot["sparc"]) if slot["sparc"] else None,
             "ldlj": statistics.median(slot["ldlj"]) if slot["ldlj"] else None,
             "peak_speed": max(slot["peak_speed"]) if slot["peak_speed"] else None,
             "reps": len(slot["peak"]),
         }
     return out
+
+
+def _best_is_bound(peaks: list[float], bounds: list[bool]) -> bool:
+    """Whether the largest peak is only a lower bound (a measured peak as large wins)."""
+    if not peaks:
+        return False
+    best = max(peaks)
+    return any(b for p, b in zip(peaks, bounds) if p == best) and not any(
+        not b for p, b in zip(peaks, bounds) if p == best)
+
+
+def describe_range(stats: Mapping[str, Any], unit: str) -> str | None:
+    """"52°" or "at least 45°" for a direction's summary, None without a range."""
+    value = _finite(stats.get("range"))
+    if value is None:
+        return None
+    text = f"{value:.0f}{unit}"
+    return f"at least {text}" if stats.get("range_lower_bound") is True else text
 
 
 def _finite(value: Any) -> float | None:

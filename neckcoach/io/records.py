@@ -44,6 +44,10 @@ TRACE_FIELDS: tuple[str, ...] = (
     "t_s", "face_found", "yaw_deg", "pitch_deg", "roll_deg", "retraction_mm",
     "yaw_speed_deg_s", "pitch_speed_deg_s", "roll_speed_deg_s", "retraction_speed_mm_s",
     "confidence", "reliable", "faces", "brightness", "torso_yaw_deg", "torso_roll_deg",
+    # Per measure: is the value within 5 deg / 5 mm of the truth, and is it only a lower bound
+    # (see Kinematics.is_reliable / is_lower_bound).
+    "yaw_reliable", "pitch_reliable", "roll_reliable", "retraction_reliable",
+    "yaw_lower_bound", "pitch_lower_bound",
 )
 # Rep fields as the coach writes them; angle metrics are suffixed with the
 # exercise's unit (peak_deg / peak_mm for chin tucks), see `rep_metric`.
@@ -155,6 +159,9 @@ def _trace_row(sample: Any, t_s: float) -> dict[str, Any]:
         row = dict(sample)
     else:
         row = {name: getattr(sample, name) for name in TRACE_FIELDS if hasattr(sample, name)}
+        if row.get("retraction_reliable") is False:
+            # Not measured (head turned, or just found): withheld, not written as a number.
+            row["retraction_mm"] = row["retraction_speed_mm_s"] = None
     row["t_s"] = t_s
     return row
 

@@ -168,7 +168,9 @@ def range_figure(summary: Mapping[str, Mapping[str, Any]]) -> bytes:
             else:
                 color = LINE
             ax.barh(y, v, height=0.45, color=color, zorder=2)
-            ax.text(v + top * 0.01, y, f"{v:.0f}{UNITS[d]}", va="center", fontsize=9, zorder=3)
+            # A range beyond what could be measured is a lower bound: "at least".
+            bound = "≥ " if summary[d].get("range_lower_bound") is True else ""
+            ax.text(v + top * 0.01, y, f"{bound}{v:.0f}{UNITS[d]}", va="center", fontsize=9, zorder=3)
         ax.set_yticks(ypos, [LABELS[d] for d in group])
         ax.set_ylim(-0.7, len(group) - 0.3)
         ax.set_xlim(0, top)

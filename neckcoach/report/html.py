@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping
 
-from neckcoach.io.history import summarize
+from neckcoach.io.history import describe_range, summarize
 from neckcoach.io.records import SessionData, load_session, rep_metric, rep_warning_kinds
 from neckcoach.report import figures
 from neckcoach.report.norms import DIRECTION_ORDER, LABELS, NORMS, NORMS_NOTE, UNITS
@@ -102,9 +102,10 @@ def patient_summary(data: SessionData) -> list[str]:
             continue
         norm = NORMS.get(d)
         value = stats["range"]
-        text = f"Your best {LABELS[d].lower()} was {value:.0f}{UNITS[d]}"
+        text = f"Your best {LABELS[d].lower()} was {describe_range(stats, UNITS[d])}"
         if norm:
-            text += (f", about {100 * value / ((norm.low + norm.high) / 2):.0f}% of a typical "
+            share = "at least" if stats.get("range_lower_bound") is True else "about"
+            text += (f", {share} {100 * value / ((norm.low + norm.high) / 2):.0f}% of a typical "
                      f"adult range ({norm.low:.0f}–{norm.high:.0f}°)")
         lines.append(text + ".")
     pauses = session.get("pauses") or []
@@ -201,8 +202,9 @@ def _range_table(summary: Mapping[str, Mapping[str, Any]]) -> str:
             continue
         norm = NORMS.get(d)
         band = f"{norm.low:.0f}–{norm.high:.0f}{norm.unit}" if norm else "no norm"
-        rows.append(f"<tr><td class=l>{LABELS[d]}</td><td>{_fmt(summary[d].get('range'), 0)}"
-                    f"{UNITS[d]}</td><td>{band}</td><td>{summary[d].get('reps', 0)}</td>"
+        best = describe_range(summary[d], UNITS[d]) or _fmt(None)
+        rows.append(f"<tr><td class=l>{LABELS[d]}</td><td>{html.escape(best)}"
+                    f"</td><td>{band}</td><td>{summary[d].get('reps', 0)}</td>"
                     f"<td>{_fmt(summary[d].get('sparc'), 2)}</td></tr>")
     if not rows:
         return ""

@@ -1,0 +1,56 @@
+"""Per-measure trust flags through KinematicsFilter: each measure keeps its own, never more."""
+
+import pytest
+
+from neckcoach.core.kinematics import KinematicsFilter, RelativePose
+
+
+def _rel(t, *, yaw=0.0, pitch=0.0, roll=0.0, retraction=0.0, reliable=True, **flags):
+    return RelativePose(t, True, yaw, pitch, roll, retraction, 0.9, reliable, 1, 200.0, 120.0,
+                        **flags)
+
+
+def _run(samples, **kw):
+    f = KinematicsFilter(**kw)
+    return [f.update(s) for s in samples]
+
+
+def test_retraction_is_not_trusted_just_after_the_face_is_found():
+    out = _run([_rel(i / 30) for i in range(30)])
+    early = [k for k in out if k.t_s < 0.3]
+    late = [k for k in out if k.t_s >= 0.3]
+    assert early and not any(k.is_reliable("retraction") for k in early)
+    assert all(k.is_reliable(a) for k in out for a in ("yaw", "pitch", "roll"))
+    assert all(k.is_reliable("retraction") for k in late)
+
+
+@pytest.mark.parametrize("pose, trusted", [
+    (dict(yaw=4.0), True), (dict(yaw=8.0), False), (dict(roll=-6.0), False),
+    (dict(pitch=8.0), True), (dict(pitch=-5.0), False), (dict(pitch=12.0), False)])
+def test_retraction_only_near_neutral(pose, trusted):
+    k = _run([_rel(i / 30, **pose) for i in range(20)])[-1]
+    assert k.is_reliable("retraction") is trusted
+    assert k.is_reliable("yaw")  # the angles themselves are fine
+
+
+def test_each_measure_keeps_its_own_flag_and_lower_bounds_pass_through():
+    samples = [_rel(i / 30, yaw=60.0, yaw_reliable=False, pitch_reliable=True, roll_reliable=False,
+                    lower_bounds=("yaw",), tracked=True) for i in range(20)]
+    k = _run(samples)[-1]
+    assert (k.is_reliable("yaw"), k.is_reliable("pitch"), k.is_reliable("roll")) == (False, True, False)
+    assert not k.is_reliable("retraction")  # needs every angle trusted
+    assert k.is_lower_bound("yaw") and not k.is_lower_bound("pitch") and k.yaw_lower_bound
+    assert k.extra.get("tracked") is True
+    assert k.yaw_deg == pytest.approx(60.0, abs=0.5)
+
+
+def test_unflagged_samples_mean_what_reliable_says():
+    k = _run([_rel(i / 30, reliable=False) for i in range(20)])[-1]
+    assert not any(k.is_reliable(a) for a in ("yaw", "pitch", "roll", "retraction"))
+
+
+def test_flexion_past_the_limit_from_neutral_is_a_lower_bound():
+    k = _run([_rel(i / 30, pitch=30.0) for i in range(20)])[-1]
+    assert not k.is_reliable("pitch") and k.is_lower_bound("pitch") and k.pitch_lower_bound
+    k = _run([_rel(i / 30, pitch=-30.0) for i in range(20)])[-1]  # extension is measured
+    assert k.is_reliable("pitch") and not k.is_lower_bound("pitch")

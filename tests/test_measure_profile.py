@@ -1,0 +1,181 @@
+"""Following the head past face mesh's range, with exact synthetic landmarks.
+
+The fake detector gives face-mesh landmarks of a known rigid face while the
+mesh would work, then (as face mesh does past ~60 deg) a collapsed face that
+reads far less turned, then none; the follower's points are the anchor's 3D
+points projected at the true pose. The estimator must follow the truth, never
+trust the collapsed mesh, and call the far end a lower bound.
+"""
+
+import numpy as np
+import pytest
+
+from neckcoach.core import face_model
+from neckcoach.core.geometry import Camera, rotation_from_angles, rotation_to
+from neckcoach.core.headpose import (MAX_TRACKED_YAW_DEG, HeadPoseEstimator, anchor_points_mm,
+                                     tracked_motion)
+from neckcoach.io.detector import FaceObservation
+from neckcoach.io.headtrack import TrackedPoints
+from neckcoach.measure import pose_of_frame
+
+CAM = Camera(640, 480, 60.0)
+DEPTH_MM = 600.0
+CENTRE_MM = np.array([0.0, 0.0, DEPTH_MM])
+
+
+def _face_points() -> np.ndarray:
+    """478 rigid points (model mm): the face model's own, the rest spread over the face's front."""
+    rng = np.random.default_rng(0)
+    pts = np.zeros((478, 3))
+    x = rng.uniform(-60, 60, 478)
+    y = rng.uniform(-60, 30, 478)
+    pts[:] = np.column_stack([x, y, -70 + 0.012 * x * x - 25 * np.exp(-(x * x) / 300)])
+    pts[face_model.MODEL_INDICES] = face_model.MODEL_POINTS_MM
+    return pts
+
+
+FACE = _face_points()
+
+
+def _landmarks(yaw: float) -> np.ndarray:
+    """MediaPipe-like landmarks (x, y px; z px in x scale) of FACE turned by `yaw`."""
+    apparent = rotation_to(np.array([0.0, 0.0, 1.0]), CENTRE_MM).T @ rotation_from_angles(yaw, 0, 0)
+    pts = (CAM.focal_px / DEPTH_MM) * FACE @ apparent.T
+    pts[:, :2] += CAM.project(CENTRE_MM)
+    return pts
+
+
+class FollowingDetector:
+    """Mesh while it works, a collapsed mesh past `collapse_deg`, none past `lost_deg`;
+    the follower's points exactly where the anchor's 3D points are at the true pose."""
+
+    def __init__(self, collapse_deg=58.0, lost_deg=68.0):
+        self.collapse_deg, self.lost_deg = collapse_deg, lost_deg
+        self.yaw = 0.0
+        self.tracking_wanted = False
+        self._anchor = None
+        self._anchor_id = 0
+        self._last = None
+
+    def update(self, frame):
+        yaw = self.yaw
+        if abs(yaw) >= self.lost_deg:
+            obs = FaceObservation.empty((640, 480), brightness=100.0)
+            self._last = None
+        else:
+            shown = yaw if abs(yaw) < self.collapse_deg else np.sign(yaw) * (2 * self.collapse_deg - abs(yaw) - 15)
+            lm = _landmarks(shown)
+            obs = FaceObservation(lm, (640, 480), 1, 100.0, 1.0, True)
+            self._last = lm if abs(yaw) < self.collapse_deg else None
+        if self.tracking_wanted and self._anchor is not None:
+            lm0, yaw0 = self._anchor
+            idx = np.arange(0, 478, 5)
+            # Where the anchor's points are now: rotate them by the turn since the anchor.
+            rel = rotation_from_angles(yaw, 0, 0) @ rotation_from_angles(yaw0, 0, 0).T
+            head_mm = (FACE @ rotation_from_angles(yaw0, 0, 0).T)[idx]
+            now = CAM.project(head_mm @ rel.T + CENTRE_MM)
+            obs = FaceObservation(obs.landmarks_px, obs.image_size, obs.faces, obs.brightness,
+                                  obs.confidence, obs.face_found,
+                                  tracked=TrackedPoints(self._anchor_id, lm0, idx, now, 1))
+        return obs
+
+    def confirm_anchor(self):
+        if self._last is not None:
+            self._anchor_id += 1
+            self._anchor = (self._last, self.yaw)
+
+    def reset(self):
+        pass
+
+
+def _turn(det, est, peaks, rate_deg_s=40.0, fps=30.0):
+    """Out to each peak and back at a steady rate; yields (true yaw, HeadPose)."""
+    t, yaw = 0.0, 0.0
+    path = [0.0] * 10
+    for peak in peaks:
+        n = int(abs(peak) / rate_deg_s * fps)
+        path += list(np.linspace(0, peak, n)) + [peak] * 15 + list(np.linspace(peak, 0, n)) + [0.0] * 15
+    for yaw in path:
+        det.yaw = float(yaw)
+        yield yaw, pose_of_frame(det, est, np.zeros((480, 640, 3), np.uint8), t)
+        t += 1 / fps
+
+
+@pytest.mark.parametrize("peak", [85.0, -85.0])
+def test_followed_through_profile_and_never_trusts_the_collapsed_mesh(peak):
+    det, est = FollowingDetector(), HeadPoseEstimator()
+    rows = list(_turn(det, est, [peak]))
+    for true, pose in rows:
+        assert pose.face_found, true  # followed even where face mesh finds nothing
+        if pose.is_reliable("yaw"):
+            assert abs(pose.yaw_deg - true) <= 5.0, (true, pose)
+    followed = [(true, p) for true, p in rows if p.tracked and p.is_reliable("yaw")]
+    assert followed and max(abs(true) for true, _ in followed) >= MAX_TRACKED_YAW_DEG - 6.0
+    beyond = [p for true, p in rows if abs(true) > MAX_TRACKED_YAW_DEG + 3]
+    assert beyond and not any(p.is_reliable("yaw") for p in beyond)
+    # a lower bound, except while the collapsing mesh contradicts the followed points (withheld)
+    assert sum("yaw" in p.lower_bounds for p in beyond) > 0.6 * len(beyond)
+    assert all(abs(p.yaw_deg) <= abs(true) + 5.0 for true, p in rows if "yaw" in p.lower_bounds)
+    # back near the front the mesh takes over again
+    assert not rows[-1][1].tracked and rows[-1][1].is_reliable("yaw")
+
+
+def test_without_a_follower_the_edge_is_a_lower_bound_not_a_measurement():
+    class MeshOnly(FollowingDetector):
+        def confirm_anchor(self):
+            pass  # nothing is ever followed
+
+    det, est = MeshOnly(), HeadPoseEstimator()
+    rows = list(_turn(det, est, [80.0]))
+    for true, pose in rows:
+        if pose.face_found and pose.is_reliable("yaw"):
+            assert abs(pose.yaw_deg - true) <= 5.0, (true, pose.yaw_deg)
+    lost = [p for true, p in rows if true >= det.lost_deg]
+    assert lost and all(p.face_found and "yaw" in p.lower_bounds for p in lost)  # held: "at least"
+    assert all(p.yaw_deg <= true + 5.0 for true, p in rows if "yaw" in p.lower_bounds)
+
+
+def test_tracked_motion_recovers_a_rotation_and_drops_outliers():
+    rng = np.random.default_rng(1)
+    anchor = anchor_points_mm(_landmarks(25.0), CAM, DEPTH_MM)[::4]
+    rot = rotation_from_angles(30.0, 5.0, -3.0)
+    centre = anchor.mean(0)
+    moved = (anchor - centre) @ rot.T + centre + np.array([10.0, -5.0, 20.0])
+    px = CAM.project(moved) + rng.normal(0, 0.2, (len(anchor), 2))
+    px[:6] += 25.0  # flow that slid along an edge
+    got, t, rms, kept = tracked_motion(anchor, px, CAM)
+    assert kept <= len(anchor) - 6 and rms < 1.0
+    assert np.degrees(np.arccos((np.trace(got.T @ rot) - 1) / 2)) < 0.5
+
+
+class DriftingDetector(FollowingDetector):
+    """The follower's points drift off (as when they slide onto the silhouette): after the turn's
+    peak they keep saying the head turns on while it comes back."""
+
+    def __init__(self):
+        super().__init__(collapse_deg=90.0, lost_deg=95.0)
+        self.peak_seen = 0.0
+
+    def update(self, frame):
+        true = self.yaw
+        self.peak_seen = max(self.peak_seen, true)
+        drifted = self.peak_seen + (self.peak_seen - true) * 0.8
+        self.yaw = drifted  # the follower's view only
+        followed = super().update(frame)
+        self.yaw = true
+        mesh = super().update(frame)
+        return FaceObservation(mesh.landmarks_px, mesh.image_size, mesh.faces, mesh.brightness,
+                               mesh.confidence, mesh.face_found, tracked=followed.tracked)
+
+
+def test_a_follower_that_drifts_off_is_dropped_when_the_mesh_is_back():
+    det, est = DriftingDetector(), HeadPoseEstimator()
+    rows = list(_turn(det, est, [50.0]))
+    for true, pose in rows:
+        if pose.is_reliable("yaw"):
+            assert abs(pose.yaw_deg - true) <= 5.0, (true, pose.yaw_deg)
+        if "yaw" in pose.lower_bounds and abs(true) < 30:  # never "at least 80" for a head at 20
+            assert abs(pose.yaw_deg) <= abs(true) + 5.0, (true, pose.yaw_deg)
+    # within MESH_SETTLED_S of the mesh reading inside its range again, it is in charge
+    back = [p for _, p in rows[-12:]]
+    assert all(not p.tracked and p.is_reliable("yaw") for p in back)
