@@ -95,7 +95,8 @@ def poses_from_script(script: MotionScript, *, fps: float = 30.0, seed: int = 0,
     """Absolute head poses of `script` as the estimator reports them (camera-relative, noisy).
 
     `neutral` is the head's (yaw, pitch, roll) at rest relative to the camera:
-    the relative rotation is composed onto it, as `Neutral.relative` undoes.
+    the relative rotation is composed onto it (R = Rn Rrel), as `Neutral.relative`
+    (Rn^T R) undoes.
     `lost` lists (start, end) spans without a face. Frame times are uneven by
     up to `jitter` of a frame period, as a webcam's are.
     """
@@ -114,7 +115,7 @@ def poses_from_script(script: MotionScript, *, fps: float = 30.0, seed: int = 0,
             continue
         yaw, pitch, roll, retraction = script.pose_at(t)
         n = rng.normal(0.0, noise_deg, 3)
-        absolute = angles_from_rotation(rotation_from_angles(yaw + n[0], pitch + n[1], roll + n[2]) @ rn)
+        absolute = angles_from_rotation(rn @ rotation_from_angles(yaw + n[0], pitch + n[1], roll + n[2]))
         back = rn @ np.array([0.0, 0.0, retraction + rng.normal(0.0, noise_mm)])
         position = (float(back[0]), float(back[1]), float(distance_mm + back[2]))
         poses.append(HeadPose(t, True, *absolute, position, confidence=0.9, reliable=abs(absolute[0]) < 50,

@@ -115,7 +115,7 @@ def measure_poses(frames, *, detector=None, estimator: HeadPoseEstimator | None 
     The detector follows one face; when it loses it, it takes the largest face
     next (a recording has no calibrated patient to protect, see `Measurement.pose`).
     """
-    from neckcoach.measure import face_brightness
+    from neckcoach.measure import pose_of_frame
 
     own = detector is None
     if own:
@@ -131,17 +131,12 @@ def measure_poses(frames, *, detector=None, estimator: HeadPoseEstimator | None 
         if not pending:
             return
         t, rgb, result = pending.pop()
-        obs = detector.observe(result) if split else result
-        if not obs.face_found:
+        # The live measurement's own frame step (detector <-> estimator feedback included).
+        pose = pose_of_frame(detector, estimator, rgb, t,
+                             observe=(lambda: detector.observe(result)) if split else (lambda: result))
+        if not pose.face_found:
             detector.reset()
-        height, width = rgb.shape[:2]
-        centre, face_luma = None, 0.0
-        if obs.face_found and obs.landmarks_px.size:
-            x, y = obs.center_px
-            centre = (float(x), float(y))
-            face_luma = face_brightness(rgb, obs.bbox_px)
-        poses.append(estimator.update(obs, t, image_size_px=(int(width), int(height)),
-                                      face_center_px=centre, face_brightness=face_luma))
+        poses.append(pose)
 
     previous_hook = getattr(detector, "during_inference", None)
     detector.during_inference = finish_pending

@@ -2,9 +2,8 @@
 
 A recording made without the coach has no calibration step, so the neutral
 must be found in it. Every stretch of at least `min_duration_s` is judged by
-the live calibration's own rules (`NeutralCalibrator`: still within 1.5 deg,
-facing the camera within 10 deg of turn and tilt, 20 deg of nod, the face
-seen in 80 % of the frames) plus the coach's picture rules (one face, good
+the live calibration's own rules (`NeutralCalibrator`: still, facing the
+camera within its limits of turn, tilt and nod, the face seen in most frames) plus the coach's picture rules (one face, good
 light, a usable distance). Among the stretches that pass:
 
 1. the most frontal: the least turned and tilted (yaw and roll) away from
@@ -26,7 +25,7 @@ passes, so the neutral is the median of as many frames as possible.
 
 Known limit: a recording that starts with a still stretch that is not the
 patient's neutral but passes these rules (looking down at a phone by less
-than the calibration's 20 deg, say) takes that stretch. The chosen stretch is
+than the calibration's pitch limit, say) takes that stretch. The chosen stretch is
 printed and stored, and `--neutral START-END` overrides the search.
 
 Pure: poses in, a choice out; no clock, no I/O.
@@ -89,17 +88,16 @@ class NeutralSearch:
     """Finds the neutral of a whole recording (see the module docstring)."""
 
     def __init__(self, *, min_duration_s: float = 0.8, max_duration_s: float = 2.5,
-                 max_std_deg: float = 1.5, max_offset_deg: float = 10.0, max_pitch_offset_deg: float = 20.0,
-                 min_detection_rate: float = 0.8, frontal_tolerance_deg: float = 3.0,
-                 still_tolerance_deg: float = 0.5, quality: PictureQuality | None = None) -> None:
+                 frontal_tolerance_deg: float = 3.0, still_tolerance_deg: float = 0.5,
+                 calibrator_options: dict | None = None, quality: PictureQuality | None = None) -> None:
+        """`calibrator_options` go to `NeutralCalibrator` (the live calibration's own limits by default)."""
         self.min_duration_s = check_range("min_duration_s", min_duration_s, 0.2, 30.0)
         self.max_duration_s = check_range("max_duration_s", max_duration_s, self.min_duration_s, 60.0)
         self.frontal_tolerance_deg = check_range("frontal_tolerance_deg", frontal_tolerance_deg, 0.0, 20.0)
         self.still_tolerance_deg = check_range("still_tolerance_deg", still_tolerance_deg, 0.0, 5.0)
-        self.calibrator = NeutralCalibrator(duration_s=self.min_duration_s, max_std_deg=max_std_deg,
-                                            max_offset_deg=max_offset_deg,
-                                            max_pitch_offset_deg=max_pitch_offset_deg,
-                                            min_detection_rate=min_detection_rate)
+        options = dict(calibrator_options or {})
+        options.pop("duration_s", None)
+        self.calibrator = NeutralCalibrator(duration_s=self.min_duration_s, **options)
         self.quality = quality if quality is not None else PictureQuality()
 
     def usable(self, pose: HeadPose) -> bool:
@@ -204,7 +202,7 @@ class NeutralSearch:
         if stillness[k] > cal.max_std_deg:
             reason = f"you were moving all the time: {where} still moved by {stillness[k]:.1f} deg"
         else:
-            reason = f"{where} {_facing_words(mean[k])}"
+            reason = f"{where} {_facing_words(mean[k], cal)}"
         return NeutralChoice(False, None, float(start_t), float(end_t), reason)
 
     def given(self, poses: Sequence[HeadPose], start_s: float, end_s: float) -> NeutralChoice:
@@ -215,10 +213,10 @@ class NeutralSearch:
             return NeutralChoice(False, None, start_s, end_s,
                                  f"I could not see your face clearly between {start_s:g} and {end_s:g} s",
                                  how="given")
-        result = NeutralCalibrator(duration_s=max(end_s - start_s, 1e-3), max_std_deg=self.calibrator.max_std_deg,
-                                   max_offset_deg=self.calibrator.max_offset_deg,
-                                   max_pitch_offset_deg=self.calibrator.max_pitch_offset_deg,
-                                   min_detection_rate=self.calibrator.min_detection_rate).evaluate(usable)
+        cal = self.calibrator
+        result = NeutralCalibrator(duration_s=max(end_s - start_s, 1e-3), max_std_deg=cal.max_std_deg,
+                                   max_offset_deg=cal.max_offset_deg, max_pitch_offset_deg=cal.max_pitch_offset_deg,
+                                   min_detection_rate=cal.min_detection_rate).evaluate(usable)
         if not result.ok:
             return NeutralChoice(False, None, start_s, end_s,
                                  f"between {start_s:g} and {end_s:g} s: {result.reason}", result.std_deg, how="given")
@@ -227,15 +225,15 @@ class NeutralSearch:
                              f"(head still within {max(result.std_deg):.1f} deg)", result.std_deg, how="given")
 
 
-def _facing_words(mean_deg) -> str:
+def _facing_words(mean_deg, cal: NeutralCalibrator) -> str:
     """What was off about a still stretch, in the person's terms (yaw > 0 is a turn to their left)."""
     yaw, pitch, roll = (float(v) for v in mean_deg)
     parts = []
-    if abs(yaw) > 10.0:
+    if abs(yaw) > cal.max_offset_deg:
         parts.append(f"your head was turned {abs(yaw):.0f} deg to your {'left' if yaw > 0 else 'right'}")
-    if abs(pitch) > 20.0:
+    if abs(pitch) > cal.max_pitch_offset_deg:
         parts.append(f"you were looking {'down' if pitch > 0 else 'up'} by {abs(pitch):.0f} deg")
-    if abs(roll) > 10.0:
+    if abs(roll) > cal.max_offset_deg:
         parts.append(f"your head was tilted {abs(roll):.0f} deg to your {'left' if roll > 0 else 'right'}")
     return " and ".join(parts) or "you were not facing the screen"
 
