@@ -262,8 +262,8 @@ def _measured(video: Path):
 
 
 def flick_timing(clips: Path, work: Path) -> None:
-    """A coach-paced clip with a flick in each exercise: when the live coach and the review warn."""
-    from neckcoach.app.demo_clip import coach_paced_script, demo_routine
+    """A clip of the closed-loop demo patient with one flick: when the live coach and the review warn."""
+    from neckcoach.app.demo_clip import demo_routine, record_demo_clip
     from neckcoach.app.runner import SessionLoop
     from neckcoach.io.sources import VideoFileSource
     from neckcoach.measure import Measurement
@@ -274,16 +274,17 @@ def flick_timing(clips: Path, work: Path) -> None:
     for name in ("rotation", "side_bend", "retraction", "chin_nod"):
         path = resolve_routine(name)
         routine = demo_routine(load_routine(path), reps=2)
-
-        def make():
-            return coach_paced_script(routine, seed=2, mistakes=("jerky",))
-
-        script = make()
-        video = _clip(clips, f"coach-paced-{name}-jerky-seed2", make)
+        folder = clips / f"closed-loop-{name}-jerky-seed2-{RENDER_FPS:g}fps"
+        if not (folder / "events.json").exists():
+            tmp = folder.with_name(folder.name + ".partial")
+            record_demo_clip(routine, tmp, mistakes=("jerky",), seed=2, fps=RENDER_FPS)
+            tmp.replace(folder)
+        made = json.loads((folder / "events.json").read_text())
+        video = folder / "clip.mp4"
         with VideoFileSource(video) as source:
             live = SessionLoop(routine, Measurement()).run(source)
         rev = _review(routine, path, video, work / f"flick-{name}")
-        (onset,) = [f.onset_s for f in script.flicks]
+        (onset,) = [f["onset_s"] for f in made["flicks"]]
 
         def first(warnings):
             times = [w["t_s"] for w in warnings if w["kind"] in ("jerk", "too_fast")

@@ -1,6 +1,6 @@
 """`neckcoach review` and the end-of-session reason, as a user runs them: exact output, exit codes.
 
-The videos are the short real clips in ../shared (72 and 169 frames), so
+The videos are the short real clips in tests/data/clips (72 and 169 frames), so
 MediaPipe runs on few frames. Native log lines are checked in a real
 subprocess: they are written by C++ straight to descriptor 2.
 """

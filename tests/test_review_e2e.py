@@ -16,20 +16,15 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from neckcoach.app.demo_clip import coach_paced_script, demo_routine
+from neckcoach.app.demo_clip import demo_routine, record_demo_clip
 from neckcoach.cli.main import cli
 from neckcoach.routine import load_routine
 from neckcoach.sim.clip import write_clip
-from neckcoach.sim.render import default_scan_dir
 from tests.conftest import ROUTINES
 from tests.review_support import counted_by_side, expected_by_side, home_script
 
 pytestmark = pytest.mark.slow
 FPS = 15.0
-
-if not (default_scan_dir() / "LeePerrySmith.glb").exists():
-    pytest.skip("shared head scan not available", allow_module_level=True)
-
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
@@ -67,8 +62,7 @@ def test_a_flick_is_warned_within_50_ms_of_the_live_coach(tmp_path):
     bundled = demo_routine(load_routine(ROUTINES / "rotation.yaml"), reps=2)
     routine_file = tmp_path / "rotation2.yaml"
     routine_file.write_text(yaml.safe_dump(bundled.model_dump(mode="json", exclude_none=True)))
-    script = coach_paced_script(bundled, seed=52, mistakes=("jerky",))
-    write_clip(script, tmp_path / "clip", fps=FPS, seed=52)
+    made = record_demo_clip(bundled, tmp_path / "clip", mistakes=("jerky",), seed=52, fps=FPS)  # closed loop
     video = str(tmp_path / "clip" / "clip.mp4")
     runner = CliRunner()
     live = runner.invoke(cli, ["run", str(routine_file), "--video", video, "--headless", "--no-voice",
@@ -76,12 +70,12 @@ def test_a_flick_is_warned_within_50_ms_of_the_live_coach(tmp_path):
     review = runner.invoke(cli, ["review", str(routine_file), video, "--out", str(tmp_path / "review"),
                                  "--no-report"], catch_exceptions=False)
     assert live.exit_code == 0 and review.exit_code == 0, (live.output, review.output)
-    (flick,) = script.flicks
+    (flick,) = made["flicks"]
 
     def first_warning(folder):
         warnings = json.loads((tmp_path / folder / "session.json").read_text())["warnings"]
         times = [w["t_s"] for w in warnings if w["kind"] in ("jerk", "too_fast")
-                 and flick.onset_s <= w["t_s"] <= flick.onset_s + 1.0]
+                 and flick["onset_s"] <= w["t_s"] <= flick["onset_s"] + 1.0]
         return min(times)
 
     assert abs(first_warning("review") - first_warning("live")) <= 0.05
