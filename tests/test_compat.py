@@ -46,3 +46,16 @@ def test_pyopengl_takes_byref_arguments_on_this_python():
         assert handler.check.count("_ctypes.CArgObject") == 1
     finally:
         handler.check[:] = before
+
+
+def test_no_module_asks_dataclass_for_slots_directly():
+    """`dataclass(slots=True)` raises TypeError on Python 3.9 when the module is imported; the
+    Python-version check imports the core only, so the rest of the package is read here."""
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "neckcoach"
+    found = [f"{p.relative_to(package)}:{i}" for p in sorted(package.rglob("*.py")) if p.name != "compat.py"
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if re.search(r"dataclass\([^)]*slots\s*=\s*True", line)]
+    assert found == []
