@@ -38,13 +38,14 @@ from collections import defaultdict
 import cv2
 import numpy as np
 
-from neckcoach.app.demo_clip import coach_paced_script, demo_routine
+from neckcoach.app.demo_clip import demo_routine
 from neckcoach.app.runner import SessionLoop
 from neckcoach.io import overlay
 from neckcoach.io.detector import FaceDetector
 from neckcoach.measure import Measurement
 from neckcoach.routine import load_routine, resolve_routine
 from neckcoach.sim.clip import VirtualPatientSource
+from neckcoach.sim.scripted import script_for_routine
 
 
 class _DrawOnly:
@@ -71,7 +72,7 @@ class _DrawOnly:
 
 def frames(n: int) -> list[tuple[float, np.ndarray]]:
     routine = demo_routine(load_routine(resolve_routine("rotation")), reps=2)
-    script = coach_paced_script(routine, seed=5)
+    script = script_for_routine(routine, seed=5, lead_in_s=5.0, between_exercises_s=5.0)
     source = VirtualPatientSource(script, 30.0, seed=5, bgr=True)
     out = []
     for t, frame, _ in source:

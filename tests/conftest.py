@@ -1,4 +1,8 @@
-"""Shared test fixtures: where the repo, the bundled routines and ../shared live."""
+"""Shared test fixtures: where the repo, the bundled routines and the test clips live.
+
+Everything a test reads is inside the repository (clips in tests/data/clips with their
+licences, the head scan and routines in the package), so a clone alone runs every test.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+from neckcoach.io.platforms import opengl_platform
+
+if opengl_platform():  # before any test imports PyOpenGL (pyrender)
+    os.environ.setdefault("PYOPENGL_PLATFORM", opengl_platform())
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-CLIPS = SHARED / "data" / "clips"
-ROUTINES = REPO / "routines"
+CLIPS = REPO / "tests" / "data" / "clips"
+ROUTINES = REPO / "neckcoach" / "routines"
 
 
 @pytest.fixture(autouse=True)
@@ -29,9 +35,11 @@ def home(tmp_path, monkeypatch) -> Path:
 
 
 def clip(name: str) -> Path:
+    """A real clip from tests/data/clips; a test never depends on data outside the repository."""
     path = CLIPS / name
-    if not path.exists():
-        pytest.skip(f"shared clip {name} not available")
+    if not path.is_file():
+        pytest.fail(f"{name} is not in {CLIPS}: tests may only use the clips kept there "
+                    f"(see its README.md for what may be redistributed)", pytrace=False)
     return path
 
 

@@ -27,7 +27,8 @@ from neckcoach.io.records import SessionRecorder
 from neckcoach.measure import Measurement
 from tests.conftest import clip
 from tests.test_app_loop import KeepFrames, RecordingVoice
-from tests.test_coach_flow import Patient
+from neckcoach.sim.patient import VirtualPatient
+from tests.test_coach_flow import STEADY
 from tests.test_coach_support import exercise, routine
 from tests.test_measure_pipeline import _landmarks
 
@@ -38,18 +39,17 @@ NORMAL = dict(face=True, faces=1, depth_mm=600.0, background=120, face_level=120
 class Scene:
     """What the camera sees at time t: `script(t)` gives changes to NORMAL; the patient moves the head."""
 
-    def __init__(self, script=lambda t: {}, patient: Patient | None = None):
+    def __init__(self, script=lambda t: {}, moving: bool = False):
         self.script = script
-        self.patient = patient
-        self.coach = None
+        self.moving = moving
+        self.patient: VirtualPatient | None = None  # set by make_loop from the routine
         self.now = dict(NORMAL, t=0.0, yaw=0.0, pitch=0.0, roll=0.0)
         self._frames: dict[tuple[int, int, bool], np.ndarray] = {}
 
     def at(self, t: float) -> np.ndarray:
         state = dict(NORMAL, **self.script(t), t=t, yaw=0.0, pitch=0.0, roll=0.0)
-        if self.patient is not None and self.coach is not None:
-            axis, value = self.patient.value(t, self.coach)
-            state[axis] = value
+        if self.patient is not None:
+            state["yaw"], state["pitch"], state["roll"], _ = self.patient.pose(t)
         self.now = state
         return self._frame(state)
 
@@ -90,22 +90,35 @@ class SceneDetector:
 
 
 class TimedVoice(RecordingVoice):
-    """Keeps when each phrase was queued (the loop passes expiry = now + 6 s for its own phrases)."""
+    """Keeps when each phrase was queued (the loop passes expiry = now + 6 s for its own phrases);
+    what is said reaches the scene's patient, who acts on it (closed loop, never the coach's state)."""
 
     def __init__(self):
         super().__init__()
         self.timed = []
+        self.listener: VirtualPatient | None = None
+        self._pending = []
 
     def say(self, text, priority=0, expires_t_s=None, kind=""):
         super().say(text, priority, expires_t_s, kind)
         self.timed.append((text, expires_t_s))
+        self._pending.append((kind or text, text))
+
+    def tick(self, now_t_s):
+        for kind, text in self._pending:
+            if self.listener is not None:
+                self.listener.hear(now_t_s, kind, text)
+        self._pending.clear()
 
 
 def make_loop(scene: Scene, rt=None, **kwargs):
     rt = rt or routine(exercise(reps=3, target_deg=40.0, tempo_s=6.0))
+    if scene.moving:
+        scene.patient = VirtualPatient(rt, STEADY)
+        kwargs["voice"] = kwargs.get("voice") or TimedVoice()
+        kwargs["voice"].listener = scene.patient
     measurement = Measurement(detector=SceneDetector(scene))
     loop = SessionLoop(rt, measurement, **kwargs)
-    scene.coach = loop.coach
     return loop, measurement
 
 
@@ -222,7 +235,7 @@ MID_SESSION = [
 @pytest.mark.parametrize("name,changes,kind", MID_SESSION, ids=[c[0] for c in MID_SESSION])
 def test_a_bad_picture_mid_session_pauses_and_resumes_without_losing_the_count(tmp_path, name, changes, kind):
     # Calibrated by ~3.5 s, count-in to ~6.5 s, then 6.6 s per rep: 15-18 s is in the middle of rep 2.
-    scene = Scene(lambda t: changes if 15.0 <= t < 18.0 else {}, patient=Patient())
+    scene = Scene(lambda t: changes if 15.0 <= t < 18.0 else {}, moving=True)
     voice = TimedVoice()
     recorder = SessionRecorder(tmp_path / "s", {"title": "bad picture"}, index=False)
     loop, m = make_loop(scene, voice=voice, recorder=recorder)
@@ -245,7 +258,7 @@ def test_a_bad_picture_mid_session_pauses_and_resumes_without_losing_the_count(t
 
 def test_someone_else_in_view_while_the_patient_is_followed_costs_nothing(tmp_path):
     """The detector follows the patient and counts another person in view (faces 2): no pause."""
-    scene = Scene(lambda t: {"faces": 2} if 12.0 <= t < 25.0 else {}, patient=Patient())
+    scene = Scene(lambda t: {"faces": 2} if 12.0 <= t < 25.0 else {}, moving=True)
     voice = TimedVoice()
     loop, m = make_loop(scene, voice=voice)
     result = loop.run(scene.frames(40.0))
@@ -316,7 +329,7 @@ def test_the_screen_says_why_for_as_long_as_counting_is_paused():
     """Drawn frames of a session whose picture is bad from 15 to 23 s (longer than a spoken cue
     stays on screen): the pause notice is on every frame while counting waits, and on none before
     or after."""
-    scene = Scene(lambda t: {"face": False, "faces": 2} if 15.0 <= t < 23.0 else {}, patient=Patient())
+    scene = Scene(lambda t: {"face": False, "faces": 2} if 15.0 <= t < 23.0 else {}, moving=True)
     video = KeepFrames()
     loop, m = make_loop(scene, video_writer=video, threaded_overlay=False)
     result = loop.run(scene.frames(30.0))

@@ -29,7 +29,8 @@ def raw_frames(t, axis: str, x):
     v = np.gradient(x, t)
     unit = "mm" if axis == "retraction" else "deg"
     return [Kinematics(t_s=float(ti), face_found=True, reliable=True, faces=1, face_width_px=200,
-                       brightness=120, **{f"{axis}_{unit}": float(xi), f"{axis}_speed_{unit}_s": float(vi)})
+                       brightness=120, **{f"{axis}_{unit}": float(xi), f"{axis}_speed_{unit}_s": float(vi),
+                                          f"{axis}_reliable": True})
             for ti, xi, vi in zip(t, x, v)]
 
 
@@ -203,7 +204,10 @@ def test_rep_record_has_metrics():
     assert d["peak_deg"] == pytest.approx(42.0, abs=2.5)
     assert 10.0 < d["peak_speed_deg_s"] < 35.0 and d["mean_speed_deg_s"] < d["peak_speed_deg_s"]
     assert d["time_to_target_s"] is not None and 0.8 < d["time_to_target_s"] < 3.0
-    assert d["sparc"] < 0 and d["ldlj"] < 0 and d["velocity_peaks"] == 2  # out and back
+    # Smoothness per movement: the way out and the way back are one smooth movement each.
+    assert d["velocity_peaks_out"] == d["velocity_peaks_back"] == d["velocity_peaks"] == 1
+    assert -1.8 < d["sparc_out"] < 0 and -1.8 < d["sparc_back"] < 0 and d["ldlj"] < 0
+    assert 1.5 < d["move_out_s"] < 3.5 and d["peak_lower_bound"] is False
 
 
 @pytest.mark.parametrize("name,value", [("reach_fraction", 0.2), ("dwell_s", -1.0), ("settle_s", 20.0)])
@@ -223,3 +227,128 @@ def test_alternation_follows_the_last_attempt_so_a_short_rep_does_not_turn_the_n
     c, out = run_counter(ex, stream(t, yaw=x, seed=23))
     assert [(r.side, r.complete) for r in c.records] == [("left", False), ("right", True), ("left", True)]
     assert kinds(out, ev.WRONG_SIDE) == [] and c.done()
+
+
+# ------------------------------------------------- slow small movements, reliability, drift, early starts
+@pytest.mark.parametrize("pace", [0.5, 1.0, 2.0])
+def test_the_bundled_chin_nod_is_not_called_stalled_while_it_moves(pace):
+    """Regression: the bundled chin nod (8 deg, tempo 14 s, hold 10 s) peaks at 7.5 deg/s, under the
+    old 8 deg/s "still" speed, so "almost there" was said while the head was still on its way."""
+    from neckcoach.routine import load_routine
+
+    try:
+        from tests.conftest import ROUTINES
+    except ImportError:
+        from conftest import ROUTINES
+    r = load_routine(ROUTINES / "chin_nod.yaml")
+    ex = r.exercises[0].model_copy(update={"reps": 2})
+    move = 2.0 / pace
+    tempo = 2 * move + 10.0
+    t = timeline(2 * tempo + 6.0, fps=24.0, seed=int(pace * 10))
+    x, _ = rep_train(t, start_s=2.0, amplitudes=[8.5, 8.5], tempo_s=tempo, hold_s=10.0, gap_s=0.8)
+    c = RepCounter(ex, r.ranges)
+    out = [e for k in stream(t, pitch=x, noise_deg=0.3, seed=4) for e in c.update(k)]
+    assert kinds(out, ev.ALMOST) == []
+    assert len(kinds(out, ev.REP)) == 2 and not kinds(out, ev.PARTIAL)
+
+
+def test_a_nod_that_stops_short_is_told_almost_whatever_its_speed():
+    ex = exercise(movement="chin_nod", sides="none", reps=1, target_deg=8.0, max_deg=20.0, hold_s=2.0,
+                  tempo_s=10.0, max_speed_deg_s=30.0)
+    t = timeline(14.0, seed=8)
+    x = min_jerk(t, 2.0, 4.0, 5.6) - min_jerk(t, 9.0, 2.0, 5.6)  # 70 % of the target, slowly
+    c, out = run_counter(ex, stream(t, pitch=x, noise_deg=0.3, seed=8))
+    almost = kinds(out, ev.ALMOST)
+    assert len(almost) == 1 and 5.5 < almost[0].t_s < 8.0
+
+
+def test_a_peak_beyond_the_measurable_range_counts_as_a_lower_bound():
+    """Past the range the camera can measure, the value is a lower bound: the rep counts and says so."""
+    from dataclasses import replace
+
+    ex = exercise(sides="left", reps=1, target_deg=60.0, max_deg=85.0, hold_s=1.0, tempo_s=7.0)
+    t = timeline(12.0, seed=12)
+    x, _ = rep_train(t, start_s=2.0, amplitudes=[70.0], tempo_s=7.0, hold_s=1.0)
+    frames = stream(t, yaw=np.minimum(x, 48.0), seed=12)  # what a saturating measure shows
+    flagged = [replace(k, yaw_reliable=False, lower_bound_axes=("yaw",)) if xi > 50.0 else k
+               for k, xi in zip(frames, x)]
+    c, out = run_counter(ex, flagged)
+    assert len(kinds(out, ev.REP)) == 1
+    rec = c.records[0].to_dict()
+    assert rec["complete"] and rec["peak_lower_bound"] is True and 45.0 < rec["peak_deg"] < 50.0
+    # Without the flag the same values are short of the 60 deg target.
+    c2, out2 = run_counter(ex, frames)
+    assert kinds(out2, ev.REP) == [] and c2.records[0].reason == "short_of_target"
+
+
+def test_values_that_cannot_be_trusted_do_not_move_the_count():
+    from dataclasses import replace
+
+    ex = exercise(sides="left", reps=1, target_deg=40.0)
+    t = timeline(12.0, seed=13)
+    x, _ = rep_train(t, start_s=2.0, amplitudes=[42.0], tempo_s=6.0)
+    frames = [replace(k, yaw_reliable=False) for k in stream(t, yaw=x, seed=13)]
+    c, out = run_counter(ex, frames)
+    assert out == [] and c.records == []
+
+
+@pytest.mark.parametrize("offset", [-4.0, 2.5, 5.0])
+def test_a_resting_head_that_drifted_still_arms_and_counts(offset):
+    """The head now rests a few degrees off the calibrated neutral (slumping); reps are measured from there."""
+    ex = exercise(movement="side_bend", sides="alternate", reps=2, target_deg=25.0, tempo_s=8.0)
+    t = timeline(24.0, seed=14)
+    x, _ = rep_train(t, start_s=3.0, amplitudes=[27.0, -27.0], tempo_s=8.0, gap_s=1.0)
+    c, out = run_counter(ex, stream(t, roll=x + offset, seed=14))
+    assert [r.side for r in c.records] == ["left", "right"] and all(r.complete for r in c.records)
+    assert c.rest == pytest.approx(offset, abs=0.6)
+
+
+def test_a_rep_begun_on_the_last_count_counts_one_begun_earlier_does_not():
+    from neckcoach.core.coach import Coach
+
+    for start, counted in ((3.3, 1), (1.5, 0)):  # "go" at 4.0 s
+        rt = routine(exercise(reps=1, target_deg=40.0, tempo_s=6.0))
+        coach = Coach(rt)
+        t = timeline(13.0, seed=15)
+        x = min_jerk(t, start, 2.5, 43.0) - min_jerk(t, start + 3.0, 2.5, 43.0)
+        out = [e for k in stream(t, yaw=x, seed=15) for e in coach.update(k)]
+        assert len(kinds(out, ev.REP)) == counted, (start, [(e.kind, round(e.t_s, 2)) for e in out])
+
+
+def test_a_jolt_that_never_reached_the_target_is_not_an_attempt():
+    """A sudden 18 deg jerk to the right between two lefts (alternating) must not make the coach
+    expect a left next; it is recorded as a sudden movement, not as a short rep."""
+    from neckcoach.core.coach import Coach
+
+    rt = routine(exercise(reps=2, target_deg=40.0, tempo_s=6.0))
+    coach = Coach(rt)
+    t = timeline(26.0, seed=16)
+    x = (min_jerk(t, 5.0, 2.5, 43.0) - min_jerk(t, 8.0, 2.5, 43.0)
+         - min_jerk(t, 12.0, 0.2, 18.0) + min_jerk(t, 12.4, 0.6, 18.0)
+         - min_jerk(t, 15.0, 2.5, 43.0) + min_jerk(t, 18.0, 2.5, 43.0))
+    out = [e for k in stream(t, yaw=x, seed=16) for e in coach.update(k)]
+    assert kinds(out, ev.JERK) and kinds(out, ev.WRONG_SIDE) == []
+    assert [e.side for e in kinds(out, ev.REP)] == ["left", "right"]
+    partial = kinds(out, ev.PARTIAL)
+    assert len(partial) == 1 and partial[0].data["reason"] == "sudden" and partial[0].message == ""
+
+
+def test_the_lower_bound_reaches_session_json_and_reps_csv():
+    import csv
+    import io
+    import json
+    from dataclasses import replace
+
+    from neckcoach.core.coach import run_coach
+    from neckcoach.io.records import reps_csv_text
+
+    rt = routine(exercise(sides="left", reps=1, target_deg=60.0, max_deg=85.0, hold_s=1.0, tempo_s=7.0))
+    t = timeline(16.0, seed=17)
+    x = min_jerk(t, 5.0, 3.0, 70.0) - min_jerk(t, 9.0, 3.0, 70.0)
+    frames = [replace(k, yaw_reliable=False, lower_bound_axes=("yaw",)) if xi > 50.0 else k
+              for k, xi in zip(stream(t, yaw=np.minimum(x, 48.0), seed=17), x)]
+    _, session = run_coach(rt, frames)
+    rep = json.loads(json.dumps(session))["exercises"][0]["reps"][0]
+    assert rep["complete"] and rep["peak_lower_bound"] is True
+    row = next(csv.DictReader(io.StringIO(reps_csv_text(session))))
+    assert row["peak_lower_bound"] == "1" and row["sparc_out"] != ""

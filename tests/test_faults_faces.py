@@ -193,10 +193,8 @@ def test_rendered_patient_turns_away_while_someone_stays_in_view():
     """End to end on the virtual patient: a second person in the background; the patient
     turns right away (MediaPipe then sees only the other face), then back."""
     pytest.importorskip("pyrender")
-    from neckcoach.sim.render import HeadRenderer, default_scan_dir
+    from neckcoach.sim.render import HeadRenderer
 
-    if not (default_scan_dir() / "LeePerrySmith.glb").is_file():
-        pytest.skip("shared head scan not available")
     renderer, det = HeadRenderer(seed=0), FaceDetector()
     first = det.update(renderer.render(0.0, 0.0, 0.0))  # the patient alone first: followed from here
     assert first.face_found and first.faces == 1

@@ -23,10 +23,7 @@ def readings():
     from neckcoach.measure import Measurement
     from neckcoach.sim.render import HeadRenderer
 
-    try:
-        renderer = HeadRenderer(seed=5)
-    except (FileNotFoundError, ImportError) as exc:
-        pytest.skip(f"virtual patient unavailable: {exc}")
+    renderer = HeadRenderer(seed=5)
     m = Measurement()
     t = 0.0
     for _ in range(45):  # 3 s of neutral: calibration

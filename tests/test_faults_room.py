@@ -20,7 +20,6 @@ from neckcoach.core import events as ev  # noqa: E402
 from neckcoach.io.detector import FaceDetector  # noqa: E402
 from neckcoach.measure import Measurement  # noqa: E402
 from neckcoach.sim.clip import VirtualPatientSource  # noqa: E402
-from neckcoach.sim.render import default_scan_dir  # noqa: E402
 from neckcoach.sim.scene import Passerby, SceneSpec  # noqa: E402
 from neckcoach.sim.scripted import script_for_routine  # noqa: E402
 
@@ -28,9 +27,6 @@ try:
     from tests.test_coach_support import exercise, routine
 except ImportError:
     from test_coach_support import exercise, routine
-
-if not (default_scan_dir() / "LeePerrySmith.glb").is_file():
-    pytest.skip("shared head scan not available", allow_module_level=True)
 
 FPS = 10.0  # the coach runs on timestamps; 10 fps keeps the render affordable
 NOSE_TIP = 1

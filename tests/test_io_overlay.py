@@ -229,10 +229,8 @@ def _face_mask(w: int, h: int) -> np.ndarray:
     """Pixels of the virtual patient's face (brows to chin) at a laptop's distance, turning
     +-45 deg, in the raw camera image; the union over the turn."""
     pytest.importorskip("pyrender")
-    from neckcoach.sim.render import HeadRenderer, default_scan_dir
+    from neckcoach.sim.render import HeadRenderer
 
-    if not (default_scan_dir() / "LeePerrySmith.glb").is_file():
-        pytest.skip("shared head scan not available")
     r = HeadRenderer(width=w, height=h, hfov_deg=60.0 if w >= h else 45.0)
     mask = np.zeros((h, w), bool)
     g = r.geo

@@ -2,24 +2,15 @@
 
 import csv
 import json
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from neckcoach.cli.cmd_analyze import analyze_cmd
+from tests.conftest import clip as _clip
 
-CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clips"
 REQUIRED = ["t_s", "face_found", "yaw_deg", "pitch_deg", "roll_deg", "retraction_mm",
             "yaw_speed_deg_s", "pitch_speed_deg_s", "roll_speed_deg_s", "confidence", "reliable",
             "torso_yaw_deg", "torso_roll_deg"]
-
-
-def _clip(name):
-    path = CLIPS / name
-    if not path.is_file():
-        pytest.skip(f"missing test clip {path}")
-    return path
 
 
 def test_analyze_cli_writes_documented_columns(tmp_path):

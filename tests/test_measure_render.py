@@ -10,10 +10,7 @@ pytest.importorskip("pyrender")
 def renderer():
     from neckcoach.sim.render import HeadRenderer
 
-    try:
-        return HeadRenderer(seed=3)
-    except (FileNotFoundError, ImportError) as exc:  # scan or EGL missing
-        pytest.skip(f"virtual patient unavailable: {exc}")
+    return HeadRenderer(seed=3)
 
 
 @pytest.fixture(scope="module")

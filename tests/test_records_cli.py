@@ -53,7 +53,7 @@ def test_report_command(cli, days, tmp_path):
     result = cli("report", days[1])
     assert result.exit_code == 0 and (days[1] / "report.html").exists()
     missing = cli("report", tmp_path / "nope")
-    assert missing.exit_code == 1 and "is not a session folder" in missing.output
+    assert missing.exit_code == 2 and "is not a session folder" in missing.output
 
 
 def test_history_command_lists_sessions_and_notes(cli, days, tmp_path):
@@ -130,4 +130,4 @@ def test_archive_zips_the_folder(cli, days, tmp_path):
     not_session = tmp_path / "plain"
     not_session.mkdir()
     bad = cli("archive", not_session)
-    assert bad.exit_code == 1 and "not a NeckCoach session folder" in bad.output
+    assert bad.exit_code == 2 and "not a NeckCoach session folder" in bad.output

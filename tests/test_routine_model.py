@@ -16,7 +16,7 @@ from tests.conftest import ROUTINES
 
 def test_schema_file_is_current():
     on_disk = json.loads((ROUTINES / "schema.json").read_text())
-    assert on_disk == routine_schema(), "run: neckcoach schema > routines/schema.json"
+    assert on_disk == routine_schema(), "run: neckcoach schema > neckcoach/routines/schema.json"
 
 
 def test_bundled_routines_reference_schema_and_say_what_they_are_for():

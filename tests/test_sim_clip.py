@@ -16,10 +16,6 @@ from click.testing import CliRunner  # noqa: E402
 from neckcoach.cli.cmd_simulate import preview, simulate  # noqa: E402
 from neckcoach.sim.clip import TRUTH_COLUMNS, VirtualPatientSource, read_truth, write_clip  # noqa: E402
 from neckcoach.sim.motion import ScriptBuilder  # noqa: E402
-from neckcoach.sim.render import default_scan_dir  # noqa: E402
-
-if not (default_scan_dir() / "LeePerrySmith.glb").is_file():
-    pytest.skip("shared head scan not available", allow_module_level=True)
 
 SMALL = {"width": 320, "height": 240}
 

@@ -8,10 +8,7 @@ import pytest
 pytest.importorskip("pyrender")
 mp = pytest.importorskip("mediapipe")
 
-from neckcoach.sim.render import HeadRenderer, default_scan_dir, rotation_matrix  # noqa: E402
-
-if not (default_scan_dir() / "LeePerrySmith.glb").is_file():
-    pytest.skip("shared head scan not available", allow_module_level=True)
+from neckcoach.sim.render import HeadRenderer, rotation_matrix  # noqa: E402
 
 NOSE_TIP, RIGHT_EYE_OUTER, LEFT_EYE_OUTER = 1, 33, 263  # MediaPipe face-mesh indices
 # Floors measured on this renderer (all frames detected in these sweeps, and

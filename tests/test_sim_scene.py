@@ -19,12 +19,8 @@ pytest.importorskip("pyrender")
 from neckcoach.sim.render import (  # noqa: E402
     HeadRenderer,
     angles_from_rotation,
-    default_scan_dir,
     rotation_matrix,
 )
-
-if not (default_scan_dir() / "LeePerrySmith.glb").is_file():
-    pytest.skip("shared head scan not available", allow_module_level=True)
 
 
 # ------------------------------------------------------------------ validation

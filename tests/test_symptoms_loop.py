@@ -1,6 +1,6 @@
 """Check-ins and the stop key in the real frame loop (SessionLoop), with fake measurement and keys.
 
-A scripted virtual patient (neckcoach/sim) turns the head as the routine says,
+A closed-loop virtual patient (neckcoach/sim) turns the head as the routine and the spoken cues say,
 so reps are counted before a stop and the record must keep them. Time over a
 held frame comes from a fake clock, so these runs are deterministic.
 """
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from neckcoach.app.checkin import CheckinOptions, PromptView, draw_prompt
-from neckcoach.app.demo_clip import coach_paced_script, demo_routine
+from neckcoach.app.demo_clip import demo_patient, demo_routine
 from neckcoach.app.runner import SessionLoop
 from neckcoach.core.checkin import CHECKIN_BUDGET_S
 from neckcoach.core.kinematics import KinematicsFilter, RelativePose
@@ -27,6 +27,7 @@ from neckcoach.io import history
 from neckcoach.io.keys import ScriptedKeys
 from neckcoach.io.records import SessionRecorder
 from neckcoach.routine import load_routine
+from neckcoach.sim.patient import VirtualPatient
 from tests.conftest import ROUTINES
 from tests.test_app_loop import FakeMeasurement, RecordingVoice, _frames
 
@@ -47,11 +48,31 @@ class Clock:
         self.t += s
 
 
+class Ears(RecordingVoice):
+    """The loop's voice: records what is said and lets the patient hear it at the next tick."""
+
+    def __init__(self, patient: VirtualPatient) -> None:
+        super().__init__()
+        self.patient = patient
+        self._pending: list[tuple[str, str]] = []
+
+    def say(self, text, priority=0, expires_t_s=None, kind=""):
+        super().say(text, priority, expires_t_s, kind)
+        self._pending.append((kind or text, text))
+
+    def tick(self, now_t_s):
+        for kind, text in self._pending:
+            self.patient.hear(now_t_s, kind, text)
+        self._pending.clear()
+
+
 class ScriptedPatient:
-    """Measurement stand-in: a virtual patient who does the routine from its own script, calibrated at once."""
+    """Measurement stand-in, calibrated at once: a closed-loop virtual patient who knows the routine
+    and does what it hears through `voice` (pass it to the loop); it never reads the coach."""
 
     def __init__(self, routine, seed: int = 1) -> None:
-        self.script = coach_paced_script(routine, seed=seed)
+        self.patient = VirtualPatient(routine, demo_patient(), seed=seed)
+        self.voice = Ears(self.patient)
         self.filter = KinematicsFilter()
         self.neutral = object()
         self.last_calibration = None
@@ -59,7 +80,7 @@ class ScriptedPatient:
 
     def update(self, rgb, t_s):
         self.seen.append(t_s)
-        yaw, pitch, roll, retraction = self.script.pose_at(t_s)
+        yaw, pitch, roll, retraction = self.patient.pose(t_s)
         kin = self.filter.update(RelativePose(
             t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll, retraction_mm=retraction,
             confidence=0.95, reliable=True, faces=1, face_width_px=200.0, brightness=120.0))
@@ -210,9 +231,10 @@ def test_pain_rise_given_by_flags_is_a_stop_recorded_after_the_session(tmp_path)
 def test_stop_key_ends_the_session_safely_and_the_record_keeps_everything(tmp_path):
     routine = rotation(reps=6)
     patient = ScriptedPatient(routine)
-    voice = RecordingVoice()
+    voice = patient.voice
     keys = {0.3: "2", 0.5: ENTER, 0.7: "n", 0.9: "n"}
-    probe = SessionLoop(routine, ScriptedPatient(routine), keys=ScriptedKeys({}))
+    probe_patient = ScriptedPatient(routine)
+    probe = SessionLoop(routine, probe_patient, keys=ScriptedKeys({}), voice=probe_patient.voice)
     probe.run(_frames(40))
     reps_by_t = [r["end_t_s"] for r in probe.coach.session.to_dict()["exercises"][0]["reps"]]
     assert len(reps_by_t) >= 3, reps_by_t
@@ -243,12 +265,14 @@ def test_stop_key_ends_the_session_safely_and_the_record_keeps_everything(tmp_pa
 
 def test_stop_key_with_nothing_wrong_resumes_counting(tmp_path):
     routine = rotation(reps=6)
-    probe = SessionLoop(routine, ScriptedPatient(routine), keys=ScriptedKeys({}))
+    probe_patient = ScriptedPatient(routine)
+    probe = SessionLoop(routine, probe_patient, keys=ScriptedKeys({}), voice=probe_patient.voice)
     probe.run(_frames(60))
     ends = [r["end_t_s"] for r in probe.coach.session.to_dict()["exercises"][0]["reps"]]
     opened, closed = ends[1] + 0.1, ends[1] + 0.7  # between the second and the third rep
     keys = {0.0: ESC, opened: "s", closed: "n"}
-    result = loop_for(routine, tmp_path, keys, measurement=ScriptedPatient(routine)).run(_frames(60))
+    patient = ScriptedPatient(routine)
+    result = loop_for(routine, tmp_path, keys, measurement=patient, voice=patient.voice).run(_frames(60))
     during = result.checkins[1]
     assert during["phase"] == "during" and during["stop"] is None and during["status"] == "complete"
     assert during["stop_rules"] == {"dizziness": False, "arm_tingling": False, "visual_disturbance": False,

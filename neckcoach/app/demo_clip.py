@@ -1,26 +1,31 @@
-"""The demo's virtual-patient clip: rendered once, then replayed from the cache."""
+"""The demo's virtual-patient clip: rendered once, then replayed from the cache.
+
+The patient in the clip is a `VirtualPatient` run closed loop: while the clip
+is rendered, the app's own session loop watches it and the patient hears the
+cues, so it starts after "go", holds until "and slowly back" and moves on when
+the coach says so, with its own reaction time, as a person would. Nothing of
+the coach's internals (count-in length, targets, expected side) paces it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
 import click
-import platformdirs
 
 DEMO_FPS = 30.0
 DEMO_SEED = 7
 # Bump when the way demo clips are made changes, so stale cached clips are not reused.
-DEMO_CLIP_VERSION = 2
+DEMO_CLIP_VERSION = 3
 
 
 def cache_dir() -> Path:
-    home = os.environ.get("NECKCOACH_HOME")
-    base = Path(home) / "cache" if home else Path(platformdirs.user_cache_dir("neckcoach"))
-    return base / "demo"
+    from neckcoach.io import platforms
+
+    return platforms.cache_dir() / "demo"
 
 
 def demo_routine(routine, *, reps: int, rest_s: float = 5.0):
@@ -34,17 +39,38 @@ def demo_routine(routine, *, reps: int, rest_s: float = 5.0):
     return routine.model_copy(update={"exercises": exercises})
 
 
-def coach_paced_script(routine, *, seed: int, mistakes=(), **kwargs):
-    """A virtual patient who follows the coach's timing: waits for each count-in
-    and for the announcement of the next exercise, as a real patient would."""
-    from neckcoach.core.coach import Coach
-    from neckcoach.core.pacing import Pacer
-    from neckcoach.sim.scripted import script_for_routine
+def demo_patient():
+    """A cooperative patient: on tempo, near the target (inside the range MediaPipe measures well),
+    steady, waits for the cues."""
+    from neckcoach.sim.population import PatientTraits
 
-    coach = Coach(routine)
-    count_in_s = Pacer(routine.exercises[0]).count_in_s
-    return script_for_routine(routine, seed=seed, mistakes=mistakes, lead_in_s=count_in_s + 1.0,
-                              between_exercises_s=coach.transition_s, **kwargs)
+    return PatientTraits(pace=1.0, amplitude=0.96, waits_for_release=True, reaction_s=0.7, gap_s=0.8,
+                         sway_deg=0.3, tremor_deg=0.0, drift_deg_min=0.0, cross_talk=0.03)
+
+
+def demo_mistakes(routine, mistakes: tuple[str, ...]):
+    """The demo's mistakes as the patient's: "jerky" is one sudden flick (16 deg, or 15 mm for a
+    chin tuck, in 0.2 s) early in the second rep of the first exercise, on that exercise's axis."""
+    from neckcoach.sim.population import Mistake
+
+    out = []
+    for name in mistakes:
+        if name != "jerky":
+            raise ValueError(f"the demo knows the mistake 'jerky' only, got {name!r}")
+        ex = routine.exercises[0]
+        amp = 15.0 if ex.axis == "retraction" else 16.0
+        out.append(Mistake("flick", 0, 1 if ex.reps > 1 else 0, axis=ex.axis, amplitude=ex.sign(ex.directions()[0]) * amp,
+                           duration_s=0.2, shape="bump", context="out", phase=0.4))
+    return out
+
+
+def record_demo_clip(routine, out_dir: Path, *, mistakes: tuple[str, ...], seed: int = DEMO_SEED,
+                     fps: float = DEMO_FPS) -> dict:
+    """Render the demo patient doing `routine` (closed loop) into out_dir: clip.mp4, truth.csv, events.json."""
+    from neckcoach.sim.closed_loop import record_session_clip
+
+    return record_session_clip(routine, demo_patient(), out_dir, seed=seed, mistakes=demo_mistakes(routine, mistakes),
+                               fps=fps)
 
 
 def demo_clip(routine, routine_path: Path, *, reps: int, mistakes: tuple[str, ...]) -> Path:
@@ -57,13 +83,11 @@ def demo_clip(routine, routine_path: Path, *, reps: int, mistakes: tuple[str, ..
     clip = folder / "clip.mp4"
     if clip.exists() and (folder / "truth.csv").exists():
         return clip
-    from neckcoach.sim.clip import write_clip
-
-    script = coach_paced_script(routine, seed=DEMO_SEED, mistakes=mistakes)
-    click.echo(f"Rendering the virtual patient ({script.duration_s:.0f} s of video; first run only)...")
+    click.echo(f"Rendering the virtual patient (about {routine.estimated_duration_s():.0f} s of video; "
+               "first run only)...")
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    write_clip(script, tmp, fps=DEMO_FPS, seed=DEMO_SEED)
+    record_demo_clip(routine, tmp, mistakes=mistakes)
     shutil.rmtree(folder, ignore_errors=True)
     tmp.replace(folder)
     return clip

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import signal
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +40,7 @@ from neckcoach.core.quality import CameraCheck, CheckStatus
 from neckcoach.core.samples import Kinematics
 from neckcoach.io.keys import Action, action_for
 from neckcoach.io.overlay import draw_overlay
+from neckcoach.io.platforms import on_termination
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,8 @@ class _Shown:
 
 
 class Terminated(Exception):
-    """SIGTERM arrived: end the session like Ctrl-C, keeping the record."""
+    """A termination signal arrived (SIGTERM, SIGHUP; SIGBREAK on Windows): end the
+    session like Ctrl-C, keeping the record."""
 
 
 @dataclass
@@ -395,7 +396,7 @@ class SessionLoop:
         reason = "source ended"
         started = time.perf_counter()
         first_t = None
-        previous_handler = _install_sigterm()
+        restore_signals = on_termination(_raise_terminated)
         frames = iter(frames)
         try:
             frames = self._checkin_before(frames)
@@ -426,7 +427,7 @@ class SessionLoop:
             self._close(reason)
             raise
         finally:
-            _restore_sigterm(previous_handler)
+            restore_signals()
         elapsed = time.perf_counter() - started
         self._close(reason)
         return RunResult(
@@ -776,21 +777,6 @@ def _sleep_until(started: float, offset_s: float) -> None:
 
 def _raise_terminated(signum, frame):  # noqa: ARG001 - signal handler signature
     raise Terminated()
-
-
-def _install_sigterm():
-    try:
-        return signal.signal(signal.SIGTERM, _raise_terminated)
-    except ValueError:  # not in the main thread
-        return None
-
-
-def _restore_sigterm(previous) -> None:
-    if previous is not None:
-        try:
-            signal.signal(signal.SIGTERM, previous)
-        except ValueError:
-            pass
 
 
 __all__ = ["RunResult", "SessionLoop", "Terminated", "ev"]

@@ -18,7 +18,7 @@ def _window(value: str | None) -> tuple[float, float] | None:
 
 
 @click.command("analyze")
-@click.argument("video", type=click.Path(exists=True, dir_okay=False))
+@click.argument("video", type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for trace.csv and summary.json.")
 @click.option("--neutral-s", type=click.FloatRange(0.2, 60.0), default=2.0, show_default=True,
@@ -38,10 +38,12 @@ def analyze_cmd(video: str, out_dir: str, neutral_s: float, neutral_from: str | 
       neckcoach analyze session.mp4 --out results/ --neutral-from 1:3
     """
     from neckcoach.analyze import analyze_video, describe_range
+    from neckcoach.io.sources import VideoFileSource
 
-    result = analyze_video(video, out_dir, neutral_s=neutral_s,
-                           neutral_window=_window(neutral_from), hfov_deg=hfov_deg,
-                           use_pose=use_pose)
+    window = _window(neutral_from)
+    VideoFileSource(video).close()  # a missing or unreadable file is named before MediaPipe loads
+    result = analyze_video(video, out_dir, neutral_s=neutral_s, neutral_window=window,
+                           hfov_deg=hfov_deg, use_pose=use_pose)
     s = result.summary
     if not result.calibration_ok:
         click.echo(f"warning: neutral check failed ({result.calibration_reason}); "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from neckcoach.cli.errors import UserError
 from neckcoach.io.history import (data_home, db_path, direction_of, list_checkins, list_diary,
                                   list_sessions, progress_series, scan_folder)
 from neckcoach.io.records import (REP_CSV_FIELDS, RecordError, csv_cell, load_session,
@@ -46,14 +47,14 @@ def report_cmd(session_dir: Path, out_file: Path | None) -> None:
     try:
         out = build_report(session_dir, out_file)
     except RecordError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise UserError(str(exc)) from exc
     except OSError as exc:
-        raise click.ClickException(f"could not write the report: {exc}") from exc
+        raise UserError(f"could not write the report: {exc}") from exc
     click.echo(f"Report written: {out}")
 
 
 @click.command("history", context_settings=CONTEXT_SETTINGS)
-@click.option("--scan", "scan_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+@click.option("--scan", "scan_dir", type=click.Path(file_okay=False, path_type=Path),
               help="First (re-)index every session folder found below this folder.")
 def history_cmd(scan_dir: Path | None) -> None:
     """List all recorded sessions, oldest first.
@@ -64,6 +65,8 @@ def history_cmd(scan_dir: Path | None) -> None:
       neckcoach history --scan /media/usb/neckcoach-sessions
     """
     if scan_dir is not None:
+        if not scan_dir.is_dir():
+            raise UserError(f"folder not found: {scan_dir}")
         click.echo(f"Indexed {scan_folder(scan_dir)} session folder(s) below {scan_dir}.")
     entries, notes = list_sessions()
     pain = _pain_by_session(notes)
@@ -244,7 +247,7 @@ def _export_diary(path: Path, notes: list[str]) -> int:
 
 
 @click.command("archive", context_settings=CONTEXT_SETTINGS)
-@click.argument("session_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("session_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Zip file to write (default: SESSION_DIR.zip next to the folder).")
 def archive_cmd(session_dir: Path, out_file: Path | None) -> None:
@@ -255,8 +258,10 @@ def archive_cmd(session_dir: Path, out_file: Path | None) -> None:
       neckcoach archive SESSION_DIR --out to_clinic.zip
     """
     session_dir = session_dir.resolve()
+    if not session_dir.is_dir():
+        raise UserError(f"{session_dir} is not a session folder (it does not exist)")
     if not (session_dir / "session.json").exists() and not (session_dir / "trace.csv").exists():
-        raise click.ClickException(f"{session_dir} is not a NeckCoach session folder")
+        raise UserError(f"{session_dir} is not a NeckCoach session folder")
     out = (out_file or session_dir.parent / f"{session_dir.name}.zip").resolve()
     tmp = out.with_name(f".{out.name}.tmp")
     files = 0

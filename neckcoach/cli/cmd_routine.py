@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
 
-from neckcoach.routine import RoutineError, bundled_routines, load_routine, resolve_routine
+from neckcoach.cli.errors import UserError
+from neckcoach.routine import RoutineError, bundled_routines, load_routine, resolve_routine, routines_dir
 from neckcoach.routine.model import Routine
 
 
@@ -22,7 +24,7 @@ def validate(files: tuple[str, ...]) -> None:
 
     \b
     Examples:
-      neckcoach validate routines/*.yaml
+      neckcoach validate my_routines/*.yaml
       neckcoach validate my_routine.yaml
     """
     failed = False
@@ -54,7 +56,7 @@ def schema() -> None:
 
     \b
     Example:
-      neckcoach schema > routines/schema.json
+      neckcoach schema > schema.json         (beside your routines, for editors)
     """
     click.echo(json.dumps(routine_schema(), indent=2, sort_keys=True))
 
@@ -67,7 +69,11 @@ def list_routines() -> None:
     Example:
       neckcoach list
     """
-    for path in bundled_routines():
+    paths = bundled_routines()
+    if not paths:
+        raise UserError(f"no routines found in {routines_dir()}: reinstall NeckCoach"
+                        + (", or unset NECKCOACH_ROUTINES" if os.environ.get("NECKCOACH_ROUTINES") else ""))
+    for path in paths:
         try:
             routine = load_routine(path)
         except RoutineError as exc:
@@ -77,6 +83,7 @@ def list_routines() -> None:
             f"{path.stem:<22} {routine.title:<40} {len(routine.exercises)} exercise(s)  "
             f"~{_minutes(routine.estimated_duration_s())}"
         )
+    click.echo(f"Routine files: {routines_dir()} (copy one to write your own)")
 
 
 @click.command()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from neckcoach.cli.errors import UserError
 from neckcoach.routine import RoutineError, load_routine, resolve_routine
 
 DEMO_ROUTINE = "rotation"
@@ -69,8 +70,7 @@ def run_session(routine_path: Path, routine, frames, source_info: dict, *, headl
             routine_info["sessions_per_week"] = routine.schedule.per_week
         recorder = SessionRecorder(target, routine_info, source=source_info)
     except (RecordError, OSError) as exc:
-        click.echo(f"neckcoach: cannot write the session record: {exc}", err=True)
-        sys.exit(2)
+        raise UserError(f"cannot write the session record: {exc}") from exc
 
     display = None
     if not headless:
@@ -239,11 +239,11 @@ def run(routine, camera, video, width, height, fps, **options):
     Before and after the session the window asks neck pain (0-10), headache and the routine's stop
     symptoms (number keys, Y/N, Enter; Esc skips). During the session press S if you feel unwell.
     """
-    from neckcoach.io.sources import CameraSource, SourceError, VideoFileSource
+    from neckcoach.io.sources import CameraSource, VideoFileSource
 
-    routine_path, r = _load(routine)
     if video is not None and camera is not None:
         raise click.UsageError("give --camera or --video, not both")
+    routine_path, r = _load(routine)
     try:
         if video is not None:
             source = VideoFileSource(video)
@@ -251,10 +251,9 @@ def run(routine, camera, video, width, height, fps, **options):
         else:
             index = 0 if camera is None else camera
             source = CameraSource(index, width, height, fps)
-            info = {"kind": "camera", "index": index, "fps": fps}
-    except (SourceError, ValueError) as exc:
-        click.echo(f"neckcoach: {exc}", err=True)
-        sys.exit(2)
+            info = {"kind": "camera", "index": index, "fps": fps, "backend": source.backend}
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
     with source:
         run_session(routine_path, r, source, info, **options)
 
@@ -283,15 +282,15 @@ def demo(camera, routine_name, reps, clean, **options):
     routine_path, r = _load(routine_name)
     r = demo_routine(r, reps=reps)
     if camera is not None:
-        from neckcoach.io.sources import CameraSource, SourceError
+        from neckcoach.io.sources import CameraSource
 
         try:
             source = CameraSource(camera)
-        except (SourceError, ValueError) as exc:
-            click.echo(f"neckcoach: {exc}", err=True)
-            sys.exit(2)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
         with source:
-            run_session(routine_path, r, source, {"kind": "camera", "index": camera, "fps": 30.0}, **options)
+            run_session(routine_path, r, source, {"kind": "camera", "index": camera, "fps": 30.0,
+                                                  "backend": source.backend}, **options)
         return
     mistakes = () if clean else ("jerky",)
     click.echo(f"Demo: a virtual patient does {r.title!r} ({reps} reps per exercise"

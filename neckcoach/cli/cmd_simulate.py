@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from neckcoach.cli.errors import UserError
 from neckcoach.routine import RoutineError, load_routine, resolve_routine
 from neckcoach.sim.scripted import MISTAKES, script_for_routine
 
@@ -65,7 +66,7 @@ def simulate(routine, mistakes, seed, fps, max_reps, max_sets, max_rest_s, out_d
     \b
     Examples:
       neckcoach simulate rotation --out /tmp/rot --max-reps 2 --mistakes jerky
-      neckcoach simulate routines/side_bend.yaml --out clip_dir --seed 3 --fps 15
+      neckcoach simulate my_routine.yaml --out clip_dir --seed 3 --fps 15
     """
     from neckcoach.sim.clip import write_clip
 
@@ -74,11 +75,6 @@ def simulate(routine, mistakes, seed, fps, max_reps, max_sets, max_rest_s, out_d
                          render={"noise": noise} if noise else None)
     click.echo(f"wrote {summary['frames']} frames ({summary['duration_s']:.1f} s at {fps:g} fps), "
                f"{summary['events']} events, mistakes: {','.join(mistakes) or 'none'} -> {out_dir}")
-
-
-def has_display() -> bool:
-    """True when an X or Wayland display is reachable (needed for cv2.imshow)."""
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 @click.command()
@@ -97,10 +93,12 @@ def preview(routine, mistakes, seed, fps, max_reps, max_sets, max_rest_s, out_di
     """
     import cv2
 
+    from neckcoach.io.display import display_available
     from neckcoach.sim.clip import VirtualPatientSource
 
-    if out_dir is None and not has_display():
-        raise click.ClickException("no display found (DISPLAY is not set); use --out DIR to write a preview video")
+    shown, why = display_available()
+    if out_dir is None and not shown:
+        raise UserError(f"{why}; use --out DIR to write a preview video instead")
     routine_obj, script = _script(routine, seed, mistakes, max_reps, max_sets, max_rest_s)
     source = VirtualPatientSource(script, fps, seed=seed)
     writer = None

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import os
 
 import click
 
 from neckcoach import __version__
+from neckcoach.cli.errors import user_error
+
+# FFmpeg (inside OpenCV) prints its own lines for an unreadable video ("moov atom not
+# found"); the command says what failed in one line instead. Read when cv2 is imported.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -41,10 +47,23 @@ class LazyGroup(click.Group):
         module, attr = COMMANDS[name]
         return getattr(importlib.import_module(module), attr)
 
+    def invoke(self, ctx: click.Context):
+        """Run the command; an exception escaping it becomes one line (see cli/errors.py)."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            raise user_error(exc) from exc
+
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="neckcoach")
-def cli() -> None:
+@click.option("--debug", is_flag=True, envvar="NECKCOACH_DEBUG",
+              help="Show the full traceback when something fails (for bug reports).")
+def cli(debug: bool) -> None:
     """NeckCoach: guided neck exercises with live pose feedback.
 
     \b
@@ -57,4 +76,4 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli()
+    cli(prog_name="neckcoach")  # also under `python -m neckcoach`

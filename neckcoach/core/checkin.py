@@ -14,7 +14,7 @@ comes (`answers_changed`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence, Union
 
 from neckcoach.core.checks import check_range
 
@@ -151,7 +151,7 @@ class Finished:
     t_s: float
 
 
-Event = Asked | Rejected | Stopped | Finished
+Event = Union[Asked, Rejected, Stopped, Finished]  # a run-time alias: `|` between classes needs Python 3.10
 
 
 class CheckIn:

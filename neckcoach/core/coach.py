@@ -45,10 +45,14 @@ class Coach:
     counting pauses (one dropped frame is not a pause), and the picture must
     be good this long before it resumes.
     transition_s: pause between exercises for the next instructions.
+    early_start_s: a rep begun this long before "go" counts (one beat: people
+    start on the last count as often as on "go"); one begun earlier is
+    getting into position, and is dropped.
     """
 
     def __init__(self, routine, *, min_face_width_px: float = 80.0, min_brightness: float = 40.0,
                  pause_after_s: float = 0.5, resume_after_s: float = 0.5, transition_s: float = 5.0,
+                 early_start_s: float = 1.0,
                  rest_countdown_at: tuple[int, ...] = (10, 5, 3, 2, 1),
                  counter_options: dict | None = None, safety_options: dict | None = None,
                  pacer_options: dict | None = None, quality_options: dict | None = None):
@@ -56,7 +60,8 @@ class Coach:
                                       **dict(quality_options or {}))
         for name, v, lo, hi in (("pause_after_s", pause_after_s, 0, 10),
                                 ("resume_after_s", resume_after_s, 0, 10),
-                                ("transition_s", transition_s, 0, 120)):
+                                ("transition_s", transition_s, 0, 120),
+                                ("early_start_s", early_start_s, 0, 5)):
             if not lo <= v <= hi:
                 raise ValueError(f"{name} must be in [{lo}, {hi}], got {v!r}")
         if not getattr(routine, "exercises", None):
@@ -66,6 +71,7 @@ class Coach:
         self.pause_after_s = float(pause_after_s)
         self.resume_after_s = float(resume_after_s)
         self.transition_s = float(transition_s)
+        self.early_start_s = float(early_start_s)
         self.rest_countdown_at = tuple(sorted(set(int(x) for x in rest_countdown_at), reverse=True))
         self.counter_options = dict(counter_options or {})
         self.safety_options = dict(safety_options or {})
@@ -79,6 +85,8 @@ class Coach:
         self.exercise_index = 0
         self.set_index = 0
         self.counter: RepCounter | None = None
+        self._finishing: RepCounter | None = None
+        self._rest_offset: dict[str, float] = {}  # where the head rests, per axis, carried from set to set
         self.safety: SafetyMonitor | None = None
         self.pacer: Pacer | None = None
         self._rest_until: float | None = None
@@ -122,7 +130,8 @@ class Coach:
     def _start_set(self, t: float) -> None:
         ex = self.exercise
         offset = len(self.session.current.reps) if self.session.current else 0
-        self.counter = RepCounter(ex, self.ranges, rep_offset=offset, **self.counter_options)
+        rest = self._rest_offset.get(ex.axis, 0.0)
+        self.counter = RepCounter(ex, self.ranges, rep_offset=offset, rest_offset=rest, **self.counter_options)
         self.pacer.start_count_in(t)
         self.phase = "count_in"
 
@@ -231,6 +240,11 @@ class Coach:
             self._last_value = float(sample.value(self.exercise.axis))
         if self.paused:
             return out
+        if self._finishing is not None:
+            for e in self._finishing.feed_tail(sample, t):
+                self._record(e, out)
+            if not self._finishing.finishing:
+                self._finishing = None
         if self.phase == "rest":
             self._update_rest(t, out)
             if self.phase in ("rest", "done"):
@@ -238,30 +252,36 @@ class Coach:
                 return out
         if self.phase == "count_in":
             self._run_safety(sample, t, out)
+            go_t = self.pacer.go_t_s
+            early = go_t is not None and t >= go_t - self.early_start_s
             for e in self.pacer.update(t):
                 out.append(e)
                 if e.kind == ev.GO:
                     self.phase = "active"
-            if self.phase == "count_in":
+            if self.phase == "count_in" and not early:
                 self._prime_counter(sample, t)
                 return out
+            self._count(sample, t, out)
             return out
         if self.phase == "active":
             self._run_safety(sample, t, out)
-            rep_events = self.counter.update(sample, t)
-            rep_events += self.pacer.on_rep_events(rep_events)
-            for e in rep_events:
-                self._record(e, out)
-            if self.counter.done():
-                self._finish_set(t, out)
+            self._count(sample, t, out)
         return out
+
+    def _count(self, sample: Kinematics, t: float, out: list[Event]) -> None:
+        rep_events = self.counter.update(sample, t)
+        rep_events += self.pacer.on_rep_events(rep_events)
+        for e in rep_events:
+            self._record(e, out)
+        if self.counter.done():
+            self._finish_set(t, out)
 
     def _prime_counter(self, sample: Kinematics, t: float) -> None:
         """During the count-in the counter may arm (settle in neutral) but not count."""
         c = self.counter
         if c.state == "unarmed":
             c.update(sample, t)
-        elif c.state != "neutral" or abs(float(sample.value(c.axis))) >= c._neutral:
+        elif c.state != "neutral" or abs(c.relative(sample)) >= c.neutral_band:
             c.suspend()
 
     def _run_safety(self, sample: Kinematics, t: float, out: list[Event]) -> None:
@@ -269,14 +289,16 @@ class Coach:
             return
         rep = None
         c = self.counter
-        if c is not None and self.phase == "active" and sample.face_found:
+        if c is not None and self.phase in ("active", "count_in") and sample.face_found:
             if c.current is not None:
                 rep = c.current.index
-            elif c.state == "neutral" and abs(float(sample.value(c.axis))) >= c._neutral:
+            elif c.state == "neutral" and abs(c.relative(sample)) >= c.neutral_band and self.phase == "active":
                 # Out of neutral but not yet past the start threshold: the
                 # warning belongs to the rep that is beginning.
                 rep = c.rep_offset + len(c.records) + 1
         for e in self.safety.update(sample, t, rep=rep):
+            if e.kind in (ev.JERK, ev.TOO_FAST) and c is not None:
+                c.mark_jolt(t)
             self._record(e, out)
 
     def _record(self, e: Event, out: list[Event]) -> None:
@@ -298,6 +320,8 @@ class Coach:
     # --------------------------------------------------------- sets and rests
     def _finish_set(self, t: float, out: list[Event]) -> None:
         ex = self.exercise
+        self._finishing = self.counter  # its last rep's way back is still being recorded
+        self._rest_offset[self.counter.axis] = self.counter.rest
         self.set_index += 1
         self.session.current.sets_completed = self.set_index
         out.append(self._event(t, ev.SET_DONE, f"Set {self.set_index} of {ex.sets} done.",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neckcoach.core import events as ev
+from neckcoach.core.compat import SLOTS
 from neckcoach.core.events import Event
 
 SAFETY, FORM, GUIDANCE, ENCOURAGEMENT = "safety", "form", "guidance", "encouragement"
@@ -25,6 +26,8 @@ SILENT_KINDS = frozenset({ev.REP_START, ev.AT_TARGET, ev.EXERCISE_SKIPPED})
 def category(kind: str) -> str:
     if kind in ev.SAFETY_KINDS:
         return SAFETY
+    if kind == ev.RUSHED:
+        return GUIDANCE  # a pacing reminder, said gently: never shown as a warning
     if kind in ev.FORM_KINDS or kind in ev.QUALITY_KINDS:
         return FORM
     if kind in ev.ENCOURAGEMENT_KINDS:
@@ -72,7 +75,7 @@ DEFAULT_TEXTS = {
     ev.OUT_OF_RANGE: "That's far enough. Come back a little.",
     ev.COMPENSATION: "Keep your shoulders still, move only your head.",
     ev.ALMOST: "Almost there, a little further if it's comfortable.",
-    ev.RUSHED: "A bit slower, take your time.",
+    ev.RUSHED: "Nice and slow: take your time.",
     ev.HOLD: "Hold.",
     ev.RELEASE: "And slowly back.",
     ev.AND_BACK: "And back.",
@@ -82,7 +85,7 @@ DEFAULT_TEXTS = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class Cue:
     """One thing to say and show. `speech` is short; `text` is for the overlay."""
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from neckcoach.core.compat import SLOTS
+
 # Guidance: what to do next.
 EXERCISE_START = "exercise_start"
 COUNT_IN = "count_in"
@@ -67,7 +69,7 @@ ENCOURAGEMENT_KINDS = frozenset({REP, SET_DONE, EXERCISE_DONE, ROUTINE_DONE})
 WARNING_KINDS = SAFETY_KINDS | QUALITY_KINDS | frozenset({WRONG_SIDE, RUSHED, HOLD_BROKEN})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Event:
     """Something the person should hear/see or the record should keep.
 

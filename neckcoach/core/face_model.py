@@ -1,7 +1,7 @@
 """A small generic 3D face model (millimetres) for head-pose fitting.
 
 Generated for this project from MediaPipe face-mesh landmarks of a still,
-frontal face (shared/data/clips/single_face.mp4, all frames averaged), rotated
+frontal face (tests/data/clips/single_face.mp4, all frames averaged), rotated
 so the eye line is horizontal, mirror-symmetrised (left/right pairs averaged,
 midline points put on x = 0) and scaled so the outer eye corners are 90 mm
 apart (adult exocanthion width is ~86-92 mm). Only points that stay rigid while

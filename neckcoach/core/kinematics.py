@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass
 from statistics import median_low
 
+from neckcoach.core.compat import SLOTS
 from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
 from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, measure_reliable
 
@@ -15,7 +16,7 @@ JUMP_MIN_DEG = 30.0
 MAX_PLAUSIBLE_SPEED_DEG_S = 300.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class RelativePose:
     """One frame's calibrated (neutral-relative) head values before filtering.
 

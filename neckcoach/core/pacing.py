@@ -3,8 +3,10 @@
 The prescribed tempo_s is one whole cycle (out, hold, back). The pacer turns
 it into spoken timing: a count-in so the first rep starts on a beat, an
 "and back" cue when the target is reached (or the hold is over, where the
-routine's release cue already says it), and a `rushed` flag for reps much
-quicker than prescribed.
+routine's release cue already says it), and a gentle `rushed` reminder for
+a patient who keeps moving much quicker than prescribed. Rushing is a
+pacing matter, never a safety warning: what is sudden is the safety
+monitor's business, judged from the movement itself.
 """
 
 from __future__ import annotations
@@ -16,40 +18,56 @@ from neckcoach.core.events import Event
 class Pacer:
     """Rhythm for one exercise.
 
-    rushed_fraction: a rep is rushed if it lasts less than this fraction of
-    tempo_s. The measured duration runs from leaving neutral to being back in
-    neutral, which for an on-tempo minimum-jerk rep is ~75% of tempo_s (the
-    slow start and end inside the neutral band are not timed), so 0.5 flags
-    reps done roughly 1.5x too fast or more and never an on-tempo rep.
+    rushed_fraction: a way out that takes less than this share of the
+    prescribed (tempo_s - hold_s) / 2 is rushed. 0.55 is ~1.8x quicker than
+    prescribed: patients' own pace varies 0.5-2x around any prescription, so
+    only the quickest are reminded. The measured way out is the movement from
+    rest to rest (`RepRecord` "move_out_s"), so neither the hold nor the time
+    spent inside the neutral band counts.
+    rushed_after: said only after this many rushed reps in a row, and at most
+    once per set: a reminder, not a nag.
     """
 
     def __init__(self, exercise, *, count_in_beats: int = 3, beat_s: float = 1.0,
-                 rushed_fraction: float = 0.5):
+                 rushed_fraction: float = 0.55, rushed_after: int = 2):
         if not 0 <= count_in_beats <= 10:
             raise ValueError(f"count_in_beats must be in [0, 10], got {count_in_beats!r}")
         if not 0.2 <= beat_s <= 5.0:
             raise ValueError(f"beat_s must be in [0.2, 5.0], got {beat_s!r}")
         if not 0.0 < rushed_fraction < 1.0:
             raise ValueError(f"rushed_fraction must be in (0, 1), got {rushed_fraction!r}")
+        if not 1 <= rushed_after <= 10:
+            raise ValueError(f"rushed_after must be in [1, 10], got {rushed_after!r}")
         self.exercise = exercise
         self.count_in_beats = int(count_in_beats)
         self.beat_s = float(beat_s)
         self.rushed_fraction = float(rushed_fraction)
+        self.rushed_after = int(rushed_after)
         self.reset()
 
     def reset(self) -> None:
         self._count_in_start: float | None = None
         self._beats_sent = 0
         self.counting_in = False
+        self._rushed_run = 0
+        self._rushed_said = False
 
     @property
     def count_in_s(self) -> float:
         return (self.count_in_beats + 1) * self.beat_s
 
+    @property
+    def go_t_s(self) -> float | None:
+        """When "go" is (or was) due in the current count-in."""
+        return None if self._count_in_start is None else self._count_in_start + self.count_in_s
+
     def start_count_in(self, t_s: float) -> None:
+        """A new set: count in again; the rushed reminder may be said again in it."""
         self._count_in_start = float(t_s)
         self._beats_sent = 0
         self.counting_in = True
+        self._rushed_run = 0
+        self._rushed_said = False
 
     def update(self, t_s: float) -> list[Event]:
         """Count-in beats ("3", "2", "1", then go) at whole beats after the start."""
@@ -83,11 +101,16 @@ class Pacer:
                 out.append(Event(t_s=e.t_s, kind=ev.AND_BACK, exercise_id=e.exercise_id, rep=e.rep,
                                  side=e.side, message=self.exercise.cues.text("release", self.exercise.movement)))
             elif e.kind in (ev.REP, ev.PARTIAL):
-                duration = float(e.data.get("duration_s", 0.0))
-                tempo = float(self.exercise.tempo_s)
-                if duration < self.rushed_fraction * tempo:
+                move_s = e.data.get("move_out_s")
+                prescribed = max((float(self.exercise.tempo_s) - float(self.exercise.hold_s)) / 2.0, 0.5)
+                if move_s is None or move_s >= self.rushed_fraction * prescribed:
+                    self._rushed_run = 0
+                    continue
+                self._rushed_run += 1
+                if self._rushed_run >= self.rushed_after and not self._rushed_said:
+                    self._rushed_said = True
                     out.append(Event(t_s=e.t_s, kind=ev.RUSHED, exercise_id=e.exercise_id, rep=e.rep,
-                                     side=e.side, magnitude=duration, unit="s",
-                                     message="A bit slower, take your time.",
-                                     data={"tempo_s": tempo}))
+                                     side=e.side, magnitude=float(move_s), unit="s",
+                                     message="Nice and slow: take your time.",
+                                     data={"move_out_s": float(move_s), "prescribed_s": prescribed}))
         return out

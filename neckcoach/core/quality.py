@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from neckcoach.core import events as ev
 from neckcoach.core.checks import check_range
+from neckcoach.core.compat import SLOTS
 
 # What to say before calibration: the person is settling in, so the
 # instruction says how to sit rather than how to move.
@@ -154,7 +155,7 @@ def _image_size(sample) -> tuple[float, float]:
         return 0.0, 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class CheckStatus:
     """What the camera check says about the latest frame.
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from neckcoach.core.compat import SLOTS
+
 Axis = Literal["yaw", "pitch", "roll", "retraction"]
 AXES: tuple[Axis, ...] = ("yaw", "pitch", "roll", "retraction")
 
@@ -27,7 +29,7 @@ MOVEMENT_AXIS: dict[str, Axis] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class HeadPose:
     """Head pose of one frame in camera terms, before calibration.
 
@@ -96,7 +98,7 @@ def measure_reliable(sample, measure: str) -> bool:
     return True if flag is None else bool(flag)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Kinematics:
     """Calibrated, filtered head kinematics of one frame: what the coach reads.
 

@@ -16,6 +16,14 @@ Implemented from the published definitions:
   slow movement is not penalised merely for being slow.
 - Velocity peaks: local maxima of the speed above a prominence, i.e. the number
   of sub-movements (1 for a single minimum-jerk movement).
+
+They describe ONE movement, from rest to rest: a rep's way out and its way
+back are two movements, and the hold between them is not part of either
+(over out + hold + back a perfect rep has two speed peaks and a long flat
+stretch of landmark noise, which is how exactly minimum-jerk reps came to
+score SPARC -5 and 2-3 peaks). `split_rep` finds the two movements of a rep
+from its position trace; `movement_metrics` scores one of them from a speed
+smoothed enough that frame noise does not dominate (see `MOVEMENT_SMOOTH_S`).
 """
 
 from __future__ import annotations
@@ -184,3 +192,100 @@ def metrics(t_s, velocity, smooth_s: float = 0.08, min_prominence: float = 0.2,
     speed = np.abs(gaussian_smooth(v, fs, smooth_s))
     return {"sparc": sparc(speed, fs), "ldlj": ldlj(speed, fs),
             "velocity_peaks": velocity_peaks(speed, min_prominence, min_prominence_abs)}
+
+
+# Zero-phase smoothing of the speed before scoring one movement. Landmark noise
+# differentiated at 15-30 fps is broadband, while a minimum-jerk movement of
+# duration T has almost nothing above 1.7/T Hz (its spectrum is below 5 %
+# there). Its shape (SPARC, LDLJ) is scored from a speed smoothed over T/8,
+# which leaves a minimum-jerk movement at SPARC -1.41 (tested) and keeps
+# noise from shaping it even for a 25 deg movement at half its tempo (lighter
+# smoothing scored those 0.45 low from noise alone). Its speed peaks are
+# counted on a lightly smoothed speed, sigma T/8 between MOVEMENT_SMOOTH_S and
+# MOVEMENT_SMOOTH_MAX_S, so that a 0.2 s flick inside a long movement is a
+# peak of its own (tests/test_coach_smoothness.py).
+MOVEMENT_SMOOTH_S = 0.06
+MOVEMENT_SMOOTH_MAX_S = 0.1
+MOVEMENT_SMOOTH_FRACTION = 1 / 8
+# A movement starts and ends where its smoothed speed is below this share of
+# its peak: 10 % cuts 0.087 of a minimum-jerk movement's duration at each
+# end, where it carries 0.6 % of the distance.
+ONSET_FRACTION = 0.1
+# Below this ratio of peak speed to the noise of the shape's smoothed speed at
+# rest, the shape of the speed profile is not measured: SPARC, LDLJ and speed
+# peaks are withheld.
+MIN_SNR = 5.0
+# Speed peaks separated by dips of at least this share of the peak speed are
+# stop-starts: the movement nearly halts between them.
+STOP_START_PROMINENCE = 0.5
+# Reference values a therapist can compare with (module docstring, tests).
+SPARC_MINIMUM_JERK = -1.41
+
+
+def split_rep(t_s, position, *, settle_fraction: float = 0.05) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Index spans (start, end) of a rep's way out and way back, or None.
+
+    `position` is signed so that the rep goes positive. The way out runs from
+    the start of the trace to where the head first comes within
+    `settle_fraction` of its furthest point (then `movement_bounds` extends it
+    to where it actually stops); the way back from where it last leaves that
+    region to the end. A hold, however long, falls between the two.
+    """
+    x = np.asarray(position, dtype=float)
+    if x.size < 5:
+        return None
+    peak = float(x.max())
+    if peak <= 0:
+        return None
+    near = np.nonzero(x >= peak - settle_fraction * max(peak, 1e-9))[0]
+    first, last = int(near[0]), int(near[-1])
+    return (0, max(first, 1)), (min(last, x.size - 2), x.size - 1)
+
+
+def movement_bounds(speed: np.ndarray, lo: int, hi: int, floor: float, fraction: float = ONSET_FRACTION,
+                    limit: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Grow [lo, hi] outwards to where the movement rests: its speed below `fraction` of its
+    peak (or `floor`), searching no further than `limit` (default: the whole signal)."""
+    n = speed.size
+    a, b = (0, n - 1) if limit is None else limit
+    seg = speed[lo:hi + 1]
+    if seg.size == 0:
+        return lo, hi
+    thr = max(fraction * float(seg.max()), floor)
+    i = lo
+    while i > a and speed[i] > thr:
+        i -= 1
+    j = hi
+    while j < b and speed[j] > thr:
+        j += 1
+    # Then inwards: the rest before/after the movement is not part of it.
+    while i < j and speed[i + 1] <= thr:
+        i += 1
+    while j > i and speed[j - 1] <= thr:
+        j -= 1
+    return i, j
+
+
+def smoothing_for(duration_s: float) -> float:
+    """Gaussian sigma (s) for scoring a movement of this duration (see MOVEMENT_SMOOTH_FRACTION)."""
+    return min(MOVEMENT_SMOOTH_MAX_S, max(MOVEMENT_SMOOTH_S, MOVEMENT_SMOOTH_FRACTION * max(duration_s, 0.0)))
+
+
+def movement_metrics(t_s, velocity, *, smooth_s: float = MOVEMENT_SMOOTH_S, min_prominence: float = 0.2,
+                     min_prominence_abs: float = 0.0) -> dict[str, float | int | None]:
+    """SPARC, LDLJ, speed peaks, duration and peak speed of ONE movement from rest to rest.
+
+    `velocity` is the signed speed along the movement (positive in its
+    direction): smoothed (zero phase) before its magnitude is taken, so
+    noise around zero speed does not fold into spurious peaks.
+    """
+    t = np.asarray(t_s, dtype=float)
+    if t.size < 5 or t[-1] - t[0] <= 0:
+        return {"sparc": None, "ldlj": None, "velocity_peaks": None, "stop_starts": None, "duration_s": None,
+                "peak_speed": None}
+    v, fs = resample_uniform(t, np.asarray(velocity, dtype=float))
+    speed = np.abs(gaussian_smooth(v, fs, smooth_s))
+    return {"sparc": sparc(speed, fs), "ldlj": ldlj(speed, fs),
+            "velocity_peaks": velocity_peaks(speed, min_prominence, min_prominence_abs),
+            "stop_starts": velocity_peaks(speed, STOP_START_PROMINENCE, min_prominence_abs),
+            "duration_s": float(t[-1] - t[0]), "peak_speed": float(speed.max())}

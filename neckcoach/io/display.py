@@ -1,9 +1,11 @@
 """The on-screen window, or a headless stand-in when there is no display.
 
 Opening a HighGUI window without a display aborts or raises deep inside cv2,
-so the display is probed first (DISPLAY/WAYLAND_DISPLAY on Linux, then a real
-window attempt) and the app falls back to headless with one message instead of
-crashing: coaching, voice and the session record still work.
+so the display is probed first (on Linux and other X11 systems: an X server
+must be reachable, since OpenCV's Qt window talks X11, through XWayland on a
+Wayland desktop; Windows and macOS always have their own window system), then
+a real window is attempted, and the app falls back to headless with one
+message instead of crashing: coaching, voice and the session record still work.
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
 from neckcoach.io.keys import PollKeySource
 
 log = logging.getLogger(__name__)
+
+X11_SOCKETS = Path("/tmp/.X11-unix")
+"""Where a local X server (Xorg, XWayland, Xvfb) listens: X<display number>."""
 
 
 class HeadlessDisplay:
@@ -79,11 +86,23 @@ class WindowDisplay:
             pass
 
 
-def display_available() -> tuple[bool, str]:
-    """(available, reason) without touching cv2's GUI."""
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
-                                                  or os.environ.get("WAYLAND_DISPLAY")):
+def display_available(platform: str = sys.platform,
+                      environ: Mapping[str, str] | None = None) -> tuple[bool, str]:
+    """(available, reason) without touching cv2's GUI: Qt aborts the process, uncatchably,
+    when it cannot reach the X server, so a window is only tried where one is reachable."""
+    if platform in ("win32", "darwin"):
+        return True, ""
+    env = os.environ if environ is None else environ
+    display = env.get("DISPLAY", "")
+    if not display:
+        if env.get("WAYLAND_DISPLAY"):
+            return False, "no X display (DISPLAY is not set): the window needs XWayland on a Wayland desktop"
         return False, "no display found (DISPLAY is not set)"
+    host, _, number = display.rpartition(":")
+    if host in ("", "unix"):  # a local server listens on /tmp/.X11-unix/X<number>
+        socket = X11_SOCKETS / f"X{number.split('.')[0]}"
+        if not socket.exists():
+            return False, f"no X server answers at DISPLAY={display} ({socket} does not exist)"
     return True, ""
 
 

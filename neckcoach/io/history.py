@@ -102,12 +102,9 @@ def direction_of(movement: str | None, side: str | None) -> str | None:
 
 def data_home() -> Path:
     """NeckCoach's data dir; `NECKCOACH_HOME` overrides it (tests, portable installs)."""
-    override = os.environ.get("NECKCOACH_HOME")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
+    from neckcoach.io.platforms import data_dir
 
-    return Path(platformdirs.user_data_dir("neckcoach"))
+    return data_dir()
 
 
 def db_path() -> Path:

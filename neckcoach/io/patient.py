@@ -38,6 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neckcoach.core.compat import SLOTS
+
 PATIENT_MAX_SHIFT_SIZES = 1.2
 """The patient is where it was last seen: centre within 1.2 face sizes (a
 `face_size_px` is ~0.8 face widths). A head turning or bending at its fastest
@@ -181,7 +183,7 @@ def _choose(geometry: list[tuple[np.ndarray | None, float]], previous_center_px:
     return min(fits, key=lambda i: dists[i]) if fits else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class PatientChoice:
     """One frame's verdict: which face is the patient and who else is in view.
 

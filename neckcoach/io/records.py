@@ -60,8 +60,10 @@ REP_FIELDS: tuple[str, ...] = (
 # without a unit and carries the unit in its own column.
 REP_CSV_FIELDS: tuple[str, ...] = (
     "exercise_id", "exercise_name", "movement", "unit", "index", "side", "complete", "reason",
-    "start_t_s", "end_t_s", "peak", "target", "time_to_target_s", "hold_s", "peak_speed_per_s",
-    "mean_speed_per_s", "sparc", "ldlj", "velocity_peaks", "warnings",
+    "start_t_s", "end_t_s", "peak", "peak_lower_bound", "target", "time_to_target_s", "hold_s",
+    "peak_speed_per_s", "mean_speed_per_s", "sparc", "ldlj", "velocity_peaks", "sparc_out", "sparc_back",
+    "ldlj_out", "ldlj_back", "velocity_peaks_out", "velocity_peaks_back", "move_out_s", "move_back_s",
+    "warnings",
 )
 _METRIC_KEYS = {
     "peak": ("peak_deg", "peak_mm"),

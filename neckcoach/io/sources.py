@@ -7,10 +7,16 @@ capture thread, so a slow consumer never stalls the camera: the latest frame
 wins and skipped frames are counted. Either way the timestamps pass through a
 `SessionClock` (`source.clock`) before they leave the source, so the session
 never sees time repeat, go back or leap forward (see `neckcoach.core.clock`).
+
+Cameras open through the platform's own capture backend first (`camera_backends`):
+DirectShow then Media Foundation on Windows, AVFoundation on macOS, V4L2 on Linux,
+then whatever OpenCV picks.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,12 +26,74 @@ import cv2
 import numpy as np
 
 from neckcoach.core.clock import SessionClock
+from neckcoach.errors import UserFacingError
 
 CaptureFactory = Callable[..., Any]
 
 
-class SourceError(RuntimeError):
+class SourceError(UserFacingError, RuntimeError):
     """A frame source that cannot be opened or read."""
+
+
+# Backends by sys.platform, best first. Windows: DirectShow opens in well under a second
+# and honours the requested size on most webcams, while Media Foundation (OpenCV's own
+# first choice) can take seconds to open; it stays as the fallback for cameras only it
+# drives. Linux: V4L2 directly rather than through a GStreamer pipeline.
+_BACKENDS = {"win32": ("DSHOW", "MSMF"), "darwin": ("AVFOUNDATION",)}
+_BACKEND_NAMES = {"DSHOW": "DirectShow", "MSMF": "Media Foundation", "AVFOUNDATION": "AVFoundation",
+                  "V4L2": "V4L2", "ANY": "OpenCV's default"}
+_CAMERA_HINTS = {
+    "win32": "check that no other program (video calls, the Camera app) is using it and that Settings > "
+             "Privacy & security > Camera lets desktop apps use the camera",
+    "darwin": "allow camera access for the app you started NeckCoach from (Terminal, iTerm, VS Code) in "
+              "System Settings > Privacy & Security > Camera, and quit other programs using the camera",
+}
+_LINUX_CAMERA_HINT = ("check that /dev/video{index} exists, that you may read it (the 'video' group) and "
+                      "that no other program is using it")
+
+
+def camera_backends(platform: str = sys.platform) -> list[tuple[str, int]]:
+    """(name, OpenCV API id) of the capture backends to try on `platform`, best first."""
+    names = _BACKENDS.get(platform, ("V4L2",)) + ("ANY",)
+    return [(name, int(getattr(cv2, f"CAP_{name}"))) for name in names]
+
+
+def camera_hint(index: int, platform: str = sys.platform) -> str:
+    """What to check when camera `index` cannot be opened on `platform`."""
+    return _CAMERA_HINTS.get(platform, _LINUX_CAMERA_HINT).format(index=index)
+
+
+@contextlib.contextmanager
+def _quiet_opencv():
+    """OpenCV logs a warning per backend that fails to open; our one message says it all."""
+    level = cv2.getLogLevel()
+    cv2.setLogLevel(0)
+    try:
+        yield
+    finally:
+        cv2.setLogLevel(level)
+
+
+def open_camera(index: int, platform: str = sys.platform,
+                capture: CaptureFactory = cv2.VideoCapture) -> tuple[Any, str]:
+    """(opened capture, backend name) from the first backend that opens camera `index`.
+
+    Raises SourceError naming the backends tried and what to check on this platform.
+    """
+    tried = []
+    with _quiet_opencv():
+        for name, api in camera_backends(platform):
+            try:
+                cap = capture(index, api)
+            except Exception:  # a backend missing from this OpenCV build
+                cap = None
+            if cap is not None and cap.isOpened():
+                return cap, name
+            if cap is not None:
+                cap.release()
+            tried.append(_BACKEND_NAMES[name])
+    raise SourceError(f"camera {index} could not be opened (tried {', '.join(tried)}): "
+                      f"{camera_hint(index, platform)}; another camera may have another number (--camera 1)")
 
 
 def to_bgr(frame: np.ndarray) -> np.ndarray:
@@ -146,11 +214,13 @@ class CameraSource(_Source):
         self.index = index
         self.stall_timeout_s = stall_timeout_s
         self.clock = clock if clock is not None else SessionClock()
-        factory = capture_factory or cv2.VideoCapture
-        self._cap = factory(index)
-        if self._cap is None or not self._cap.isOpened():
-            raise SourceError(f"camera {index} could not be opened: no such camera, or it is in "
-                              f"use by another program")
+        if capture_factory is None:
+            self._cap, self.backend = open_camera(index)
+        else:
+            self._cap, self.backend = capture_factory(index), "custom"
+            if self._cap is None or not self._cap.isOpened():
+                raise SourceError(f"camera {index} could not be opened: no such camera, or it is in "
+                                  f"use by another program")
         for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
                             (cv2.CAP_PROP_FPS, fps), (cv2.CAP_PROP_BUFFERSIZE, 1)):
             self._cap.set(prop, value)

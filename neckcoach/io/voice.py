@@ -9,11 +9,15 @@ interpreter (`python -m neckcoach.io.voice`, like multiprocessing's spawn
 context) so it never inherits the camera, OpenGL or MediaPipe state, but it is
 started directly rather than through multiprocessing so it never re-imports
 the caller's main script (spawn would re-run an unguarded demo script). Commands
-and events are JSON lines on its stdin and on a private copy of its stdout.
+and events are JSON lines on its stdin and on a private copy of its stdout; a
+reader thread per worker turns the events into a queue (a thread, not a
+non-blocking pipe: Windows pipes cannot be made non-blocking before Python 3.12).
 
 The caller-facing side is a plain priority queue kept in the caller's process:
-`say()` and `tick()` only touch that queue and do non-blocking pipe reads and
-writes, so they return in well under a millisecond whatever the engine does.
+`say()` and `tick()` only touch that queue, drain the event queue and write a
+command line the worker is always reading (at most one cue is outstanding per
+worker, so the pipe never fills), so they return in well under a millisecond
+whatever the engine does.
 Stale-cue logic uses only the caller's timestamps (`now_t_s`); the watchdog
 alone reads a monotonic clock, because an engine hang is a wall-clock fact.
 
@@ -21,10 +25,16 @@ A safety warning cuts off lower-priority speech by killing the worker, not by
 `engine.stop()`: with pyttsx3 2.99's espeak driver, `stop()` blocks until the
 current sentence has played out, leaves the player running, and can leave
 `runAndWait()` stuck; the audio itself comes from an `aplay` child that
-outlives its parent. So each worker gets its own process group, an interrupt
-SIGKILLs the whole group (a syscall, safe on the frame loop), and a warm spare
-worker, started in the background, speaks the warning at once instead of
-after a 0.1-0.3 s interpreter start.
+outlives its parent. So on POSIX each worker gets its own process group and an
+interrupt SIGKILLs the whole group (a syscall, safe on the frame loop); Windows
+has no process groups to kill, and needs none: SAPI 5 speaks from inside the
+worker, so terminating the worker process silences it. A warm spare worker,
+started in the background, speaks the warning at once instead of after a
+0.1-0.3 s interpreter start.
+
+The speech driver is chosen per platform (`speech_drivers`): SAPI 5 on Windows,
+NSSpeechSynthesizer (then AVSpeechSynthesizer) on macOS, eSpeak NG elsewhere;
+when none starts, the message says what to install (`speech_engine_hint`).
 """
 
 from __future__ import annotations
@@ -55,8 +65,43 @@ PRIORITY_SAFETY = 100
 
 EngineFactory = Callable[[], Any]
 
-# A worker in its own process group can be killed together with its audio player.
-_OWN_GROUP = hasattr(os, "killpg")
+# A worker in its own process group can be killed together with its audio player (POSIX).
+_PROCESS_GROUPS = hasattr(os, "killpg")
+_CREATE_NEW_PROCESS_GROUP = 0x00000200  # Windows process creation flags (winbase.h)
+_CREATE_NO_WINDOW = 0x08000000
+
+# pyttsx3 driver names, best first, by sys.platform prefix; anything else has eSpeak.
+_DRIVERS = {"win32": ("sapi5",), "darwin": ("nsss", "avspeech")}
+_ENGINE_HINTS = {
+    "win32": "Windows speaks through SAPI 5: reinstall NeckCoach so pyttsx3 brings pywin32 and comtypes, "
+             "and check that a voice is installed (Settings > Time & language > Speech)",
+    "darwin": "macOS speaks through pyobjc: reinstall NeckCoach so pyttsx3 brings pyobjc "
+              "(pip install pyobjc)",
+}
+_ESPEAK_HINT = "install eSpeak NG (Debian/Ubuntu: sudo apt install espeak-ng; Fedora: sudo dnf install espeak-ng)"
+
+
+def speech_drivers(platform: str = sys.platform) -> tuple[str, ...]:
+    """The pyttsx3 drivers to try on `platform` (a sys.platform value), best first."""
+    return _DRIVERS.get(platform, ("espeak",))
+
+
+def speech_engine_hint(platform: str = sys.platform) -> str:
+    """What to install when no speech driver starts on `platform`."""
+    return _ENGINE_HINTS.get(platform, _ESPEAK_HINT)
+
+
+def worker_spawn_options(platform: str = sys.platform) -> dict[str, Any]:
+    """`subprocess.Popen` options that keep a speech worker apart from the terminal.
+
+    POSIX: a new session, so Ctrl+C in the terminal does not reach it (the app
+    closes it) and `_kill` can signal its whole process group. Windows: no
+    console (none flashes up, and Ctrl+C in the app's console does not reach it)
+    in a new process group.
+    """
+    if platform == "win32":
+        return {"creationflags": _CREATE_NEW_PROCESS_GROUP | _CREATE_NO_WINDOW}
+    return {"start_new_session": True}
 
 
 def _background(fn: Callable[..., None], *args: Any) -> None:
@@ -75,10 +120,17 @@ def _validate(rate_wpm: float, volume: float) -> None:
         raise ValueError(f"volume must be in [0, 1], got {volume!r}")
 
 
-def _default_engine() -> Any:
+def _default_engine(platform: str = sys.platform) -> Any:
+    """The platform's speech engine: each of its drivers in turn, the first that starts."""
     import pyttsx3
 
-    return pyttsx3.init()
+    failures = []
+    for driver in speech_drivers(platform):
+        try:
+            return pyttsx3.init(driver)
+        except Exception as exc:
+            failures.append(f"{driver}: {type(exc).__name__}: {exc}")
+    raise RuntimeError("; ".join(failures))
 
 
 def _configure(engine: Any, rate_wpm: float, volume: float, voice: str | None) -> str:
@@ -219,15 +271,14 @@ class Voice:
         self._ready = False
         self._started_at = 0.0
         self._restarts = 0
-        self._proc: Any = None
+        self._proc: _Worker | None = None
         self._restarting = False
         self._closed = False
         self._voice_warned = False
         self._spawn_error = ""
         self._now_t_s = float("-inf")  # latest caller time seen by tick()
-        self._buf = b""
         self._lock = threading.Lock()  # guards the hand-over of the spare worker
-        self._spare: Any = None
+        self._spare: _Worker | None = None
         self._spare_spawning = False
         self._spare_failed = not spare_worker
         self.available = True
@@ -314,26 +365,24 @@ class Voice:
         self._restarting = True
         _background(self._respawn, old)
 
-    def _spawn_process(self) -> Any:
-        """Start one worker in its own process group and hand it the engine spec."""
+    def _spawn_process(self) -> _Worker:
+        """Start one worker apart from the terminal and hand it the engine spec."""
         factory = (base64.b64encode(pickle.dumps(self._factory)).decode()
                    if self._factory is not None else "")
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         proc = subprocess.Popen(
             [sys.executable, "-m", "neckcoach.io.voice"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True,
-            start_new_session=_OWN_GROUP)
+            **worker_spawn_options())
+        worker = _Worker(proc)
         try:
             spec = {"factory": factory, "rate_wpm": self.rate_wpm, "volume": self.volume,
                     "voice": self.voice}
-            proc.stdin.write((json.dumps(spec) + "\n").encode())
-            proc.stdin.flush()
-            os.set_blocking(proc.stdin.fileno(), False)
-            os.set_blocking(proc.stdout.fileno(), False)
+            worker.send(spec)
         except Exception:
-            _retire(proc)
+            _retire(worker)
             raise
-        return proc
+        return worker
 
     def _respawn(self, old: Any) -> None:
         _retire(old)
@@ -345,7 +394,6 @@ class Voice:
         if self._closed:
             _retire(proc)
             return
-        self._buf = b""
         self._proc = proc
         self._started_at = time.monotonic()
         self._restarting = False
@@ -377,7 +425,7 @@ class Voice:
                 self._spare, proc = proc, None
         _retire(proc)
 
-    def _take_spare(self) -> Any:
+    def _take_spare(self) -> _Worker | None:
         with self._lock:
             spare, self._spare = self._spare, None
         if spare is not None and spare.poll() is not None:
@@ -395,7 +443,7 @@ class Voice:
         if spare is None:
             self._start_worker(old)
             return
-        self._proc, self._buf, self._ready = spare, b"", True
+        self._proc, self._ready = spare, True
         self._started_at = time.monotonic()
         self._ensure_spare(old)
 
@@ -408,9 +456,8 @@ class Voice:
     def _send(self, cmd: tuple) -> None:
         if self._proc is None:
             return
-        with contextlib.suppress(Exception):  # a full pipe means a stuck worker: watchdog's job
-            self._proc.stdin.write((json.dumps(list(cmd)) + "\n").encode())
-            self._proc.stdin.flush()
+        with contextlib.suppress(Exception):  # a dead worker: the watchdog's job
+            self._proc.send(list(cmd))
 
     def _disable(self, message: str) -> None:
         self.available = False
@@ -432,8 +479,7 @@ class Voice:
         self._replace_worker()
 
     def _drain_events(self) -> None:
-        events, self._buf = _read_events(self._proc, self._buf)
-        for kind, payload in events:
+        for kind, payload in self._proc.events():
             if kind == "ready":
                 self._ready = True
                 self.status_message = "voice ready"
@@ -443,7 +489,8 @@ class Voice:
                     self.status_message = f"voice ready; {payload}"
                     log.warning("%s", payload)
             elif kind == "init_failed":
-                self._disable(f"No speech engine available ({payload}); cues stay on screen.")
+                self._disable(f"No speech engine available ({payload}); {speech_engine_hint()}; "
+                              f"cues stay on screen.")
                 return
             elif kind in ("done", "error"):
                 if self._speaking is not None and kind == "done":
@@ -504,62 +551,91 @@ class Voice:
         return self.hang_timeout_s + 3.0 * 60.0 * len(text) / 6.0 / self.rate_wpm
 
 
-def _kill(proc: Any) -> None:
-    """SIGKILL a worker's process group, so an `aplay` it started falls silent too.
+class _Worker:
+    """One speech process and a reader thread that queues its JSON-line events."""
 
-    Only a not-yet-reaped worker is signalled: until it is reaped its pid (the
-    group id) cannot belong to anyone else.
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        _background(self._read)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def send(self, message: Any) -> None:
+        self.proc.stdin.write((json.dumps(message) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def events(self) -> list[tuple[str, Any]]:
+        """The events received so far, without waiting."""
+        out = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                out.append(self._events.get_nowait())
+        return out
+
+    def next_event(self, timeout_s: float) -> tuple[str, Any] | None:
+        with contextlib.suppress(queue.Empty):
+            return self._events.get(timeout=timeout_s)
+        return None
+
+    def _read(self) -> None:
+        """Reader thread: ends at end of file, when the worker exits or is killed."""
+        with contextlib.suppress(Exception):
+            for line in self.proc.stdout:
+                with contextlib.suppress(ValueError):
+                    kind, payload = json.loads(line)
+                    self._events.put((kind, payload))
+        with contextlib.suppress(Exception):
+            self.proc.stdout.close()
+
+
+def _kill(worker: _Worker | None) -> None:
+    """Kill a worker at once, so whatever it is saying stops.
+
+    POSIX: SIGKILL to its process group, so an `aplay` it started falls silent
+    too; only a not-yet-reaped worker is signalled, because until it is reaped
+    its pid (the group id) cannot belong to anyone else. Windows (no process
+    groups): terminate the process, which holds the SAPI 5 voice.
     """
-    if proc is None or proc.returncode is not None:
+    if worker is None or worker.returncode is not None:
         return
     with contextlib.suppress(OSError):
-        if _OWN_GROUP:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if _PROCESS_GROUPS:
+            os.killpg(worker.pid, signal.SIGKILL)
         else:
-            proc.kill()
+            worker.proc.kill()
 
 
-def _retire(*procs: Any) -> None:
+def _retire(*workers: _Worker | None) -> None:
     """Kill workers (if still running) and reap them; runs off the frame loop."""
-    for proc in procs:
-        if proc is None:
+    for worker in workers:
+        if worker is None:
             continue
-        _kill(proc)
+        _kill(worker)
         with contextlib.suppress(Exception):
-            proc.wait(timeout=2.0)
-        for pipe in (proc.stdin, proc.stdout):
-            with contextlib.suppress(Exception):
-                pipe.close()
+            worker.proc.wait(timeout=2.0)
+        with contextlib.suppress(Exception):
+            worker.proc.stdin.close()
 
 
-def _read_events(proc: Any, buf: bytes) -> tuple[list[tuple[str, Any]], bytes]:
-    """Non-blocking read of a worker's JSON-line events: (complete events, rest)."""
-    try:
-        chunk = os.read(proc.stdout.fileno(), 65536)
-    except (BlockingIOError, InterruptedError):
-        chunk = b""
-    except (OSError, ValueError):
-        return [], buf
-    *lines, rest = (buf + chunk).split(b"\n")
-    out = []
-    for line in lines:
-        with contextlib.suppress(ValueError):
-            kind, payload = json.loads(line)
-            out.append((kind, payload))
-    return out, rest
-
-
-def _await_ready(proc: Any, timeout_s: float) -> bool:
+def _await_ready(worker: _Worker, timeout_s: float) -> bool:
     """Wait (on a helper thread) until a worker's engine is up; False if it fails."""
     deadline = time.monotonic() + timeout_s
-    buf = b""
     while time.monotonic() < deadline:
-        events, buf = _read_events(proc, buf)
-        if events:
-            return events[0][0] == "ready"
-        if proc.poll() is not None:
+        event = worker.next_event(0.05)
+        if event is not None:
+            return event[0] == "ready"
+        if worker.poll() is not None:
             return False
-        time.sleep(0.01)
     return False
 
 

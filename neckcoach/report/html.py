@@ -149,8 +149,8 @@ tr.partial td{color:#e65100} .note{color:#5b6b78;font-size:13px}
 def _rep_table(data: SessionData) -> str:
     head = ("<tr><th class=l>Exercise</th><th>#</th><th class=l>Side</th><th>Done</th>"
             "<th>Peak</th><th>Target</th><th>Time to target s</th><th>Hold s</th>"
-            "<th>Peak speed</th><th>Mean speed</th><th>SPARC</th><th>LDLJ</th>"
-            "<th>Speed peaks</th><th class=l>Warnings</th></tr>")
+            "<th>Peak speed</th><th>Mean speed</th><th>SPARC out / back</th><th>LDLJ out / back</th>"
+            "<th>Speed peaks out / back</th><th class=l>Warnings</th></tr>")
     rows = []
     for r in data.reps:
         kinds = ", ".join(k.replace("_", " ") for k in rep_warning_kinds(r, data.session))
@@ -166,12 +166,19 @@ def _rep_table(data: SessionData) -> str:
             f"<td>{_fmt(r.get('time_to_target_s'))}</td><td>{_fmt(r.get('hold_s'))}</td>"
             f"<td>{_fmt(rep_metric(r, 'peak_speed'), 0)} {unit}/s</td>"
             f"<td>{_fmt(rep_metric(r, 'mean_speed'), 0)} {unit}/s</td>"
-            f"<td>{_fmt(r.get('sparc'), 2)}</td><td>{_fmt(r.get('ldlj'), 2)}</td>"
-            f"<td>{_fmt(r.get('velocity_peaks'), 0)}</td>"
+            f"<td>{_pair(r, 'sparc', 2)}</td><td>{_pair(r, 'ldlj', 1)}</td>"
+            f"<td>{_pair(r, 'velocity_peaks', 0)}</td>"
             f"<td class='l warn'>{html.escape(kinds)}</td></tr>")
     if not rows:
         rows.append("<tr><td class=l colspan=14>No repetitions were recorded.</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _pair(rep: Mapping[str, Any], name: str, digits: int) -> str:
+    """'out / back' of a per-movement smoothness metric; older records hold one value per rep."""
+    if f"{name}_out" not in rep and f"{name}_back" not in rep:
+        return _fmt(rep.get(name), digits)
+    return f"{_fmt(rep.get(f'{name}_out'), digits)} / {_fmt(rep.get(f'{name}_back'), digits)}"
 
 
 def _warning_list(data: SessionData) -> str:
@@ -367,8 +374,11 @@ repetition. Red dashed lines: warnings.</p></section>
 {_range_table(summary)}<p class="note">{html.escape(NORMS_NOTE)}</p></section>
 <section class="card"><h2>Speed and smoothness per repetition</h2>
 {_img(pngs['reps'], 'speed and smoothness per rep')}
-<p class="note">SPARC and LDLJ measure smoothness: values closer to zero are smoother.
-Speed peaks counts bursts of speed in one movement (1 is ideal).</p></section>
+<p class="note">Smoothness is measured for each movement: the way out and the way back, not the hold.
+SPARC and LDLJ: closer to zero is smoother. One smooth, steady movement scores a SPARC of about
+−1.4 (−1.41 in theory) and 1 speed peak; a movement with a hesitation or a jolt scores lower
+(−1.8 and below) and 2 or more speed peaks. "–": the movement was too slow and small to measure its
+shape over the camera's noise.</p></section>
 <section class="card"><h2>Repetitions</h2>{_rep_table(data)}</section>
 <section class="card"><h2>Warnings</h2>{_warning_list(data)}</section>
 {f'<section class="card"><h2>Notes on this record</h2><ul class="note">{notes}</ul></section>' if notes else ''}

@@ -1,8 +1,8 @@
 """Off-screen renderer of a real 3D head scan moving on a neck with known angles.
 
 Why: the measurement engine needs frames whose true head angles are known
-exactly. We render the Lee Perry-Smith scan (see HEAD_SCAN_CREDIT.md), read
-from ``../shared`` rather than copied into the package.
+exactly. We render the Lee Perry-Smith scan (see HEAD_SCAN_CREDIT.md), shipped
+in the package (``neckcoach/assets/head/``) under its CC BY 3.0 licence.
 
 World frame (metres): x to the subject's LEFT (the raw image's right), y up,
 z towards the camera; the origin is the neck pivot (roughly C1/C2).
@@ -31,7 +31,11 @@ from __future__ import annotations
 import os
 import warnings
 
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+from neckcoach.io.platforms import make_pyopengl_compatible, opengl_platform
+
+if opengl_platform():  # before PyOpenGL is first imported
+    os.environ.setdefault("PYOPENGL_PLATFORM", opengl_platform())
+make_pyopengl_compatible()
 
 from dataclasses import dataclass  # noqa: E402
 from functools import lru_cache  # noqa: E402
@@ -41,6 +45,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neckcoach.core.checks import check_range  # noqa: E402
+from neckcoach.errors import MissingAsset  # noqa: E402
 from neckcoach.sim.room import Wall, legacy_room_texture, paint_wall  # noqa: E402
 from neckcoach.sim.scene import SKIN_ITA_RANGE_DEG, SceneSpec  # noqa: E402
 from neckcoach.sim.skin import retint_skin  # noqa: E402
@@ -52,13 +57,27 @@ PIVOT_BEHIND_EARS_M = 0.03
 SHIRT_RGB = (38, 62, 100)
 
 
+SCAN_FILES = ("LeePerrySmith.glb", "Map-COL.jpg")
+"""What rendering reads from the scan folder: the mesh with UVs and its colour texture."""
+
+
 def default_scan_dir() -> Path:
-    """The shared head scan: ``<repo>/../shared/data/head/LeePerrySmith``."""
+    """The head scan shipped in the package; ``NECKCOACH_HEAD_SCAN`` points elsewhere."""
     env = os.environ.get("NECKCOACH_HEAD_SCAN")
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    return repo.parent / "shared" / "data" / "head" / "LeePerrySmith"
+    return Path(__file__).resolve().parents[1] / "assets" / "head"
+
+
+def _missing_scan(problem: str, folder: Path) -> MissingAsset:
+    """One line that says what is wrong with the scan and what to do about it."""
+    if os.environ.get("NECKCOACH_HEAD_SCAN"):
+        fix = (f"NECKCOACH_HEAD_SCAN points at {folder}: unset it, or point it at a folder "
+               f"holding {' and '.join(SCAN_FILES)}")
+    else:
+        fix = ("this installation is incomplete: reinstall NeckCoach (pip install --force-reinstall "
+               "neckcoach, or a fresh clone)")
+    return MissingAsset(f"the virtual patient's head scan {problem}; {fix}")
 
 
 def rotation_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
@@ -97,10 +116,14 @@ def load_head(scan_dir: str | None = None) -> HeadGeometry:
     import trimesh
 
     folder = Path(scan_dir) if scan_dir else default_scan_dir()
-    glb = folder / "LeePerrySmith.glb"
-    if not glb.is_file():
-        raise FileNotFoundError(f"head scan not found: {glb} (set NECKCOACH_HEAD_SCAN)")
-    mesh = trimesh.load(str(glb), force="mesh", process=False)
+    missing = [str(folder / name) for name in SCAN_FILES if not (folder / name).is_file()]
+    if missing:
+        raise _missing_scan(f"is missing ({', '.join(missing)})", folder)
+    glb = folder / SCAN_FILES[0]
+    try:
+        mesh = trimesh.load(str(glb), force="mesh", process=False)
+    except Exception as exc:  # a truncated or re-encoded download
+        raise _missing_scan(f"cannot be read ({glb}: {type(exc).__name__}: {exc})", folder) from exc
     v = np.asarray(mesh.vertices, dtype=np.float64)
     front = v[v[:, 2] > 0.5 * v[:, 2].max()]
     chin = front[np.argmin(front[:, 1])]
@@ -127,7 +150,10 @@ def load_head(scan_dir: str | None = None) -> HeadGeometry:
     x, y = world[:, 0], world[:, 1]
     dressed = (y < collar_y - 0.035) | ((y < collar_y) & (np.abs(x) > neck_half_w))
     shirt_faces = dressed[faces].all(axis=1)
-    texture = cv2.cvtColor(cv2.imread(str(folder / "Map-COL.jpg")), cv2.COLOR_BGR2RGB)
+    texture_bgr = cv2.imread(str(folder / SCAN_FILES[1]))
+    if texture_bgr is None:
+        raise _missing_scan(f"texture cannot be read ({folder / SCAN_FILES[1]} is not an image)", folder)
+    texture = cv2.cvtColor(texture_bgr, cv2.COLOR_BGR2RGB)
     return HeadGeometry(
         vertices=world,
         normals=np.asarray(mesh.vertex_normals, dtype=np.float64),

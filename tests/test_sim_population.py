@@ -1,0 +1,193 @@
+"""The patient population and the closed loop: patients act on the routine, their traits and
+what they hear, never on the coach's state; the coach counts them right and leaves them alone."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from neckcoach.app.demo_clip import demo_routine
+from neckcoach.core import events as ev
+from neckcoach.routine import load_routine
+from neckcoach.sim import patient as patient_module
+from neckcoach.sim.closed_loop import MeasurementNoise, judge_reps, run_kinematics_session, score_session
+from neckcoach.sim.patient import VirtualPatient
+from neckcoach.sim.population import Mistake, PatientTraits, draw_mistakes
+from tests.conftest import ROUTINES
+
+SINGLE = ("rotation", "flexion_extension", "side_bend", "retraction", "chin_nod")
+STEADY = PatientTraits(pace=1.0, amplitude=1.08, reaction_s=0.6, gap_s=0.8, sway_deg=0.3, tremor_deg=0.5,
+                       drift_deg_min=0.0, cross_talk=0.03)
+
+
+def bundled(name: str, reps: int = 2):
+    return demo_routine(load_routine(ROUTINES / f"{name}.yaml"), reps=reps, rest_s=3.0)
+
+
+def test_random_traits_cover_the_stated_ranges_and_follow_the_seed():
+    draws = [PatientTraits.random(np.random.default_rng(s)) for s in range(400)]
+    assert draws[7] == PatientTraits.random(np.random.default_rng(7))
+    pace = [d.pace for d in draws]
+    assert 0.5 <= min(pace) < 0.55 and 1.9 < max(pace) <= 2.0
+    assert sum(p < 1 for p in pace) == pytest.approx(200, abs=40)  # log-uniform: as many slow as quick
+    amp = [d.amplitude for d in draws]
+    assert 0.7 <= min(amp) and max(amp) <= 1.3
+    assert all(0.3 <= d.tremor_deg <= 1.0 and 0.3 <= d.reaction_s <= 2.0 for d in draws)
+    early = [d for d in draws if d.early_s > 0]
+    assert 0.1 < len(early) / len(draws) < 0.3
+
+
+def test_the_patient_module_cannot_read_the_coach():
+    """By construction: the patient imports no part of the coach but the event names it hears."""
+    tree = ast.parse(inspect.getsource(patient_module))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    core = {m for m in imported if m and m.startswith("neckcoach.core")}
+    assert core == {"neckcoach.core"}  # `from neckcoach.core import events`: the vocabulary of cues
+    used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    assert not used & {"expected_direction", "targets", "RepCounter", "Coach", "counter", "safety", "pacer",
+                       "completed", "records"}
+
+
+def test_a_patient_waits_for_go_and_reacts_like_a_person():
+    rt = bundled("rotation")
+    p = VirtualPatient(rt, STEADY, seed=1)
+    for t in np.arange(0.0, 6.0, 1 / 30):
+        p.pose(float(t))
+    assert p.reps == [] and p.current is None  # nothing before it is told
+    p.hear(6.0, ev.EXERCISE_START, "Head turns")
+    p.hear(10.0, ev.GO, "Turn your head slowly to the left.")
+    for t in np.arange(6.0, 14.0, 1 / 30):
+        p.pose(float(t))
+    assert p.current is not None and p.current.direction == "left"
+    assert 10.0 + 0.8 * STEADY.reaction_s <= p.current.start_t_s <= 10.0 + 1.2 * STEADY.reaction_s
+
+
+def test_some_patients_start_on_the_last_count():
+    rt = bundled("rotation")
+    p = VirtualPatient(rt, replace(STEADY, early_s=0.6), seed=1)
+    p.hear(0.0, ev.EXERCISE_START, "Head turns")
+    for beat, t in ((3, 1.0), (2, 2.0), (1, 3.0)):
+        p.hear(t, ev.COUNT_IN, str(beat))
+    for t in np.arange(0.0, 4.0, 1 / 30):
+        p.pose(float(t))
+    assert p.current is not None and 3.3 <= p.current.start_t_s < 4.0  # before "go" at 4 s
+
+
+def test_a_patient_who_waits_for_the_cue_holds_until_and_slowly_back():
+    rt = bundled("side_bend")
+    p = VirtualPatient(rt, STEADY, seed=2)
+    p.hear(0.0, ev.EXERCISE_START, "Ear to shoulder")
+    p.hear(1.0, ev.GO, "Tilt your ear slowly towards your left shoulder.")
+    for t in np.arange(0.0, 9.0, 1 / 30):
+        p.pose(float(t))
+    rep = p.current
+    assert rep is not None and p.phase == "hold" and rep.back_start_t_s is None  # still holding, past 3 s
+    p.hear(9.0, ev.RELEASE, "And slowly back.")
+    for t in np.arange(9.0, 16.0, 1 / 30):
+        p.pose(float(t))
+    assert p.reps and 9.0 + 0.4 <= p.reps[0].back_start_t_s <= 9.0 + 0.8
+
+
+def test_same_seed_same_session():
+    rt = bundled("flexion_extension")
+    kw = dict(seed=11, fps=24.0, noise=MeasurementNoise(), mistakes=draw_mistakes(rt, np.random.default_rng(3),
+                                                                                  ["flick_own"], reps_per_exercise=2))
+    a = run_kinematics_session(rt, PatientTraits.random(np.random.default_rng(11)), **kw)
+    b = run_kinematics_session(rt, PatientTraits.random(np.random.default_rng(11)), **kw)
+    assert a.session == b.session and [e.to_dict() for e in a.events] == [e.to_dict() for e in b.events]
+    assert score_session(a).to_dict() == score_session(b).to_dict()
+
+
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+@pytest.mark.parametrize("name", SINGLE)
+@pytest.mark.parametrize("pace", [0.5, 2.0])
+def test_quick_and_slow_patients_are_counted_and_never_warned(name, pace, fps):
+    """A patient at twice (or half) the tempo: every rep counts and no safety warning is raised.
+    Quicker than the tempo is a pacing matter: at most one gentle reminder in the set."""
+    rt = bundled(name, reps=3)
+    traits = replace(STEADY, pace=pace, amplitude=1.1)
+    out = run_kinematics_session(rt, traits, seed=int(fps + pace * 10), fps=fps, noise=MeasurementNoise())
+    assert out.ended == "completed"
+    safety = [e for e in out.events if e.kind in ev.SAFETY_KINDS]
+    assert safety == [], [(e.kind, e.data) for e in safety]
+    score = score_session(out)
+    assert score.exact and score.counted == 3 and not score.over_counted
+    rushed = [e for e in out.events if e.kind == ev.RUSHED]
+    assert len(rushed) <= 1 and (pace == 2.0 or not rushed)
+
+
+def test_a_drifting_patient_is_still_counted():
+    """Slumping by 1.5 deg a minute moves the resting head off the calibrated neutral."""
+    rt = bundled("side_bend", reps=4)
+    traits = replace(STEADY, drift_deg_min=1.5, pace=0.7)
+    out = run_kinematics_session(rt, traits, seed=5, fps=24.0, noise=MeasurementNoise())
+    score = score_session(out)
+    assert out.ended == "completed" and score.exact and score.false_safety == 0
+
+
+def test_a_flick_is_warned_and_judged_as_the_injected_mistake():
+    rt = bundled("rotation", reps=3)
+    m = Mistake("flick", 0, 1, axis="pitch", amplitude=16.0, duration_s=0.2, shape="step", context="out", phase=0.5)
+    out = run_kinematics_session(rt, STEADY, seed=3, fps=15.0, mistakes=[m], noise=MeasurementNoise())
+    score = score_session(out)
+    ((own, axis, latency, context, *_),) = score.flicks
+    assert not own and axis == "pitch" and context == "out" and 0.0 <= latency <= 0.3
+    assert score.false_safety == 0 and score.exact
+
+
+def test_judge_reps_calls_a_short_rep_incomplete_and_a_good_one_complete():
+    rt = bundled("rotation", reps=3)
+    m = Mistake("short", 0, 1, reach=0.5)
+    out = run_kinematics_session(rt, STEADY, seed=4, fps=30.0, mistakes=[m], noise=MeasurementNoise())
+    verdicts = [(r.mistake, r.verdict) for r in judge_reps(out)]
+    assert ("short", "incomplete") in verdicts and verdicts.count((None, "complete")) >= 3
+    assert score_session(out).exact
+
+
+def test_draw_mistakes_places_each_once_and_follows_the_seed():
+    rt = bundled("headache_programme", reps=3)
+    kinds = ["flick_own", "flick_other", "too_fast", "short", "wrong_side"]
+    a = draw_mistakes(rt, np.random.default_rng(9), kinds, reps_per_exercise=3)
+    b = draw_mistakes(rt, np.random.default_rng(9), kinds, reps_per_exercise=3)
+    assert a == b and len({(m.exercise_index, m.attempt) for m in a}) == 5
+    assert all(m.attempt >= 1 for m in a)
+    side = next(m for m in a if m.kind == "wrong_side")
+    assert len(rt.exercises[side.exercise_index].directions()) == 2
+    own = next(m for m in a[:1])
+    assert own.axis == rt.exercises[own.exercise_index].axis and 12.0 <= abs(own.amplitude) <= 20.0
+    with pytest.raises(ValueError, match="wrong_side"):
+        draw_mistakes(bundled("chin_nod"), np.random.default_rng(1), ["wrong_side"], reps_per_exercise=2)
+
+
+@pytest.mark.parametrize("name,value", [("pace", 9.0), ("tremor_deg", -1.0), ("reaction_s", 7.0)])
+def test_invalid_traits_are_rejected_with_their_name(name, value):
+    with pytest.raises(ValueError, match=name):
+        PatientTraits(**{name: value})
+
+
+def test_a_small_population_on_unseen_seeds():
+    """36 patients on seeds never used to choose a parameter (900000+), kinematics level:
+    nothing over-counted, flicks warned in time, no false safety warning."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import population
+
+    class Args:
+        mode, reps, max_rest, variants = "kinematics", 2, 3.0, "all"
+
+    rows = [population.run_one(900000 + i, Args) for i in range(36)]
+    assert not any(r["over_counted"] for r in rows)
+    assert sum(r["exact"] for r in rows) >= 34
+    flicks = [f for r in rows for f in r["flicks"]]
+    assert flicks and all(f[2] is not None and f[2] <= 0.3 for f in flicks)
+    assert sum(r["false_safety"] for r in rows) == 0
+    table = population.table(rows)
+    assert "| sessions whose count is exact |" in table and "36" in table
