@@ -105,19 +105,21 @@ class Measurement:
         self._calibrating = self.auto_calibrate
 
 
-def pose_of_frame(detector, estimator: HeadPoseEstimator, frame_rgb: np.ndarray, t_s: float
-                  ) -> HeadPose:
+def pose_of_frame(detector, estimator: HeadPoseEstimator, frame_rgb: np.ndarray, t_s: float,
+                  observe=None) -> HeadPose:
     """One frame through the detector and the estimator, with the picture fields.
 
     The estimator's verdict on the previous frame tells the detector whether to
     follow the head's points into this one (only at large yaw), and its verdict
     on this frame whether this frame's mesh may anchor them (see
     neckcoach/io/headtrack.py). A detector without a follower (a test double)
-    is simply not asked.
+    is simply not asked. `observe`, if given, returns this frame's observation
+    instead of `detector.update(frame_rgb)`: a recording's pass reads frame N
+    (`detector.observe(inference)`) while face mesh infers on frame N+1.
     """
     if hasattr(detector, "confirm_anchor"):
         detector.tracking_wanted = estimator.tracking_wanted
-    obs = detector.update(frame_rgb)
+    obs = observe() if observe is not None else detector.update(frame_rgb)
     height, width = frame_rgb.shape[:2]
     face_luma = face_brightness(frame_rgb, obs.bbox_px) if obs.face_found and obs.landmarks_px.size else 0.0
     return pose_of_observation(detector, estimator, obs, (int(width), int(height)), face_luma, t_s)

@@ -116,7 +116,8 @@ def test_session_ends_with_a_spoken_and_shown_summary():
     voice, video = RecordingVoice(), KeepFrames()
     loop = SessionLoop(routine, FakeMeasurement(), voice=voice, video_writer=video, keys=ScriptedKeys({2.0: "q"}))
     loop.run(_frames(3))
-    assert voice.said[-1] == "Session over: 0 of 10 repetitions done."
+    assert voice.said[-1] == ("Session over: 0 of 10 repetitions done. You ended the session before "
+                              "the first exercise began, so there was nothing to count yet.")
     assert voice.closed
     assert len(video.frames) == 61 + 30
     assert not np.array_equal(video.frames[-1], video.frames[-31])

@@ -347,3 +347,24 @@ def test_one_flick_one_warning_even_when_the_movement_goes_on(fps):
          - min_jerk(t, 6.0, 2.0, 40.0) + flick(t, 11.0, 15.0, 0.25, "bump"))
     jerks = kinds(monitor_events(ex, stream(t, yaw=x, seed=41)), ev.JERK)
     assert [round(e.t_s) for e in jerks] == [3, 11], [e.t_s for e in jerks]
+
+
+@pytest.mark.parametrize("fps", [15.0, 24.0, 30.0])
+def test_one_untrusted_frame_in_a_smooth_turn_is_not_a_jerk(fps):
+    """Regression (review of a rendered home recording at 15 fps): on a 49 deg turn back at 70 deg/s
+    one frame read 8 deg off and was flagged not reliable; the filtered speed of the next, trusted
+    frame carried it (a 62 deg/s change) and was warned as a jerk. A velocity change measured
+    across an untrusted value is judged with the uncertain margin."""
+    ex, ranges = bundled("rotation")
+    t = timeline(8.0, fps=fps, seed=int(fps))
+    x, _ = rep_train(t, start_s=1.0, amplitudes=[49.0], tempo_s=4.6, hold_s=2.0)  # peaks at 70 deg/s
+    i = int(np.argmax(np.gradient(x, t) < -0.9 * np.abs(np.gradient(x, t)).max()))  # fast on the way back
+    glitched = x.copy()
+    glitched[i] += 8.0
+    frames = stream(t, yaw=glitched, noise_deg=0.3, seed=5)
+    flagged = [replace(k, yaw_reliable=False) if j == i else k for j, k in enumerate(frames)]
+    assert [e.kind for e in monitor_events(ex, flagged, ranges) if e.kind in MOTION_WARNINGS] == []
+    # The same movement with a real 15 deg flick at that moment is still warned.
+    flicked = stream(t, yaw=x + flick(t, t[i], 15.0, 0.2, "bump"), noise_deg=0.3, seed=5)
+    jerk = [e for e in monitor_events(ex, flicked, ranges) if e.kind == ev.JERK]
+    assert jerk and 0 <= jerk[0].t_s - t[i] <= 0.3

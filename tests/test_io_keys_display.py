@@ -105,9 +105,9 @@ def _run_in_xvfb(script: str, seconds: float, shot: Path, shown,
     Returns (last grab, exit code, stdout after the first line, stderr). Qt on a bare X
     server without a window manager now and then never maps the first window (about one
     run in five on this loaded machine, the program itself running normally), so a run
-    whose window never showed is tried once more.
+    whose window never showed is tried again (up to three runs).
     """
-    for attempt in range(2):
+    for attempt in range(3):
         xvfb, display = _start_xvfb()
         app, img = None, None
         try:

@@ -36,6 +36,7 @@ from neckcoach.core.checkin import (DIARY_IDLE_S, CheckIn, CheckinPlan, StopDeci
                                     session_questions)
 from neckcoach.core.coach import Coach
 from neckcoach.core.cues import CuePolicy
+from neckcoach.core.outcome import PROBLEM_WORDS, Outcome, explain
 from neckcoach.core.quality import CameraCheck, CheckStatus
 from neckcoach.core.samples import Kinematics
 from neckcoach.io.keys import Action, action_for
@@ -78,6 +79,7 @@ class RunResult:
     out_dir: Any = None
     events: list = field(default_factory=list)
     processing_fps: float = 0.0
+    outcome: Outcome | None = None
     checkins: list = field(default_factory=list)
     stop: dict | None = None
 
@@ -116,6 +118,7 @@ class SessionLoop:
         self._check_log: list[dict[str, Any]] = []
         self._frames = 0
         self._closed = False
+        self._outcome: Outcome | None = None
         self._last_image = None
         self._fps = None
         self._last_frame_t = None
@@ -433,9 +436,34 @@ class SessionLoop:
         return RunResult(
             ended_reason=reason, frames=self._frames, session=self.coach.session.to_dict(),
             out_dir=getattr(self.recorder, "out_dir", None), events=self.events,
-            processing_fps=self._frames / elapsed if elapsed > 0 else 0.0,
+            processing_fps=self._frames / elapsed if elapsed > 0 else 0.0, outcome=self._outcome,
             checkins=list(self.checkin_records), stop=None if self._stop is None else self._stop.to_dict(),
         )
+
+    def outcome(self, ended_reason: str = "") -> Outcome:
+        """How the session ended for the person: what was counted, or why nothing was."""
+        session = self.coach.session.to_dict()
+        neutral_found = getattr(self.measurement, "neutral", None) is not None
+        calibrator = getattr(self.measurement, "calibrator", None)
+        neutral_s = float(getattr(calibrator, "duration_s", 2.5))
+        coach = self.coach
+        before_go = coach.exercise_index == 0 and coach.set_index == 0 and coach.phase in ("start", "count_in")
+        return explain(session, neutral_found=neutral_found, neutral_s=neutral_s,
+                       neutral_detail="" if neutral_found else self._no_neutral_detail(),
+                       ended_reason=ended_reason, counting_started=not before_go)
+
+    def _no_neutral_detail(self) -> str:
+        """Why no neutral was taken: the camera check's last problem, or the last capture's reason."""
+        if self._frames == 0:
+            return "no picture came from the camera"
+        result = getattr(self.measurement, "last_calibration", None)
+        if result is not None and not getattr(result, "ok", True):
+            return f"the last try: {result.reason}"
+        problems = [e["kind"] for e in self._check_log if e.get("kind") != "ready"]
+        ready = any(e.get("kind") == "ready" for e in self._check_log)
+        if problems and not ready:
+            return PROBLEM_WORDS.get(problems[-1], "the picture was not good enough")
+        return "the session ended before I had seen you still for long enough"
 
     def summary(self) -> tuple[str, str]:
         """(spoken, on-screen) end-of-session summary."""
@@ -443,8 +471,11 @@ class SessionLoop:
         done = sum(int(ex.get("reps_completed") or 0) for ex in session.get("exercises", []))
         target = sum(int(ex.get("reps_target") or 0) for ex in session.get("exercises", []))
         safety = sum(1 for w in session.get("warnings", []) if w.get("kind") in ev.SAFETY_KINDS)
+        outcome = self._outcome or self.outcome()
         spoken = f"Session over: {done} of {target} repetitions done."
         shown = f"Done: {done} / {target} reps"
+        if outcome.code != "counted":  # nothing was counted: say why
+            return f"{spoken} {outcome.message}", outcome.message
         if safety:
             spoken += f" {safety} warning{'s' if safety != 1 else ''} for moving too fast or suddenly: go gently next time."
             shown += f", {safety} warning{'s' if safety != 1 else ''}"
@@ -481,12 +512,19 @@ class SessionLoop:
         self._closed = True
         self._end_open_checkin(reason)
         try:
+            self._outcome = self.outcome(reason)
+        except Exception:  # never let the explanation stop the record from closing
+            log.exception("could not work out the session's outcome")
+        try:
             self._finish_out_loud()
         except Exception:  # the record below matters more than the goodbye
             log.exception("could not give the end-of-session summary")
         if self.recorder is not None:
             try:
-                self.recorder.update_summary({"frames_processed": self._frames})
+                summary = {"frames_processed": self._frames}
+                if self._outcome is not None:
+                    summary["outcome"] = self._outcome.to_dict()
+                self.recorder.update_summary(summary)
                 self._sync_record(self._last_frame_t or 0.0)
             finally:
                 self.recorder.close(reason)

@@ -13,6 +13,15 @@ from neckcoach.routine import RoutineError, load_routine, resolve_routine
 DEMO_ROUTINE = "rotation"
 DEMO_REPS = 4
 
+# Shown in -h of every command that coaches or reviews (see neckcoach.core.outcome).
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  repetitions were counted
+  1  the routine has errors
+  2  the camera, video or session folder cannot be used (or a wrong option)
+  3  no neutral: you were never still and facing the screen long enough
+  4  a neutral was taken but no repetition was counted (the summary says why)"""
+
 
 def _session_options(f):
     for opt in reversed([
@@ -103,6 +112,8 @@ def run_session(routine_path: Path, routine, frames, source_info: dict, *, headl
     if voice is not None and not voice.available:
         click.echo(f"neckcoach: {voice.status_message}", err=True)
     _print_summary(result)
+    if result.outcome is not None and result.outcome.code == "no_neutral" and source_info.get("kind") == "video":
+        click.echo("To count a recording made without the coach, use: neckcoach review ROUTINE VIDEO")
     _print_checkins(result)
     if report:
         from neckcoach.report.html import build_report
@@ -200,24 +211,41 @@ def _video_writer(path: str, source_info: dict) -> _LazyVideoWriter:
     return _LazyVideoWriter(path, float(source_info.get("fps") or 30.0))
 
 
-def _print_summary(result) -> None:
+def _print_summary(result, details: tuple[str, ...] = ()) -> None:
+    """The end-of-session summary (`run`, `demo` and `review`): counts, warnings, what it means.
+
+    `details` are extra indented lines after the warnings (review: picture problems).
+    """
     session = result.session
     click.echo(f"Session ended: {result.ended_reason} ({result.frames} frames, "
                f"{result.processing_fps:.1f} frames/s processed)")
     for ex in session.get("exercises", []):
         partial = sum(1 for r in ex.get("reps", []) if not r.get("complete"))
         click.echo(f"  {ex.get('name')}: {ex.get('reps_completed')} / {ex.get('reps_target')} reps"
-                   + (f", {partial} partial" if partial else ""))
+                   + (f", {partial} partial" if partial else "")
+                   + ("" if ex.get("seen", True) else " (not seen)"))
     warnings = session.get("warnings", [])
     kinds: dict[str, int] = {}
     for w in warnings:
         kinds[w["kind"]] = kinds.get(w["kind"], 0) + 1
     click.echo("  warnings: " + (", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "none"))
+    for line in details:
+        click.echo(f"  {line}")
+    outcome = getattr(result, "outcome", None)
+    if outcome is not None:
+        click.echo(outcome.message)
     if result.out_dir is not None:
         click.echo(f"Session record: {result.out_dir}")
 
 
-@click.command()
+def _exit_with(result) -> None:
+    """Exit with the outcome's code (0 when something was counted)."""
+    outcome = getattr(result, "outcome", None)
+    if outcome is not None and outcome.exit_code:
+        sys.exit(outcome.exit_code)
+
+
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("routine")
 @click.option("--camera", type=int, default=None, help="Camera index (default 0 unless --video is given).")
 @click.option("--video", type=click.Path(dir_okay=False), default=None, help="Run on a recorded video instead.")
@@ -226,7 +254,10 @@ def _print_summary(result) -> None:
 @click.option("--fps", type=float, default=30.0, show_default=True, help="Camera frame rate.")
 @_session_options
 def run(routine, camera, video, width, height, fps, **options):
-    """Coach a routine live on the webcam, or on a recorded video.
+    """Coach a routine live on the webcam, or on a video of someone following the coach.
+
+    A video recorded without the coach (no calibration pause, no count-in) is
+    counted with `neckcoach review` instead.
 
     \b
     Examples:
@@ -255,10 +286,11 @@ def run(routine, camera, video, width, height, fps, **options):
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     with source:
-        run_session(routine_path, r, source, info, **options)
+        result = run_session(routine_path, r, source, info, **options)
+    _exit_with(result)
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES_HELP)
 @click.option("--camera", type=int, default=None, help="Run the demo live on this camera instead.")
 @click.option("--routine", "routine_name", default=DEMO_ROUTINE, show_default=True, help="Bundled routine to show.")
 @click.option("--reps", type=click.IntRange(1, 20), default=DEMO_REPS, show_default=True,
@@ -289,13 +321,15 @@ def demo(camera, routine_name, reps, clean, **options):
         except ValueError as exc:
             raise UserError(str(exc)) from exc
         with source:
-            run_session(routine_path, r, source, {"kind": "camera", "index": camera, "fps": 30.0,
-                                                  "backend": source.backend}, **options)
+            result = run_session(routine_path, r, source, {"kind": "camera", "index": camera, "fps": 30.0,
+                                                           "backend": source.backend}, **options)
+        _exit_with(result)
         return
     mistakes = () if clean else ("jerky",)
     click.echo(f"Demo: a virtual patient does {r.title!r} ({reps} reps per exercise"
                + (", with one sudden jerky movement" if mistakes else "") + ").")
     click.echo("Head scan: 'Infinite, 3D Head Scan' by Lee Perry-Smith, CC BY 3.0 (www.triplegangers.com).")
     frames, info = demo_frames(r, routine_path, reps=reps, mistakes=mistakes)
-    run_session(routine_path, r, frames, info, pace_to_source=not options["headless"],
-                checkin_not_asked="not asked: demo with a virtual patient", **options)
+    result = run_session(routine_path, r, frames, info, pace_to_source=not options["headless"],
+                         checkin_not_asked="not asked: demo with a virtual patient", **options)
+    _exit_with(result)

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("neckcoach.cli.cmd_run", "run"),
     "simulate": ("neckcoach.cli.cmd_simulate", "simulate"),
     "preview": ("neckcoach.cli.cmd_simulate", "preview"),
+    "review": ("neckcoach.cli.cmd_review", "review"),
     "analyze": ("neckcoach.cli.cmd_analyze", "analyze_cmd"),
     "report": ("neckcoach.cli.cmd_records", "report_cmd"),
     "history": ("neckcoach.cli.cmd_records", "history_cmd"),
@@ -63,7 +64,9 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, "-V", "--version", prog_name="neckcoach")
 @click.option("--debug", is_flag=True, envvar="NECKCOACH_DEBUG",
               help="Show the full traceback when something fails (for bug reports).")
-def cli(debug: bool) -> None:
+@click.option("--verbose", is_flag=True,
+              help="Also show the log lines of MediaPipe and TensorFlow Lite (hidden by default).")
+def cli(debug: bool, verbose: bool) -> None:
     """NeckCoach: guided neck exercises with live pose feedback.
 
     \b
@@ -71,8 +74,13 @@ def cli(debug: bool) -> None:
       neckcoach demo                      camera-free demo on a virtual patient
       neckcoach list                      bundled routines
       neckcoach show rotation             a routine's plan in plain words
+      neckcoach review rotation home.mp4  count and judge a recording made without the coach
       neckcoach validate my_routine.yaml  check a routine you wrote
     """
+    if not verbose:
+        from neckcoach.io.native_logs import quiet_native_logs
+
+        quiet_native_logs()
 
 
 def main() -> None:

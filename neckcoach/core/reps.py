@@ -287,13 +287,22 @@ class RepCounter:
     still head): judged on position, not on a speed threshold, because the
     smallest, slowest exercises (an 8 deg chin nod at half its tempo peaks
     at 3.8 deg/s) never move faster than a fixed "still" speed would allow.
+
+    `any_order=True` counts a rep in any of the exercise's directions whatever
+    came before (a recording made without the coach: nobody asked for the
+    next side, so a left turn after a left turn is still a turn done); only a
+    movement in none of its directions is the wrong way.
     """
 
     def __init__(self, exercise, ranges=None, *, reach_fraction: float = 0.85,
                  start_fraction: float = 0.3, neutral_fraction: float = 0.15,
                  band_hysteresis_fraction: float = 0.05, dwell_s: float = 0.1,
                  settle_s: float = 0.5, almost_fraction: float = 0.6, stall_s: float = 0.6,
-                 stall_progress_fraction: float = 0.03, rep_offset: int = 0, rest_offset: float = 0.0):
+                 stall_progress_fraction: float = 0.03, rep_offset: int = 0, rest_offset: float = 0.0,
+                 any_order: bool = False):
+        if not isinstance(any_order, bool):
+            raise TypeError(f"any_order must be True or False, got {any_order!r}")
+        self.any_order = any_order
         self.exercise = exercise
         self.reach_fraction = check_range("reach_fraction", reach_fraction, 0.5, 1.0)
         self.start_fraction = check_range("start_fraction", start_fraction, 0.05, 0.6)
@@ -412,6 +421,8 @@ class RepCounter:
     def _allowed(self, direction: str) -> bool:
         if direction not in self.directions:
             return False
+        if self.any_order:
+            return True
         if self.sides == "both":
             return self.completed[direction] < self.exercise.reps
         expected = self.expected_direction()

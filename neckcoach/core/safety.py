@@ -141,8 +141,9 @@ class SafetyMonitor:
     - uncertain_factor: an angle flagged not reliable (e.g. pitch and roll
       while the face is followed far out in a turn) is still watched for
       jolts, with the velocity change and travel thresholds this many times
-      larger: a 15 deg flick changes the speed by 60-190 deg/s, 1.5x the
-      threshold is 82.
+      larger, and so is a trusted one while an untrusted frame is within the
+      velocity window: a 15 deg flick changes the speed by 60-190 deg/s,
+      1.5x the threshold is 82.
     """
 
     def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 75.0,
@@ -205,6 +206,7 @@ class SafetyMonitor:
         self._path: dict[str, deque[tuple[float, float]]] = {a: deque() for a in self.axes}
         self._base: dict[str, tuple[float, float] | None] = {}
         self._judged_since: dict[str, float] = {}
+        self._uncertain_until: dict[str, float] = {}
         self._tracking_since: float | None = None
 
     def speed_limit(self, axis: str) -> float:
@@ -241,7 +243,13 @@ class SafetyMonitor:
             v = float(sample.speed(a))
             if self._fast[a].step(t, abs(v) > limit * (1.0 + self.too_fast_margin)):
                 out.append(self._event(t, ev.TOO_FAST, rep, abs(v), unit, axis=a, limit=limit))
-            on, mag = self._sudden(a, t, v, float(sample.value(a)), 1.0 if strict else self.uncertain_factor)
+            # A velocity change is measured between trusted speeds only (see _window), and the
+            # filtered speed of the frames after an untrusted value still carries some of its
+            # error, so the wider margin holds for as long as such a frame is inside the window.
+            if not strict:
+                self._uncertain_until[a] = t + self.window_s
+            sure = strict and t > self._uncertain_until.get(a, -1.0)
+            on, mag = self._sudden(a, t, v, float(sample.value(a)), 1.0 if sure else self.uncertain_factor, strict)
             if self._jerk[a].step(t, on):
                 out.append(self._event(t, ev.JERK, rep, mag, unit, axis=a, measure="velocity_change"))
         x = float(sample.value(self.axis))
@@ -279,23 +287,27 @@ class SafetyMonitor:
         xs = [p[1] for p in path]
         return max(xs) - min(xs)
 
-    def _window(self, axis: str, t: float, v: float) -> list[float]:
+    def _window(self, axis: str, t: float, v: float, trusted: bool = True) -> list[float]:
         """Speeds within the last `window_s`, plus the speed interpolated at exactly t - window_s
-        (at 15 fps only two frames fall inside 0.2 s; the window must still span 0.2 s)."""
+        (at 15 fps only two frames fall inside 0.2 s; the window must still span 0.2 s).
+
+        A trusted speed is compared with trusted speeds only: the speed of a frame whose value
+        was not trusted is not a measurement of the head."""
         hist = self._hist[axis]
-        hist.append((t, v))
+        hist.append((t, v, trusted))
         lo = t - self.window_s
         while len(hist) >= 2 and hist[1][0] <= lo:
             hist.popleft()
-        speeds = [h[1] for h in hist if h[0] > lo]
-        if len(hist) >= 2 and hist[0][0] <= lo:
-            (t0, v0), (t1, v1) = hist[0], hist[1]
+        speeds = [h[1] for h in hist if h[0] > lo and (h[2] or not trusted)]
+        if len(hist) >= 2 and hist[0][0] <= lo and (not trusted or (hist[0][2] and hist[1][2])):
+            (t0, v0, _), (t1, v1, _) = hist[0], hist[1]
             speeds.append(v0 + (v1 - v0) * (lo - t0) / (t1 - t0))
         return speeds
 
-    def _sudden(self, axis: str, t: float, v: float, x: float, factor: float = 1.0) -> tuple[bool, float]:
+    def _sudden(self, axis: str, t: float, v: float, x: float, factor: float = 1.0,
+                trusted: bool = True) -> tuple[bool, float]:
         """The velocity changed by more than the threshold within `window_s`, and the head travelled."""
-        speeds = self._window(axis, t, v)
+        speeds = self._window(axis, t, v, trusted)
         thr = factor * (self.dv_mm_s if axis == "retraction" else self.dv_deg_s)
         held = self._base.get(axis)
         base = change = None

@@ -31,6 +31,8 @@ class ExerciseRecord:
     end_t_s: float | None = None
     sets_completed: int = 0
     skipped: bool = False
+    # False when a reviewed recording never showed this exercise's movement.
+    seen: bool = True
     reps: list[RepRecord] = field(default_factory=list)
 
     @property
@@ -50,6 +52,7 @@ class ExerciseRecord:
             "sets_target": self.sets_target,
             "sets_completed": self.sets_completed,
             "skipped": self.skipped,
+            "seen": self.seen,
             "start_t_s": round(self.start_t_s, 3),
             "end_t_s": None if self.end_t_s is None else round(self.end_t_s, 3),
             "reps": [r.to_dict() for r in self.reps],
@@ -67,6 +70,8 @@ class SessionRecord:
         self.start_t_s: float | None = None
         self.end_t_s: float | None = None
         self.completed = False
+        # How the session ended for the person, set at the end (see core.outcome).
+        self.outcome: dict[str, Any] | None = None
 
     def start_exercise(self, exercise, t_s: float) -> ExerciseRecord:
         rec = ExerciseRecord(
@@ -116,6 +121,7 @@ class SessionRecord:
             "warnings": list(self.warnings),
             "warning_counts": counts,
             "pauses": list(self.pauses),
+            **({"outcome": dict(self.outcome)} if self.outcome is not None else {}),
         }
 
 

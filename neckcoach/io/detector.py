@@ -237,6 +237,15 @@ class _GraphWithHook:
         return getattr(self._graph, name)
 
 
+@dataclass(frozen=True, slots=True)
+class Inference:
+    """What the models returned for one frame (`FaceDetector.infer`), and the frame."""
+
+    frame: np.ndarray
+    face_results: object
+    pose_results: object = None
+
+
 class FaceDetector:
     """Wraps MediaPipe face mesh (refined landmarks) and optionally pose (complexity 1).
 
@@ -273,6 +282,7 @@ class FaceDetector:
         # nothing) and which frames' meshes may anchor it (`confirm_anchor`).
         self.follower = ProfileFollower()
         self.during_inference: Callable[[], None] | None = None
+        self._restart_mesh = False
         self._hooked = getattr(self._mesh, "_graph", None) is not None
         if self._hooked:
             self._mesh._graph = _GraphWithHook(self._mesh._graph, self._run_during_inference)
@@ -294,18 +304,38 @@ class FaceDetector:
             self.during_inference()
 
     def update(self, frame_rgb: np.ndarray) -> FaceObservation:
+        return self.observe(self.infer(frame_rgb))
+
+    def infer(self, frame_rgb: np.ndarray) -> "Inference":
+        """Run the models on one frame; `observe` turns the result into an observation.
+
+        Split from `update` so that a caller working through a recording can
+        read frame N's result while the models run on frame N+1 (in
+        `during_inference`): the results do not depend on the graph once returned.
+        """
         if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3:
             raise ValueError("frame_rgb must be an (H, W, 3) RGB array, "
                              f"got shape {frame_rgb.shape}")
         frame = np.ascontiguousarray(frame_rgb, dtype=np.uint8)
-        h, w = frame.shape[:2]
+        if self._restart_mesh:
+            # Asked for by `observe`, which may run during an inference (a recording's
+            # pass reads frame N while frame N+1 infers): never restart a busy graph.
+            self._restart_mesh = False
+            self._mesh.reset()
         if not self._hooked:
             self._run_during_inference()
         face_res = self._mesh.process(frame)
         pose_res = self._pose.process(frame) if self._pose is not None else None
+        return Inference(frame, face_res, pose_res)
+
+    def observe(self, inference: "Inference") -> FaceObservation:
+        """The patient's face in one inference (in frame order: the patient is followed)."""
+        frame = inference.frame
+        h, w = frame.shape[:2]
         brightness = _brightness(frame)  # after inference: see SessionLoop._release_overlay
-        obs = FaceObservation.from_mediapipe(face_res, (w, h), brightness, self._prev_center,
-                                             pose_res, previous_size_px=self._prev_size, tracker=self.patient)
+        obs = FaceObservation.from_mediapipe(inference.face_results, (w, h), brightness, self._prev_center,
+                                             inference.pose_results, previous_size_px=self._prev_size,
+                                             tracker=self.patient)
         if obs.face_found:
             self._prev_center, self._prev_size = obs.center_px, obs.size_px
         tracked = self.follower.observe(obs.landmarks_px if obs.face_found else None,
@@ -329,7 +359,7 @@ class FaceDetector:
         on the next frame; done only while the followed patient is missing.
         """
         if self.patient.following and not obs.face_found and obs.faces + obs.pictures >= self.max_faces:
-            self._mesh.reset()
+            self._restart_mesh = True  # before the next frame's inference (see `infer`)
 
     def reset(self) -> None:
         """Forget the patient: the next face chosen is the largest in view."""

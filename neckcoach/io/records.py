@@ -261,6 +261,32 @@ class SessionRecorder:
         if self._dirty:
             self.checkpoint(t)
 
+    def extend(self, samples: Iterable[Any]) -> None:
+        """Append many trace rows at once, then sync once.
+
+        For a recording reviewed after the fact: every row is known already,
+        so there is no second of session time to protect between syncs, and a
+        sync a second of video (`update`) would cost more than the rows.
+        """
+        if self._closed:
+            raise RecordError("the session record is already closed")
+        session = self.session
+        for sample in samples:
+            t = float(sample["t_s"] if isinstance(sample, Mapping) else sample.t_s)
+            row = _trace_row(sample, t)
+            cells = [csv_cell(row.get(k)) for k in TRACE_FIELDS]
+            cells[0] = f"{t:.4f}"
+            self._append_row(cells)
+            session["frames"] += 1
+            if row.get("face_found"):
+                session["frames_with_face"] += 1
+            self._last_t_s = t
+            session["duration_s"] = max(session["duration_s"], t)
+        self._dirty = True
+        if self._last_t_s is not None:
+            self._attempt("trace", self._sync_trace, self._last_t_s)
+            self._last_flush_t_s = self._last_t_s
+
     # -- events ----------------------------------------------------------------------
     def _exercise(self, exercise_id: str | None) -> dict[str, Any]:
         exercises = self.session["exercises"]

@@ -161,6 +161,12 @@ class VideoFileSource(_Source):
             raise SourceError(f"video file {self.path} has no decodable frames")
         self._first = first
 
+    @property
+    def frame_count(self) -> int | None:
+        """Frames in the file as its container reports them (an estimate), None if unknown."""
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if self._cap is not None else 0
+        return count if count > 0 else None
+
     def _grab(self) -> tuple[float, np.ndarray] | None:
         ok, frame = self._cap.read()
         if not ok or frame is None:

@@ -60,6 +60,9 @@ def patient_summary(data: SessionData) -> list[str]:
         reason = session.get("ended_reason") or "it was interrupted"
         lines.append(f"This session stopped before the end ({reason}); "
                      "everything recorded up to then is shown below.")
+    outcome = session.get("outcome")
+    if isinstance(outcome, Mapping) and outcome.get("code") not in (None, "counted") and outcome.get("message"):
+        lines.append(str(outcome["message"]))  # why nothing was counted (see core.outcome)
     for ex in session.get("exercises") or []:
         reps = [r for r in ex.get("reps") or [] if isinstance(r, Mapping)]
         noun = _MOVEMENT_NOUN.get(str(ex.get("movement")), "repetitions")
@@ -216,6 +219,18 @@ def _range_table(summary: Mapping[str, Mapping[str, Any]]) -> str:
             "<th>Reps</th><th>Median SPARC</th></tr>" + "".join(rows) + "</table>")
 
 
+FIGURES = ("angles", "range", "reps")
+
+
+def render_figures(data: SessionData, names=FIGURES) -> dict[str, bytes]:
+    """The report's figures as PNG bytes (a subset by `names`, so they can be drawn in parallel)."""
+    session = data.session
+    makers = {"angles": lambda: figures.angle_figure(session, data.trace),
+              "range": lambda: figures.range_figure(summarize(session)),
+              "reps": lambda: figures.rep_quality_figure(session)}
+    return {name: makers[name]() for name in names}
+
+
 # -- symptoms: check-ins, stop rules, weeks so far (issue 17) ------------------------------
 _PHASE = {"before": "Before", "during": "Stop key", "after": "After"}
 _STATUS = {"complete": "answered", "partial": "partly answered", "skipped": "skipped by you",
@@ -327,18 +342,20 @@ def symptom_section(data: SessionData) -> tuple[str, dict[str, bytes]]:
 
 
 def build_report(session_dir: str | os.PathLike[str],
-                 out_file: str | os.PathLike[str] | None = None) -> Path:
-    """Render `report.html` (default: inside the session folder) and its PNGs."""
+                 out_file: str | os.PathLike[str] | None = None, *,
+                 pngs: Mapping[str, bytes] | None = None) -> Path:
+    """Render `report.html` (default: inside the session folder) and its PNGs.
+
+    `pngs` may hold figures already drawn by `render_figures`; the others are drawn here.
+    """
     data = load_session(session_dir)
     out = Path(out_file) if out_file is not None else data.path / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     session = data.session
     summary = summarize(session)
-    pngs = {
-        "angles": figures.angle_figure(session, data.trace),
-        "range": figures.range_figure(summary),
-        "reps": figures.rep_quality_figure(session),
-    }
+    given = dict(pngs or {})
+    pngs = {**render_figures(data, [n for n in FIGURES if n not in given]), **given}
+    pngs = {name: pngs[name] for name in FIGURES}
     symptoms_html, symptom_pngs = symptom_section(data)
     pngs.update(symptom_pngs)
     for name, png in pngs.items():
@@ -388,4 +405,5 @@ shape over the camera's noise.</p></section>
     return out
 
 
-__all__ = ["build_report", "checkin_summary", "patient_summary", "stop_alert", "symptom_section"]
+__all__ = ["FIGURES", "build_report", "checkin_summary", "patient_summary", "render_figures", "stop_alert",
+           "symptom_section"]
