@@ -14,6 +14,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from neckcoach.core.compat import SLOTS
 from neckcoach.io.headtrack import FeatureTracker, ProfileFollower, TrackedPoints, grey_of
 # Which face is the patient: see neckcoach/io/patient.py (these names are re-exported here).
 from neckcoach.io.patient import (
@@ -237,7 +238,7 @@ class _GraphWithHook:
         return getattr(self._graph, name)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Inference:
     """What the models returned for one frame (`FaceDetector.infer`), and the frame."""
 
