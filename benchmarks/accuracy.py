@@ -107,12 +107,173 @@ def sweeps() -> dict[str, list[tuple[float, ...]]]:
     }
 
 
+def random_sweeps(seed: int) -> dict[str, list[tuple[float, ...]]]:
+    """Tuning movements drawn from `seed`: the same kinds as `sweeps`, with random peaks,
+    speeds, holds and off-axis postures (nobody turns about one axis only), so that
+    what is chosen on them is not fitted to the report sweeps' exact shapes."""
+    rng = np.random.default_rng([int(seed), 7])
+    u = rng.uniform
+    neutral = [(0.0, 0.0, 0.0, 0.0)] * int(1.5 * FPS)
+
+    def out_and_back(axis, peak, base, out=(1.2, 2.5), hold=(0.3, 1.5)):
+        return (glide((0, 0, 0, 0), base, 0.3)
+                + move(axis, peak, out_s=u(*out), hold_s=u(*hold), rest_s=0.2, base=base)
+                + glide(base, (0, 0, 0, 0), 0.3))
+
+    side = float(rng.choice([-1.0, 1.0]))
+    yaw = list(neutral)
+    for peak in (side * u(60, 90), -side * u(60, 90), -side * u(35, 60), side * u(35, 60)):
+        yaw += out_and_back(0, peak, (0.0, u(-8, 8), u(-5, 5), 0.0))
+    pitch = list(neutral)
+    for peak in (u(30, 55), -u(30, 55)):
+        pitch += out_and_back(1, peak, (u(-8, 8), 0.0, u(-4, 4), 0.0))
+    roll = list(neutral)
+    for peak in (side * u(20, 40), -side * u(20, 40)):
+        roll += out_and_back(2, peak, (u(-8, 8), u(-8, 8), 0.0, 0.0), out=(1.0, 2.0), hold=(0.3, 1.0))
+    tucks = list(neutral)
+    for base in ((0.0, 0.0, 0.0, 0.0), (u(-15, 15), u(-15, 15), u(-10, 10), 0.0),
+                 (u(-15, 15), u(-15, 15), u(-10, 10), 0.0)):
+        tucks += glide((0, 0, 0, 0), base, 1.0)
+        tucks += move(3, u(15, 30), out_s=u(0.8, 1.5), hold_s=0.5, rest_s=0.2, base=base)
+        tucks += glide(base, (0, 0, 0, 0), 1.0)
+    amp = (u(40, 75) * side, u(10, 30) * float(rng.choice([-1, 1])), u(5, 20) * float(rng.choice([-1, 1])))
+    period = (u(5, 9), u(4, 7), u(5, 8))
+    t = np.arange(int(8 * FPS)) / FPS
+    combined = neutral + [tuple(float(a * np.sin(2 * np.pi * x / p)) for a, p in zip(amp, period)) + (0.0,)
+                          for x in t]
+    return {"yaw": yaw, "pitch": pitch, "roll": roll, "retraction": tucks, "combined": combined}
+
+
 def scene_for(name: str):
     from neckcoach.sim.scene import SceneSpec
 
     if name == "baseline":
         return SceneSpec()
     return SceneSpec.random(np.random.default_rng(int(name)), passerby_prob=0.0)
+
+
+def fresh(renderer):
+    """The renderer with its sensor-noise generator restarted: each clip renders the same
+    frames whatever was rendered before it (so a live run can be compared with a replay)."""
+    renderer._rng = np.random.default_rng(renderer.seed)
+    return renderer
+
+
+def capture(renderer, truth) -> dict:
+    """Render a clip and keep what the detector saw in each frame (face mesh in tracking
+    mode, the patient's choice), with the grey frame the follower would read (PNG).
+
+    Face mesh's output does not depend on the estimator, so a replay of this
+    (`replay`) goes through the same follower and estimator code as a live run
+    and gives the same values (checked by `--check-cache`)."""
+    import cv2
+
+    from neckcoach.io.detector import FaceDetector
+    from neckcoach.measure import face_brightness
+
+    det = FaceDetector(max_faces=1)
+    n = len(truth)
+    rec = {"truth": np.asarray(truth, float), "found": np.zeros(n, bool),
+           "landmarks": np.zeros((n, 478, 3)), "faces": np.zeros(n, np.int16),
+           "pictures": np.zeros(n, np.int16), "ambiguous": np.zeros(n, bool),
+           "brightness": np.zeros(n), "confidence": np.zeros(n), "face_luma": np.zeros(n)}
+    pngs = []
+    for i, (y, p, r, m) in enumerate(truth):
+        rgb = renderer.render(y, p, r, m, t_s=i / FPS)
+        obs = det.update(rgb)
+        rec["image_size"] = np.array(obs.image_size)
+        if obs.face_found:
+            rec["found"][i] = True
+            rec["landmarks"][i] = obs.landmarks_px
+            rec["face_luma"][i] = face_brightness(rgb, obs.bbox_px)
+        rec["faces"][i], rec["pictures"][i], rec["ambiguous"][i] = obs.faces, obs.pictures, obs.ambiguous
+        rec["brightness"][i], rec["confidence"][i] = obs.brightness, obs.confidence
+        pngs.append(cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))[1].tobytes())
+    det.close()
+    rec["png_offsets"] = np.cumsum([0] + [len(b) for b in pngs])
+    rec["png"] = np.frombuffer(b"".join(pngs), np.uint8)
+    return rec
+
+
+class ReplayDetector:
+    """Stands in for `FaceDetector` on a captured clip (see `capture`)."""
+
+    def __init__(self, rec) -> None:
+        from neckcoach.io.headtrack import ProfileFollower
+
+        self.rec = rec
+        self.follower = ProfileFollower()
+
+    @property
+    def tracking_wanted(self) -> bool:
+        return self.follower.wanted
+
+    @tracking_wanted.setter
+    def tracking_wanted(self, wanted: bool) -> None:
+        self.follower.wanted = bool(wanted)
+
+    def grey(self, i: int) -> np.ndarray:
+        import cv2
+
+        a, b = self.rec["png_offsets"][i], self.rec["png_offsets"][i + 1]
+        return cv2.imdecode(self.rec["png"][a:b], cv2.IMREAD_GRAYSCALE)
+
+    def observe(self, i: int):
+        from dataclasses import replace
+
+        from neckcoach.io.detector import FaceObservation, _face_confidence
+
+        rec = self.rec
+        size = tuple(int(v) for v in rec["image_size"])
+        if rec["found"][i]:
+            lm = rec["landmarks"][i]
+            obs = FaceObservation(lm, size, int(rec["faces"][i]), float(rec["brightness"][i]),
+                                  float(rec["confidence"][i]), True, pictures=int(rec["pictures"][i]))
+        else:
+            obs = FaceObservation(np.zeros((0, 3)), size, int(rec["faces"][i]), float(rec["brightness"][i]),
+                                  0.0, False, pictures=int(rec["pictures"][i]),
+                                  ambiguous=bool(rec["ambiguous"][i]))
+        tracked = self.follower.observe(obs.landmarks_px if obs.face_found else None, lambda: self.grey(i))
+        return replace(obs, tracked=tracked) if tracked is not None else obs
+
+    def confirm_anchor(self) -> None:
+        self.follower.confirm_anchor()
+
+
+def replay(rec, estimator=None) -> list:
+    """HeadPose per frame of a captured clip, through the follower and the estimator."""
+    from neckcoach.measure import pose_of_observation
+
+    det, est = ReplayDetector(rec), estimator or HeadPoseEstimator()
+    size = tuple(int(v) for v in rec["image_size"])
+    poses = []
+    for i in range(len(rec["truth"])):
+        det.tracking_wanted = est.tracking_wanted
+        obs = det.observe(i)
+        poses.append(pose_of_observation(det, est, obs, size, float(rec["face_luma"][i]), i / FPS))
+    return poses
+
+
+def load_or_capture(cache: Path, key: str, renderer_fn, truth) -> dict:
+    path = cache / f"{key}.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            return dict(z)
+    rec = capture(fresh(renderer_fn()), truth)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **rec)
+    tmp.rename(path)
+    return rec
+
+
+def calibrated(poses) -> list:
+    """Neutral from the first second, then the filter: what the coach and the trace read."""
+    neutral, ok, reason = neutral_from_window(poses, 0.0, 1.0)
+    if not ok:
+        print(f"    calibration check failed ({reason}); used the median anyway")
+    filt = KinematicsFilter()
+    return [filt.update(neutral.relative(p)) for p in poses]
 
 
 def run_clip(renderer, truth) -> tuple[list, float, int]:
@@ -127,12 +288,7 @@ def run_clip(renderer, truth) -> tuple[list, float, int]:
         rgb = renderer.render(y, p, r, m, t_s=i / FPS)
         poses.append(pose_of_frame(det, est, rgb, i / FPS))
     det.close()
-    neutral, ok, reason = neutral_from_window(poses, 0.0, 1.0)
-    if not ok:
-        print(f"    calibration check failed ({reason}); used the median anyway")
-    filt = KinematicsFilter()
-    kins = [filt.update(neutral.relative(p)) for p in poses]
-    return kins, time.perf_counter() - t0, sum(1 for p in poses if p.tracked)
+    return calibrated(poses), time.perf_counter() - t0, sum(1 for p in poses if p.tracked)
 
 
 def score(truth: np.ndarray, kins: list) -> dict:
@@ -325,6 +481,15 @@ def main() -> None:
     ap.add_argument("--cost", action="store_true",
                     help="only the side-by-side cost on the baseline yaw sweep")
     ap.add_argument("--cost-frames", type=int, default=240, help="frames of the yaw sweep for --cost")
+    ap.add_argument("--cache", default="",
+                    help="folder of captured clips (face mesh output and grey frames per frame): "
+                         "clips found there are replayed instead of rendered, others captured into it")
+    ap.add_argument("--capture-only", action="store_true",
+                    help="with --cache: only render and capture the clips, print no figures")
+    ap.add_argument("--movements", choices=("standard", "random"), default="standard",
+                    help="standard sweeps (the report's), or tuning movements drawn from each scene's seed")
+    ap.add_argument("--check-cache", action="store_true",
+                    help="with --cache: also run each clip live and report the largest difference")
     args = ap.parse_args()
     if args.filter:
         for k, v in filter_delay().items():
@@ -349,9 +514,18 @@ def main() -> None:
     scenes = [s for s in args.scenes.split(",") if s]
     if scenes:
         from neckcoach.sim.render import HeadRenderer
+    cache = Path(args.cache) if args.cache else None
     for name in scenes:
         spec = scene_for(name)
-        renderer = HeadRenderer(seed=int(name) if name.isdigit() else 1, scene=spec)
+        made: list = []
+
+        def renderer_fn():
+            if not made:  # one renderer per process (pyrender), made only when a clip is rendered
+                made.append(HeadRenderer(seed=int(name) if name.isdigit() else 1, scene=spec))
+            return made[0]
+
+        if args.movements == "random":
+            all_sweeps = random_sweeps(int(name) if name.isdigit() else 0)
         print(f"\nscene {name}: distance {spec.distance_m:.2f} m, camera pitch "
               f"{spec.camera_pitch_deg:.0f} deg, height {100 * spec.camera_height_m:.0f} cm, "
               f"x {100 * spec.camera_x_m:.0f} cm, hfov {spec.hfov_deg:.0f}, light "
@@ -360,7 +534,24 @@ def main() -> None:
               flush=True)
         for sweep in args.sweeps.split(","):
             truth = np.array(all_sweeps[sweep], float)
-            kins, seconds, followed = run_clip(renderer, truth)
+            if cache is not None:
+                t1 = time.perf_counter()
+                rec = load_or_capture(cache, f"{name}_{args.movements}_{sweep}", renderer_fn, truth)
+                if args.capture_only:
+                    print(f"  {name} {sweep}: {len(truth)} frames captured ({time.perf_counter() - t1:.0f} s)",
+                          flush=True)
+                    continue
+                truth = rec["truth"]
+                poses = replay(rec)
+                kins, seconds = calibrated(poses), time.perf_counter() - t1
+                followed = sum(1 for p in poses if p.tracked)
+                if args.check_cache:
+                    live, _, _ = run_clip(fresh(renderer_fn()), truth)
+                    diff = max(abs(a.value(x) - b.value(x)) for a, b in zip(live, kins) for x in AXES)
+                    flags = sum(a.is_reliable(x) != b.is_reliable(x) for a, b in zip(live, kins) for x in AXES)
+                    print(f"  cache check {name} {sweep}: largest difference {diff:.2e}, flags differing {flags}")
+            else:
+                kins, seconds, followed = run_clip(fresh(renderer_fn()), truth)
             sc = score(truth, kins)
             entry = {"scores": sc, "frames": len(truth), "followed_frames": followed,
                      "seconds": seconds}

@@ -117,20 +117,27 @@ def pose_of_frame(detector, estimator: HeadPoseEstimator, frame_rgb: np.ndarray,
     instead of `detector.update(frame_rgb)`: a recording's pass reads frame N
     (`detector.observe(inference)`) while face mesh infers on frame N+1.
     """
-    follows = hasattr(detector, "confirm_anchor")
-    if follows:
+    if hasattr(detector, "confirm_anchor"):
         detector.tracking_wanted = estimator.tracking_wanted
     obs = observe() if observe is not None else detector.update(frame_rgb)
     height, width = frame_rgb.shape[:2]
+    face_luma = face_brightness(frame_rgb, obs.bbox_px) if obs.face_found and obs.landmarks_px.size else 0.0
+    return pose_of_observation(detector, estimator, obs, (int(width), int(height)), face_luma, t_s)
+
+
+def pose_of_observation(detector, estimator: HeadPoseEstimator, obs, image_size_px: tuple[int, int],
+                        face_luma: float, t_s: float) -> HeadPose:
+    """The estimator's half of `pose_of_frame`, given the detector's observation
+    (a replay of cached detector output goes through this same code)."""
     centre = None
-    face_luma = 0.0
     if obs.face_found and obs.landmarks_px.size:
         x, y = obs.center_px  # the detector computed it already, to follow the patient
         centre = (float(x), float(y))
-        face_luma = face_brightness(frame_rgb, obs.bbox_px)
-    pose = estimator.update(obs, t_s, image_size_px=(int(width), int(height)),
+    else:
+        face_luma = 0.0
+    pose = estimator.update(obs, t_s, image_size_px=image_size_px,
                             face_center_px=centre, face_brightness=face_luma)
-    if follows and estimator.anchor_ok:
+    if hasattr(detector, "confirm_anchor") and estimator.anchor_ok:
         detector.confirm_anchor()
     return pose
 

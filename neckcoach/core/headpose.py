@@ -208,6 +208,21 @@ MAX_TRACKED_YAW_DEG = 42.0
 # The readings stay below the truth there, so they are valid lower bounds.
 MAX_TRUSTED_YAW_DEG = 42.0
 MAX_TRACKED_S = 20.0
+# A mesh that took over from the followed points while they still disagreed
+# (by settling, above) may be the one that is wrong: a mesh can collapse slowly,
+# without a jump, while the head is held at 60 deg (read as 22 for a second on a
+# tuning scene, the followed points steady). It is not trusted, and anchors
+# nothing, until it reads the head within this of the camera, where the whole
+# face is in view and no collapse was seen.
+SUSPECT_CLEAR_YAW_DEG = 15.0
+# ... and whose pivot is back where it was: a mesh re-found on a wrong half-face
+# at profile reads a small turn (82-87 deg read as 14-22 for 1.3 s on a tuning
+# scene) but at a wrong scale, its pivot 130 mm nearer than a moment before. A
+# seated person's neck moves a few centimetres, slowly: `HOME_POSITION_MM` plus
+# `HOME_DRIFT_MM_S` for every second since the head was last trusted at home.
+HOME_POSITION_MM = 50.0
+HOME_DRIFT_MM_S = 20.0
+HOME_SMOOTHING_S = 2.0
 
 
 class _Anchor:
@@ -287,8 +302,11 @@ class HeadPoseEstimator:
         self._mesh_inside_since: float | None = None
         self._mesh_continuous = True
         self._last_mesh_yaw: tuple[float, float] | None = None
+        self._mesh_suspect = False
+        self._home: tuple[float, list[float], float] | None = None
         self.anchor_ok = False
         self.tracking_wanted = False
+        self.evidence: dict = {}
 
     def _jumped(self, t_s: float, yaw: float, pitch: float, roll: float) -> bool:
         """An angle moved more than `JUMP_MIN_DEG` faster than a head can (see above)."""
@@ -377,11 +395,16 @@ class HeadPoseEstimator:
                 self.gate.reset()
                 self._retired_anchor = followed_id  # its points are not to be trusted again
                 self._last_followed = None
+                if abs(m_yaw - f_yaw) > AGREE_DEG:
+                    # Taken over while the two still disagree: either may be wrong (see
+                    # `SUSPECT_CLEAR_YAW_DEG`), so the mesh is not trusted for now.
+                    self._mesh_suspect = True
             if self._following:
                 self._last_followed = (t_s, f_yaw)
-                # A mesh inside its range that contradicts the followed points may be
-                # collapsing -- or the points may have slid off: neither is trusted then.
-                conflict = self._mesh_inside_since is not None and abs(m_yaw - f_yaw) > AGREE_DEG
+                conflict = self._conflict(mesh, m_yaw, f_yaw, mesh_jumped)
+                self.evidence = dict(mesh_yaw=m_yaw, followed_yaw=f_yaw, following=True,
+                                     conflict=conflict, followed_rms=followed[4],
+                                     mesh_rms=mesh[4] if mesh is not None else None)
                 return self._followed_pose(followed, f_yaw, t_s, picture, conflict)
         elif self._following:
             self._following = False  # following failed: fall back to the gate
@@ -389,9 +412,52 @@ class HeadPoseEstimator:
             self.gate.edge = True
             self._edge_sign = 1.0 if self._last_followed_yaw > 0 else -1.0
             self._edge_bound = abs(self._last_followed_yaw)
+        self.evidence = dict(mesh_yaw=m_yaw, followed_yaw=f_yaw, following=False, conflict=False,
+                             followed_rms=followed[4] if followed is not None else None,
+                             mesh_rms=mesh[4] if mesh is not None else None)
         if mesh is None:
             return self._lost(t_s, picture)
         return self._mesh_pose(mesh, t_s, picture)
+
+    def _at_home(self, yaw: float, pivot: list[float], t_s: float) -> bool:
+        """Whether a mesh that lost its trust (see `SUSPECT_CLEAR_YAW_DEG`) sees the head back
+        home: turned within that of where the person was last seen still and trusted, and its
+        pivot where it was then, give or take how far a seated person moves meanwhile."""
+        home = self._home
+        if home is None:
+            return True
+        home_yaw, home_pivot, home_t = home
+        moved = math.dist(pivot, home_pivot)
+        allowed = HOME_POSITION_MM + HOME_DRIFT_MM_S * max(t_s - home_t, 0.0)
+        return abs(yaw - home_yaw) <= SUSPECT_CLEAR_YAW_DEG and moved <= allowed
+
+    def _update_home(self, trusted: bool, yaw: float, pivot: list[float], t_s: float) -> None:
+        """Home: the trusted mesh's yaw and pivot while the head is near where it rests, followed
+        slowly (a person settles, leans) -- what `_at_home` compares a re-found mesh with."""
+        if not trusted:
+            return
+        home = self._home
+        if home is None:
+            self._home = (yaw, list(pivot), t_s)
+            return
+        home_yaw, home_pivot, home_t = home
+        if abs(yaw - home_yaw) > SUSPECT_CLEAR_YAW_DEG:
+            return
+        a = min(max(t_s - home_t, 0.0) / HOME_SMOOTHING_S, 1.0)
+        self._home = (home_yaw + a * (yaw - home_yaw),
+                      [h + a * (v - h) for h, v in zip(home_pivot, pivot)], t_s)
+
+    @staticmethod
+    def _conflict(mesh, m_yaw: float | None, f_yaw: float, mesh_jumped: bool) -> bool:
+        """The mesh and the followed points disagree (see `AGREE_DEG`): neither is trusted.
+
+        Not when the mesh reads less far than the points past `HANDOVER_YAW_DEG`:
+        that is the mesh saturating, which is why the points are followed.
+        """
+        if m_yaw is None or not mesh[3] or mesh_jumped or abs(m_yaw - f_yaw) <= AGREE_DEG:
+            return False
+        saturating = abs(m_yaw) >= HANDOVER_YAW_DEG and m_yaw * f_yaw > 0 and abs(f_yaw) > abs(m_yaw)
+        return not saturating
 
     def _mesh_jumped(self, t_s: float, m_yaw: float | None) -> bool:
         """The mesh's yaw moved faster than a head can since the last frame with a mesh."""
@@ -472,7 +538,14 @@ class HeadPoseEstimator:
             self.gate.edge = True  # distrust until the estimate settles back near the front
             self.gate._below_since = None
         self._last = (t_s, yaw, pitch, roll)
-        seen_ok = self.gate.update(True, yaw, t_s) and fit_ok  # the mesh sees the face as it is
+        was_edge = self.gate.edge
+        self.gate.update(True, yaw, t_s)
+        if was_edge and not self.gate.edge and not self._at_home(yaw, pivot, t_s):
+            self.gate.edge = True  # back inside the gate, but not seen back home: not yet
+        if self._mesh_suspect and self._at_home(yaw, pivot, t_s):
+            self._mesh_suspect = False
+        seen_ok = not self.gate.edge and fit_ok and not self._mesh_suspect
+        self._update_home(seen_ok, yaw, pivot, t_s)
         yaw_ok = seen_ok and abs(yaw) <= MAX_TRUSTED_YAW_DEG
         if self.gate.edge:
             if abs(yaw) >= 0.8 * self.max_reliable_yaw_deg or not self._edge_sign:

@@ -232,6 +232,11 @@ class KinematicsFilter:
             # neutral wherever the camera is: past this the reading is a lower bound.
             pitch_ok = False
             bounds = bounds if "pitch" in bounds else bounds + ("pitch",)
+        if "pitch" in bounds:
+            # Flexed past what face mesh reads faithfully, the face is seen from above
+            # and its turn and tilt are off too (up to 10 deg at 40-55 deg of flexion
+            # on the tuning scenes): not measurements either.
+            yaw_ok = roll_ok = False
         position_ok = position_ok and not acquiring
         if restarted:
             extra["tracking_restarted"] = True

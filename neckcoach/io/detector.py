@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from neckcoach.core.compat import SLOTS
-from neckcoach.io.headtrack import FeatureTracker, TrackedPoints, grey_of
+from neckcoach.io.headtrack import FeatureTracker, ProfileFollower, TrackedPoints, grey_of
 # Which face is the patient: see neckcoach/io/patient.py (these names are re-exported here).
 from neckcoach.io.patient import (
     PATIENT_MAX_SHIFT_SIZES,
@@ -281,14 +281,24 @@ class FaceDetector:
         # Following the head past face mesh's range: the estimator says when
         # (`tracking_wanted`, only at large yaw, so near the front it costs
         # nothing) and which frames' meshes may anchor it (`confirm_anchor`).
-        self.tracker = FeatureTracker()
-        self.tracking_wanted = False
-        self._last_landmarks: np.ndarray | None = None
+        self.follower = ProfileFollower()
         self.during_inference: Callable[[], None] | None = None
         self._restart_mesh = False
         self._hooked = getattr(self._mesh, "_graph", None) is not None
         if self._hooked:
             self._mesh._graph = _GraphWithHook(self._mesh._graph, self._run_during_inference)
+
+    @property
+    def tracker(self) -> FeatureTracker:
+        return self.follower.tracker
+
+    @property
+    def tracking_wanted(self) -> bool:
+        return self.follower.wanted
+
+    @tracking_wanted.setter
+    def tracking_wanted(self, wanted: bool) -> None:
+        self.follower.wanted = bool(wanted)
 
     def _run_during_inference(self) -> None:
         if self.during_inference is not None:
@@ -329,20 +339,16 @@ class FaceDetector:
                                              tracker=self.patient)
         if obs.face_found:
             self._prev_center, self._prev_size = obs.center_px, obs.size_px
-        self._last_landmarks = obs.landmarks_px if obs.face_found else None
-        if self.tracking_wanted or self.tracker.active:
-            tracked = self.tracker.update(grey_of(frame), self.tracking_wanted)
-            if tracked is not None:
-                obs = replace(obs, tracked=tracked)
-        else:
-            self.tracker.update(None, False)
+        tracked = self.follower.observe(obs.landmarks_px if obs.face_found else None,
+                                        lambda: grey_of(frame))
+        if tracked is not None:
+            obs = replace(obs, tracked=tracked)
         self._keep_a_place_for_the_patient(obs)
         return obs
 
     def confirm_anchor(self) -> None:
         """The last frame's face mesh was judged trustworthy: follow its points from now on."""
-        if self._last_landmarks is not None:
-            self.tracker.confirm(self._last_landmarks)
+        self.follower.confirm_anchor()
 
     def _keep_a_place_for_the_patient(self, obs: FaceObservation) -> None:
         """Make face mesh look for faces again when pictures and others hold all its places.
@@ -361,8 +367,7 @@ class FaceDetector:
         self._prev_center = None
         self._prev_size = None
         self.patient.reset()
-        self.tracker.reset()
-        self.tracking_wanted = False
+        self.follower.reset()
 
     def close(self) -> None:
         self._mesh.close()

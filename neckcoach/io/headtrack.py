@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -198,6 +199,40 @@ def _spread(xy: np.ndarray, order: np.ndarray, count: int, spacing: float) -> np
     keys = cells[:, 0] * 100003 + cells[:, 1]
     _, first = np.unique(keys, return_index=True)  # the best point of each cell
     return order[np.sort(first)][:count]
+
+
+class ProfileFollower:
+    """What the detector keeps to follow the head: the tracker, whether the
+    estimator wants following (`wanted`) and the last mesh, to anchor on.
+
+    Separate from `FaceDetector` so that a replay of cached face-mesh output
+    (benchmarks/accuracy.py `--cache`) follows exactly as the live detector does.
+    """
+
+    def __init__(self) -> None:
+        self.tracker = FeatureTracker()
+        self.wanted = False
+        self._last_landmarks: np.ndarray | None = None
+
+    def observe(self, landmarks_px: np.ndarray | None, grey: Callable[[], np.ndarray]
+                ) -> TrackedPoints | None:
+        """This frame's mesh (None: no face) and a way to get its grey image (only
+        computed while following); returns the followed points, if any."""
+        self._last_landmarks = landmarks_px
+        if self.wanted or self.tracker.active:
+            return self.tracker.update(grey(), self.wanted)
+        self.tracker.update(None, False)
+        return None
+
+    def confirm_anchor(self) -> None:
+        """The last frame's face mesh was judged trustworthy: follow its points from now on."""
+        if self._last_landmarks is not None:
+            self.tracker.confirm(self._last_landmarks)
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self.wanted = False
+        self._last_landmarks = None
 
 
 def grey_of(frame_rgb: np.ndarray) -> np.ndarray:
