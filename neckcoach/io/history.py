@@ -279,22 +279,28 @@ def _parse_time(text: Any) -> datetime | None:
     return datetime.fromisoformat(str(text))
 
 
-def list_sessions(include_missing: bool = False) -> tuple[list[HistoryEntry], list[str]]:
-    """All indexed sessions, oldest first, plus notes on rows that were skipped."""
-    notes: list[str] = []
+def _read_rows(query: str, what: str, hint: str = "") -> tuple[list, list[str]]:
+    """All rows of `query`, or none and a note saying why `what` could not be read.
+
+    No history file yet is not a problem: no rows, no note.
+    """
     path = db_path()
     if not path.exists():
-        return [], notes
+        return [], []
     try:
         conn = _connect(path)
         try:
-            rows = conn.execute("SELECT * FROM sessions").fetchall()
+            return conn.execute(query).fetchall(), []
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        notes.append(f"the history index {path} could not be read ({exc}); "
-                     "rebuild it with `neckcoach history --scan FOLDER`")
-        return [], notes
+        return [], [f"{what} {path} could not be read ({exc}){hint}"]
+
+
+def list_sessions(include_missing: bool = False) -> tuple[list[HistoryEntry], list[str]]:
+    """All indexed sessions, oldest first, plus notes on rows that were skipped."""
+    rows, notes = _read_rows("SELECT * FROM sessions", "the history index",
+                             "; rebuild it with `neckcoach history --scan FOLDER`")
     entries: list[HistoryEntry] = []
     for row in rows:
         try:
@@ -386,18 +392,7 @@ class CheckinRow:
 
 def list_checkins() -> tuple[list[CheckinRow], list[str]]:
     """Every recorded check-in, in session order then check-in order, plus notes on skipped rows."""
-    notes: list[str] = []
-    if not db_path().exists():
-        return [], notes
-    try:
-        conn = _connect()
-        try:
-            rows = conn.execute("SELECT * FROM checkins ORDER BY started_at, dir, seq").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        notes.append(f"the check-ins in {db_path()} could not be read ({exc})")
-        return [], notes
+    rows, notes = _read_rows("SELECT * FROM checkins ORDER BY started_at, dir, seq", "the check-ins in")
     out: list[CheckinRow] = []
     for row in rows:
         try:
@@ -494,18 +489,7 @@ def delete_diary(day: date) -> bool:
 
 def list_diary(since: date | None = None) -> tuple[list[DiaryEntry], list[str]]:
     """Diary entries, oldest first (from `since` on), plus notes on damaged rows."""
-    notes: list[str] = []
-    if not db_path().exists():
-        return [], notes
-    try:
-        conn = _connect()
-        try:
-            rows = conn.execute("SELECT * FROM diary ORDER BY day").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        notes.append(f"the headache diary in {db_path()} could not be read ({exc})")
-        return [], notes
+    rows, notes = _read_rows("SELECT * FROM diary ORDER BY day", "the headache diary in")
     entries: list[DiaryEntry] = []
     for row in rows:
         try:
