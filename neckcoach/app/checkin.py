@@ -19,6 +19,7 @@ import numpy as np
 
 from neckcoach.core.checkin import Asked, CheckIn, Rejected, Stopped
 from neckcoach.io.keys import checkin_key
+from neckcoach.io.overlay import greedy_lines
 
 # Voice priorities (see neckcoach/io/voice.py): a question outranks coaching
 # guidance; a stop instruction is a safety message and cuts off anything else.
@@ -150,37 +151,20 @@ def _put(img: np.ndarray, text: str, x: int, y: int, scale: float, color, thick:
     cv2.putText(img, text, (x, y), FONT, scale, color, thick, cv2.LINE_AA)
 
 
+def _fits(scale: float, thick: int, width_px: int):
+    return lambda line: cv2.getTextSize(line, FONT, scale, thick)[0][0] <= width_px
+
+
 def _wrap(text: str, scale: float, thick: int, width_px: int) -> list[str]:
     """Greedy word wrap by the rendered width of each line."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        candidate = f"{line} {word}" if line else word
-        if line and cv2.getTextSize(candidate, FONT, scale, thick)[0][0] > width_px:
-            lines.append(line)
-            line = word
-        else:
-            line = candidate
-    if line:
-        lines.append(line)
-    return lines
+    return greedy_lines(text.split(), _fits(scale, thick, width_px))
 
 
 def _pack(parts: list[str], scale: float, thick: int, width_px: int) -> list[str]:
     """Whole hint parts ("Enter: skip question") per line, three spaces apart, wrapped only if one is too long."""
-    lines: list[str] = []
-    line = ""
-    for part in (p.strip() for p in parts if p.strip()):
-        candidate = f"{line}   {part}" if line else part
-        if line and cv2.getTextSize(candidate, FONT, scale, thick)[0][0] > width_px:
-            lines.append(line)
-            line = part
-        else:
-            line = candidate
-    if line:
-        lines.append(line)
-    return [w for line in lines for w in (_wrap(line, scale, thick, width_px)
-                                          if cv2.getTextSize(line, FONT, scale, thick)[0][0] > width_px else [line])]
+    fits = _fits(scale, thick, width_px)
+    lines = greedy_lines((p.strip() for p in parts if p.strip()), fits, sep="   ")
+    return [w for line in lines for w in ([line] if fits(line) else _wrap(line, scale, thick, width_px))]
 
 
 def draw_prompt(frame_bgr: np.ndarray, view: PromptView, *, mirror: bool = True, big: bool = False) -> np.ndarray:

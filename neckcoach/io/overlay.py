@@ -410,6 +410,19 @@ def _fit(text: str, st: _Style, k: float, weight: float, width: int) -> float:
     return k
 
 
+def greedy_lines(items, fits, sep: str = " ") -> list[str]:
+    """`items` joined by `sep` into lines, each taking the next item while `fits(line)`; an item
+    that does not fit on its own stands alone on its line (the caller decides what to do then)."""
+    lines: list[str] = []
+    for item in items:
+        candidate = f"{lines[-1]}{sep}{item}" if lines else item
+        if lines and fits(candidate):
+            lines[-1] = candidate
+        else:
+            lines.append(item)
+    return lines
+
+
 @lru_cache(maxsize=256)
 def _wrap(text: str, st: _Style, k: float, weight: float, width: int,
           max_lines: int = 3) -> tuple[tuple[str, ...], float]:
@@ -422,13 +435,8 @@ def _wrap(text: str, st: _Style, k: float, weight: float, width: int,
     """
     words = text.split()
     while True:
-        lines: list[str] = []
-        for word in words:
-            candidate = f"{lines[-1]} {word}" if lines else word
-            if lines and cv2.getTextSize(candidate, FONT, st.font(k), st.thick(weight))[0][0] <= width:
-                lines[-1] = candidate
-            else:
-                lines.append(word)
+        lines = greedy_lines(words, lambda line: cv2.getTextSize(line, FONT, st.font(k), st.thick(weight))[0][0]
+                             <= width)
         if len(lines) <= max_lines or k <= 0.6:
             return tuple(lines), _fit(max(lines, key=len) if lines else "", st, k, weight, width)
         k -= 0.1
