@@ -65,13 +65,15 @@ def test_no_display_falls_back_to_headless_with_one_message(monkeypatch, caplog)
     assert isinstance(open_display("x", headless=True), HeadlessDisplay)
 
 
-WINDOW_SCRIPT = r"""
-import sys, time, cv2, numpy as np
+def window_script(state: str) -> str:
+    """A program that opens the real window and shows the overlay of `state` (an OverlayState(...)
+    expression) for argv[1] seconds, printing whether it got a window."""
+    return r"""
+import sys, time, numpy as np
 from neckcoach.io.display import open_display
 from neckcoach.io.overlay import OverlayState, draw_overlay
 frame = np.full((480, 640, 3), 90, np.uint8)
-state = OverlayState("Neck rotation", "left", 3, 10, 1, 2, live_value=25.0, target_band=(30.0, 40.0),
-                     target_value=35.0, safety_limit=60.0, safety_banner="STOP - too fast")
+state = """ + state + r"""
 disp = open_display("NeckCoach", headless=False)
 print("headless" if disp.headless else "window", flush=True)
 img = draw_overlay(frame, state)
@@ -82,6 +84,10 @@ while time.monotonic() - t0 < float(sys.argv[1]):
     time.sleep(0.03)
 disp.close()
 """
+
+
+WINDOW_SCRIPT = window_script("""OverlayState("Neck rotation", "left", 3, 10, 1, 2, live_value=25.0, target_band=(30.0, 40.0),
+                     target_value=35.0, safety_limit=60.0, safety_banner="STOP - too fast")""")
 
 
 def _start_xvfb() -> tuple[subprocess.Popen, str]:

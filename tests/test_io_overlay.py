@@ -289,24 +289,12 @@ def test_a_narrow_header_keeps_the_title_and_the_count():
     assert header[:, :120].any() and header[:, -120:].any()
 
 
-PAUSE_WINDOW_SCRIPT = r"""
-import sys, time, numpy as np
-from neckcoach.io.display import open_display
-from neckcoach.io.overlay import OverlayState, draw_overlay
-frame = np.full((480, 640, 3), 90, np.uint8)
-state = OverlayState("Head turns", "LEFT", 4, 10, 1, 1, live_value=3.0, target_band=(42.0, 58.0),
+def _pause_window_script() -> str:
+    from tests.test_io_keys_display import window_script
+
+    return window_script("""OverlayState("Head turns", "LEFT", 4, 10, 1, 1, live_value=3.0, target_band=(42.0, 58.0),
                      target_value=50.0, safety_limit=80.0,
-                     pause_message="Someone else is where you are sitting and I can't tell you apart.")
-disp = open_display("NeckCoach", headless=False)
-print("headless" if disp.headless else "window", flush=True)
-img = draw_overlay(frame, state)
-t0 = time.monotonic()
-while time.monotonic() - t0 < float(sys.argv[1]):
-    disp.show(img)
-    disp.poll_key()
-    time.sleep(0.03)
-disp.close()
-"""
+                     pause_message="Someone else is where you are sitting and I can't tell you apart.")""")
 
 
 @pytest.mark.skipif(__import__("shutil").which("Xvfb") is None or __import__("shutil").which("ffmpeg") is None,
@@ -316,7 +304,7 @@ def test_a_real_window_under_xvfb_shows_why_counting_is_paused():
 
     from tests.test_io_keys_display import _run_in_xvfb
 
-    img, code, _, err = _run_in_xvfb(PAUSE_WINDOW_SCRIPT, 6, Path("/tmp/neckcoach_xvfb_pause.png"),
+    img, code, _, err = _run_in_xvfb(_pause_window_script(), 6, Path("/tmp/neckcoach_xvfb_pause.png"),
                                      lambda im: _amber(im).sum() > 300)
     assert code == 0, err
     assert img is not None and _amber(img).sum() > 300  # "Counting paused" reached the screen
