@@ -54,6 +54,8 @@ class OneEuroFilter:
     """One Euro filter (Casiez et al. 2012): smooth at rest, little lag when moving.
 
     The cutoff rises with the (smoothed) speed: cutoff = min_cutoff + beta*|dx/dt|.
+    `alpha` is the last step's smoothing factor: white jitter of sigma s in the
+    input leaves about s * sqrt(alpha / (2 - alpha)) in the value.
     """
 
     def __init__(self, min_cutoff_hz: float = 1.0, beta: float = 0.02,
@@ -69,6 +71,7 @@ class OneEuroFilter:
         self.value: float | None = None
         self._dx = 0.0
         self._t: float | None = None
+        self.alpha = 1.0  # the last step's smoothing factor (1: the value is the input)
 
     def update(self, x: float, t_s: float) -> float:
         if not _usable(x, t_s) or t_s == self._t:
@@ -80,7 +83,8 @@ class OneEuroFilter:
         dx = (x - self.value) / dt
         self._dx += _alpha(self.d_cutoff_hz, dt) * (dx - self._dx)
         cutoff = self.min_cutoff_hz + self.beta * abs(self._dx)
-        self.value += _alpha(cutoff, dt) * (x - self.value)
+        self.alpha = _alpha(cutoff, dt)
+        self.value += self.alpha * (x - self.value)
         self._t = t_s
         return self.value
 

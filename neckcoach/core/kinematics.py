@@ -9,7 +9,8 @@ from statistics import median_low
 
 from neckcoach.core.compat import SLOTS
 from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
-from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, measure_reliable
+from neckcoach.core.jitter import JitterEstimate, speed_noise
+from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, measure_reliable, noise_fields
 
 # A step of 30 deg faster than 300 deg/s is no head movement (see core/headpose.py).
 JUMP_MIN_DEG = 30.0
@@ -149,10 +150,13 @@ class KinematicsFilter:
         self._chains = {a: _AxisChain(min_cutoff_hz, beta, speed_cutoff_hz) for a in AXES}
         self._chains["retraction"] = _AxisChain(retraction_min_cutoff_hz, retraction_beta,
                                                 speed_cutoff_hz)
+        self.speed_cutoff_hz = float(speed_cutoff_hz)
+        self._jitter = {a: JitterEstimate() for a in AXES}
         self._torso = {"yaw": LowPass(1.0), "roll": LowPass(1.0)}  # pose-model z is noisy
         # Per axis: the output fields (value, speed, accel, jerk; the value field is also
         # the input's) and the chain.
         self._outputs = tuple((kinematic_fields(a), self._chains[a]) for a in AXES)
+        self._noise_fields = {a: noise_fields(a) for a in AXES}
         self.reset()
 
     def reset(self) -> None:
@@ -160,6 +164,8 @@ class KinematicsFilter:
             c.reset()
         for f in self._torso.values():
             f.reset()
+        for j in self._jitter.values():
+            j.reset()
         self._last_t: float | None = None
         self._last_out: Kinematics | None = None
         self._tracking = False
@@ -216,8 +222,14 @@ class KinematicsFilter:
         self._tracking = True
         extra: dict = {}
         out: dict[str, float] = {}
-        for names, chain in self._outputs:
-            out.update(zip(names, chain.update(getattr(rel, names[0]), rel.t_s)))
+        dt = median_low(self._steps_s) if self._steps_s else 0.0
+        for (names, chain), axis in zip(self._outputs, AXES):
+            raw = getattr(rel, names[0])
+            out.update(zip(names, chain.update(raw, rel.t_s)))
+            sigma = self._jitter[axis].update(raw, rel.t_s)
+            a = chain.value.alpha
+            out[self._noise_fields[axis][0]] = sigma * math.sqrt(a / (2.0 - a))
+            out[self._noise_fields[axis][1]] = speed_noise(sigma, dt, self.speed_cutoff_hz, self.speed_cutoff_hz)
         lo, hi = self.retraction_pitch_window_deg
         near = (max(abs(rel.yaw_deg), abs(rel.roll_deg)) <= self.retraction_max_angle_deg
                 and lo <= rel.pitch_deg <= hi)

@@ -125,6 +125,14 @@ class Kinematics:
     pitch_jerk_deg_s3: float = 0.0
     roll_jerk_deg_s3: float = 0.0
     retraction_jerk_mm_s3: float = 0.0
+    yaw_noise_deg: float = 0.0
+    pitch_noise_deg: float = 0.0
+    roll_noise_deg: float = 0.0
+    retraction_noise_mm: float = 0.0
+    yaw_speed_noise_deg_s: float = 0.0
+    pitch_speed_noise_deg_s: float = 0.0
+    roll_speed_noise_deg_s: float = 0.0
+    retraction_speed_noise_mm_s: float = 0.0
     confidence: float = 0.0
     reliable: bool = False
     faces: int = 0
@@ -172,6 +180,14 @@ class Kinematics:
     def speed(self, axis: Axis) -> float:
         return getattr(self, _SPEED_FIELD[axis])
 
+    def noise(self, axis: Axis) -> float:
+        """Sigma that jitter leaves in `value(axis)` now (`core.jitter`); 0 when not measured."""
+        return getattr(self, _NOISE_FIELD[axis])
+
+    def speed_noise(self, axis: Axis) -> float:
+        """Sigma that jitter leaves in `speed(axis)`; 0 when not measured."""
+        return getattr(self, _SPEED_NOISE_FIELD[axis])
+
     def accel(self, axis: Axis) -> float:
         return getattr(self, _ACCEL_FIELD[axis])
 
@@ -203,6 +219,13 @@ _SPEED_FIELD = {a: f"{a}_speed_{_UNIT[a]}_s" for a in AXES}
 _ACCEL_FIELD = {a: f"{a}_accel_{_UNIT[a]}_s2" for a in AXES}
 _JERK_FIELD = {a: f"{a}_jerk_{_UNIT[a]}_s3" for a in AXES}
 _RELIABLE_FIELD = {a: f"{a}_reliable" for a in AXES}
+_NOISE_FIELD = {a: f"{a}_noise_{_UNIT[a]}" for a in AXES}
+_SPEED_NOISE_FIELD = {a: f"{a}_speed_noise_{_UNIT[a]}_s" for a in AXES}
+
+
+def noise_fields(axis: Axis) -> tuple[str, str]:
+    """Names of the fields holding the jitter of `axis` and of its speed (`Kinematics.noise`)."""
+    return _NOISE_FIELD[axis], _SPEED_NOISE_FIELD[axis]
 
 
 def reliable_field(axis: Axis) -> str:
