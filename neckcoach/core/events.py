@@ -53,6 +53,12 @@ NOT_PATIENT = "not_patient"
 # Framing: only the camera check before calibration asks for it (a head that
 # turns or bends during an exercise moves off-centre on purpose).
 OFF_CENTRE = "off_centre"
+# Jitter hides sudden movements on the exercise's axis: a notice about the picture, said once, that
+# never pauses counting (the values are still measurements, only jolts may go unnoticed).
+GRAINY = "grainy"
+# Counting is running but the counter never saw the head at rest (or could not measure the exercise's
+# axis) for a while: the person is told why nothing is counted and what to do.
+NOT_SETTLED = "not_settled"
 
 # Safety.
 TOO_FAST = "too_fast"
@@ -66,7 +72,7 @@ QUALITY_KINDS = frozenset({FACE_LOST, TOO_FAR, TOO_CLOSE, POOR_LIGHT, TOO_BRIGHT
 CAMERA_CHECK_KINDS = QUALITY_KINDS | frozenset({OFF_CENTRE})
 ENCOURAGEMENT_KINDS = frozenset({REP, SET_DONE, EXERCISE_DONE, ROUTINE_DONE})
 # Kinds recorded in the session's warnings list.
-WARNING_KINDS = SAFETY_KINDS | QUALITY_KINDS | frozenset({WRONG_SIDE, RUSHED, HOLD_BROKEN})
+WARNING_KINDS = SAFETY_KINDS | QUALITY_KINDS | frozenset({WRONG_SIDE, RUSHED, HOLD_BROKEN, GRAINY, NOT_SETTLED})
 
 
 @dataclass(frozen=True, **SLOTS)

@@ -36,6 +36,27 @@ measured speed carries a gain error of up to ~8 % (MediaPipe's yaw on the
 rendered head) plus noise, and a movement that grazes the limit for a
 fraction of a second is not worth a warning.
 
+Every threshold that noise could cross is raised to what the measured
+jitter allows (`Kinematics.speed_noise`, `noise`; `core.jitter`), so a
+dim, grainy picture is not taken for sudden movement:
+- the velocity change must also exceed NOISE_DV_SIGMAS x the speed's noise
+  sigma (pure white jitter through the speed filter crossed 7 sigma in one
+  confirmed episode per 3 h at 30 fps, none at 15 fps: benchmarks/README.md,
+  "Thresholds under jitter");
+- the travel must also exceed NOISE_TRAVEL_S x the speed's noise sigma
+  (integrating that noise over `jolt_window_s` spanned at most 0.45 s x
+  sigma in an hour of the same simulation);
+- a too-fast speed must exceed the limit by NOISE_FAST_SIGMAS x the speed's
+  noise where that is more than `too_fast_margin` (one-sided, 2.3 % of the
+  frames of a movement exactly at the limit, and the episode needs
+  `too_fast_sustain_s` of consecutive frames on top).
+Where noise lifts the velocity-change threshold of the exercise's own axis
+past `uncertain_factor` x `dv_deg_s` / `dv_mm_s` (82 deg/s: a 15 deg flick
+changes the speed by 60-190 deg/s) for `noisy_sustain_s`, a jolt could go
+unnoticed: the monitor says so once (`grainy`), rather than implying the
+movement was watched. (A tremor raises the estimate too: its speed is real
+but is no jolt, so the raised threshold is right for it as well.)
+
 Only values that can be trusted are judged (`Kinematics.is_reliable`): at a
 restart, for angles read while the face is followed far from the camera, or
 for a chin tuck whose depth estimate moves with pitch and yaw, a speed or an
@@ -62,6 +83,12 @@ from neckcoach.core.reps import cue_text
 from neckcoach.core.samples import Kinematics
 
 ANGULAR_AXES = ("yaw", "pitch", "roll")
+# Noise multipliers (see the module docstring for where each comes from).
+NOISE_DV_SIGMAS = 7.0
+NOISE_TRAVEL_S = 0.5
+NOISE_FAST_SIGMAS = 2.0
+GRAINY_MESSAGE = ("The picture is grainy, so I may not notice a sudden movement. "
+                  "More light in front of you will help.")
 # Default too-fast limit for home exercise, and the limit on the axes the
 # exercise does not move (the routine's max_speed is about its own movement).
 HOME_MAX_SPEED_DEG_S = 90.0
@@ -152,7 +179,8 @@ class SafetyMonitor:
                  jolt_window_s: float = 0.5, too_fast_margin: float = 0.05, too_fast_sustain_s: float = 0.06,
                  range_margin_fraction: float = 0.1, range_sustain_s: float = 0.1,
                  torso_limit_deg: float = 10.0, torso_sustain_s: float = 0.3,
-                 rearm_s: float = 0.5, warmup_s: float = 0.3, uncertain_factor: float = 1.5):
+                 rearm_s: float = 0.5, warmup_s: float = 0.3, uncertain_factor: float = 1.5,
+                 noisy_sustain_s: float = 2.0):
         self.exercise = exercise
         self.dv_deg_s = check_range("dv_deg_s", dv_deg_s, 10.0, 500.0)
         self.dv_mm_s = check_range("dv_mm_s", dv_mm_s, 5.0, 500.0)
@@ -172,6 +200,9 @@ class SafetyMonitor:
         self.rearm_s = check_range("rearm_s", rearm_s, 0.0, 10.0)
         self.warmup_s = check_range("warmup_s", warmup_s, 0.0, 5.0)
         self.uncertain_factor = check_range("uncertain_factor", uncertain_factor, 1.0, 5.0)
+        self.noisy_sustain_s = check_range("noisy_sustain_s", noisy_sustain_s, 0.0, 60.0)
+        self._noisy_since: float | None = None
+        self.grainy_said = False
         self.axis = exercise.axis
         self.unit = exercise.unit
         dirs = list(exercise.directions())
@@ -241,7 +272,11 @@ class SafetyMonitor:
             unit = "mm/s" if a == "retraction" else "deg/s"
             limit = self.speed_limit(a)
             v = float(sample.speed(a))
-            if self._fast[a].step(t, abs(v) > limit * (1.0 + self.too_fast_margin)):
+            sv = float(sample.speed_noise(a))
+            if a == self.axis and strict:
+                self._watch_noise(t, sv, out)
+            over = max(limit * self.too_fast_margin, NOISE_FAST_SIGMAS * sv)
+            if self._fast[a].step(t, abs(v) > limit + over):
                 out.append(self._event(t, ev.TOO_FAST, rep, abs(v), unit, axis=a, limit=limit))
             # A velocity change is measured between trusted speeds only (see _window), and the
             # filtered speed of the frames after an untrusted value still carries some of its
@@ -249,7 +284,7 @@ class SafetyMonitor:
             if not strict:
                 self._uncertain_until[a] = t + self.window_s
             sure = strict and t > self._uncertain_until.get(a, -1.0)
-            on, mag = self._sudden(a, t, v, float(sample.value(a)), 1.0 if sure else self.uncertain_factor, strict)
+            on, mag = self._sudden(a, t, v, 1.0 if sure else self.uncertain_factor, strict, sv)
             if self._jerk[a].step(t, on):
                 out.append(self._event(t, ev.JERK, rep, mag, unit, axis=a, measure="velocity_change"))
         x = float(sample.value(self.axis))
@@ -304,11 +339,28 @@ class SafetyMonitor:
             speeds.append(v0 + (v1 - v0) * (lo - t0) / (t1 - t0))
         return speeds
 
-    def _sudden(self, axis: str, t: float, v: float, x: float, factor: float = 1.0,
-                trusted: bool = True) -> tuple[bool, float]:
+    def _nominal_dv(self, axis: str) -> float:
+        return self.dv_mm_s if axis == "retraction" else self.dv_deg_s
+
+    def _watch_noise(self, t: float, speed_noise: float, out: list[Event]) -> None:
+        """Say once when jitter hides jolts on the exercise's axis (see the module docstring)."""
+        if NOISE_DV_SIGMAS * speed_noise <= self.uncertain_factor * self._nominal_dv(self.axis):
+            self._noisy_since = None
+            return
+        self._noisy_since = t if self._noisy_since is None else self._noisy_since
+        if not self.grainy_said and t - self._noisy_since >= self.noisy_sustain_s:
+            self.grainy_said = True
+            unit = "mm/s" if self.axis == "retraction" else "deg/s"
+            out.append(Event(t_s=t, kind=ev.GRAINY, exercise_id=self.exercise.id, magnitude=float(speed_noise),
+                             unit=unit, message=GRAINY_MESSAGE,
+                             data={"axis": self.axis, "speed_noise": round(float(speed_noise), 2),
+                                   "threshold": round(NOISE_DV_SIGMAS * float(speed_noise), 1)}))
+
+    def _sudden(self, axis: str, t: float, v: float, factor: float = 1.0, trusted: bool = True,
+                speed_noise: float = 0.0) -> tuple[bool, float]:
         """The velocity changed by more than the threshold within `window_s`, and the head travelled."""
         speeds = self._window(axis, t, v, trusted)
-        thr = factor * (self.dv_mm_s if axis == "retraction" else self.dv_deg_s)
+        thr = factor * max(self._nominal_dv(axis), NOISE_DV_SIGMAS * speed_noise)
         held = self._base.get(axis)
         base = change = None
         if held is not None and t - held[1] <= self.window_s + self.confirm_s:
@@ -324,7 +376,8 @@ class SafetyMonitor:
                 base, change = (hi, t), hi - v
         self._base[axis] = base
         travel = self._travel(axis, t, v)
-        min_travel = factor * (self.min_jolt_mm if axis == "retraction" else self.min_jolt_deg)
+        min_travel = factor * max(self.min_jolt_mm if axis == "retraction" else self.min_jolt_deg,
+                                  NOISE_TRAVEL_S * speed_noise)
         if base is not None and travel >= min_travel:
             return True, change
         return False, 0.0

@@ -37,7 +37,9 @@ _WARNING_PHRASE = {"too_fast": "moving too quickly", "jerk": "a jerky movement",
                    "too_bright": "too much light behind you or on the camera",
                    "off_centre": "sitting off to the side of the picture",
                    "wrong_side": "turning to the wrong side", "rushed": "rushing a repetition",
-                   "hold_broken": "letting go of a hold too early"}
+                   "hold_broken": "letting go of a hold too early",
+                   "grainy": "a grainy picture, in which a sudden movement could go unnoticed",
+                   "not_settled": "counting held up: your head was never seen at rest"}
 
 
 def _words(n: int) -> str:
