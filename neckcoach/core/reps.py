@@ -55,6 +55,20 @@ _USE_POS = True
 STILL_RANGE = 2.0
 REST_RANGE = 0.5
 REST_S = 2.0
+# In a grainy picture the smoothed value itself jitters (`Kinematics.noise`,
+# sigma), and the fixed figures above would call a still head moving: over
+# REST_S a still head's smoothed jitter spans 4-6 sigma at the median and its
+# trend is ~1 sigma (white jitter through the project's filters at 15-30 fps,
+# benchmarks/README.md "Thresholds under jitter"), and it stays within 3 sigma
+# of its mean in 97-99 % of frames. So "still" allows STILL_SIGMAS, the trend
+# TREND_SIGMAS and the neutral band NEUTRAL_SIGMAS of it. The band never
+# reaches NEUTRAL_MAX_OF_START of the start threshold: past that, rest and the
+# start of a rep cannot be told apart and the counter says it is
+# `noise_limited` (the coach tells the person why nothing is counted).
+STILL_SIGMAS = 6.0
+TREND_SIGMAS = 2.0
+NEUTRAL_SIGMAS = 3.0
+NEUTRAL_MAX_OF_START = 0.8
 TAIL_S = 1.0
 
 
@@ -355,6 +369,7 @@ class RepCounter:
         self._still: deque[tuple[float, float]] = deque()
         self._unseen = False
         self._jolt_t: float | None = None
+        self._sigma = 0.0
 
     def _clear_rep(self) -> None:
         self.current: RepRecord | None = None
@@ -391,8 +406,16 @@ class RepCounter:
 
     @property
     def neutral_band(self) -> float:
-        """Half-width of the neutral band (deg, or mm): inside it the head is back at rest."""
-        return self._neutral
+        """Half-width of the neutral band (deg, or mm): inside it the head is back at rest.
+
+        Widened to NEUTRAL_SIGMAS x the value's jitter, up to NEUTRAL_MAX_OF_START of the start threshold."""
+        wide = min(NEUTRAL_SIGMAS * self._sigma, NEUTRAL_MAX_OF_START * min(self._start.values()))
+        return max(self._neutral, wide)
+
+    @property
+    def noise_limited(self) -> bool:
+        """The value jitters so much that rest and the start of a rep cannot be told apart."""
+        return NEUTRAL_SIGMAS * self._sigma > NEUTRAL_MAX_OF_START * min(self._start.values())
 
     def done(self) -> bool:
         if self.sides == "both":
@@ -473,12 +496,13 @@ class RepCounter:
             return
         xs = [q for _, q in still]
         m = sum(xs) / len(xs)
+        is_still = max(xs) - min(xs) < max(STILL_RANGE, STILL_SIGMAS * self._sigma)
         if self.state == "unarmed":
-            if max(xs) - min(xs) < STILL_RANGE and abs(m) <= self.max_rest_offset:
+            if is_still and abs(m) <= self.max_rest_offset:
                 self.rest = m
             return
-        if (max(xs) - min(xs) < STILL_RANGE and abs(_trend(still)) * REST_S < REST_RANGE
-                and abs(m - self.rest) < self._neutral and abs(m) <= self.max_rest_offset):
+        if (is_still and abs(_trend(still)) * REST_S < max(REST_RANGE, TREND_SIGMAS * self._sigma)
+                and abs(m - self.rest) < self.neutral_band and abs(m) <= self.max_rest_offset):
             self.rest = m
 
     def usable(self, sample: Kinematics) -> bool:
@@ -493,6 +517,7 @@ class RepCounter:
             return []
         lower = sample.is_lower_bound(self.axis)
         if not lower:
+            self._sigma = float(sample.noise(self.axis))
             self._track_rest(t, float(sample.value(self.axis)))
         x = self.relative(sample)
         v = float(sample.speed(self.axis))
@@ -504,7 +529,7 @@ class RepCounter:
         if self.state == "unarmed":
             # Staying inside the neutral band for settle_s already implies the
             # head is nearly still; speed is not used (it is noisy at rest).
-            if abs(x) < self._neutral:
+            if abs(x) < self.neutral_band:
                 if self._settle_since is None:
                     self._settle_since = t
                 if t - self._settle_since >= self.settle_s:
@@ -513,7 +538,7 @@ class RepCounter:
                 self._settle_since = None
             return out
         if self.state == "neutral":
-            if abs(x) < self._neutral:
+            if abs(x) < self.neutral_band:
                 self._lead = [(t, x, v)]
             else:
                 self._lead.append((t, x, v))
@@ -522,7 +547,7 @@ class RepCounter:
                     self._lead.pop(0)
             self._update_neutral(t, x, v, out)
         elif self.state == "wrong":
-            if abs(x) < self._neutral:
+            if abs(x) < self.neutral_band:
                 self._pending_since = self._pending_since if self._pending_since is not None else t
                 if t - self._pending_since >= self.dwell_s:
                     self.state = "neutral"
@@ -575,7 +600,7 @@ class RepCounter:
         for tp, xp, vp in reversed(self._pre):
             if tp >= start_t:
                 continue
-            if abs(xp) >= self._neutral:
+            if abs(xp) >= self.neutral_band:
                 break
             rest.append((tp, xp, vp))
         for tp, xp, vp in reversed(rest):
@@ -600,8 +625,8 @@ class RepCounter:
             rec.peak_lower_bound = beyond
         reach = p >= self._reach[d] or beyond
         # Back in neutral (or through it to the other side): the rep ends.
-        crossed = p < -self._neutral
-        if (abs(x) < self._neutral or crossed) and not beyond:
+        crossed = p < -self.neutral_band
+        if (abs(x) < self.neutral_band or crossed) and not beyond:
             if self._pending_since is None:
                 self._pending_since = t
             if t - self._pending_since >= self.dwell_s or crossed:
