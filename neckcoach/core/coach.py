@@ -34,6 +34,31 @@ QUALITY_MESSAGES = {
 }
 
 
+# Seconds of counting without the counter ever seeing the head at rest before
+# the person is told why nothing is counted: the 0.5 s settle, a slow
+# patient's reaction to "go" (up to 2 s) and a slow return from the previous
+# rep (a tempo of up to 3 s) all fit inside it.
+NOT_SETTLED_S = 6.0
+# More than this share of those frames without a usable value on the
+# exercise's axis means the axis, not the person, is the problem.
+UNUSABLE_SHARE = 0.5
+_AXIS_HELP = {
+    "retraction": "I can only measure a chin tuck with your head level and facing the screen. "
+                  "Face the screen squarely, then tuck your chin straight back.",
+}
+NOT_SETTLED_MESSAGES = {
+    "noisy": "The picture is too grainy for me to tell when your head is still, so I can't count "
+             "this exercise. More light in front of you will help.",
+    "unmeasurable": "I can't measure this movement from where you are. Face the screen squarely.",
+    "restless": "Hold your head still, facing the screen, so I can start counting.",
+}
+NOT_SETTLED_NOTES = {
+    "noisy": "the picture was too grainy to tell when your head was still",
+    "unmeasurable": "I could not measure this movement from where you were",
+    "restless": "I never saw your head settle at rest, facing the screen",
+}
+
+
 class Coach:
     """Runs a whole routine from a stream of `Kinematics`.
 
@@ -102,6 +127,8 @@ class Coach:
         self._last_value = 0.0
         self._rep_warnings: dict[int, int] = {}
         self._paused_at = 0.0
+        self._unarmed: list[float] = []  # since, frames, unusable frames of the current unarmed stretch
+        self._settle_said = False
 
     @property
     def exercise(self):
@@ -117,6 +144,7 @@ class Coach:
         ex = self.exercise
         self.set_index = 0
         self._rep_warnings = {}
+        self._settle_said = False
         self.session.start_exercise(ex, t)
         self.safety = SafetyMonitor(ex, self.ranges, **self.safety_options)
         self.pacer = Pacer(ex, **self.pacer_options)
@@ -269,12 +297,41 @@ class Coach:
         return out
 
     def _count(self, sample: Kinematics, t: float, out: list[Event]) -> None:
+        self._watch_settle(sample, t, out)
         rep_events = self.counter.update(sample, t)
         rep_events += self.pacer.on_rep_events(rep_events)
         for e in rep_events:
             self._record(e, out)
         if self.counter.done():
             self._finish_set(t, out)
+
+    def _watch_settle(self, sample: Kinematics, t: float, out: list[Event]) -> None:
+        """Tell the person, once per exercise, why counting has not started after NOT_SETTLED_S."""
+        c = self.counter
+        rec = self.session.current
+        if c.state != "unarmed" or self.phase != "active":
+            if c.state != "unarmed" and rec is not None:
+                rec.note = None  # counting started after all
+            self._unarmed = []
+            return
+        if not self._unarmed:
+            self._unarmed = [t, 0.0, 0.0]
+        self._unarmed[1] += 1
+        self._unarmed[2] += 0 if c.usable(sample) else 1
+        if t - self._unarmed[0] < NOT_SETTLED_S or rec is None or self._settle_said:
+            return
+        if self._unarmed[2] > UNUSABLE_SHARE * self._unarmed[1]:
+            why = "unmeasurable"
+        elif c.noise_limited:
+            why = "noisy"
+        else:
+            why = "restless"
+        text = _AXIS_HELP.get(c.axis, NOT_SETTLED_MESSAGES[why]) if why == "unmeasurable" else NOT_SETTLED_MESSAGES[why]
+        rec.note = NOT_SETTLED_NOTES[why]
+        self._settle_said = True
+        e = self._event(t, ev.NOT_SETTLED, text, reason=why, axis=c.axis)
+        out.append(e)
+        self.session.add_warning(e)
 
     def _prime_counter(self, sample: Kinematics, t: float) -> None:
         """During the count-in the counter may arm (settle in neutral) but not count."""

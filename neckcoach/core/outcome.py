@@ -68,7 +68,7 @@ def explain(session: Mapping[str, Any], *, neutral_found: bool, neutral_s: float
     target = sum(int(e.get("reps_target") or 0) for e in exercises)
     done = sum(int(e.get("reps_completed") or 0) for e in exercises)
     if done:
-        return Outcome("counted", EXIT_COUNTED, f"You did {done} of {target} repetitions.")
+        return Outcome("counted", EXIT_COUNTED, f"You did {done} of {target} repetitions." + _uncounted(exercises))
     if ended_reason.startswith("stop rule"):  # the symptoms the person reported, not the camera
         return Outcome("no_reps", EXIT_NO_REPS, "The session stopped because of the symptoms you reported, "
                        "before any repetition was counted.")
@@ -90,6 +90,9 @@ def _why_no_reps(session: Mapping[str, Any], exercises: list[Mapping[str, Any]],
         words = PROBLEM_WORDS.get(problem or "", "I could not see you clearly")
         return (f"I could not count any repetitions: for {unseen_s:.0f} of {span:.0f} s {words}, "
                 "and I only count what I can see.")
+    noted = next((e for e in exercises if e.get("note")), None)
+    if noted is not None:
+        return f"I could not count any repetitions: {noted['note']}."
     attempts = [(e, r) for e in exercises for r in e.get("reps") or [] if isinstance(r, Mapping)]
     held_short = [(e, r) for e, r in attempts if r.get("reason") == "hold_short"]
     if held_short:
@@ -108,6 +111,16 @@ def _why_no_reps(session: Mapping[str, Any], exercises: list[Mapping[str, Any]],
     if ended_reason in ("quit", "interrupted", "terminated"):
         return f"You ended the session before the first {noun}."
     return f"I did not see a single {noun}: your head stayed close to where it started."
+
+
+def _uncounted(exercises: list[Mapping[str, Any]]) -> str:
+    """Why exercises with nothing counted were not counted, where the coach knew (their `note`)."""
+    parts = []
+    for e in exercises:
+        if e.get("note") and not int(e.get("reps_completed") or 0):
+            noun = _NOUNS.get(str(e.get("movement")), "repetition")
+            parts.append(f" I could not count the {noun}s: {e['note']}.")
+    return "".join(parts)
 
 
 def _ratio(rep: Mapping[str, Any]) -> float:

@@ -33,6 +33,8 @@ class ExerciseRecord:
     skipped: bool = False
     # False when a reviewed recording never showed this exercise's movement.
     seen: bool = True
+    # Why counting could not start, in words for the person (None: it could).
+    note: str | None = None
     reps: list[RepRecord] = field(default_factory=list)
 
     @property
@@ -53,6 +55,7 @@ class ExerciseRecord:
             "sets_completed": self.sets_completed,
             "skipped": self.skipped,
             "seen": self.seen,
+            "note": self.note,
             "start_t_s": round(self.start_t_s, 3),
             "end_t_s": None if self.end_t_s is None else round(self.end_t_s, 3),
             "reps": [r.to_dict() for r in self.reps],
