@@ -1,0 +1,119 @@
+"""What pure jitter does to the coach's tests: the figures behind the noise multipliers.
+
+White jitter of unit sigma is run through the project's own filters (the
+speed's `Differentiator`, the value's `OneEuroFilter`) at 15-30 fps, and the
+statistics each threshold is compared with are printed in units of the
+estimated noise (`core.jitter`):
+
+- the velocity change within 0.2 s (core/safety.py, NOISE_DV_SIGMAS):
+  confirmed episodes (two exceedances within 0.2 s) per 3 hours;
+- the travel of the integrated speed within 0.5 s (NOISE_TRAVEL_S);
+- |speed| above k sigma for too_fast_sustain_s (NOISE_FAST_SIGMAS);
+- the smoothed value's range and trend over 2 s, and the share of frames
+  within 3 sigma (core/reps.py, STILL_SIGMAS, TREND_SIGMAS, NEUTRAL_SIGMAS).
+
+    .venv/bin/python benchmarks/jitter_thresholds.py          # ~2 minutes
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from neckcoach.core.filters import Differentiator, OneEuroFilter  # noqa: E402
+from neckcoach.core.jitter import speed_noise  # noqa: E402
+
+FPS = (15.0, 24.0, 30.0)
+
+
+def speeds(fps: float, hours: float, seed: int) -> np.ndarray:
+    dt = 1.0 / fps
+    d = Differentiator(5.0, 5.0)
+    x = np.random.default_rng(seed).normal(0.0, 1.0, int(fps * 3600 * hours))
+    return np.array([d.update(float(v), i * dt) for i, v in enumerate(x)])
+
+
+def velocity_change_table() -> None:
+    print("velocity change within 0.2 s: confirmed episodes per 3 h of pure jitter")
+    ks = (5.0, 6.0, 6.5, 7.0, 8.0)
+    print("| fps | " + " | ".join(f"{k:g} sigma" for k in ks) + " |")
+    print("|---|" + "---|" * len(ks))
+    for fps in FPS:
+        dt = 1.0 / fps
+        v = speeds(fps, 3.0, 2)
+        sv = speed_noise(1.0, dt, 5.0, 5.0)
+        w = sliding_window_view(v, int(round(0.2 * fps)) + 1)
+        dv = np.maximum(w[:, -1] - w.min(1), w.max(1) - w[:, -1]) / sv
+        row = []
+        for k in ks:
+            idx = np.nonzero(dv > k)[0]
+            episodes, last = 0, -1e9
+            for a, b in zip(idx[:-1], idx[1:]):
+                if (b - a) * dt <= 0.2:
+                    if (a - last) * dt > 0.7:
+                        episodes += 1
+                    last = a
+            row.append(str(episodes))
+        print(f"| {fps:g} | " + " | ".join(row) + " |")
+
+
+def travel_and_too_fast_table() -> None:
+    print("\ntravel of the integrated speed within 0.5 s, and |speed| over k sigma for 0.06 s (1 h)")
+    ks = (1.9, 2.5, 2.9, 3.5)
+    print("| fps | travel / speed sigma: median, max (s) | " + " | ".join(f"too fast at {k:g} sigma" for k in ks)
+          + " |")
+    print("|---|---|" + "---|" * len(ks))
+    for fps in FPS:
+        dt = 1.0 / fps
+        v = speeds(fps, 1.0, 3)
+        sv = speed_noise(1.0, dt, 5.0, 5.0)
+        p = np.cumsum(v) * dt
+        w = sliding_window_view(p, int(0.5 * fps) + 1)
+        travel = (w.max(1) - w.min(1)) / sv
+        need = int(math.ceil(0.06 / dt)) + 1
+        cells = []
+        for k in ks:
+            run = episodes = 0
+            for on in np.abs(v) / sv > k:
+                run = run + 1 if on else 0
+                episodes += run == need
+            cells.append(str(episodes))
+        print(f"| {fps:g} | {np.median(travel):.2f}, {travel.max():.2f} | " + " | ".join(cells) + " |")
+
+
+def value_table() -> None:
+    print("\nthe smoothed value over 2 s, in sigmas of its predicted jitter (30 min each)")
+    print("| filter | fps | jitter | range: median, 99.9 % | trend x 2 s: median, 99 % | within 3 sigma |")
+    print("|---|---|---|---|---|---|")
+    for name, (mc, beta) in (("angles", (0.8, 0.2)), ("retraction", (0.5, 0.05))):
+        for fps in (15.0, 30.0):
+            for sigma in (0.3, 1.0, 2.5):
+                dt = 1.0 / fps
+                x = np.random.default_rng(5).normal(0.0, sigma, int(fps * 1800))
+                f = OneEuroFilter(mc, beta, 1.0)
+                y, alpha = [], []
+                for i, xi in enumerate(x):
+                    y.append(f.update(float(xi), i * dt))
+                    alpha.append(f.alpha)
+                y, a = np.array(y[50:]), float(np.median(alpha[50:]))
+                sf = sigma * math.sqrt(a / (2.0 - a))
+                w = sliding_window_view(y, int(2 * fps))[::5]
+                rng = np.ptp(w, 1) / sf
+                tt = np.arange(w.shape[1]) * dt
+                tt -= tt.mean()
+                trend = np.abs(w @ tt / (tt @ tt)) * 2.0 / sf
+                inside = float(np.mean(np.abs(y - y.mean()) < 3 * sf))
+                print(f"| {name} | {fps:g} | {sigma:g} | {np.median(rng):.1f}, {np.quantile(rng, .999):.1f} | "
+                      f"{np.median(trend):.2f}, {np.quantile(trend, .99):.2f} | {100 * inside:.1f} % |")
+
+
+if __name__ == "__main__":
+    velocity_change_table()
+    travel_and_too_fast_table()
+    value_table()
