@@ -30,6 +30,8 @@ from neckcoach.core import events as ev
 from neckcoach.sim.motion import AXES, min_jerk
 from neckcoach.sim.population import Mistake, PatientTraits
 
+# Seconds a patient told to hold still (the coach's `not_settled`) stays still before going on.
+SETTLE_S = 2.0
 STOP_KINDS = frozenset({ev.SET_DONE, ev.REST, ev.EXERCISE_DONE, ev.ROUTINE_DONE, ev.PAUSED}) | ev.QUALITY_KINDS
 # A patient waiting for "and slowly back" gives up after this long past the hold.
 GIVE_UP_AFTER_HOLD_S = 4.0
@@ -177,6 +179,8 @@ class VirtualPatient:
             self._pace_scale = max(0.6, self._pace_scale * 0.85)
         elif kind == ev.WRONG_SIDE:
             self._push(t_s + react, "other_side", text)
+        elif kind == ev.NOT_SETTLED:
+            self._push(t_s + react, "settle")
 
     # ------------------------------------------------------------ the body
     def pose(self, t_s: float) -> tuple[float, float, float, float]:
@@ -256,8 +260,16 @@ class VirtualPatient:
         if self.phase == "gap":
             self._token += 1
             self.phase = "idle"
-        elif self.phase in ("out", "hold") and kind in ev.QUALITY_KINDS:
-            self._back()  # "I can't see you": back to neutral and wait
+        elif self.phase in ("out", "hold"):
+            self._back()  # "I can't see you", "rest", "set done": back to neutral and wait
+
+    def _on_settle(self, _payload) -> None:
+        """"Hold your head still, facing the screen": back to neutral, and still there for a moment."""
+        if self.phase in ("out", "hold"):
+            self._back()
+        elif self.phase == "gap":
+            self._token += 1
+            self._push(self._t + SETTLE_S, "next", flow=True)
 
     def _on_release(self, _payload) -> None:
         if self.phase == "hold":
