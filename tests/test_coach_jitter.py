@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neckcoach.app.view import pause_message
 from neckcoach.core import events as ev
 from neckcoach.core.coach import NOT_SETTLED_S, Coach
 from neckcoach.core.filters import Differentiator
@@ -162,6 +163,9 @@ def test_a_patient_who_never_settles_is_told_once_and_the_record_says_why():
     assert notes[0].message == "Hold your head still, facing the screen, so I can start counting."
     go = next(e.t_s for e in events if e.kind == ev.GO)
     assert notes[0].t_s - go == pytest.approx(NOT_SETTLED_S, abs=0.2)
+    # The screen keeps saying it for as long as counting waits.
+    assert coach.state()["waiting_message"] == notes[0].message
+    assert pause_message(coach.state()) == notes[0].message
     session = coach.session.to_dict()
     assert session["exercises"][0]["note"] == "I never saw your head settle at rest, facing the screen"
     outcome = explain(session, neutral_found=True, neutral_s=2.5)
@@ -187,6 +191,7 @@ def test_counting_that_starts_late_clears_the_note():
     assert [e.kind for e in events].count(ev.NOT_SETTLED) == 1
     assert any(e.kind == ev.REP for e in events)
     assert coach.session.to_dict()["exercises"][0]["note"] is None
+    assert coach.state()["waiting_message"] == ""
 
 
 def test_an_exercise_left_uncounted_is_explained_after_the_count():

@@ -100,9 +100,9 @@ def overlay_state(
 
 
 def pause_message(coach_state: dict[str, Any]) -> str:
-    """While counting is paused: why, and what to do (the coach's own words for a picture problem)."""
+    """While counting is paused, or has not started: why, and what to do (the coach's own words)."""
     if not coach_state.get("paused"):
-        return ""
+        return str(coach_state.get("waiting_message") or "")
     reason = coach_state.get("pause_reason")
     if reason == "user":
         return USER_PAUSE_MESSAGE

@@ -129,6 +129,8 @@ class Coach:
         self._paused_at = 0.0
         self._unarmed: list[float] = []  # since, frames, unusable frames of the current unarmed stretch
         self._settle_said = False
+        # Why counting has not started, shown for as long as that lasts ("" when it has).
+        self.waiting_message = ""
 
     @property
     def exercise(self):
@@ -145,6 +147,7 @@ class Coach:
         self.set_index = 0
         self._rep_warnings = {}
         self._settle_said = False
+        self.waiting_message = ""
         self.session.start_exercise(ex, t)
         self.safety = SafetyMonitor(ex, self.ranges, **self.safety_options)
         self.pacer = Pacer(ex, **self.pacer_options)
@@ -312,6 +315,7 @@ class Coach:
         if c.state != "unarmed" or self.phase != "active":
             if c.state != "unarmed" and rec is not None:
                 rec.note = None  # counting started after all
+                self.waiting_message = ""
             self._unarmed = []
             return
         if not self._unarmed:
@@ -329,6 +333,7 @@ class Coach:
         text = _AXIS_HELP.get(c.axis, NOT_SETTLED_MESSAGES[why]) if why == "unmeasurable" else NOT_SETTLED_MESSAGES[why]
         rec.note = NOT_SETTLED_NOTES[why]
         self._settle_said = True
+        self.waiting_message = text
         e = self._event(t, ev.NOT_SETTLED, text, reason=why, axis=c.axis)
         out.append(e)
         self.session.add_warning(e)
@@ -443,6 +448,7 @@ class Coach:
             "phase": self.phase,
             "paused": self.paused,
             "pause_reason": "user" if self.user_paused else self.quality_problem,
+            "waiting_message": self.waiting_message if self.phase == "active" else "",
             "exercise_index": self.exercise_index,
             "exercises": len(self.routine.exercises),
         }
