@@ -330,7 +330,7 @@ class Coach:
             why = "noisy"
         else:
             why = "restless"
-        text = _AXIS_HELP.get(c.axis, NOT_SETTLED_MESSAGES[why]) if why == "unmeasurable" else NOT_SETTLED_MESSAGES[why]
+        text = (_AXIS_HELP.get(c.axis) if why == "unmeasurable" else None) or NOT_SETTLED_MESSAGES[why]
         rec.note = NOT_SETTLED_NOTES[why]
         self._settle_said = True
         self.waiting_message = text
