@@ -137,12 +137,29 @@ def test_chin_tucks_are_counted_in_a_dim_room_and_would_not_be_with_fixed_thresh
 
 def test_a_counter_says_it_is_noise_limited_when_rest_and_a_rep_cannot_be_told_apart():
     t = timeline(10.0, fps=30.0, seed=12)
-    frames = stream(t, noise_mm=12.0, seed=12)
+    frames = stream(t, noise_mm=3.0, seed=12)
     c = RepCounter(tuck())
     for k in frames:
         c.update(k)
     assert c.noise_limited
     assert c.neutral_band == pytest.approx(0.8 * 4.5)
+
+
+def test_a_value_jittering_past_what_a_trusted_value_may_be_off_is_not_trusted():
+    t = timeline(10.0, fps=30.0, seed=16)
+    calm, grainy = stream(t, noise_mm=0.5, seed=16), stream(t, noise_mm=8.0, seed=16)
+    assert calm[-1].retraction_reliable and calm[-1].yaw_reliable
+    assert 3 * grainy[-1].noise("retraction") > 5.0
+    assert not grainy[-1].retraction_reliable
+    assert grainy[-1].yaw_reliable  # the angles keep their own trust
+
+
+def test_a_chin_tuck_in_a_picture_too_grainy_to_trust_is_explained_as_such():
+    t = timeline(40.0, fps=20.0, seed=17)
+    coach, events = run(routine(tuck()), stream(t, noise_mm=8.0, seed=17))
+    notes = [e for e in events if e.kind == ev.NOT_SETTLED]
+    assert [n.data["reason"] for n in notes] == ["noisy"]
+    assert notes[0].message.startswith("The picture is too grainy")
 
 
 # -------------------------------------------------------------------- coach

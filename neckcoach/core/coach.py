@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from neckcoach.core import events as ev
 from neckcoach.core.events import Event
+from neckcoach.core.kinematics import TRUST_SIGMAS, TRUSTED_ERROR
 from neckcoach.core.pacing import Pacer
 from neckcoach.core.quality import PictureQuality
 from neckcoach.core.reps import RepCounter, cue_text
@@ -324,10 +325,10 @@ class Coach:
         self._unarmed[2] += 0 if c.usable(sample) else 1
         if t - self._unarmed[0] < NOT_SETTLED_S or rec is None or self._settle_said:
             return
-        if self._unarmed[2] > UNUSABLE_SHARE * self._unarmed[1]:
-            why = "unmeasurable"
-        elif c.noise_limited:
+        if c.noise_limited or TRUST_SIGMAS * sample.noise(c.axis) > TRUSTED_ERROR:
             why = "noisy"
+        elif self._unarmed[2] > UNUSABLE_SHARE * self._unarmed[1]:
+            why = "unmeasurable"
         else:
             why = "restless"
         text = (_AXIS_HELP.get(c.axis) if why == "unmeasurable" else None) or NOT_SETTLED_MESSAGES[why]

@@ -15,6 +15,10 @@ from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, measure_r
 # A step of 30 deg faster than 300 deg/s is no head movement (see core/headpose.py).
 JUMP_MIN_DEG = 30.0
 MAX_PLAUSIBLE_SPEED_DEG_S = 300.0
+# A trusted value is expected within 5 deg (5 mm) of the truth (issue #14's definition); one whose
+# smoothed value jitters by more than a third of that (3 sigma past 5) is not, whatever else says so.
+TRUSTED_ERROR = 5.0
+TRUST_SIGMAS = 3.0
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -236,8 +240,9 @@ class KinematicsFilter:
         reliable = rel.reliable and not settling
         if rel.tracked:
             extra["tracked"] = True
+        calm = {a: TRUST_SIGMAS * out[self._noise_fields[a][0]] <= TRUSTED_ERROR for a in AXES}
         yaw_ok, pitch_ok, roll_ok, position_ok = (
-            reliable and measure_reliable(rel, m) for m in ("yaw", "pitch", "roll", "retraction"))
+            reliable and measure_reliable(rel, m) and calm[m] for m in ("yaw", "pitch", "roll", "retraction"))
         bounds = rel.lower_bounds
         if pitch_ok and rel.pitch_deg > self.max_flexion_deg:
             # Face mesh under-reads flexion, by how far the head has flexed from
