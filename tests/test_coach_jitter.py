@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neckcoach.app.view import pause_message
+from neckcoach.app.view import overlay_state, pause_message
 from neckcoach.core import events as ev
 from neckcoach.core.coach import NOT_SETTLED_S, Coach
 from neckcoach.core.filters import Differentiator
@@ -183,6 +183,8 @@ def test_a_patient_who_never_settles_is_told_once_and_the_record_says_why():
     # The screen keeps saying it for as long as counting waits.
     assert coach.state()["waiting_message"] == notes[0].message
     assert pause_message(coach.state()) == notes[0].message
+    shown = overlay_state(coach.state(), None)
+    assert (shown.pause_title, shown.pause_message) == ("Not counting yet", notes[0].message)
     session = coach.session.to_dict()
     assert session["exercises"][0]["note"] == "I never saw your head settle at rest, facing the screen"
     outcome = explain(session, neutral_found=True, neutral_s=2.5)

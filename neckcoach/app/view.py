@@ -11,7 +11,7 @@ from typing import Any
 from neckcoach.core.coach import QUALITY_MESSAGES
 from neckcoach.core.quality import CHECKING_MESSAGE, CheckStatus
 from neckcoach.core.samples import Kinematics
-from neckcoach.io.overlay import USER_PAUSE_MESSAGE, OverlayState
+from neckcoach.io.overlay import PAUSE_TITLE, USER_PAUSE_MESSAGE, WAITING_TITLE, OverlayState
 
 # How far either side of the target still counts as "on target" on the gauge,
 # as a fraction of the target: the same tolerance the rep counter uses for a
@@ -94,6 +94,7 @@ def overlay_state(
         face_lost=kin is not None and not kin.face_found,
         paused=bool(coach_state.get("paused")) and coach_state.get("pause_reason") == "user",
         pause_message=pause_message(coach_state),
+        pause_title=WAITING_TITLE if not coach_state.get("paused") else PAUSE_TITLE,
         calibrating_progress=calibrating_progress,
         fps=fps,
     )

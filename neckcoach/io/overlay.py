@@ -61,6 +61,7 @@ SIDE_COLUMN_MIN_PX = 150
 """At 480 p, the narrowest column beside the face that holds a readable gauge
 (radius ~50 px): below it the gauge goes to the bottom instead."""
 PAUSE_TITLE = "Counting paused"
+WAITING_TITLE = "Not counting yet"
 USER_PAUSE_MESSAGE = "Press space to continue."
 
 
@@ -98,6 +99,7 @@ class OverlayState:
     face_lost_message: str = "Face not found - look at the camera"
     paused: bool = False
     pause_message: str = ""  # while counting is paused: why, and what to do (shown all along)
+    pause_title: str = PAUSE_TITLE  # "Counting paused", or "Not counting yet" before counting has started
     calibrating_progress: float | None = None
     fps: float | None = None
 
@@ -543,7 +545,7 @@ def draw_overlay(frame_bgr: np.ndarray, state: OverlayState, *, mirror: bool = T
     if state.tempo_phase is not None and not pause_message:
         _draw_tempo(img, st, state, int(_TEMPO_Y * st.s))
     if pause_message:  # why counting waits and what to do, for as long as it waits
-        _top_notice(img, st, lay, PAUSE_TITLE, pause_message, AMBER)
+        _top_notice(img, st, lay, state.pause_title, pause_message, AMBER)
     elif state.face_lost:
         _top_notice(img, st, lay, "", state.face_lost_message, AMBER)
     elif state.cue_text and not state.safety_banner:
