@@ -94,6 +94,38 @@ def test_a_patient_who_waits_for_the_cue_holds_until_and_slowly_back():
     assert p.reps and 9.0 + 0.4 <= p.reps[0].back_start_t_s <= 9.0 + 0.8
 
 
+@pytest.mark.parametrize("kind", [ev.SET_DONE, ev.REST, ev.EXERCISE_DONE])
+def test_a_patient_holding_when_told_the_set_is_over_comes_back(kind):
+    rt = bundled("side_bend")
+    p = VirtualPatient(rt, STEADY, seed=2)
+    p.hear(0.0, ev.EXERCISE_START, "Ear to shoulder")
+    p.hear(1.0, ev.GO, "Tilt your ear slowly towards your left shoulder.")
+    for t in np.arange(0.0, 9.0, 1 / 30):
+        p.pose(float(t))
+    assert p.phase == "hold"
+    p.hear(9.0, kind, "")
+    for t in np.arange(9.0, 16.0, 1 / 30):
+        roll = p.pose(float(t))[2]
+    assert p.reps and p.reps[0].back_start_t_s is not None and p.phase == "idle"
+    assert abs(roll) < 3.0  # back near neutral, not left holding into the next exercise
+
+
+def test_a_patient_told_to_hold_still_comes_back_and_waits_before_the_next_rep():
+    rt = bundled("rotation")
+    p = VirtualPatient(rt, STEADY, seed=3)
+    p.hear(0.0, ev.EXERCISE_START, "Head turns")
+    p.hear(1.0, ev.GO, "Turn your head slowly to the left.")
+    for t in np.arange(0.0, 4.0, 1 / 30):
+        p.pose(float(t))
+    assert p.phase in ("out", "hold")
+    p.hear(4.0, ev.NOT_SETTLED, "Hold your head still, facing the screen, so I can start counting.")
+    for t in np.arange(4.0, 30.0, 1 / 30):
+        p.pose(float(t))
+    first, second = p.reps[0], p.reps[1]
+    assert first.back_start_t_s <= 4.0 + 1.2 * STEADY.reaction_s
+    assert second.start_t_s - first.end_t_s >= 2.0 - 1e-6  # still for SETTLE_S before going on
+
+
 def test_same_seed_same_session():
     rt = bundled("flexion_extension")
     kw = dict(seed=11, fps=24.0, noise=MeasurementNoise(), mistakes=draw_mistakes(rt, np.random.default_rng(3),

@@ -147,6 +147,7 @@ class VirtualPatient:
         self._last_side: str | None = None
         self._stop_after_rep = False
         self._resume_pending = False
+        self._settle_after_back = False
         # Slow, smooth background motion, fixed for the session.
         r = self.rng
         self._breath_phase = float(r.uniform(0, 2 * math.pi))
@@ -266,6 +267,7 @@ class VirtualPatient:
     def _on_settle(self, _payload) -> None:
         """"Hold your head still, facing the screen": back to neutral, and still there for a moment."""
         if self.phase in ("out", "hold"):
+            self._settle_after_back = True
             self._back()
         elif self.phase == "gap":
             self._token += 1
@@ -444,10 +446,11 @@ class VirtualPatient:
         self.current = None
         if rep.mistake != "wrong_side":
             self._done[rep.direction] = self._done.get(rep.direction, 0) + 1
+        settle, self._settle_after_back = self._settle_after_back, False
         if self.active:
             self.phase = "gap"
             gap = self.traits.gap_s * float(np.exp(self.rng.normal(0, 0.2)))
-            self._push(self._t + gap, "next", flow=True)
+            self._push(self._t + (max(gap, SETTLE_S) if settle else gap), "next", flow=True)
         else:
             self.phase = "idle"
 
