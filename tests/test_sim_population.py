@@ -79,13 +79,18 @@ def test_some_patients_start_on_the_last_count():
     assert p.current is not None and 3.3 <= p.current.start_t_s < 4.0  # before "go" at 4 s
 
 
-def test_a_patient_who_waits_for_the_cue_holds_until_and_slowly_back():
-    rt = bundled("side_bend")
-    p = VirtualPatient(rt, STEADY, seed=2)
+def holding_patient() -> VirtualPatient:
+    """A patient who waits for "and slowly back", 8 s after "go" for a side bend (a 3 s hold)."""
+    p = VirtualPatient(bundled("side_bend"), STEADY, seed=2)
     p.hear(0.0, ev.EXERCISE_START, "Ear to shoulder")
     p.hear(1.0, ev.GO, "Tilt your ear slowly towards your left shoulder.")
     for t in np.arange(0.0, 9.0, 1 / 30):
         p.pose(float(t))
+    return p
+
+
+def test_a_patient_who_waits_for_the_cue_holds_until_and_slowly_back():
+    p = holding_patient()
     rep = p.current
     assert rep is not None and p.phase == "hold" and rep.back_start_t_s is None  # still holding, past 3 s
     p.hear(9.0, ev.RELEASE, "And slowly back.")
@@ -96,12 +101,7 @@ def test_a_patient_who_waits_for_the_cue_holds_until_and_slowly_back():
 
 @pytest.mark.parametrize("kind", [ev.SET_DONE, ev.REST, ev.EXERCISE_DONE])
 def test_a_patient_holding_when_told_the_set_is_over_comes_back(kind):
-    rt = bundled("side_bend")
-    p = VirtualPatient(rt, STEADY, seed=2)
-    p.hear(0.0, ev.EXERCISE_START, "Ear to shoulder")
-    p.hear(1.0, ev.GO, "Tilt your ear slowly towards your left shoulder.")
-    for t in np.arange(0.0, 9.0, 1 / 30):
-        p.pose(float(t))
+    p = holding_patient()
     assert p.phase == "hold"
     p.hear(9.0, kind, "")
     for t in np.arange(9.0, 16.0, 1 / 30):
