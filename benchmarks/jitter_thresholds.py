@@ -10,7 +10,10 @@ estimated noise (`core.jitter`):
 - the travel of the integrated speed within 0.5 s (NOISE_TRAVEL_S);
 - |speed| above k sigma for too_fast_sustain_s (NOISE_FAST_SIGMAS);
 - the smoothed value's range and trend over 2 s, and the share of frames
-  within 3 sigma (core/reps.py, STILL_SIGMAS, TREND_SIGMAS, NEUTRAL_SIGMAS).
+  within 3 sigma (core/reps.py, STILL_SIGMAS, TREND_SIGMAS, NEUTRAL_SIGMAS);
+- what the too-fast noise margin trades: 18 mm chin tucks through the real
+  filter and safety monitor at 1.5x and 2x the 40 mm/s limit (warned?) and
+  at 0.9x (warned: false), with white depth jitter, for 0 and 1 sigma.
 
     .venv/bin/python benchmarks/jitter_thresholds.py          # ~2 minutes
 """
@@ -113,7 +116,47 @@ def value_table() -> None:
                       f"{np.median(trend):.2f}, {np.quantile(trend, .99):.2f} | {100 * inside:.1f} % |")
 
 
+def too_fast_tradeoff() -> None:
+    from neckcoach.core import safety
+    from neckcoach.core.kinematics import KinematicsFilter, RelativePose
+    from neckcoach.routine.model import Exercise
+
+    tuck = Exercise(id="tuck", name="Chin tuck", movement="retraction", sides="none", reps=1, target_mm=15.0,
+                    max_mm=40.0, max_speed_mm_s=40.0, tempo_s=6.0, hold_s=2.0, rest_s=5.0)
+
+    def warned(fps: float, jitter_mm: float, speed_factor: float, seed: int) -> bool:
+        rng = np.random.default_rng(seed)
+        t = np.cumsum(np.full(int(12 * fps), 1.0 / fps) * rng.uniform(0.75, 1.25, int(12 * fps)))
+        dur = 1.875 * 18.0 / (speed_factor * 40.0)
+        x = sum(sign * 18.0 * np.polyval([6, -15, 10, 0, 0, 0], np.clip((t - t0) / dur, 0, 1))
+                for sign, t0 in ((1, 5.0), (-1, 8.0)))
+        x = x + rng.normal(0, jitter_mm, t.size)
+        f, m = KinematicsFilter(), safety.SafetyMonitor(tuck, None)
+        for ti, xi in zip(t, x):
+            k = f.update(RelativePose(t_s=float(ti), face_found=True, retraction_mm=float(xi), confidence=0.9,
+                                      reliable=True, faces=1, face_width_px=200.0, brightness=120.0))
+            if any(e.kind in (safety.ev.TOO_FAST, safety.ev.JERK) for e in m.update(k)):
+                return True
+        return False
+
+    print("\ntoo-fast noise margin: 18 mm chin tucks, limit 40 mm/s, 10 seeds x (1.5x, 2x) and 10 x 0.9x")
+    print("| margin | fps | jitter mm | too-fast tucks warned (too fast or jerk) | tucks at 0.9x the limit warned (false) |")
+    print("|---|---|---|---|---|")
+    saved = safety.NOISE_FAST_SIGMAS
+    try:
+        for k in (0.0, 1.0):
+            safety.NOISE_FAST_SIGMAS = k
+            for fps in (15.0, 30.0):
+                for jitter in (0.5, 1.0, 1.5):
+                    fast = sum(warned(fps, jitter, sf, seed) for seed in range(10) for sf in (1.5, 2.0))
+                    false = sum(warned(fps, jitter, 0.9, 100 + seed) for seed in range(10))
+                    print(f"| {k:g} sigma | {fps:g} | {jitter:g} | {fast}/20 | {false}/10 |")
+    finally:
+        safety.NOISE_FAST_SIGMAS = saved
+
+
 if __name__ == "__main__":
     velocity_change_table()
     travel_and_too_fast_table()
     value_table()
+    too_fast_tradeoff()
