@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from neckcoach.io.records import load_session
+from neckcoach.io.records import SessionData, load_session
 from neckcoach.report import build_report, patient_summary
 
 HERE = Path(__file__).resolve().parent
@@ -76,6 +76,15 @@ def test_patient_summary_speaks_plainly(session_dir):
                     if r["exercise_id"] == "rot" and r["side"] == "left")
     assert f"Your best rotation left was {best_left:.0f}°" in text
     assert "typical adult range (70–80°)" in text
+
+
+def test_patient_summary_says_why_an_exercise_was_not_counted(tmp_path):
+    session = {"complete": True, "warnings": [], "exercises": [
+        {"id": "tuck", "name": "Chin tuck", "movement": "retraction", "reps_target": 3, "reps_completed": 0,
+         "reps": [], "note": "the picture was too grainy to tell when your head was still"}]}
+    lines = patient_summary(SessionData(tmp_path, session, {}))
+    assert lines[0] == ("Chin tuck: you did 0 of 3 chin tucks. Counting could not start: "
+                        "the picture was too grainy to tell when your head was still.")
 
 
 def test_report_on_interrupted_session_with_truncated_trace(tmp_path):

@@ -87,6 +87,8 @@ def patient_summary(data: SessionData) -> list[str]:
                 text += " (" + ", ".join(f"{done_by_side.get(s, 0)} {_SIDE_PHRASE[s]}"
                                          for s in distinct) + ")"
             lines.append(text + ".")
+        if ex.get("note"):  # why counting could not start (the coach said so at the time)
+            lines[-1] += f" Counting could not start: {ex['note']}."
     warnings = [w for w in session.get("warnings") or [] if isinstance(w, Mapping)]
     if warnings:
         kinds = Counter(_WARNING_PHRASE.get(str(w.get("kind")), str(w.get("kind")).replace("_", " "))
