@@ -22,8 +22,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from functools import lru_cache
-
-import numpy as np
+from statistics import median
 
 from neckcoach.core.checks import check_range
 
@@ -51,28 +50,33 @@ class JitterEstimate:
         self.reset()
 
     def reset(self) -> None:
-        self._buf: deque[tuple[float, float]] = deque()
+        self._recent: deque[tuple[float, float]] = deque(maxlen=3)
+        # |second difference| of each run of three readings, with the time of its oldest one.
+        self._d2: deque[tuple[float, float]] = deque()
         self._held: deque[tuple[float, float]] = deque()
         self.sigma = 0.0
 
     def update(self, x: float, t_s: float) -> float:
         if not (math.isfinite(x) and math.isfinite(t_s)):
             return self.sigma
-        buf = self._buf
-        if buf and t_s <= buf[-1][0]:
-            if t_s < buf[-1][0]:
-                buf.clear()
+        recent, d2 = self._recent, self._d2
+        if recent and t_s <= recent[-1][0]:
+            if t_s < recent[-1][0]:
+                recent.clear()
+                d2.clear()
                 self._held.clear()
             else:
                 return self.sigma
-        buf.append((t_s, x))
-        while t_s - buf[0][0] > self.window_s:
-            buf.popleft()
-        if len(buf) < self.min_samples:
+        recent.append((t_s, x))
+        if len(recent) == 3:  # each reading adds one second difference: no array rebuilt per frame
+            (t0, x0), (_, x1), (_, x2) = recent
+            d2.append((t0, abs(x2 - 2.0 * x1 + x0)))
+        while d2 and t_s - d2[0][0] > self.window_s:
+            d2.popleft()
+        if len(d2) + 2 < self.min_samples:  # readings in the window: two more than their differences
             self.sigma = 0.0
             return 0.0
-        xs = np.fromiter((q for _, q in buf), float, len(buf))
-        now = float(np.median(np.abs(xs[2:] - 2.0 * xs[1:-1] + xs[:-2]))) / _MAD_D2
+        now = median([d for _, d in d2]) / _MAD_D2  # ~100 values: sorting beats numpy's per-call cost
         held = self._held  # a sliding maximum: decreasing values, oldest first
         while held and held[-1][1] <= now:
             held.pop()
