@@ -51,6 +51,7 @@ import numpy as np  # noqa: E402
 from neckcoach.analyze import neutral_from_window, read_video  # noqa: E402
 from neckcoach.core.headpose import HeadPoseEstimator  # noqa: E402
 from neckcoach.core.kinematics import KinematicsFilter  # noqa: E402
+from neckcoach.io.headtrack import FollowsProfile, ProfileFollower  # noqa: E402
 from neckcoach.measure import pose_of_frame  # noqa: E402
 
 FPS = 30.0
@@ -195,22 +196,12 @@ def capture(renderer, truth) -> dict:
     return rec
 
 
-class ReplayDetector:
+class ReplayDetector(FollowsProfile):
     """Stands in for `FaceDetector` on a captured clip (see `capture`)."""
 
     def __init__(self, rec) -> None:
-        from neckcoach.io.headtrack import ProfileFollower
-
         self.rec = rec
         self.follower = ProfileFollower()
-
-    @property
-    def tracking_wanted(self) -> bool:
-        return self.follower.wanted
-
-    @tracking_wanted.setter
-    def tracking_wanted(self, wanted: bool) -> None:
-        self.follower.wanted = bool(wanted)
 
     def grey(self, i: int) -> np.ndarray:
         import cv2
@@ -219,9 +210,7 @@ class ReplayDetector:
         return cv2.imdecode(self.rec["png"][a:b], cv2.IMREAD_GRAYSCALE)
 
     def observe(self, i: int):
-        from dataclasses import replace
-
-        from neckcoach.io.detector import FaceObservation, _face_confidence
+        from neckcoach.io.detector import FaceObservation
 
         rec = self.rec
         size = tuple(int(v) for v in rec["image_size"])
@@ -233,11 +222,7 @@ class ReplayDetector:
             obs = FaceObservation(np.zeros((0, 3)), size, int(rec["faces"][i]), float(rec["brightness"][i]),
                                   0.0, False, pictures=int(rec["pictures"][i]),
                                   ambiguous=bool(rec["ambiguous"][i]))
-        tracked = self.follower.observe(obs.landmarks_px if obs.face_found else None, lambda: self.grey(i))
-        return replace(obs, tracked=tracked) if tracked is not None else obs
-
-    def confirm_anchor(self) -> None:
-        self.follower.confirm_anchor()
+        return self.follow(obs, lambda: self.grey(i))
 
 
 def replay(rec, estimator=None) -> list:

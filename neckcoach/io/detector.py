@@ -7,7 +7,7 @@ the image width), so the core can treat them as a weak-perspective 3D point set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Callable
 
@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from neckcoach.core.compat import SLOTS
-from neckcoach.io.headtrack import FeatureTracker, ProfileFollower, TrackedPoints, grey_of
+from neckcoach.io.headtrack import FeatureTracker, FollowsProfile, ProfileFollower, TrackedPoints, grey_of
 # Which face is the patient: see neckcoach/io/patient.py (these names are re-exported here).
 from neckcoach.io.patient import (
     PATIENT_MAX_SHIFT_SIZES,
@@ -247,7 +247,7 @@ class Inference:
     pose_results: object = None
 
 
-class FaceDetector:
+class FaceDetector(FollowsProfile):
     """Wraps MediaPipe face mesh (refined landmarks) and optionally pose (complexity 1).
 
     Frames are passed as C-contiguous RGB uint8 arrays because MediaPipe raises
@@ -292,14 +292,6 @@ class FaceDetector:
     def tracker(self) -> FeatureTracker:
         return self.follower.tracker
 
-    @property
-    def tracking_wanted(self) -> bool:
-        return self.follower.wanted
-
-    @tracking_wanted.setter
-    def tracking_wanted(self, wanted: bool) -> None:
-        self.follower.wanted = bool(wanted)
-
     def _run_during_inference(self) -> None:
         if self.during_inference is not None:
             self.during_inference()
@@ -339,16 +331,9 @@ class FaceDetector:
                                              tracker=self.patient)
         if obs.face_found:
             self._prev_center, self._prev_size = obs.center_px, obs.size_px
-        tracked = self.follower.observe(obs.landmarks_px if obs.face_found else None,
-                                        lambda: grey_of(frame))
-        if tracked is not None:
-            obs = replace(obs, tracked=tracked)
+        obs = self.follow(obs, lambda: grey_of(frame))
         self._keep_a_place_for_the_patient(obs)
         return obs
-
-    def confirm_anchor(self) -> None:
-        """The last frame's face mesh was judged trustworthy: follow its points from now on."""
-        self.follower.confirm_anchor()
 
     def _keep_a_place_for_the_patient(self, obs: FaceObservation) -> None:
         """Make face mesh look for faces again when pictures and others hold all its places.

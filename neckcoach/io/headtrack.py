@@ -19,7 +19,7 @@ as MediaPipe Pose.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Callable
 
@@ -233,6 +233,31 @@ class ProfileFollower:
         self.tracker.reset()
         self.wanted = False
         self._last_landmarks = None
+
+
+class FollowsProfile:
+    """What the estimator asks of a detector that follows the head with a `ProfileFollower`
+    (`self.follower`): one definition for the live `FaceDetector` and the benchmark's replay
+    of cached face-mesh output, so that both follow alike."""
+
+    follower: ProfileFollower
+
+    @property
+    def tracking_wanted(self) -> bool:
+        return self.follower.wanted
+
+    @tracking_wanted.setter
+    def tracking_wanted(self, wanted: bool) -> None:
+        self.follower.wanted = bool(wanted)
+
+    def confirm_anchor(self) -> None:
+        """The last frame's face mesh was judged trustworthy: follow its points from now on."""
+        self.follower.confirm_anchor()
+
+    def follow(self, obs, grey: Callable[[], np.ndarray]):
+        """`obs` (a `FaceObservation`) with this frame's followed points, while the head is followed."""
+        tracked = self.follower.observe(obs.landmarks_px if obs.face_found else None, grey)
+        return obs if tracked is None else replace(obs, tracked=tracked)
 
 
 def grey_of(frame_rgb: np.ndarray) -> np.ndarray:
