@@ -278,7 +278,7 @@ class SafetyMonitor:
             v = float(sample.speed(a))
             sv = float(sample.speed_noise(a))
             if a == self.axis and strict:
-                self._watch_noise(t, sv, out)
+                self._watch_noise(t, sv, unit, out)
             over = max(limit * self.too_fast_margin, NOISE_FAST_SIGMAS * sv)
             if self._fast[a].step(t, abs(v) > limit + over):
                 out.append(self._event(t, ev.TOO_FAST, rep, abs(v), unit, axis=a, limit=limit))
@@ -346,7 +346,7 @@ class SafetyMonitor:
     def _nominal_dv(self, axis: str) -> float:
         return self.dv_mm_s if axis == "retraction" else self.dv_deg_s
 
-    def _watch_noise(self, t: float, speed_noise: float, out: list[Event]) -> None:
+    def _watch_noise(self, t: float, speed_noise: float, unit: str, out: list[Event]) -> None:
         """Say once when jitter hides jolts on the exercise's axis (see the module docstring)."""
         if NOISE_DV_SIGMAS * speed_noise <= self.uncertain_factor * self._nominal_dv(self.axis):
             self._noisy_since = None
@@ -354,7 +354,6 @@ class SafetyMonitor:
         self._noisy_since = t if self._noisy_since is None else self._noisy_since
         if not self.grainy_said and t - self._noisy_since >= self.noisy_sustain_s:
             self.grainy_said = True
-            unit = "mm/s" if self.axis == "retraction" else "deg/s"
             out.append(Event(t_s=t, kind=ev.GRAINY, exercise_id=self.exercise.id, magnitude=float(speed_noise),
                              unit=unit, message=GRAINY_MESSAGE,
                              data={"axis": self.axis, "speed_noise": round(float(speed_noise), 2),
