@@ -18,6 +18,7 @@ from neckcoach.core.calibration import IDENTITY, CalibrationResult, Neutral, Neu
 from neckcoach.core.headpose import HeadPoseEstimator
 from neckcoach.core.kinematics import KinematicsFilter
 from neckcoach.core.samples import HeadPose, Kinematics
+from neckcoach.core.seat import SeatFollower, follow_seat
 from neckcoach.io.detector import sampled_grey
 
 # About this many samples per side of the face box are averaged for its
@@ -39,6 +40,7 @@ class Measurement:
         self.estimator = HeadPoseEstimator(hfov_deg=hfov_deg, method=method)
         self.calibrator = NeutralCalibrator(duration_s=neutral_s)
         self.filter = KinematicsFilter()
+        self.seat = SeatFollower()
         self.auto_calibrate = auto_calibrate
         self.hold_calibration = bool(hold_calibration)
         self.neutral: Neutral | None = None
@@ -72,7 +74,13 @@ class Measurement:
                     self.neutral = result.neutral
                     self._calibrating = False
                     self.filter.reset()
-        kin = self.filter.update((self.neutral or IDENTITY).relative(pose))
+                    self.seat.reset()
+        if self.neutral is None:
+            kin = self.filter.update(IDENTITY.relative(pose))
+        else:
+            # Not while a new neutral is being captured: that capture replaces it anyway.
+            seat = None if self._calibrating else self.seat
+            self.neutral, kin = follow_seat(self.neutral, self.filter, seat, pose)
         kin.extra["calibrated"] = self.neutral is not None
         kin.extra["calibrating"] = self._calibrating
         kin.extra["calibration_held"] = held
@@ -84,6 +92,7 @@ class Measurement:
         self.neutral = neutral
         self._calibrating = False
         self.filter.reset()
+        self.seat.reset()
 
     def recalibrate(self) -> None:
         """Start a new neutral capture; the old neutral stays in use until one is accepted.
@@ -100,6 +109,7 @@ class Measurement:
         self.estimator.reset()
         self.calibrator.reset()
         self.filter.reset()
+        self.seat.reset()
         self.neutral = None
         self.last_calibration = None
         self._calibrating = self.auto_calibrate

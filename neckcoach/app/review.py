@@ -33,6 +33,7 @@ from neckcoach.core.calibration import IDENTITY
 from neckcoach.core.headpose import HeadPoseEstimator
 from neckcoach.core.kinematics import KinematicsFilter
 from neckcoach.core.neutral_search import NeutralChoice, NeutralSearch
+from neckcoach.core.seat import SeatFollower, follow_seat
 from neckcoach.core.outcome import Outcome, explain
 from neckcoach.core.review import ReviewCoach
 from neckcoach.core.samples import HeadPose, Kinematics
@@ -186,7 +187,11 @@ def review_poses(routine, poses: list[HeadPose], *, neutral_window: tuple[float,
         choice = search.find(poses)
     neutral = choice.neutral if choice.found else IDENTITY
     filt = KinematicsFilter()
-    kins = [filt.update(neutral.relative(p)) for p in poses]
+    seat = SeatFollower() if choice.found else None
+    kins = []
+    for p in poses:
+        neutral, kin = follow_seat(neutral, filt, seat, p)
+        kins.append(kin)
     # Without a neutral nothing is counted, but speeds and picture problems are still judged.
     coach = ReviewCoach(routine, count=choice.found, **dict(coach_options or {}))
     events: list = []
