@@ -98,19 +98,32 @@ def _why_no_reps(session: Mapping[str, Any], exercises: list[Mapping[str, Any]],
     if held_short:
         return (f"You reached the target {len(held_short)} time{'s' if len(held_short) != 1 else ''}, "
                 "but came back before the hold was over, so none counted as a whole repetition.")
+    unmeasured = [(e, r) for e, r in attempts if r.get("reason") == "unmeasured"]
+    measured = [(e, r) for e, r in attempts if r.get("reason") != "unmeasured"]
+    if unmeasured:
+        # The furthest reading of these attempts is not where the head went: never quoted.
+        n = len(unmeasured)
+        said = (f"I could not see how far you went in {n} of your {len(attempts)} "
+                f"attempt{'s' if len(attempts) != 1 else ''}: the camera lost the measurement near "
+                f"the end of the movement, so I could not count {'it' if n == 1 else 'them'}.")
+        return said + (f" The other{'s' if len(measured) != 1 else ''} did not reach the target"
+                       f"{_furthest(measured)}." if measured else "")
     if attempts:
-        e, best = max(attempts, key=lambda er: _ratio(er[1]))
-        unit = "mm" if e.get("unit") == "mm" else "deg"
-        peak, aim = _metric(best, "peak_abs", unit), _metric(best, "target", unit)
-        how = (f" (your furthest was {peak:.0f} {unit} of {aim:.0f} {unit})"
-               if peak is not None and aim is not None else "")
         return (f"You made {len(attempts)} attempt{'s' if len(attempts) != 1 else ''}, "
-                f"but none reached the target{how}, so none counted.")
+                f"but none reached the target{_furthest(attempts)}, so none counted.")
     first = next((e for e in exercises if e.get("seen", True)), exercises[0])
     noun = _NOUNS.get(str(first.get("movement")), "repetition")
     if ended_reason in ("quit", "interrupted", "terminated"):
         return f"You ended the session before the first {noun}."
     return f"I did not see a single {noun}: your head stayed close to where it started."
+
+
+def _furthest(attempts: list[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> str:
+    """' (your furthest was 41 deg of 50 deg)' for the attempt closest to its target."""
+    e, best = max(attempts, key=lambda er: _ratio(er[1]))
+    unit = "mm" if e.get("unit") == "mm" else "deg"
+    peak, aim = _metric(best, "peak_abs", unit), _metric(best, "target", unit)
+    return f" (your furthest was {peak:.0f} {unit} of {aim:.0f} {unit})" if peak is not None and aim is not None else ""
 
 
 def _uncounted(exercises: list[Mapping[str, Any]]) -> str:

@@ -69,6 +69,16 @@ STILL_SIGMAS = 6.0
 TREND_SIGMAS = 2.0
 NEUTRAL_SIGMAS = 3.0
 NEUTRAL_MAX_OF_START = 0.8
+# A rep that ends short of its target after the axis went unmeasured for this
+# long on the way (face mesh gave up at the end of a turn, the face was lost)
+# is "unmeasured", not "short": where the head turned round was not seen, so
+# telling the patient to go further would be a guess. A shorter gap (a few
+# frames at 15-30 fps) is bridged by the readings around it: the head is
+# slowest at its turn-round, where it stays for well over 0.3 s in a rep done
+# in one go at up to twice the tempo.
+UNMEASURED_S = 0.3
+UNMEASURED_MESSAGE = "I could not see how far you went on that one, so it did not count."
+_MOVING = ("out", "at_target", "returning")
 TAIL_S = 1.0
 
 
@@ -95,6 +105,7 @@ class RepRecord:
     reason: str | None = None
     warnings: int = 0
     jolted: bool = False
+    unmeasured_s: float = 0.0
     _t: list[float] = field(default_factory=list)
     _x: list[float] = field(default_factory=list)
     _speed: list[float] = field(default_factory=list)
@@ -137,6 +148,7 @@ class RepRecord:
             f"peak_{u}": r(self.peak_signed, 2),
             f"peak_abs_{u}": r(self.peak, 2),
             "peak_lower_bound": self.peak_lower_bound,
+            "unmeasured_s": r(self.unmeasured_s),
             f"target_{u}": r(self.target, 2),
             "time_to_target_s": r(self.time_to_target_s),
             "hold_s": r(self.hold_s),
@@ -382,6 +394,7 @@ class RepCounter:
         self._hold_start: float | None = None
         self._hold_done = False
         self._lead: list[tuple[float, float, float]] = []
+        self._blind_since: float | None = None
 
     def suspend(self) -> None:
         """Measurement became unusable: drop the rep in progress, keep the count.
@@ -514,7 +527,13 @@ class RepCounter:
         if not self.usable(sample):
             # No face (a frame without one carries zeros, which would look like
             # a return to neutral) or a value that cannot be trusted.
+            if self.current is not None and self.state in _MOVING and self._blind_since is None:
+                self._blind_since = t
             return []
+        if self._blind_since is not None:
+            if self.current is not None:
+                self.current.unmeasured_s += max(0.0, t - self._blind_since)
+            self._blind_since = None
         lower = sample.is_lower_bound(self.axis)
         if not lower:
             self._sigma = float(sample.noise(self.axis))
@@ -700,6 +719,8 @@ class RepCounter:
         reached = rec.time_to_target_s is not None
         rec.complete = reached and self._hold_done
         rec.reason = None if rec.complete else ("short_of_target" if not reached else "hold_short")
+        if not reached and rec.unmeasured_s >= UNMEASURED_S:
+            rec.reason = "unmeasured"
         if not reached and rec.jolted:
             rec.reason = "sudden"  # a jolt, already warned about: not an attempt at the exercise
         rec.finish(t)
@@ -717,6 +738,8 @@ class RepCounter:
         else:
             msg = ("Not quite far enough. Go a little further next time." if not reached
                    else "Hold it a little longer next time.")
+            if rec.reason == "unmeasured":
+                msg = UNMEASURED_MESSAGE
             if rec.reason == "sudden":
                 msg = ""  # the safety warning has said what matters
             out.append(self._event(t, ev.PARTIAL, magnitude=rec.peak, unit=self.unit, data=data, message=msg))

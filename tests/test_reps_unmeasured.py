@@ -1,0 +1,90 @@
+"""A rep whose far end was not measured is said to be unmeasured, never "not far enough".
+
+Rendered population seed 400236: face mesh gave up at the end of quick 50 deg
+turns, the followed points under-read and were not trusted, and the coach told
+the patient "Not quite far enough" five times and, at the end, "your furthest
+was 41 deg of 50 deg", a number it had not measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from neckcoach.core import events as ev
+from neckcoach.core.outcome import explain
+from neckcoach.core.reps import UNMEASURED_MESSAGE, UNMEASURED_S, RepCounter
+
+try:
+    from tests.test_coach_support import exercise, rep_train, routine, stream, timeline
+except ImportError:
+    from test_coach_support import exercise, rep_train, routine, stream, timeline
+
+
+def turns(blind_from_deg: float | None, *, blind_min_s: float = 0.0, amplitudes=(50.0, -50.0), seed: int = 5):
+    """Turns of 50 deg at the tempo; yaw untrusted wherever it is beyond `blind_from_deg`
+    (at least `blind_min_s` around each peak)."""
+    t = timeline(4.0 + 7.0 * len(amplitudes), fps=24.0, seed=seed)
+    x, spans = rep_train(t, start_s=2.0, amplitudes=list(amplitudes), tempo_s=5.0, hold_s=1.0, gap_s=2.0)
+    frames = stream(t, yaw=x, seed=seed)
+    out = []
+    for k, xi, ti in zip(frames, x, t):
+        peaks = [a + (b - a) / 2 for a, b in spans]
+        near_peak = any(abs(ti - p) <= blind_min_s / 2 for p in peaks)
+        blind = (blind_from_deg is not None and abs(xi) > blind_from_deg) or near_peak
+        out.append(replace(k, yaw_reliable=False) if blind else k)
+    return out
+
+
+def count(frames):
+    ex = exercise(reps=2, target_deg=50.0, tempo_s=5.0, hold_s=1.0)
+    c = RepCounter(ex, routine(ex).ranges)
+    events = [e for k in frames for e in c.update(k)]
+    return c, events
+
+
+def test_turns_whose_far_end_was_not_measured_are_unmeasured_and_said_so():
+    c, events = count(turns(35.0))
+    partial = [e for e in events if e.kind == ev.PARTIAL]
+    assert [r.reason for r in c.records] == ["unmeasured", "unmeasured"]
+    assert all(r.unmeasured_s >= UNMEASURED_S for r in c.records)
+    assert [e.message for e in partial] == [UNMEASURED_MESSAGE] * 2
+    assert not [e for e in events if e.kind == ev.REP]
+
+
+def test_the_same_turns_measured_throughout_are_counted():
+    c, events = count(turns(None))
+    assert [r.reason for r in c.records] == [None, None]
+    assert all(r.unmeasured_s == 0.0 for r in c.records)
+
+
+def test_a_few_frames_missing_at_a_short_turn_leave_it_short():
+    """A gap shorter than UNMEASURED_S is bridged: the rep really stopped short."""
+    c, events = count(turns(None, blind_min_s=0.1, amplitudes=(30.0, -30.0)))
+    assert [r.reason for r in c.records] == ["short_of_target", "short_of_target"]
+    assert all(0.0 < r.unmeasured_s < UNMEASURED_S for r in c.records)
+    assert [e.message for e in events if e.kind == ev.PARTIAL][0].startswith("Not quite far enough")
+
+
+def session_of(records, *, unit="deg"):
+    return {"exercises": [{"id": "rot", "movement": "rotation", "unit": unit, "reps_completed": 0, "seen": True,
+                           "reps": [r.to_dict() for r in records]}], "warnings": [], "pauses": []}
+
+
+def test_the_end_of_session_sentence_quotes_no_unmeasured_number():
+    c, _ = count(turns(35.0))
+    outcome = explain(session_of(c.records), neutral_found=True, neutral_s=2.5)
+    assert outcome.code == "no_reps"
+    assert outcome.message == ("I could not see how far you went in 2 of your 2 attempts: the camera lost the "
+                               "measurement near the end of the movement, so I could not count them.")
+    assert "furthest" not in outcome.message
+
+
+def test_measured_short_attempts_beside_unmeasured_ones_are_quoted_from_the_measured():
+    blind, _ = count(turns(35.0, amplitudes=(50.0,)))
+    short, _ = count(turns(None, amplitudes=(30.0,)))
+    outcome = explain(session_of(blind.records + short.records), neutral_found=True, neutral_s=2.5)
+    assert outcome.message.endswith("so I could not count it. The other did not reach the target "
+                                    "(your furthest was 30 deg of 50 deg).")
