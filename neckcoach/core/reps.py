@@ -719,10 +719,11 @@ class RepCounter:
         reached = rec.time_to_target_s is not None
         rec.complete = reached and self._hold_done
         rec.reason = None if rec.complete else ("short_of_target" if not reached else "hold_short")
-        if not reached and rec.unmeasured_s >= UNMEASURED_S:
-            rec.reason = "unmeasured"
         if not reached and rec.jolted:
             rec.reason = "sudden"  # a jolt, already warned about: not an attempt at the exercise
+        if not reached and rec.unmeasured_s >= UNMEASURED_S:
+            # Whatever else happened on the way, where the head turned round was not seen.
+            rec.reason = "unmeasured"
         rec.finish(t)
         self.records.append(rec)
         self._unseen = False

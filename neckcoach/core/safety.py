@@ -168,7 +168,12 @@ class SafetyMonitor:
     - warmup_s: speeds are not judged for 0.3 s after tracking (re)starts,
       because a differentiator's first frames carry a start-up transient,
       nor for 0.3 s after an axis becomes trustworthy again (coming back
-      from past the measurable range, the estimate can step).
+      from past the measurable range, the estimate can step), nor, for the
+      angles, for 0.3 s after the estimate changes source (face mesh <->
+      points followed past it, `extra["tracked"]`): the two estimators read
+      the same head differently (the followed points under-read a quick
+      50 deg turn by up to 25 deg on rendered seed 400236), so the speed
+      across the switch is the step between them, not a movement.
     - uncertain_factor: an angle flagged not reliable (e.g. pitch and roll
       while the face is followed far out in a turn) is still watched for
       jolts, with the velocity change and travel thresholds this many times
@@ -243,6 +248,7 @@ class SafetyMonitor:
         self._judged_since: dict[str, float] = {}
         self._uncertain_until: dict[str, float] = {}
         self._tracking_since: float | None = None
+        self._tracked: bool | None = None
 
     def speed_limit(self, axis: str) -> float:
         """The too-fast limit on `axis` (deg/s, or mm/s for retraction), before the margin."""
@@ -261,7 +267,12 @@ class SafetyMonitor:
         if self._tracking_since is None:
             self._tracking_since = t
         warm = t - self._tracking_since >= self.warmup_s
+        tracked = bool(sample.extra.get("tracked"))
+        switched = self._tracked is not None and tracked != self._tracked
+        self._tracked = tracked
         for a in self.axes:
+            if switched and a != "retraction":
+                self._forget(a)  # judged again after warmup_s (see the class docstring)
             # A lower bound moves continuously with the head (its speed is at most the true one);
             # an angle that is merely uncertain is still watched for jolts, with a wider margin.
             strict = sample.is_reliable(a) or sample.is_lower_bound(a)
