@@ -158,3 +158,22 @@ def test_a_crash_in_a_later_stage_keeps_the_record(tmp_path):
     saved = json.loads((tmp_path / "s" / "session.json").read_text())
     assert saved["ended_reason"] == "error: RuntimeError: detector exploded"
     assert saved["frames"] == 30
+
+
+class MovingSeat(FakeMeasurement):
+    """At 5 s the person sits 150 mm closer: the neutral position moves (a new Neutral) once."""
+
+    def update(self, rgb, t_s):
+        k = super().update(rgb, t_s)
+        if abs(t_s - 5.0) < 1e-9:
+            self.neutral = object()
+            k.extra["seat_moved_mm"] = -150.0
+        return k
+
+
+def test_a_seat_move_is_kept_in_the_record(tmp_path):
+    routine = load_routine(ROUTINES / "retraction.yaml")
+    recorder = SessionRecorder(tmp_path / "s", {"title": routine.title}, index=False)
+    SessionLoop(routine, MovingSeat(), recorder=recorder, keys=ScriptedKeys({8.0: "q"})).run(_frames(10))
+    saved = json.loads((tmp_path / "s" / "session.json").read_text())
+    assert saved["calibration"]["seat_moves"] == [{"t_s": 5.0, "retraction_mm": -150.0}]

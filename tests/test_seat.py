@@ -17,7 +17,7 @@ from neckcoach.core import events as ev
 from neckcoach.core.calibration import Neutral
 from neckcoach.core.coach import Coach
 from neckcoach.core.samples import HeadPose, Kinematics
-from neckcoach.core.seat import SEAT_SHIFT_MM, SEAT_STILL_S, SeatFollower, shifted
+from neckcoach.core.seat import SEAT_SHIFT_MM, SEAT_STILL_S, SeatFollower, seat_move, shifted
 from neckcoach.measure import Measurement
 from neckcoach.routine import load_routine
 from neckcoach.sim.scripted import script_for_routine
@@ -40,15 +40,16 @@ def tucks_routine(reps: int = 4):
     return r.model_copy(update={"exercises": [r.exercises[0].model_copy(update={"reps": reps})]})
 
 
-def live_count(poses, routine) -> tuple[int, list, Measurement]:
+def live_count(poses, routine) -> tuple[int, list, Measurement, list]:
     m = Measurement(detector=object())
     coach = Coach(routine)
-    events = []
+    events, kins = [], []
     for pose in poses:
         kin = m.update_pose(pose)
+        kins.append(kin)
         if kin.extra["calibrated"]:
             events += coach.update(kin)
-    return sum(e.kind == ev.REP for e in events), events, m
+    return sum(e.kind == ev.REP for e in events), events, m, kins
 
 
 def test_chin_tucks_are_counted_after_the_patient_comes_closer():
@@ -57,11 +58,13 @@ def test_chin_tucks_are_counted_after_the_patient_comes_closer():
     r = tucks_routine()
     script = script_for_routine(r, seed=40, lead_in_s=12.0)
     poses = moved(poses_from_script(script, seed=41), at_s=4.0, mm=150.0)
-    n, events, m = live_count(poses, r)
+    n, events, m, kins = live_count(poses, r)
     assert n == 4
     assert not [e for e in events if e.kind == ev.NOT_SETTLED]
     assert not [e for e in events if e.kind in ev.SAFETY_KINDS and e.t_s > 4.0 + 1.5 + 0.5]
     assert abs(m.neutral.position_mm[2] - 450.0) < 5.0, m.neutral
+    moves = [seat_move(k) for k in kins if seat_move(k) is not None]
+    assert len(moves) == 1 and abs(moves[0]["retraction_mm"] + 150.0) < 5.0, moves
 
 
 def test_without_following_the_seat_the_same_tucks_are_not_counted(monkeypatch):
@@ -70,7 +73,7 @@ def test_without_following_the_seat_the_same_tucks_are_not_counted(monkeypatch):
     script = script_for_routine(r, seed=40, lead_in_s=12.0)
     poses = moved(poses_from_script(script, seed=41), at_s=4.0, mm=150.0)
     monkeypatch.setattr("neckcoach.measure.SeatFollower", lambda: SeatFollower(shift_mm=1000.0))
-    n, _, _ = live_count(poses, r)
+    n, _, _, _ = live_count(poses, r)
     assert n == 0
 
 

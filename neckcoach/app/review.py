@@ -33,7 +33,7 @@ from neckcoach.core.calibration import IDENTITY
 from neckcoach.core.headpose import HeadPoseEstimator
 from neckcoach.core.kinematics import KinematicsFilter
 from neckcoach.core.neutral_search import NeutralChoice, NeutralSearch
-from neckcoach.core.seat import SeatFollower, follow_seat
+from neckcoach.core.seat import SeatFollower, follow_seat, seat_move
 from neckcoach.core.outcome import Outcome, explain
 from neckcoach.core.review import ReviewCoach
 from neckcoach.core.samples import HeadPose, Kinematics
@@ -223,8 +223,12 @@ def review_recording(routine, routine_path: Path, video: str | Path, out_dir: st
     choice, kins, events, session, outcome = review_poses(routine, poses, neutral_window=neutral_window)
     source = {"kind": "recording", "path": str(video), "fps": fps, "frames": len(poses),
               "duration_s": round(poses[-1].t_s, 3)}
+    calibration = choice.to_dict()
+    moves = [m for m in map(seat_move, kins) if m is not None]
+    if moves:
+        calibration["seat_moves"] = moves
     recorder = SessionRecorder(out_dir, {"title": routine.title, "path": str(routine_path), "id": routine_path.stem},
-                               source=source, calibration=choice.to_dict())
+                               source=source, calibration=calibration)
     ended = "completed" if session.get("completed") else "recording ended"
     try:
         recorder.extend(kins)

@@ -39,6 +39,7 @@ from neckcoach.core.cues import CuePolicy
 from neckcoach.core.outcome import PROBLEM_WORDS, Outcome, explain
 from neckcoach.core.quality import CameraCheck, CheckStatus
 from neckcoach.core.samples import Kinematics
+from neckcoach.core.seat import seat_move
 from neckcoach.io.keys import Action, action_for
 from neckcoach.io.overlay import draw_overlay
 from neckcoach.io.platforms import on_termination
@@ -112,6 +113,7 @@ class SessionLoop:
         self._banner: _Shown | None = None
         self._neutral_recorded = None
         self._last_cal_msg = None
+        self._seat_moves: list[dict] = []
         self._recalibrating = False
         self._announced_calibration = False
         self._check_status: CheckStatus | None = None
@@ -155,6 +157,9 @@ class SessionLoop:
         if self.recorder is not None:
             self.recorder.update(kin, t_s)
 
+        moved = seat_move(kin)
+        if moved is not None:
+            self._seat_moves.append(moved)
         calibrated = bool(kin.extra.get("calibrated"))
         calibrating = bool(kin.extra.get("calibrating"))
         new_events: list = []
@@ -218,6 +223,8 @@ class SessionLoop:
         for name in ("yaw_deg", "pitch_deg", "roll_deg", "t_s", "distance_mm"):
             if hasattr(neutral, name):
                 info[name] = float(getattr(neutral, name))
+        if self._seat_moves:
+            info["seat_moves"] = list(self._seat_moves)
         self.recorder.update_summary({"calibration": info})
 
     def _sync_record(self, t_s: float) -> None:

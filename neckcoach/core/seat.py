@@ -95,3 +95,10 @@ def follow_seat(neutral: Neutral, filt: KinematicsFilter, seat: SeatFollower | N
     # attempt in progress, as after any restart of the measurement.
     kin.extra["tracking_restarted"] = True
     return neutral, kin
+
+
+def seat_move(kin: Kinematics) -> dict | None:
+    """The record of a seat move on this frame, for session.json's calibration: when, and how far
+    back (negative: closer to the camera) the neutral position moved."""
+    moved = kin.extra.get("seat_moved_mm")
+    return None if moved is None else {"t_s": round(kin.t_s, 3), "retraction_mm": moved}
