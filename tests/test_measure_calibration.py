@@ -84,3 +84,14 @@ def test_yaw_gate_holds_unreliable_after_large_yaw():
     assert not gate.update(True, 10, 0.4)  # re-acquired: wait for hold_s
     assert not gate.update(True, 10, 0.7)
     assert gate.update(True, 10, 0.85)
+
+
+def test_a_still_turn_is_answered_with_what_to_do_if_the_camera_stands_to_one_side():
+    """Rendered population seed 400321: a webcam 0.12 m to the side and turned 16 deg saw the
+    patient, facing the screen, ~27 deg off its axis; told only to look at the screen, the
+    patient (already doing so) never calibrated."""
+    yawed = _feed(_poses(yaw=27.0, wobble=0.2))
+    assert not yawed.ok and yawed.reason.endswith("the camera is off to one side: put it in the middle, in front "
+                                                  "of you")
+    pitched = _feed(_poses(pitch=-35.0, wobble=0.2))
+    assert not pitched.ok and "camera is off to one side" not in pitched.reason

@@ -140,9 +140,15 @@ class NeutralCalibrator:
         limits = (self.max_offset_deg, self.max_pitch_offset_deg, self.max_offset_deg)
         for name, m, lim in zip(names, med, limits):
             if abs(m) > lim:
+                advice = "look straight at the screen"
+                if name == names[0]:
+                    # Held still and turned: either the person looks away, or the camera stands
+                    # off to one side of the screen they are facing (a webcam beside a monitor);
+                    # in that case looking "straight" cannot help, moving the camera does.
+                    advice += ("; if you are, the camera is off to one side: put it in the middle, "
+                               "in front of you")
                 return CalibrationResult(False, f"not facing the camera: {name} is {m:+.1f} deg "
-                                         f"(max {lim:.0f}); look straight at the screen",
-                                         std_deg=std)
+                                         f"(max {lim:.0f}); {advice}", std_deg=std)
         pos = np.median(np.array([p.position_mm for p in found]), axis=0)
         ty = [p.torso_yaw_deg for p in found if p.torso_yaw_deg is not None]
         tr = [p.torso_roll_deg for p in found if p.torso_roll_deg is not None]
