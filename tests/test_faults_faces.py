@@ -238,3 +238,32 @@ def test_before_calibration_a_lost_lock_is_released_after_it_only_protects_the_c
     assert det.resets == 1, "a calibrated patient's lock must not be dropped"
     m.recalibrate()
     assert det.resets == 2
+
+
+class CountingMesh(ScriptedMesh):
+    resets = 0
+
+    def reset(self):
+        self.resets += 1
+
+
+def test_a_picture_found_twice_behind_the_patients_head_is_never_taken_for_the_patient(detector_factory):
+    """Rendered population seed 400310: a picture on the wall just above the patient's head, found
+    by face mesh at two scales 3 px apart while the patient bent away, was taken for the patient
+    (the larger copy lay in the patient's gate), and the session stalled on "two faces"."""
+    picture = face_px((345.0, 185.0), 78.0)  # outside the patient's size gate (0.65 of it)...
+    picture_again = face_px((347.0, 183.0), 88.0)  # ... its larger copy inside (0.73)
+    frames = _seq((5, [P()]), (3, [picture, P()]), (3, [picture]), (3, [picture_again, picture]), (3, [picture, P()]))
+    det = detector_factory(frames)
+    det._mesh = mesh = CountingMesh(frames)
+    got, faces_seen = "", []
+    for faces in frames:
+        obs = det.update(FRAME)
+        faces_seen.append(obs.faces)
+        if obs.face_found:
+            assert np.allclose(obs.center_px, P()[:, :2].mean(0), atol=0.01), "a picture was taken for the patient"
+        got += "P" if obs.face_found else "-"
+    assert got == "P" * 8 + "-" * 6 + "P" * 3
+    assert faces_seen[11:14] == [1, 1, 1]  # the copy is not a second person
+    # While the patient is missing with a followed face where it was, face mesh is made to look afresh.
+    assert mesh.resets == 6

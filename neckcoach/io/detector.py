@@ -341,10 +341,16 @@ class FaceDetector(FollowsProfile):
         Face mesh follows at most `max_faces` faces and looks for new ones
         only while it follows fewer; with pictures on the wall filling every
         place while the patient is turned away, it would never find the
-        patient again. Restarting its graph (~10-15 ms) makes it look afresh
-        on the next frame; done only while the followed patient is missing.
+        patient again. Nor does it find a face where one it follows already is
+        (its detections are merged with the faces it follows): a picture on the
+        wall just behind the patient's head, followed while the patient bends
+        away, then hides the patient (rendered population seed 400310: six
+        seconds, until the coach gave up). Restarting its graph (~10-15 ms)
+        makes it look afresh on the next frame; done only while the followed
+        patient is missing.
         """
-        if self.patient.following and not obs.face_found and obs.faces + obs.pictures >= self.max_faces:
+        if self.patient.following and not obs.face_found and (
+                obs.faces + obs.pictures >= self.max_faces or self.patient.crowded()):
             self._restart_mesh = True  # before the next frame's inference (see `infer`)
 
     def reset(self) -> None:

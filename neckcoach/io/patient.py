@@ -77,6 +77,15 @@ patient and a still picture are not compared with each other's noise."""
 PATIENT_STILL_SIZES = 0.05
 """The patient has not started to move while its face centre stays within 5 %
 of a face size of where it was (a few times its landmark noise)."""
+DUPLICATE_MAX_SHIFT_SIZES = 0.3
+"""Two faces whose centres lie within 0.3 face sizes of each other are one face
+found twice (face mesh does so around a picture, at two scales: 49 and 56 px
+3 px apart on rendered population seed 400310): two heads cannot be in one
+place, the nearer would hide the other. Only the larger is kept, so a second
+copy of a known face is never taken for a new one (there, for the patient).
+Only at about the same size (DUPLICATE_MAX_SIZE_RATIO): a face twice as big
+in the same place is somebody leaning in between the patient and the camera."""
+DUPLICATE_MAX_SIZE_RATIO = 1.3
 PERSON_MIN_SIZE_RATIO = 0.25
 """A face under a quarter of the patient's size is a photo, or a person four
 times the patient's distance away (3 m and more behind a laptop user): it can
@@ -122,6 +131,23 @@ def _in_gate(centre, size: float, ref_centre, ref_size: float) -> bool:
 
 def _distance(a, b) -> float:
     return math.hypot(float(a[0]) - float(b[0]), float(a[1]) - float(b[1]))
+
+
+def duplicates(geometry: list[tuple[np.ndarray | None, float]]) -> set[int]:
+    """Indices of faces that are a smaller copy of another face in the same place
+    (DUPLICATE_MAX_SHIFT_SIZES)."""
+    out: set[int] = set()
+    order = sorted(range(len(geometry)), key=lambda i: -geometry[i][1])
+    for k, i in enumerate(order):
+        ci, si = geometry[i]
+        if i in out or ci is None:
+            continue
+        for j in order[k + 1:]:
+            cj, sj = geometry[j]
+            if (j not in out and cj is not None and _distance(ci, cj) <= DUPLICATE_MAX_SHIFT_SIZES * si
+                    and si <= DUPLICATE_MAX_SIZE_RATIO * sj):
+                out.add(j)
+    return out
 
 
 def first_choice(geometry: list[tuple[np.ndarray | None, float]],
@@ -268,16 +294,20 @@ class PatientTracker:
     def update(self, geometry: list[tuple[np.ndarray | None, float]],
                image_size: tuple[int, int] | None = None) -> PatientChoice:
         if self.patient_centre is None:
-            index, ambiguous = first_choice(geometry, image_size)
-            if index is None:
-                return PatientChoice(None, len(geometry), 0, ambiguous)
+            twice = duplicates(geometry)
+            kept = [i for i in range(len(geometry)) if i not in twice]
+            k, ambiguous = first_choice([geometry[i] for i in kept], image_size)
+            if k is None:
+                return PatientChoice(None, len(kept), 0, ambiguous)
+            index = kept[k]
             centre, size = geometry[index]
             self._set_patient(centre, size)
             self.patient_seen = True
-            self.others = [_Track(c, s, centre) for i, (c, s) in enumerate(geometry) if i != index]
-            return PatientChoice(index, len(geometry))
+            self.others = [_Track(c, s, centre) for i, (c, s) in enumerate(geometry) if i != index and i not in twice]
+            return PatientChoice(index, len(kept))
+        twice = duplicates(geometry)
         pictures = self._picture_faces(geometry)
-        live = [i for i in range(len(geometry)) if i not in pictures]
+        live = [i for i in range(len(geometry)) if i not in pictures and i not in twice]
         assigned = self._assign(geometry, live)
         gate = [i for i in live if _in_gate(*geometry[i], self.patient_centre, self.patient_size)]
         candidate = next((i for i, j in assigned.items() if j < 0), None)
@@ -313,10 +343,21 @@ class PatientTracker:
                     track.watch_patient(*geometry[candidate])
         self.patient_found = index is not None
         pictures = self._picture_faces(geometry)  # including any judged just now
-        small = [i for i, (_, s) in enumerate(geometry)
-                 if i != index and i not in pictures and s < PERSON_MIN_SIZE_RATIO * self.patient_size]
+        small = [i for i, (_, s) in enumerate(geometry) if i != index and i not in pictures and i not in twice
+                 and s < PERSON_MIN_SIZE_RATIO * self.patient_size]
         not_people = len(pictures) + len(small)
-        return PatientChoice(index, len(geometry) - not_people, not_people, ambiguous)
+        people = len(geometry) - not_people - len(twice - set(pictures))
+        return PatientChoice(index, people, not_people, ambiguous)
+
+    def crowded(self) -> bool:
+        """Whether another face followed last frame sits where the patient was last seen.
+
+        Face mesh looks for new faces only away from those it follows: such a
+        face can hide the patient from its detector for as long as it is followed."""
+        if self.patient_centre is None:
+            return False
+        reach = PATIENT_MAX_SHIFT_SIZES * float(self.patient_size)
+        return any(t.seen and _distance(t.centre, self.patient_centre) <= reach for t in self.others)
 
     def _set_patient(self, centre, size: float) -> None:
         self.patient_centre, self.patient_size, self.patient_found = np.asarray(centre, float), float(size), True
@@ -366,7 +407,7 @@ class PatientTracker:
         return faces
 
 
-__all__ = ["FIRST_CHOICE_CENTRE_FRAC", "FIRST_CHOICE_CENTRE_MARGIN_FRAC", "FIRST_CHOICE_MIN_SIZE_RATIO",
+__all__ = ["DUPLICATE_MAX_SHIFT_SIZES", "DUPLICATE_MAX_SIZE_RATIO", "FIRST_CHOICE_CENTRE_FRAC", "FIRST_CHOICE_CENTRE_MARGIN_FRAC", "FIRST_CHOICE_MIN_SIZE_RATIO",
            "PATIENT_MAX_SHIFT_SIZES", "PATIENT_MAX_SIZE_RATIO", "PATIENT_STILL_SIZES", "PERSON_MIN_SIZE_RATIO",
            "PICTURE_MAX_DRIFT", "PICTURE_PATIENT_MOVED_SIZES", "PatientChoice", "PatientTracker",
-           "choose_patient", "face_size_px", "first_choice"]
+           "choose_patient", "duplicates", "face_size_px", "first_choice"]
