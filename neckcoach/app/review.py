@@ -33,10 +33,10 @@ from neckcoach.core.calibration import IDENTITY
 from neckcoach.core.headpose import HeadPoseEstimator
 from neckcoach.core.kinematics import KinematicsFilter
 from neckcoach.core.neutral_search import NeutralChoice, NeutralSearch
-from neckcoach.core.seat import SeatFollower, follow_seat, seat_move
 from neckcoach.core.outcome import Outcome, explain
 from neckcoach.core.review import ReviewCoach
 from neckcoach.core.samples import HeadPose, Kinematics
+from neckcoach.core.seat import SeatFollower, follow_seat, seat_move
 from neckcoach.io.sources import VideoFileSource
 
 _END = object()

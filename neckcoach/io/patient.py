@@ -293,8 +293,8 @@ class PatientTracker:
 
     def update(self, geometry: list[tuple[np.ndarray | None, float]],
                image_size: tuple[int, int] | None = None) -> PatientChoice:
+        twice = duplicates(geometry)
         if self.patient_centre is None:
-            twice = duplicates(geometry)
             kept = [i for i in range(len(geometry)) if i not in twice]
             k, ambiguous = first_choice([geometry[i] for i in kept], image_size)
             if k is None:
@@ -303,9 +303,8 @@ class PatientTracker:
             centre, size = geometry[index]
             self._set_patient(centre, size)
             self.patient_seen = True
-            self.others = [_Track(c, s, centre) for i, (c, s) in enumerate(geometry) if i != index and i not in twice]
+            self.others = [_Track(*geometry[i], centre) for i in kept if i != index]
             return PatientChoice(index, len(kept))
-        twice = duplicates(geometry)
         pictures = self._picture_faces(geometry)
         live = [i for i in range(len(geometry)) if i not in pictures and i not in twice]
         assigned = self._assign(geometry, live)
@@ -407,7 +406,8 @@ class PatientTracker:
         return faces
 
 
-__all__ = ["DUPLICATE_MAX_SHIFT_SIZES", "DUPLICATE_MAX_SIZE_RATIO", "FIRST_CHOICE_CENTRE_FRAC", "FIRST_CHOICE_CENTRE_MARGIN_FRAC", "FIRST_CHOICE_MIN_SIZE_RATIO",
+__all__ = ["DUPLICATE_MAX_SHIFT_SIZES", "DUPLICATE_MAX_SIZE_RATIO", "FIRST_CHOICE_CENTRE_FRAC",
+           "FIRST_CHOICE_CENTRE_MARGIN_FRAC", "FIRST_CHOICE_MIN_SIZE_RATIO",
            "PATIENT_MAX_SHIFT_SIZES", "PATIENT_MAX_SIZE_RATIO", "PATIENT_STILL_SIZES", "PERSON_MIN_SIZE_RATIO",
            "PICTURE_MAX_DRIFT", "PICTURE_PATIENT_MOVED_SIZES", "PatientChoice", "PatientTracker",
            "choose_patient", "duplicates", "face_size_px", "first_choice"]
