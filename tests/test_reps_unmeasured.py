@@ -88,3 +88,17 @@ def test_measured_short_attempts_beside_unmeasured_ones_are_quoted_from_the_meas
     outcome = explain(session_of(blind.records + short.records), neutral_found=True, neutral_s=2.5)
     assert outcome.message.endswith("so I could not count it. The other did not reach the target "
                                     "(your furthest was 30 deg of 50 deg).")
+
+
+def test_an_unmeasured_attempts_furthest_reading_is_a_lower_bound_in_the_ranges():
+    """The report's "best rotation" must not read the last measured point of an unmeasured turn as
+    the person's range (seed 400236's report said 26 deg, "about 35 % of a typical adult range")."""
+    from neckcoach.io.history import describe_range, summarize
+
+    blind, _ = count(turns(35.0))
+    assert all(r.peak_lower_bound for r in blind.records)
+    stats = summarize(session_of(blind.records))
+    assert {d: s["range_lower_bound"] for d, s in stats.items()} == {"rotation_left": True, "rotation_right": True}
+    assert all(describe_range(s, "°").startswith("at least ") for s in stats.values())
+    measured, _ = count(turns(None, amplitudes=(30.0, -30.0)))
+    assert not any(r.peak_lower_bound for r in measured.records)

@@ -722,8 +722,10 @@ class RepCounter:
         if not reached and rec.jolted:
             rec.reason = "sudden"  # a jolt, already warned about: not an attempt at the exercise
         if not reached and rec.unmeasured_s >= UNMEASURED_S:
-            # Whatever else happened on the way, where the head turned round was not seen.
+            # Whatever else happened on the way, where the head turned round was not seen:
+            # it went at least as far as measured, so its peak is a lower bound (said "at least").
             rec.reason = "unmeasured"
+            rec.peak_lower_bound = True
         rec.finish(t)
         self.records.append(rec)
         self._unseen = False
