@@ -10,6 +10,7 @@ camera and no MediaPipe, except in the one test on a real clip at the end.
 from __future__ import annotations
 
 import json
+import re
 
 import cv2
 import numpy as np
@@ -157,7 +158,7 @@ BEFORE_CALIBRATION = [
     (ev.POOR_LIGHT, {"background": 12, "face_level": 12}),
     (ev.TOO_BRIGHT, {"background": 250, "face_level": 250}),
     (ev.TOO_BRIGHT, {"background": 210, "face_level": 40}),
-    (ev.TOO_CLOSE, {"depth_mm": 200.0}),
+    (ev.TOO_CLOSE, {"depth_mm": 200.0}),  # told how far: "Please move back about N cm."
     (ev.TWO_FACES, {"face": False, "faces": 2}),  # two people the detector cannot tell apart
 ]
 
@@ -171,7 +172,12 @@ def test_a_bad_picture_before_calibration_is_named_and_holds_the_capture(kind, c
     during = []
     loop.run(_with(scene.frames(7.0), lambda t: during.append(
         (m.calibrator._t0, m.neutral, loop.camera_check.ready)) if t == 2.4 else None))
-    assert said_at(voice, CHECK_MESSAGES[kind]) and during == [(None, None, False)]
+    said = [text for text, _ in voice.timed]
+    if kind == ev.TOO_CLOSE:
+        assert re.fullmatch(r"Please move back about \d+ cm\.", said[0])
+    else:
+        assert said_at(voice, CHECK_MESSAGES[kind])
+    assert during == [(None, None, False)]
     assert said_at(voice, CALIBRATION_INSTRUCTION) == [pytest.approx(3.5, abs=0.05)]
     assert m.neutral is not None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 import pytest
@@ -143,14 +144,46 @@ def test_a_long_wait_is_re_announced_every_6_s():
 CHECK_CASES = [
     (ev.FACE_LOST, NO_FACE, "I can't see you. Please sit in front of the screen."),
     (ev.TWO_FACES, {**NO_FACE, "faces": 2}, CHECK_MESSAGES[ev.TWO_FACES]),
-    (ev.TOO_FAR, {"face_width_px": 60.0}, "Please come a little closer."),
-    (ev.TOO_CLOSE, {"face_width_px": 420.0}, "Please move back a little."),
+    (ev.TOO_FAR, {"face_width_px": 60.0}, "Please come about 40 cm closer."),
+    (ev.TOO_FAR, {"face_width_px": 60.0, "image_size_px": (0, 0)}, "Please come a little closer."),
+    (ev.TOO_CLOSE, {"face_width_px": 420.0}, "Please move back about 10 cm."),
     (ev.POOR_LIGHT, {"brightness": 15.0, "face_brightness": 12.0},
      "It's too dark. Please turn on a light in front of you."),
     (ev.TOO_BRIGHT, {"brightness": 250.0, "face_brightness": 252.0}, CHECK_MESSAGES[ev.TOO_BRIGHT]),
     (ev.TOO_BRIGHT, {"brightness": 200.0, "face_brightness": 35.0}, CHECK_MESSAGES[ev.TOO_BRIGHT]),
     (ev.OFF_CENTRE, {"face_center_px": (50.0, 240.0)}, "Please move to the middle of the picture."),
+    (ev.OFF_CENTRE, {"face_center_px": (320.0, 60.0)},
+     "Please tilt the screen back a little, so that your face is in the middle of the picture."),
+    (ev.OFF_CENTRE, {"face_center_px": (330.0, 420.0)},
+     "Please tilt the screen forward a little, so that your face is in the middle of the picture."),
 ]
+
+
+def _face_width_px(distance_mm: float, image_w: int = 640, hfov_deg: float = 60.0) -> float:
+    """A 13 cm face outline at `distance_mm` through a pinhole lens."""
+    return image_w / 2 / math.tan(math.radians(hfov_deg / 2)) * 130.0 / distance_mm
+
+
+@pytest.mark.parametrize("distance_mm,hfov_deg", [(1000, 60), (900, 70), (1000, 55), (800, 78), (1300, 60)])
+def test_too_far_says_how_far_to_come_and_that_is_enough_or_a_big_step(distance_mm, hfov_deg):
+    """Moving by what was said ends with a face wide enough, whatever the laptop's lens (the
+    estimate assumes 60 deg); a move capped at 40 cm at least brings the face much nearer."""
+    quality = PictureQuality()
+    before = sample(0.0, face_width_px=_face_width_px(distance_mm, hfov_deg=hfov_deg))
+    assert quality.assess(before) == ev.TOO_FAR
+    said = quality.advice(ev.TOO_FAR, before)
+    cm = int(re.fullmatch(r"Please come about (\d+) cm closer\.", said).group(1))
+    assert cm % 5 == 0 and 5 <= cm <= 40
+    after = _face_width_px(distance_mm - 10 * cm, hfov_deg=hfov_deg)
+    assert after <= quality.max_face_width_frac * 640
+    assert after >= quality.min_face_width_px or (cm == 40 and after >= 1.3 * before.face_width_px)
+
+
+def test_too_close_says_how_far_to_move_back():
+    quality = PictureQuality()
+    before = sample(0.0, face_width_px=_face_width_px(200))
+    cm = int(re.fullmatch(r"Please move back about (\d+) cm\.", quality.advice(ev.TOO_CLOSE, before)).group(1))
+    assert quality.min_face_width_px <= _face_width_px(200 + 10 * cm) <= quality.max_face_width_frac * 640
 
 
 @pytest.mark.parametrize("kind,changes,message", CHECK_CASES)

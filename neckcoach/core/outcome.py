@@ -34,7 +34,7 @@ PROBLEM_WORDS = {ev.FACE_LOST: "your face was out of view", ev.TWO_FACES: "more 
                   ev.NOT_PATIENT: "someone else was in view", ev.TOO_FAR: "you were too far from the camera",
                   ev.TOO_CLOSE: "you were too close to the camera", ev.POOR_LIGHT: "the picture was too dark",
                   ev.TOO_BRIGHT: "there was too much light behind you",
-                  ev.OFF_CENTRE: "you were off to the side of the picture"}
+                  ev.OFF_CENTRE: "your face was not in the middle of the picture"}
 
 
 @dataclass(frozen=True)

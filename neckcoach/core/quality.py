@@ -37,7 +37,31 @@ CHECK_MESSAGES = {
     ev.NOT_PATIENT: "I can see someone, but not where you were sitting. Please sit where you were, "
                     "or press C to start again.",
 }
+# Framing problems are said with the way to fix them: a face high or low in the
+# picture is the laptop lid's tilt (a seated person cannot raise or lower their
+# head by the tens of centimetres it would take), a face to the side is where
+# the person sits.
+TILT_BACK_MESSAGE = "Please tilt the screen back a little, so that your face is in the middle of the picture."
+TILT_FORWARD_MESSAGE = ("Please tilt the screen forward a little, so that your face is in the middle "
+                        "of the picture.")
+CLOSER_MESSAGE = "Please come about {cm} cm closer."
+BACK_MESSAGE = "Please move back about {cm} cm."
 GOOD_MESSAGE = "Good. Stay there."
+# How far to move, from the face's width in pixels: face mesh's outline spans
+# about 13 cm on an adult face (bizygomatic breadth is 12.5-14.5 cm; 12.6 cm on
+# the scanned head of the virtual patient), seen through a lens of about 60 deg
+# (what the pose estimator assumes; laptop lenses are 55-78 deg, hence "about").
+FACE_OUTLINE_MM = 130.0
+ASSUMED_HFOV_DEG = 60.0
+# Aim inside the limit, not at it: a person who stops just past the limit trips
+# it again by leaning back; 15 % is about 10 cm at 70 cm.
+DISTANCE_MARGIN = 1.15
+# Said in whole steps a person can act on: 5 cm (about two fingers' width), and
+# at most 40 cm at a time: a wide lens (78 deg) makes the face look a third
+# further away than the estimate assumes, so a longer move could seat the person
+# too close; the check asks again if it was not enough.
+DISTANCE_STEP_CM = 5
+MAX_MOVE_CM = 40
 CHECKING_MESSAGE = "Checking the camera..."
 
 
@@ -127,6 +151,29 @@ class PictureQuality:
                     return ev.OFF_CENTRE
         return None
 
+    def advice(self, problem: str, sample) -> str:
+        """What to say about `problem`, seen in `sample`: how far to move or which way to tilt
+        the screen when the sample measures it, else the general instruction."""
+        width_px = _measured(getattr(sample, "face_width_px", 0.0))
+        image_w, image_h = _image_size(sample)
+        if problem in (ev.TOO_FAR, ev.TOO_CLOSE) and width_px > 0 and image_w > 0:
+            focal_px = image_w / 2 / math.tan(math.radians(ASSUMED_HFOV_DEG / 2))
+            distance_mm = focal_px * FACE_OUTLINE_MM / width_px
+            if problem == ev.TOO_FAR:
+                wanted_px = self.min_face_width_px * DISTANCE_MARGIN
+                move_mm = distance_mm * (1.0 - width_px / wanted_px)
+                return CLOSER_MESSAGE.format(cm=_step_cm(move_mm))
+            wanted_px = self.max_face_width_frac * image_w / DISTANCE_MARGIN
+            move_mm = distance_mm * (width_px / wanted_px - 1.0)
+            return BACK_MESSAGE.format(cm=_step_cm(move_mm))
+        centre = getattr(sample, "face_center_px", None)
+        if problem == ev.OFF_CENTRE and centre is not None and image_w > 0 and image_h > 0:
+            dx = (float(centre[0]) - image_w / 2) / image_w
+            dy = (float(centre[1]) - image_h / 2) / image_h
+            if abs(dy) > self.max_centre_offset_frac and abs(dy) >= abs(dx):
+                return TILT_BACK_MESSAGE if dy < 0 else TILT_FORWARD_MESSAGE
+        return CHECK_MESSAGES[problem]
+
     def _light(self, frame_luma: float, face_luma: float) -> str | None:
         if frame_luma > self.max_brightness or face_luma > self.max_brightness:
             return ev.TOO_BRIGHT
@@ -145,6 +192,11 @@ def _measured(value) -> float:
     except (TypeError, ValueError):
         return 0.0
     return v if math.isfinite(v) else 0.0
+
+
+def _step_cm(move_mm: float) -> int:
+    """A distance to move, in whole `DISTANCE_STEP_CM` steps (at least one), rounded up."""
+    return min(MAX_MOVE_CM, DISTANCE_STEP_CM * max(1, math.ceil(move_mm / 10.0 / DISTANCE_STEP_CM)))
 
 
 def _image_size(sample) -> tuple[float, float]:
@@ -203,6 +255,7 @@ class CameraCheck:
         self._announced: str | None = None
         self._announced_t: float | None = None
         self._shown = ""
+        self._shown_for: str | None = None
 
     def update(self, sample, t_s: float) -> CheckStatus:
         t = float(t_s)
@@ -229,7 +282,11 @@ class CameraCheck:
         if announce:
             self._announced, self._announced_t = problem, t
         if problem is not None:
-            self._shown = CHECK_MESSAGES[problem]
+            if announce or problem != self._shown_for:
+                # Said with this frame's measure when it shows the problem; kept until said
+                # again, so the words on screen do not flicker with the measure.
+                self._shown = self.quality.advice(problem, sample) if raw == problem else CHECK_MESSAGES[problem]
+                self._shown_for = problem
             message = self._shown
         elif raw is None:
             message = GOOD_MESSAGE
@@ -255,4 +312,4 @@ class CameraCheck:
         return since >= self.min_gap_s and (problem != self._announced or since >= self.repeat_s)
 
 
-__all__ = ["CHECK_MESSAGES", "CameraCheck", "CheckStatus", "PictureQuality"]
+__all__ = ["CHECK_MESSAGES", "GOOD_MESSAGE", "CameraCheck", "CheckStatus", "PictureQuality"]

@@ -29,6 +29,7 @@ from neckcoach.core.cues import CuePolicy
 from neckcoach.core.kinematics import KinematicsFilter, RelativePose
 from neckcoach.sim.patient import VirtualPatient
 from neckcoach.sim.population import PatientTraits
+from neckcoach.sim.room_actor import RoomActor
 
 SAFETY_MOTION = (ev.JERK, ev.TOO_FAST)
 # A flick counts as warned by a jerk/too-fast warning within this long of its onset (issue #15).
@@ -88,56 +89,6 @@ class Ears:
 
     def close(self) -> None:
         self._pending.clear()
-
-
-class RoomActor:
-    """What the patient does about the room when the app asks: come closer, move back, move to
-    the middle, turn on a light, close the curtains.
-
-    A real patient sitting too far from the laptop moves when told; the
-    virtual one does too, after its reaction time, and the scene is re-rendered
-    from its new place (`renderer` is rebuilt from the changed `SceneSpec`).
-    Each request is followed at most `max_moves` times, as a person would
-    give up fiddling with the room eventually.
-    """
-
-    def __init__(self, scene, make_renderer, reaction_s: float, max_moves: int = 4) -> None:
-        self.scene = scene
-        self.make_renderer = make_renderer
-        self.renderer = make_renderer(scene)
-        self.reaction_s = float(reaction_s)
-        self.max_moves = int(max_moves)
-        self.moves: list[tuple[float, str]] = []
-        self._pending: list[tuple[float, str]] = []
-
-    def hear(self, t_s: float, text: str) -> None:
-        words = text.lower()
-        for key, change in (("closer", "closer"), ("move back", "back"), ("middle", "middle"),
-                            ("too dark", "light"), ("curtains", "curtains")):
-            if key in words:
-                self._pending.append((t_s + self.reaction_s, change))
-
-    def render(self, pose, t_s: float) -> np.ndarray:
-        due = [c for when, c in self._pending if when <= t_s]
-        self._pending = [(when, c) for when, c in self._pending if when > t_s]
-        if due and len(self.moves) < self.max_moves:
-            self.scene = _moved(self.scene, due[-1])
-            self.renderer = self.make_renderer(self.scene)
-            self.moves.append((t_s, due[-1]))
-        return self.renderer.render(*map(float, pose), t_s=t_s)
-
-
-def _moved(scene, change: str):
-    """The scene after the patient did what it was asked."""
-    if change == "closer":
-        return scene.replace(distance_m=max(0.45, scene.distance_m - 0.15))
-    if change == "back":
-        return scene.replace(distance_m=min(1.0, scene.distance_m + 0.15))
-    if change == "middle":
-        return scene.replace(camera_x_m=0.0, camera_yaw_deg=0.0)
-    if change == "light":
-        return scene.replace(light_level=max(scene.light_level, 0.8))
-    return scene.replace(window_behind=0.3 * scene.window_behind)
 
 
 @dataclass(frozen=True)
@@ -340,7 +291,8 @@ def run_pipeline_session(routine, traits: PatientTraits, *, seed: int, scene=Non
         scene = scene if scene is not None else SceneSpec()
     rng = np.random.default_rng(seed + 7919)
     patient = VirtualPatient(routine, traits, seed=seed, mistakes=mistakes)
-    room = RoomActor(scene, make_renderer, reaction_s=traits.reaction_s + 1.0)
+    room = RoomActor(scene, make_renderer, reaction_s=traits.reaction_s + 1.0,
+                     rng=np.random.default_rng(seed + 104729))
     ears = Ears(patient, room)
     loop = SessionLoop(routine, Measurement(), voice=ears, display=None, keep_events=True)
     budget = max_s if max_s is not None else session_budget_s(routine, traits)
