@@ -17,6 +17,8 @@ from matplotlib.figure import Figure
 from neckcoach.core.samples import MOVEMENT_AXIS
 from neckcoach.io.records import iter_reps, rep_metric, rep_warning_kinds
 from neckcoach.report.norms import DIRECTION_ORDER, LABELS, NORMS, UNITS
+from neckcoach.report.trace_trust import (KINDS, LOWER_BOUND, TRUSTED, UNTRUSTED, frame_kinds, measured,
+                                          no_face_spans, trust_lines)
 
 AXIS_LABEL = {"yaw": "Rotation (yaw) °\n+ left / − right", "pitch": "Flex/ext (pitch) °\n+ chin down",
               "roll": "Side bend (roll) °\n+ left / − right", "retraction": "Retraction mm\n+ chin tuck"}
@@ -24,6 +26,16 @@ AXIS_FIELD = {"yaw": "yaw_deg", "pitch": "pitch_deg", "roll": "roll_deg",
               "retraction": "retraction_mm"}
 _SIDE_SIGN = {"left": 1.0, "right": -1.0, "flexion": 1.0, "extension": -1.0, "back": 1.0}
 GOOD, PARTIAL, WARN, LINE = "#2e7d32", "#ef6c00", "#c62828", "#1f4e79"
+GUESS, BOUND, NO_FACE = "#9e9e9e", "#7b1fa2", "#bdbdbd"
+# How each kind of reading is drawn (issue #14): only a trusted one as the solid line of fact.
+TRUST_STYLE = {
+    TRUSTED: {"color": LINE, "lw": 1.2, "ls": "-", "zorder": 2.3, "label": "your head"},
+    UNTRUSTED: {"color": GUESS, "lw": 1.1, "ls": "--", "zorder": 2.1,
+                "label": "not measured reliably (a rough guess)"},
+    LOWER_BOUND: {"color": BOUND, "lw": 2.2, "ls": ":", "zorder": 2.2,
+                  "label": "at least this far (beyond what the camera can measure)"},
+}
+NO_FACE_LABEL = "face not in view"
 
 
 def _png(fig: Figure) -> bytes:
@@ -65,18 +77,27 @@ def _rep_sign(rep: Mapping[str, Any]) -> float:
 
 
 def angle_figure(session: Mapping[str, Any], trace: Mapping[str, Sequence[float]]) -> bytes:
-    """Angle over time per exercised axis, with target bands, rep peaks and warnings."""
+    """Angle over time per exercised axis, with target bands, rep peaks and warnings.
+
+    Only trusted readings make the solid line; a guess and an 'at least' are
+    drawn in styles of their own and a stretch without a face is left blank
+    and shaded (`trace_trust`), so no untrusted number is shown as fact.
+    """
     axes = session_axes(session, trace)
-    fig = Figure(figsize=(11, 2.6 * len(axes) + 0.6))
+    fig = Figure(figsize=(11, 2.6 * len(axes) + 0.9))
     t = list(trace.get("t_s", []))
-    found = list(trace.get("face_found", [1.0] * len(t)))
     warnings = [w for w in session.get("warnings") or [] if _f(w.get("t_s")) is not None]
+    gaps = no_face_spans(trace)
+    drawn: set[str] = set()
     for i, axis in enumerate(axes):
         ax = fig.add_subplot(len(axes), 1, i + 1)
         values = list(trace.get(AXIS_FIELD[axis], []))
-        n = min(len(t), len(values), len(found))
-        y = [values[k] if found[k] and found[k] == found[k] else math.nan for k in range(n)]
-        ax.plot(t[:n], y, color=LINE, lw=1.2, label="your head")
+        kinds = frame_kinds(trace, axis)
+        ok = measured(kinds)
+        n = len(kinds)
+        _draw_trust_lines(ax, trace, axis, drawn)
+        for start, end in gaps:
+            ax.axvspan(start, end, facecolor="none", edgecolor=NO_FACE, hatch="////", lw=0, zorder=0.5)
         ax.axhline(0, color="#999", lw=0.6)
         for ex in session.get("exercises") or []:
             if MOVEMENT_AXIS.get(str(ex.get("movement"))) != axis:
@@ -97,10 +118,11 @@ def angle_figure(session: Mapping[str, Any], trace: Mapping[str, Sequence[float]
                 if target is not None:
                     lo, hi = sorted((sign * abs(target) * 0.9, sign * abs(target) * 1.1))
                     ax.fill_between([start, end], lo, hi, color="#a5d6a7", alpha=0.5, lw=0)
-                window = [k for k in range(n) if start <= t[k] <= end and y[k] == y[k]]
+                # The dot marks the furthest reading the rep counter could use, never a guess.
+                window = [k for k in range(n) if ok[k] and start <= t[k] <= end]
                 if window:
-                    k = max(window, key=lambda j: sign * y[j])
-                    tp, yp = t[k], y[k]
+                    k = max(window, key=lambda j: sign * values[j])
+                    tp, yp = t[k], values[k]
                 else:
                     peak = _f(rep_metric(rep, "peak_abs"))
                     tp, yp = (start + end) / 2, sign * abs(peak) if peak is not None else 0.0
@@ -123,14 +145,32 @@ def angle_figure(session: Mapping[str, Any], trace: Mapping[str, Sequence[float]
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    fig.legend(handles=[Line2D([], [], color=LINE, label="your head"),
-                        Patch(color="#a5d6a7", label="target zone"),
-                        Line2D([], [], marker="o", ls="", color=GOOD, label="rep reached target"),
-                        Line2D([], [], marker="o", ls="", color=PARTIAL, label="rep short of target"),
-                        Line2D([], [], marker="v", ls="--", color=WARN, label="warning")],
-               loc="upper center", ncol=5, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    handles = [Line2D([], [], color=TRUST_STYLE[k]["color"], lw=TRUST_STYLE[k]["lw"], ls=TRUST_STYLE[k]["ls"],
+                      label=TRUST_STYLE[k]["label"]) for k in KINDS if k == TRUSTED or k in drawn]
+    if gaps:
+        handles.append(Patch(facecolor="none", edgecolor=NO_FACE, hatch="////", label=NO_FACE_LABEL))
+    handles += [Patch(color="#a5d6a7", label="target zone"),
+                Line2D([], [], marker="o", ls="", color=GOOD, label="rep reached target"),
+                Line2D([], [], marker="o", ls="", color=PARTIAL, label="rep short of target"),
+                Line2D([], [], marker="v", ls="--", color=WARN, label="warning")]
+    fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.55 / fig.get_figheight()))
     return _png(fig)
+
+
+def _draw_trust_lines(ax: Any, trace: Mapping[str, Sequence[float]], axis: str, drawn: set[str]) -> None:
+    """One line per kind of reading (`TRUST_STYLE`); lone readings as dots. Adds the kinds drawn."""
+    parts = trust_lines(trace, axis)
+    for kind in KINDS:
+        style = dict(TRUST_STYLE[kind])
+        xs, ys = parts.lines[kind]
+        if xs:
+            ax.plot(xs, ys, gid=kind, **style)
+        dx, dy = parts.dots[kind]
+        if dx:
+            ax.plot(dx, dy, gid=kind, marker=".", ms=4, ls="", color=style["color"], zorder=style["zorder"],
+                    label=style["label"])
+    drawn.update(parts.kinds_drawn())
 
 
 def _movement_of(session: Mapping[str, Any], exercise_id: Any) -> str | None:

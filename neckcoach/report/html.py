@@ -389,8 +389,12 @@ def build_report(session_dir: str | os.PathLike[str],
 {symptoms_html}
 <section class="card"><h2>Your head angle over time</h2>
 {_img(pngs['angles'], 'angle over time')}
-<p class="note">Green zone: the target for each repetition. Dots: the furthest point of each
-repetition. Red dashed lines: warnings.</p></section>
+<p class="note">Blue line: your head, as measured. Grey dashed line: not measured reliably (the
+camera lost exactly where your head was), so it is only a rough guess, not used for counting or for your ranges.
+Purple dotted line: your head went at least this far, beyond what the camera can measure. A break
+in the line: nothing was measured there; shaded when your face was not in view. Green zone: the
+target for each repetition. Dots: the furthest measured point of each repetition. Red dashed lines:
+warnings.</p></section>
 <section class="card"><h2>Range per direction</h2>{_img(pngs['range'], 'range per direction')}
 {_range_table(summary)}<p class="note">{html.escape(NORMS_NOTE)}</p></section>
 <section class="card"><h2>Speed and smoothness per repetition</h2>
