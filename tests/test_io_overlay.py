@@ -308,3 +308,31 @@ def test_a_real_window_under_xvfb_shows_why_counting_is_paused():
                                      lambda im: _amber(im).sum() > 300)
     assert code == 0, err
     assert img is not None and _amber(img).sum() > 300  # "Counting paused" reached the screen
+
+
+GAUGE_CASES = [
+    # (kinematics flags, trust, gauge text)
+    (dict(yaw_reliable=True), "measured", "+46 deg"),
+    (dict(yaw_reliable=False, lower_bound_axes=("yaw",)), "at_least", "at least 46 deg"),
+    (dict(yaw_reliable=False), "unsure", "unsure"),  # e.g. followed points that stuck (seed 400236)
+]
+
+
+@pytest.mark.parametrize("flags,trust,text", GAUGE_CASES)
+def test_the_gauge_shows_a_number_only_as_far_as_it_was_measured(flags, trust, text):
+    from neckcoach.app.view import overlay_state
+    from neckcoach.core.samples import Kinematics
+
+    kin = Kinematics(t_s=1.0, face_found=True, reliable=True, yaw_deg=46.0, **flags)
+    state = overlay_state({"axis": "yaw", "target": 50.0, "expected_side": "left"}, kin)
+    assert (state.live_trust, overlay.gauge_text(state)) == (trust, text)
+    img = draw_overlay(_frame(), state)
+    assert img.shape == (480, 640, 3)
+
+
+def test_an_unsure_needle_is_grey_even_in_the_target_band():
+    base = OverlayState(axis="yaw", live_value=50.0, target_value=50.0, target_band=(45.0, 55.0))
+    green = draw_overlay(_frame(), base)
+    grey = draw_overlay(_frame(), dataclasses.replace(base, live_trust="unsure"))
+    is_green = lambda img: int(np.count_nonzero((img[:, :, 1] > 180) & (img[:, :, 0] < 90) & (img[:, :, 2] < 90)))
+    assert is_green(green) > is_green(grey) + 20

@@ -54,9 +54,10 @@ def overlay_state(
         band = (min(a, b), max(a, b))
     limit = exercise.safety_limit if exercise is not None else None
     axis = coach_state.get("axis", "yaw")
-    live = None
+    live, trust = None, "measured"
     if kin is not None and kin.face_found:
         live = float(kin.value(axis))
+        trust = live_trust(kin, axis)
     hold_s = float(coach_state.get("hold_s") or 0.0)
     hold_done = float(coach_state.get("hold_progress_s") or 0.0)
     holding = hold_s > 0 and coach_state.get("rep_state") == "at_target"
@@ -80,6 +81,7 @@ def overlay_state(
         axis=axis,
         unit=coach_state.get("unit", "deg"),
         live_value=live,
+        live_trust=trust,
         target_value=signed_target,
         target_band=band,
         safety_limit=None if limit is None else sign * float(limit),
@@ -98,6 +100,14 @@ def overlay_state(
         calibrating_progress=calibrating_progress,
         fps=fps,
     )
+
+
+def live_trust(kin: Kinematics, axis: str) -> str:
+    """How the gauge may show this frame's reading (see `OverlayState.live_trust`): the patient
+    watches it to know how far they went, so an untrusted reading is not shown as a number."""
+    if kin.is_lower_bound(axis):
+        return "at_least"
+    return "measured" if kin.is_reliable(axis) else "unsure"
 
 
 def pause_message(coach_state: dict[str, Any]) -> str:

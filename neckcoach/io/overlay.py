@@ -84,6 +84,7 @@ class OverlayState:
     axis: str = "yaw"
     unit: str = "deg"
     live_value: float | None = None
+    live_trust: str = "measured"  # or "at_least" (a lower bound) or "unsure" (not measured reliably)
     target_value: float | None = None
     target_band: tuple[float, float] | None = None
     safety_limit: float | None = None
@@ -335,6 +336,20 @@ def _clip(v: float, lo: float = 0.0, hi: float = 1.0) -> float:
     return min(max(float(v), lo), hi)
 
 
+def gauge_text(state: OverlayState) -> str:
+    """The gauge's number as the measurement stands (issue #14): a reading not measured
+    reliably is not shown as a number, and one beyond what the camera can measure is
+    "at least" it."""
+    unit = "mm" if state.unit == "mm" else "deg"
+    if state.live_value is None:
+        return ""
+    if state.live_trust == "unsure":
+        return "unsure"
+    if state.live_trust == "at_least":
+        return f"at least {abs(state.live_value):.0f} {unit}"
+    return f"{state.live_value:+.0f} {unit}"
+
+
 def _value_to_angle(v: float, span: float, screen_sign: int) -> float:
     """Gauge angle in degrees: 0 = straight up, positive = towards screen right."""
     return _clip(v / span, -1.0) * 90.0 * screen_sign
@@ -377,15 +392,17 @@ def _draw_gauge(img, st, state: OverlayState, mirror: bool, big: bool) -> None:
     if state.live_value is not None and not state.face_lost:
         a = _value_to_angle(state.live_value, span, sign)
         colour = WHITE
-        if state.safety_limit is not None and abs(state.live_value) >= abs(state.safety_limit):
+        if state.live_trust == "unsure":
+            colour = GREY  # where the head seems to be, not a measurement: no colour judges it
+        elif state.safety_limit is not None and abs(state.live_value) >= abs(state.safety_limit):
             colour = RED
         elif state.target_band and min(state.target_band) <= state.live_value <= max(state.target_band):
             colour = GREEN
         cv2.line(img, c, _pt(c, r - st.thick(2), a), colour, st.thick(3), cv2.LINE_AA)
         cv2.circle(img, c, st.thick(5), colour, -1, cv2.LINE_AA)
-        unit = "mm" if state.unit == "mm" else "deg"
-        _text(img, f"{state.live_value:+.0f} {unit}", (c[0], c[1] + int(40 * st.s)), st,
-              _fit(f"{state.live_value:+.0f} {unit}", st, 1.1, 1.2, 2 * r), colour, 1.2, "center")
+        label = gauge_text(state)  # inside the end labels (L / R) at the dial's ends
+        _text(img, label, (c[0], c[1] + int(40 * st.s)), st, _fit(label, st, 1.1, 1.2, int(1.6 * r)), colour, 1.2,
+              "center")
     neg_label, pos_label = AXIS_END_LABELS.get(state.axis, ("", ""))
     pos_x, neg_x = (c[0] + sign * r, c[0] - sign * r)
     for label, x in ((pos_label, pos_x), (neg_label, neg_x)):
