@@ -251,7 +251,11 @@ def test_a_bad_picture_mid_session_pauses_and_resumes_without_losing_the_count(t
     assert [e.kind for e in warned] == [kind] and 15.2 <= warned[0].t_s <= 15.6
     resumed = [e for e in result.events if e.kind == ev.RESUMED]
     assert len(resumed) == 1 and 18.2 <= resumed[0].t_s <= 18.6
-    assert QUALITY_MESSAGES[kind] in voice.said
+    if kind == ev.TOO_CLOSE:  # told how far, from the face's width
+        assert re.fullmatch(r"Please move back about \d+ cm\.", warned[0].message)
+        assert warned[0].message in voice.said
+    else:
+        assert QUALITY_MESSAGES[kind] in voice.said
     counts = [e.data["count"] for e in result.events if e.kind == ev.REP]
     assert counts == [1, 2, 3]  # nothing lost, nothing counted twice
     saved = json.loads((tmp_path / "s" / "session.json").read_text())
@@ -324,6 +328,13 @@ def test_the_overlay_says_why_counting_is_paused_and_what_to_do(reason):
     state = overlay_state(coach, Kinematics(t_s=1.0, face_found=True, faces=1))
     assert state.pause_message == (USER_PAUSE_MESSAGE if reason == "user" else QUALITY_MESSAGES[reason])
     assert overlay_state(dict(coach, paused=False), None).pause_message == ""
+
+
+def test_the_overlay_keeps_saying_how_far_to_move_while_paused():
+    coach = {"phase": "active", "paused": True, "pause_reason": ev.TOO_FAR, "exercise_name": "Head turns",
+             "pause_advice": "Please come about 20 cm closer."}
+    state = overlay_state(coach, Kinematics(t_s=1.0, face_found=True, faces=1))
+    assert state.pause_message == "Please come about 20 cm closer."
 
 
 def _amber_in_top_band(img) -> int:

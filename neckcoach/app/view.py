@@ -117,7 +117,8 @@ def pause_message(coach_state: dict[str, Any]) -> str:
     reason = coach_state.get("pause_reason")
     if reason == "user":
         return USER_PAUSE_MESSAGE
-    return QUALITY_MESSAGES.get(reason, "Counting waits until I can measure you again.")
+    return (coach_state.get("pause_advice")
+            or QUALITY_MESSAGES.get(reason, "Counting waits until I can measure you again."))
 
 
 def _camera_check_state(status: CheckStatus, kin: Kinematics | None, fps: float | None) -> OverlayState:

@@ -119,6 +119,7 @@ class Coach:
         self._rest_sent: set[int] = set()
         self._next_after_rest = "set"
         self.quality_problem: str | None = None
+        self.quality_message = ""  # what was said about it (how far to move, when measured)
         self.user_paused = False
         self._problem: str | None = None
         self._problem_since: float | None = None
@@ -234,7 +235,8 @@ class Coach:
                     if not first:
                         self.session.end_pause(t)
                     self.session.start_pause(t, problem)
-                e = self._event(t, problem, QUALITY_MESSAGES[problem], reason=problem)
+                self.quality_message = self.quality.advice(problem, s, general=QUALITY_MESSAGES)
+                e = self._event(t, problem, self.quality_message, reason=problem)
                 out.append(e)
                 self.session.add_warning(e)
         else:
@@ -449,6 +451,7 @@ class Coach:
             "phase": self.phase,
             "paused": self.paused,
             "pause_reason": "user" if self.user_paused else self.quality_problem,
+            "pause_advice": self.quality_message if self.quality_problem is not None else "",
             "waiting_message": self.waiting_message if self.phase == "active" else "",
             "exercise_index": self.exercise_index,
             "exercises": len(self.routine.exercises),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from neckcoach.core import events as ev
@@ -151,9 +152,9 @@ class PictureQuality:
                     return ev.OFF_CENTRE
         return None
 
-    def advice(self, problem: str, sample) -> str:
+    def advice(self, problem: str, sample, general: Mapping[str, str] = CHECK_MESSAGES) -> str:
         """What to say about `problem`, seen in `sample`: how far to move or which way to tilt
-        the screen when the sample measures it, else the general instruction."""
+        the screen when the sample measures it, else the `general` instruction."""
         width_px = _measured(getattr(sample, "face_width_px", 0.0))
         image_w, image_h = _image_size(sample)
         if problem in (ev.TOO_FAR, ev.TOO_CLOSE) and width_px > 0 and image_w > 0:
@@ -172,7 +173,7 @@ class PictureQuality:
             dy = (float(centre[1]) - image_h / 2) / image_h
             if abs(dy) > self.max_centre_offset_frac and abs(dy) >= abs(dx):
                 return TILT_BACK_MESSAGE if dy < 0 else TILT_FORWARD_MESSAGE
-        return CHECK_MESSAGES[problem]
+        return general[problem]
 
     def _light(self, frame_luma: float, face_luma: float) -> str | None:
         if frame_luma > self.max_brightness or face_luma > self.max_brightness:
