@@ -171,6 +171,11 @@ class ReviewResult:
     kinematics: list[Kinematics] = field(default_factory=list)
 
     @property
+    def outside_exercises(self) -> list[dict[str, Any]]:
+        """Quick movements the safety monitor found while the person was not exercising (see core.review)."""
+        return list(self.session.get("quick_movements_outside_exercises") or [])
+
+    @property
     def picture_problems(self) -> list[dict[str, Any]]:
         """Spans when counting paused for the picture: kind, start_t_s, end_t_s."""
         return [{"kind": p.get("reason"), "start_t_s": p.get("start_t_s"), "end_t_s": p.get("end_t_s")}
@@ -233,8 +238,11 @@ def review_recording(routine, routine_path: Path, video: str | Path, out_dir: st
     try:
         recorder.extend(kins)
         recorder.set_exercises(session.get("exercises", []))
-        recorder.update_summary({"warnings": session.get("warnings", []), "pauses": session.get("pauses", []),
-                                 "outcome": outcome.to_dict(), "frames_processed": len(poses)})
+        summary = {"warnings": session.get("warnings", []), "pauses": session.get("pauses", []),
+                   "outcome": outcome.to_dict(), "frames_processed": len(poses)}
+        if "quick_movements_outside_exercises" in session:  # see core.review: not safety warnings
+            summary["quick_movements_outside_exercises"] = session["quick_movements_outside_exercises"]
+        recorder.update_summary(summary)
     finally:
         recorder.close(ended)
     return ReviewResult(ended_reason=ended, frames=len(poses), session=recorder.session, outcome=outcome,

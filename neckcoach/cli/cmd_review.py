@@ -60,7 +60,19 @@ def _problem_lines(result) -> tuple[str, ...]:
     spans = [f"{_PROBLEM_NAMES.get(p['kind'], p['kind'])} {p['start_t_s']:.1f}-"
              + (f"{p['end_t_s']:.1f} s" if p.get("end_t_s") is not None else "end")
              for p in result.picture_problems]
-    return ("picture problems: " + (", ".join(spans) if spans else "none"),)
+    return ("picture problems: " + (", ".join(spans) if spans else "none"),) + _outside_lines(result)
+
+
+def _outside_lines(result) -> tuple[str, ...]:
+    """Quick movements made outside the exercises: listed for the therapist, not warned (see core.review).
+
+    Said only when there were some, so that a recording of exercises alone reads as before."""
+    moves = result.outside_exercises
+    if not moves:
+        return ()
+    times = ", ".join(f"{m['t_s']:.1f}" for m in moves)
+    return (f"quick head movements outside the exercises (not judged as exercise movements): "
+            f"{len(moves)}, at {times} s",)
 
 
 @click.command("review", epilog=EXIT_CODES_HELP + "\n\nWith several videos, the highest code of any.")
@@ -78,9 +90,11 @@ def review(routine, videos, out_dir, neutral_window, report):
     No calibration pause, count-in or rests are needed: the neutral is the
     stillest, most frontal stretch of at least 0.8 s anywhere in the video,
     each exercise is counted, in the routine's order, until the next one's
-    movement starts, and every movement is judged by the live coach's safety
-    monitor. Each video gets the same session folder as `neckcoach run`
-    (session.json, reps.csv, trace.csv, report.html).
+    movement starts, and the movements made while exercising are judged by
+    the live coach's safety monitor (quick movements outside the exercises,
+    such as talking, are listed apart, not warned). Each video gets the same
+    session folder as `neckcoach run` (session.json, reps.csv, trace.csv,
+    report.html).
 
     \b
     Examples:

@@ -33,11 +33,51 @@ with their own times. An exercise followed by one with the same movement
 hands over once all its reps are counted (the movements cannot tell them
 apart).
 
+Motion is judged as exercise motion only while the person is exercising. A
+safety warning is about a movement made *while doing the exercise*: the live
+coach knows when that is (it asked for the movement), a recording does not.
+On real clips of people talking (benchmarks/README.md, "Reviewing a
+recording") the monitor finds what it is built to find -- a turn from 1 to
+14 deg in 0.32 s, a nod whose speed jumps by 66 deg/s, leaning towards the
+screen at 117 mm/s -- as quick as the 15 deg / 250 ms flick it must catch
+during an exercise, so no threshold can tell them apart; only the context
+can. Talking also crosses the counter's start threshold (a 23 deg glance is
+an "attempt" at a 50 deg turn), so an attempt alone is no evidence. What a
+conversation never holds and an exercise always does is the exercise's own
+signature, the hold: a complete repetition (reached, held for the
+prescription, brought back), or, for a patient who cannot reach the target,
+attempts that went at least `almost_fraction` of the way and stayed at their
+furthest point for half the prescribed hold (`held_attempt`). So the safety
+warnings of a recording are kept only while the person is doing the
+routine: from the first to the last exercising run (`exercising_spans`), the
+rests between sets and exercises included, as the live coach judges through
+its rests. An exercising run is a run of one exercise's attempts, each
+widened by one tempo on either side and chained where they overlap, that
+holds a complete repetition or two held attempts; it starts a tempo before
+its first attempt (whatever that reached: a flick on the first attempt of a
+set is part of the set) and ends a tempo after its last. On the clips, no
+attempt that went 60 % of the way stayed at its furthest point for more than
+0.28 of the hold; in the kinematics population (seeds 300000-300199) every
+run without a complete repetition, from patients who stop short, had at
+least two held attempts. (The rests are included because the live coach
+judges them: on seed 400043 a flick in the rest before an exercise was warned
+live, and that exercise's rep, miscounted by the review, left it outside any
+run.) What the monitor found outside that stretch is recorded apart
+(`SessionRecord.outside_exercises`, "quick head movements outside the
+exercises") for the therapist to look at, not as safety warnings. The price:
+in a recording without one complete repetition or two held attempts in a
+row, quick movements are listed, not warned. The decision needs the whole
+recording, so it is made at `finish`: from the first safety warning on,
+`update` holds every event back and `finish` returns them.
+
 Without a neutral (`count=False`) nothing is counted, but the speed of the
 movements is still judged: `too_fast` and `jerk` do not depend on where
 neutral is (a 260 deg/s head shake is one whatever the head's rest pose),
 while `out_of_range` and `compensation` do and are left out. The first
-exercise's monitor judges, as the routine would begin with it.
+exercise's monitor judges, as the routine would begin with it. No attempt can
+be recognised without a neutral, so these are all kept as warnings: such a
+recording already ends with "I could not start counting", and a 100 deg/s
+swing in it is shown, not filed away.
 
 Pure: kinematics in, events and a `SessionRecord` out; time is passed in.
 """
@@ -139,18 +179,24 @@ class ReviewCoach:
     the picture thresholds: as `Coach`. prime_s: how much of the recording before a
     candidate exercise's first movement its safety monitor is fed (silently), so it
     judges that movement like a monitor that was running: 1 s covers its 0.3 s
-    warm-up and its 0.5 s travel window.
+    warm-up and its 0.5 s travel window. exercising_only: keep safety warnings
+    only inside exercising stretches (see the module docstring); False judges
+    the whole recording as before (for comparison in benchmarks).
     """
 
     def __init__(self, routine, *, count: bool = True, pause_after_s: float = 0.5, resume_after_s: float = 0.5,
                  prime_s: float = 1.0, counter_options: dict | None = None,
                  safety_options: dict | None = None, quality: PictureQuality | None = None,
-                 min_face_width_px: float = 80.0, min_brightness: float = 40.0) -> None:
+                 min_face_width_px: float = 80.0, min_brightness: float = 40.0,
+                 exercising_only: bool = True) -> None:
         if not getattr(routine, "exercises", None):
             raise ValueError("routine must have at least one exercise")
         if not isinstance(count, bool):
             raise TypeError(f"count must be True or False, got {count!r}")
+        if not isinstance(exercising_only, bool):
+            raise TypeError(f"exercising_only must be True or False, got {exercising_only!r}")
         self.count = count
+        self.exercising_only = exercising_only
         self.routine = routine
         self.ranges = getattr(routine, "ranges", None)
         self.pause_after_s = check_range("pause_after_s", pause_after_s, 0, 10)
@@ -174,6 +220,9 @@ class ReviewCoach:
         self.session = SessionRecord(getattr(self.routine, "title", None))
         self._ring: deque[Kinematics] = deque()
         self._held: list[_Item] = []
+        # Released, but returned only once every safety warning before them is decided (at `finish`).
+        self._queue: list[_Item] = []
+        self._undecided: list[_Item] = []
         self._candidates: list[_Candidate] = []
         self._probes: dict[int, RepCounter] = {}
         self.current: _Track | None = None
@@ -356,11 +405,45 @@ class ReviewCoach:
         if not ready:
             return []
         self._held = [h for h in self._held if h.event.t_s >= limit]
-        out = []
         for item in ready:
-            self._apply(item)
-            out.append(item.event)
+            if self._judged_at_the_end(item):
+                self._undecided.append(item)
+            else:
+                self._apply(item)
+            self._queue.append(item)
+        if self._undecided:
+            return []
+        out, self._queue = [item.event for item in self._queue], []
         return out
+
+    def _judged_at_the_end(self, item: _Item) -> bool:
+        """A safety warning whose stretch may or may not turn out to be exercise (module docstring)."""
+        return self.count and self.exercising_only and item.event.kind in ev.SAFETY_KINDS
+
+    def _decide(self, t: float) -> None:
+        """The recording is over: keep the safety warnings made while exercising, file the rest apart."""
+        attempts = []
+        for ex, rec in zip(self.routine.exercises, self.session.exercises):
+            reps = list(rec.reps)
+            now = self.current.counter.current if self.current.record is rec else None
+            if now is not None and now not in reps:  # the recording ended during this attempt
+                reps.append(now)
+            attempts.append((float(ex.tempo_s), [
+                (r.start_t_s, r.end_t_s if r.end_t_s is not None else t, r.complete,
+                 held_attempt(r, float(ex.hold_s), self.almost_fraction)) for r in reps]))
+        spans = exercising_spans(attempts)
+        first, last = (spans[0][0], max(b for _, b in spans)) if spans else (math.inf, -math.inf)
+        outside = []
+        for item in self._undecided:
+            if first <= item.event.t_s <= last:
+                self._apply(item)
+            else:
+                outside.append(item)
+        self._undecided = []
+        gone = set(map(id, outside))
+        self._queue = [item for item in self._queue if id(item) not in gone]
+        self.session.warnings.sort(key=lambda w: w["t_s"])
+        self.session.outside_exercises = [_outside(item.event) for item in outside]
 
     def _apply(self, item: _Item) -> None:
         """Put a released event into the session record (as `Coach._record`)."""
@@ -397,13 +480,70 @@ class ReviewCoach:
         for ex in self.routine.exercises[len(self.session.exercises):]:
             rec = self.session.start_exercise(ex, t)
             rec.end_t_s, rec.seen = t, False
-        out = self._release(everything=True)
+        self._release(everything=True)
+        if self.exercising_only:
+            self._decide(t)
+        out, self._queue = [item.event for item in self._queue], []
         for ex, rec in zip(self.routine.exercises, self.session.exercises):
             rec.sets_completed = _sets_done(ex, rec)
         self.session.completed = all(_sets_done(ex, rec) >= ex.sets
                                      for ex, rec in zip(self.routine.exercises, self.session.exercises))
         self._finished = True
         return out
+
+
+def exercising_spans(exercises, held_needed: int = 2) -> list[tuple[float, float]]:
+    """(start, end) of the runs of attempts that show the person exercising (see the module docstring).
+
+    `exercises`: per exercise, (tempo_s, [(start_t_s, end_t_s, complete, held) of each attempt]).
+    Each attempt is widened by one tempo on either side -- the rest between two reps of a set is
+    shorter than two reps, and a jolt as the head leaves neutral is warned before the counter
+    sees the attempt start -- and overlapping attempts form one run. A run with a complete
+    repetition, or `held_needed` held attempts, is a stretch of exercise, whatever its other
+    attempts reached: one held tilt of the head while listening is not yet an exercise, two in
+    the exercise's rhythm are.
+    """
+    spans: list[tuple[float, float]] = []
+    for tempo_s, attempts in exercises:
+        runs: list[list] = []
+        for start, end, complete, held in sorted(attempts):
+            a, b = start - tempo_s, end + tempo_s
+            if runs and a <= runs[-1][1]:
+                run = runs[-1]
+                run[1], run[2], run[3] = max(run[1], b), run[2] or complete, run[3] + int(held)
+            else:
+                runs.append([a, b, complete, int(held)])
+        spans.extend((a, b) for a, b, complete, held in runs if complete or held >= held_needed)
+    return sorted(spans)
+
+
+def held_attempt(rep: RepRecord, hold_s: float, almost_fraction: float) -> bool:
+    """The attempt went `almost_fraction` of the way and stayed at its furthest point for half the hold.
+
+    "At its furthest point": within 10 % of the target of it (at least 1.5 deg / 1 mm, well
+    above the filtered jitter of a held head), for a continuous `hold_s` / 2 -- a patient who
+    stops short still holds there as prescribed; talking does not stay put.
+    """
+    if rep.peak < almost_fraction * rep.target:
+        return False
+    tolerance = max(0.1 * rep.target, 1.0 if rep.unit == "mm" else 1.5)
+    since = None
+    for t, x in zip(rep._t, rep._x):
+        if rep._sign * x >= rep.peak - tolerance:
+            since = t if since is None else since
+            if t - since >= 0.5 * hold_s:
+                return True
+        else:
+            since = None
+    return False
+
+
+def _outside(e: Event) -> dict[str, Any]:
+    """What the session record keeps of a quick movement made outside the exercises."""
+    data = e.data or {}
+    return {"t_s": round(float(e.t_s), 3), "kind": e.kind, "axis": data.get("axis"),
+            "magnitude": None if e.magnitude is None else round(float(e.magnitude), 2), "unit": e.unit,
+            "exercise_id": e.exercise_id}
 
 
 def _fit(rep: RepRecord) -> float:
@@ -434,4 +574,4 @@ def review_kinematics(routine, kinematics, **options) -> tuple[list[Event], dict
     return events, coach.session.to_dict()
 
 
-__all__ = ["ReviewCoach", "review_kinematics"]
+__all__ = ["ReviewCoach", "exercising_spans", "held_attempt", "review_kinematics"]

@@ -75,6 +75,9 @@ class SessionRecord:
         self.completed = False
         # How the session ended for the person, set at the end (see core.outcome).
         self.outcome: dict[str, Any] | None = None
+        # A reviewed recording only: quick movements the safety monitor found outside any
+        # exercise, kept for the therapist but not warnings (see core.review). None live.
+        self.outside_exercises: list[dict[str, Any]] | None = None
 
     def start_exercise(self, exercise, t_s: float) -> ExerciseRecord:
         rec = ExerciseRecord(
@@ -125,6 +128,8 @@ class SessionRecord:
             "warning_counts": counts,
             "pauses": list(self.pauses),
             **({"outcome": dict(self.outcome)} if self.outcome is not None else {}),
+            **({"quick_movements_outside_exercises": list(self.outside_exercises)}
+               if self.outside_exercises is not None else {}),
         }
 
 

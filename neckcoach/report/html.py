@@ -203,7 +203,24 @@ def _warning_list(data: SessionData) -> str:
         items.append(f"<li><b>{_fmt(w.get('t_s'))} s</b> – "
                      f"{html.escape(str(w.get('kind')).replace('_', ' '))}{magnitude}{where}"
                      f": {html.escape(str(w.get('message') or ''))}</li>")
-    return "<ul>" + "".join(items) + "</ul>" if items else "<p>None.</p>"
+    listed = "<ul>" + "".join(items) + "</ul>" if items else "<p>None.</p>"
+    return listed + _outside_list(data)
+
+
+def _outside_list(data: SessionData) -> str:
+    """A reviewed recording's quick movements outside the exercises: shown, but not as warnings (core.review)."""
+    moves = [m for m in data.session.get("quick_movements_outside_exercises") or [] if isinstance(m, Mapping)]
+    if not moves:
+        return ""
+    items = []
+    for m in moves:
+        unit = f" {html.escape(str(m['unit']))}" if m.get("unit") else ""
+        magnitude = f" ({_fmt(m.get('magnitude'))}{unit})" if m.get("magnitude") is not None else ""
+        axis = f", {html.escape(str(m['axis']))}" if m.get("axis") else ""
+        items.append(f"<li><b>{_fmt(m.get('t_s'))} s</b> – {html.escape(str(m.get('kind')).replace('_', ' '))}"
+                     f"{axis}{magnitude}</li>")
+    return ("<p>Quick head movements outside the exercises (no repetition was being done then, so they "
+            "are not judged as exercise movements; worth a look):</p><ul>" + "".join(items) + "</ul>")
 
 
 def _range_table(summary: Mapping[str, Mapping[str, Any]]) -> str:
