@@ -43,6 +43,10 @@ PEAK_PROMINENCE_MM_S = 1.5
 # can be scored from rest to rest.
 PRE_S = 1.5
 _USE_POS = True
+# A jolt warned up to JOLT_LEAD_S before a rep left neutral belongs to that rep:
+# the safety monitor sees the velocity change as the head sets off, before the
+# counter sees the head leave the neutral band.
+JOLT_LEAD_S = 0.5
 # Where the head rests is the mean over REST_S (half a breath or more, so
 # breathing sway averages out rather than setting the zero at one end of it)
 # of a head that moved less than STILL_RANGE (deg, or mm: 0.8 deg of breathing
@@ -410,6 +414,14 @@ class RepCounter:
         self._tail = None
 
     @property
+    def leaving_t_s(self) -> float | None:
+        """When the head left neutral, while it is out of the band and no rep has started yet
+        (the start a rep would have if it started now); None otherwise."""
+        if self.state != "neutral" or len(self._lead) < 2:
+            return None
+        return self._lead[0][0]
+
+    @property
     def total_completed(self) -> int:
         return sum(self.completed.values())
 
@@ -628,7 +640,7 @@ class RepCounter:
             self.current.add(tl, xl, vl)
         self.current.peak_signed = x
         self.current.peak = abs(x)
-        self.current.jolted = self._jolt_t is not None and self._jolt_t >= start_t - 0.5
+        self.current.jolted = self._jolt_t is not None and self._jolt_t >= start_t - JOLT_LEAD_S
         self.state = "out"
         out.append(self._event(t, ev.REP_START, data={"count": self.total_completed}))
 
@@ -762,9 +774,13 @@ class RepCounter:
 
     def mark_jolt(self, t_s: float) -> None:
         """A sudden movement was warned at t_s: it belongs to the rep in progress, or to the one
-        about to start (the jolt is warned before the head has crossed the start threshold)."""
+        about to start (the jolt is warned before the head has crossed the start threshold).
+
+        t_s may be in the past (the review replays a monitor over frames the counter has
+        already seen), so the rep in progress takes it only if it is no earlier than
+        JOLT_LEAD_S before the rep began, as a rep about to start does."""
         self._jolt_t = float(t_s)
-        if self.current is not None:
+        if self.current is not None and self._jolt_t >= self.current.start_t_s - JOLT_LEAD_S:
             self.current.jolted = True
 
     def feed_tail(self, sample: Kinematics, t_s: float | None = None) -> list[Event]:

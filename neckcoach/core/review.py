@@ -22,16 +22,23 @@ movement a probe `RepCounter` watches its axis. When a probe starts a rep, a
 candidate track opens at the moment the head left neutral (its safety monitor
 primed on the second before, so it judges the movement from its start) and
 both tracks run. When the candidate's rep ends it is adopted if it reached at
-least `almost_fraction` of its target (a real attempt, not a glance) and fits
+least `almost_fraction` of its target (a real attempt, not a glance), was not
+a jolt (the counter's reason "sudden": the monitor warned a jerk or too-fast
+movement and the head never reached the target -- a flick sideways in a rest
+is not a move on to side bends; seed 400043 of
+benchmarks/review_population.py skipped the turns for one) and fits
 its target better than any rep the current exercise started meanwhile
 (|log(peak / target)|: a chin tuck's small nod is a poor chin nod but a good
 chin tuck). The current exercise then ends where the candidate began; what it
 counted or warned from that moment on is dropped, so every movement is
 counted and judged once, by the exercise it belongs to. Until a candidate is
 decided, events from its start on are held back: `update` returns them late,
-with their own times. An exercise followed by one with the same movement
-hands over once all its reps are counted (the movements cannot tell them
-apart).
+with their own times; so are those from where a probe's head has left
+neutral, where a candidate would begin (the current exercise's warning of a
+jerk as the next exercise sets off would otherwise be kept beside the
+candidate's own of the same jerk). An exercise followed by one with the same
+movement hands over once all its reps are counted (the movements cannot tell
+them apart).
 
 Motion is judged as exercise motion only while the person is exercising. A
 safety warning is about a movement made *while doing the exercise*: the live
@@ -103,6 +110,8 @@ from neckcoach.core.session_model import ExerciseRecord, SessionRecord, is_recor
 _REP_ENDS = (ev.REP, ev.PARTIAL)
 # Judged without a neutral: speeds do not depend on it (see the module docstring).
 _NEUTRAL_FREE = frozenset({ev.TOO_FAST, ev.JERK})
+# The warnings that mark the attempt they fall in as a jolt (`RepCounter.mark_jolt`), as live.
+_JOLTS = (ev.JERK, ev.TOO_FAST)
 
 
 @dataclass(eq=False)
@@ -119,7 +128,7 @@ class _Track:
 
     def step(self, kin: Kinematics, t: float) -> list["_Item"]:
         """Safety first (as the live coach), then the counter and the pacer."""
-        items = [_Item(e, self, e.t_s) for e in self.safety.update(kin, t, rep=self.rep_of(kin))]
+        items = [_Item(e, self, e.t_s) for e in self.judge(self.safety.update(kin, t, rep=self.rep_of(kin)))]
         events = self.counter.update(kin, t)
         events += self.pacer.on_rep_events(events)
         for e in events:
@@ -127,6 +136,14 @@ class _Track:
             items.append(_Item(e, self, rec.start_t_s if rec is not None else e.t_s,
                                rec if e.kind in _REP_ENDS else None))
         return items
+
+    def judge(self, warnings: list[Event]) -> list[Event]:
+        """Tell the counter of each jolt its monitor warned, as the live coach does (`Coach._run_safety`):
+        an attempt that jolted and never reached the target is then "sudden", not an attempt."""
+        for e in warnings:
+            if e.kind in _JOLTS:
+                self.counter.mark_jolt(e.t_s)
+        return warnings
 
     def rep_of(self, kin: Kinematics) -> int | None:
         """The rep a warning at this frame belongs to (the live coach's rule)."""
@@ -304,11 +321,11 @@ class ReviewCoach:
         rep = probe.current
         boundary = rep.start_t_s
         for past in list(self._ring)[:-1]:
-            found = track.safety.update(past, past.t_s,
-                                        rep=rep.index if past.face_found and past.t_s >= boundary else None)
+            found = track.judge(track.safety.update(
+                past, past.t_s, rep=rep.index if past.face_found and past.t_s >= boundary else None))
             if past.t_s >= boundary:
                 self._held.extend(_Item(e, track, e.t_s) for e in found)
-        self._held.extend(_Item(e, track, e.t_s) for e in track.safety.update(kin, t, rep=rep.index))
+        self._held.extend(_Item(e, track, e.t_s) for e in track.judge(track.safety.update(kin, t, rep=rep.index)))
         events = events + track.pacer.on_rep_events(events)
         self._held.extend(_Item(e, track, boundary if e.rep is not None else e.t_s) for e in events)
         self._candidates.append(_Candidate(track, rep, boundary))
@@ -323,7 +340,9 @@ class ReviewCoach:
             if t - cand.rep.start_t_s > self.candidate_timeout_tempos * float(cand.track.exercise.tempo_s):
                 self._drop(cand)
             return
-        if cand.rep.peak < self.almost_fraction * cand.rep.target:
+        # A jolt is not an attempt at the exercise (the counter's reason "sudden"): a head that
+        # jerked sideways once during a rest has not moved on to side bends.
+        if cand.rep.peak < self.almost_fraction * cand.rep.target or cand.rep.reason == "sudden":
             self._drop(cand)
             return
         fit = _fit(cand.rep)
@@ -399,8 +418,14 @@ class ReviewCoach:
 
     # ----------------------------------------------------------------- output
     def _release(self, everything: bool = False) -> list[Event]:
-        """Events before the earliest undecided candidate began, in time order."""
-        limit = math.inf if everything or not self._candidates else min(c.boundary_t_s for c in self._candidates)
+        """Events before the earliest undecided candidate began, in time order.
+
+        Nor any from where a probe's head has left neutral: a candidate opened there would begin
+        at that moment, and the current exercise's warnings from it on, already released, would
+        stay beside the candidate's own of the same movement (one jerk recorded twice)."""
+        starts = [c.boundary_t_s for c in self._candidates]
+        starts += [p.leaving_t_s for p in self._probes.values() if p.leaving_t_s is not None]
+        limit = math.inf if everything or not starts else min(starts)
         ready = sorted((h for h in self._held if h.event.t_s < limit), key=lambda h: h.event.t_s)
         if not ready:
             return []
