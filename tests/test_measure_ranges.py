@@ -59,6 +59,18 @@ def test_history_range_from_lower_bound_rep_says_at_least():
     assert history.describe_range(summary["rotation_right"], "°") == "47°"
 
 
+def test_a_jolt_is_neither_a_range_nor_a_smoothness():
+    """A jolt that never reached the target (reason "sudden") was not an attempt at the exercise."""
+    session = {"exercises": [{"movement": "rotation", "reps": [
+        {"side": "left", "peak_abs_deg": 15.3, "reason": "sudden", "sparc": -3.0},
+        {"side": "left", "peak_abs_deg": 12.0, "reason": "short_of_target", "sparc": -1.5},
+        {"side": "right", "peak_abs_deg": 30.0, "reason": "sudden"},
+    ]}]}
+    summary = history.summarize(session)
+    assert summary["rotation_left"]["range"] == 12.0 and summary["rotation_left"]["sparc"] == -1.5
+    assert summary["rotation_left"]["reps"] == 1 and "rotation_right" not in summary
+
+
 def test_session_trace_withholds_retraction_where_it_is_not_measured(tmp_path):
     import math
 

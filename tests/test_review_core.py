@@ -288,6 +288,12 @@ def _session(reps=(), exercises=1, pauses=(), span=(0.0, 60.0)):
                     {"complete": False, "reason": "short_of_target", "peak_abs_deg": 32.4, "target_deg": 50.0}]),
      {}, EXIT_NO_REPS, "You made 2 attempts, but none reached the target (your furthest was 32 deg of 50 deg), "
      "so none counted."),
+    (_session(reps=[{"complete": False, "reason": "sudden", "peak_abs_deg": 15.3, "target_deg": 50.0}]),
+     {}, EXIT_NO_REPS, "The only movement I saw was sudden, not an attempt at the exercise, so none counted."),
+    (_session(reps=[{"complete": False, "reason": "sudden", "peak_abs_deg": 41.0, "target_deg": 50.0},
+                    {"complete": False, "reason": "short_of_target", "peak_abs_deg": 20.0, "target_deg": 50.0}]),
+     {}, EXIT_NO_REPS, "You made 1 attempt, but none reached the target (your furthest was 20 deg of 50 deg), "
+     "so none counted."),
     (_session(), {}, EXIT_NO_REPS, "I did not see a single head turn: your head stayed close to where it started."),
     (_session(), {"ended_reason": "quit"}, EXIT_NO_REPS, "You ended the session before the first head turn."),
     (_session(reps=[{"complete": True}]), {}, 0, "You did 1 of 10 repetitions."),

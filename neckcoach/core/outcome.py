@@ -93,7 +93,10 @@ def _why_no_reps(session: Mapping[str, Any], exercises: list[Mapping[str, Any]],
     noted = next((e for e in exercises if e.get("note")), None)
     if noted is not None:
         return f"I could not count any repetitions: {noted['note']}."
-    attempts = [(e, r) for e in exercises for r in e.get("reps") or [] if isinstance(r, Mapping)]
+    moves = [(e, r) for e in exercises for r in e.get("reps") or [] if isinstance(r, Mapping)]
+    # A jolt that never reached the target was not an attempt at the exercise (the counter's
+    # reason "sudden"): its furthest point is where a sudden movement went, not an attempt's.
+    attempts = [(e, r) for e, r in moves if r.get("reason") != "sudden"]
     held_short = [(e, r) for e, r in attempts if r.get("reason") == "hold_short"]
     if held_short:
         return (f"You reached the target {len(held_short)} time{'s' if len(held_short) != 1 else ''}, "
@@ -111,6 +114,10 @@ def _why_no_reps(session: Mapping[str, Any], exercises: list[Mapping[str, Any]],
     if attempts:
         return (f"You made {len(attempts)} attempt{'s' if len(attempts) != 1 else ''}, "
                 f"but none reached the target{_furthest(attempts)}, so none counted.")
+    if moves:
+        n = len(moves)
+        return (f"The only movement{'s' if n != 1 else ''} I saw {'were' if n != 1 else 'was'} sudden, "
+                f"not {'attempts' if n != 1 else 'an attempt'} at the exercise, so none counted.")
     first = next((e for e in exercises if e.get("seen", True)), exercises[0])
     noun = _NOUNS.get(str(first.get("movement")), "repetition")
     if ended_reason in ("quit", "interrupted", "terminated"):

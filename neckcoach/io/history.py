@@ -140,7 +140,10 @@ def summarize(session: Mapping[str, Any]) -> dict[str, Any]:
     A rep whose peak was beyond what can be measured carries
     `"peak_lower_bound": true` (the rep counter's record); when the best range
     comes from such a rep, `range_lower_bound` is True and the range is said
-    as "at least" it.
+    as "at least" it. A jolt that never reached the target (reason "sudden")
+    was not an attempt at the exercise, so neither its reach nor its roughness
+    is the person's range or smoothness (a conversation's quick glance
+    reviewed as a rotation read as "best rotation 15 deg, 20 % of an adult's").
     """
     from neckcoach.io.records import rep_metric
 
@@ -149,7 +152,7 @@ def summarize(session: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(ex, Mapping):
             continue
         for rep in ex.get("reps") or []:
-            if not isinstance(rep, Mapping):
+            if not isinstance(rep, Mapping) or rep.get("reason") == "sudden":
                 continue
             direction = direction_of(ex.get("movement"), rep.get("side"))
             if direction is None:
