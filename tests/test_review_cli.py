@@ -54,7 +54,7 @@ def test_two_videos_each_get_a_record_a_summary_and_a_reason(tmp_path):
         "I did not see a single head turn: your head stayed close to where it started.\n"
         f"Session record: {tmp_path / 'single_face'}\n"
         f"[2/2] {gone}\n"
-        "Neutral: the stillest, most frontal stretch: 0.0-0.9 s (head still within 0.9 deg)\n"
+        "Neutral: the stillest, most frontal stretch: 0.7-2.3 s (head still within 0.5 deg)\n"
         "Session ended: recording ended (169 frames, N frames/s processed)\n"
         "  Head turns: 0 / 10 reps\n"
         "  warnings: face_lost x1\n"
