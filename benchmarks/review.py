@@ -318,6 +318,8 @@ def main() -> None:
     parser.add_argument("--tilted", action="store_true", help="render with a webcam below the eyes, tilted up")
     parser.add_argument("--verbose", action="store_true", help="keep MediaPipe's own log lines")
     args = parser.parse_args()
+    # The reviewed recordings are the benchmark's, not the user's: keep them out of their history.
+    os.environ.setdefault("NECKCOACH_HOME", tempfile.mkdtemp(prefix="neckcoach-bench-home-"))
     if not args.verbose:
         from neckcoach.io.native_logs import quiet_native_logs
 

@@ -21,6 +21,16 @@ CLIPS = REPO / "tests" / "data" / "clips"
 ROUTINES = REPO / "neckcoach" / "routines"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session_home(tmp_path_factory):
+    """The same for module- and session-scoped fixtures, which run before any per-test fixture
+    (they had indexed their sessions in the real user's history, which the next report listed)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("NECKCOACH_HOME", str(tmp_path_factory.mktemp("neckcoach_session_home")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Keep session history and data out of the real user's data dir."""

@@ -305,6 +305,7 @@ def list_sessions(include_missing: bool = False) -> tuple[list[HistoryEntry], li
     rows, notes = _read_rows("SELECT * FROM sessions", "the history index",
                              "; rebuild it with `neckcoach history --scan FOLDER`")
     entries: list[HistoryEntry] = []
+    missing: list[HistoryEntry] = []
     for row in rows:
         try:
             entry = HistoryEntry(
@@ -318,12 +319,22 @@ def list_sessions(include_missing: bool = False) -> tuple[list[HistoryEntry], li
             notes.append(f"skipped a damaged history row ({row[0] if row else '?'}): {exc}")
             continue
         if not include_missing and not entry.dir.is_dir():
-            notes.append(f"skipped {entry.session_id}: its folder {entry.dir} no longer exists")
+            missing.append(entry)
             continue
         entries.append(entry)
+    notes.extend(_missing_notes(missing))
     entries.sort(key=lambda e: (e.started_at.timestamp() if e.started_at else 0.0,
                                 e.session_id))
     return entries, notes
+
+
+def _missing_notes(missing: list[HistoryEntry], named: int = 2) -> list[str]:
+    """One note per indexed session whose folder is gone, or one for all of them when there are
+    more than `named`: a history of folders since moved or deleted would otherwise fill a report."""
+    if len(missing) <= named:
+        return [f"skipped {e.session_id}: its folder {e.dir} no longer exists" for e in missing]
+    return [f"skipped {len(missing)} sessions whose folders no longer exist (moved or deleted; "
+            "`neckcoach history --scan FOLDER` indexes moved ones again)"]
 
 
 def scan_folder(folder: str | os.PathLike[str]) -> int:
