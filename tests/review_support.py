@@ -122,3 +122,21 @@ def poses_from_script(script: MotionScript, *, fps: float = 30.0, seed: int = 0,
                               faces=1, face_width_px=160.0, brightness=110.0, image_size_px=(640, 480),
                               face_center_px=(320.0, 240.0), face_brightness=120.0))
     return poses
+
+
+def live_and_review_warnings(routine, poses):
+    """The jerk / too-fast warnings of the live coach and of the review over the same poses,
+    and the review's session record: the two must warn the same movement at the same time."""
+    from neckcoach.app.review import review_poses
+    from neckcoach.core import events as ev
+    from neckcoach.core.coach import Coach
+    from neckcoach.measure import Measurement
+
+    motion = (ev.JERK, ev.TOO_FAST)
+    live, coach, live_warnings = Measurement(detector=object()), Coach(routine), []
+    for pose in poses:
+        kin = live.update_pose(pose)
+        if kin.extra["calibrated"]:
+            live_warnings += [e for e in coach.update(kin) if e.kind in motion]
+    _, _, events, session, _ = review_poses(routine, poses)
+    return live_warnings, [e for e in events if e.kind in motion], session

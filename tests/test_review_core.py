@@ -13,18 +13,16 @@ import pytest
 
 from neckcoach.app.review import review_poses
 from neckcoach.core import events as ev
-from neckcoach.core.coach import Coach
 from neckcoach.core.neutral_search import NeutralSearch
 from neckcoach.core.outcome import EXIT_NO_NEUTRAL, EXIT_NO_REPS, explain
 from neckcoach.core.review import ReviewCoach, review_kinematics
 from neckcoach.core.samples import HeadPose
-from neckcoach.measure import Measurement
 from neckcoach.routine import load_routine
 from neckcoach.sim.motion import MotionScript, Segment
 from neckcoach.sim.scripted import script_for_routine
 from tests.conftest import ROUTINES
-from tests.review_support import (counted_by_side, expected_by_side, home_script, poses_from_script,
-                                  restless_script, shifted)
+from tests.review_support import (counted_by_side, expected_by_side, home_script, live_and_review_warnings,
+                                  poses_from_script, restless_script, shifted)
 
 BUNDLED = ("rotation", "side_bend", "flexion_extension", "retraction", "chin_nod", "headache_programme")
 
@@ -118,16 +116,7 @@ def test_a_flick_is_warned_when_the_live_coach_warns_it():
     r = routine("rotation").model_copy()
     r = r.model_copy(update={"exercises": [r.exercises[0].model_copy(update={"reps": 3})]})
     script = shifted(script_for_routine(r, seed=30, mistakes=("jerky",), lead_in_s=5.0), 0.0)
-    poses = poses_from_script(script, seed=31)
-    live = Measurement(detector=object())
-    coach = Coach(r)
-    live_warnings = []
-    for pose in poses:
-        kin = live.update_pose(pose)
-        if kin.extra["calibrated"]:
-            live_warnings += [e for e in coach.update(kin) if e.kind in (ev.JERK, ev.TOO_FAST)]
-    _, _, events, _, _ = review_poses(r, poses)
-    review_warnings = [e for e in events if e.kind in (ev.JERK, ev.TOO_FAST)]
+    live_warnings, review_warnings, _ = live_and_review_warnings(r, poses_from_script(script, seed=31))
     (flick,) = script.flicks
     assert live_warnings and review_warnings
     assert min(e.t_s for e in live_warnings) >= flick.onset_s

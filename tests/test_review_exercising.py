@@ -16,14 +16,12 @@ import pytest
 from neckcoach.app.review import ReviewResult, review_poses
 from neckcoach.cli.cmd_review import _problem_lines
 from neckcoach.core import events as ev
-from neckcoach.core.coach import Coach
 from neckcoach.core.review import exercising_spans
-from neckcoach.measure import Measurement
 from neckcoach.routine import load_routine
 from neckcoach.sim.motion import ScriptBuilder
 from neckcoach.sim.scripted import script_for_routine
 from tests.conftest import ROUTINES
-from tests.review_support import poses_from_script, shifted
+from tests.review_support import live_and_review_warnings, poses_from_script, shifted
 
 ALL = {"exercising_only": False}  # the review before the rule: every movement judged
 
@@ -78,14 +76,7 @@ def test_a_flick_on_the_first_attempt_is_warned_when_the_live_coach_warns_it():
     (flick,) = script.flicks
     first_end = min(e.t_s for e in script.events if e.kind == "rep_end")
     assert flick.onset_s < first_end, "the flick must be on the first attempt"
-    poses = poses_from_script(script, seed=62)
-    live, coach, live_warnings = Measurement(detector=object()), Coach(r), []
-    for pose in poses:
-        kin = live.update_pose(pose)
-        if kin.extra["calibrated"]:
-            live_warnings += [e for e in coach.update(kin) if e.kind in (ev.JERK, ev.TOO_FAST)]
-    _, _, events, session, _ = review_poses(r, poses)
-    review_warnings = [e for e in events if e.kind in (ev.JERK, ev.TOO_FAST)]
+    live_warnings, review_warnings, session = live_and_review_warnings(r, poses_from_script(script, seed=62))
     assert live_warnings and review_warnings
     assert abs(min(e.t_s for e in review_warnings) - min(e.t_s for e in live_warnings)) <= 0.05
     assert session["quick_movements_outside_exercises"] == []
