@@ -55,7 +55,7 @@ dim, grainy picture is not taken for sudden movement:
   too-fast warnings in its dim-room sessions, 1 none, and 2 missed two more
   of the 33 too-fast reps than 1.
 Where noise lifts the velocity-change threshold of the exercise's own axis
-past `uncertain_factor` x `dv_deg_s` / `dv_mm_s` (82 deg/s: a 15 deg flick
+past GRAINY_DV_FACTOR x `dv_deg_s` / `dv_mm_s` (82 deg/s: a 15 deg flick
 changes the speed by 60-190 deg/s) for `noisy_sustain_s`, a jolt could go
 unnoticed: the monitor says so once (`grainy`), rather than implying the
 movement was watched. (A tremor raises the estimate too: its speed is real
@@ -91,6 +91,14 @@ ANGULAR_AXES = ("yaw", "pitch", "roll")
 NOISE_DV_SIGMAS = 7.0
 NOISE_TRAVEL_S = 0.5
 NOISE_FAST_SIGMAS = 1.0
+# Noise past this share of the nominal velocity-change threshold hides a
+# flick (a 15 deg flick changes the speed by 60-190 deg/s; 1.5 x 55 = 82).
+GRAINY_DV_FACTOR = 1.5
+# The followed points' pitch and roll err with the yaw (a half-face seen in
+# perspective): on a quick turn back they moved up to 0.6x the yaw speed with
+# the head's pitch steady (rendered scene 102). Below 15 deg/s of the other
+# angles that adds at most ~9 deg/s, a sixth of the velocity-change threshold.
+OTHERS_STILL_DEG_S = 15.0
 GRAINY_MESSAGE = ("The picture is grainy, so I may not notice a sudden movement. "
                   "More light in front of you will help.")
 # Default too-fast limit for home exercise, and the limit on the axes the
@@ -180,6 +188,22 @@ class SafetyMonitor:
       larger, and so is a trusted one while an untrusted frame is within the
       velocity window: a 15 deg flick changes the speed by 60-190 deg/s,
       1.5x the threshold is 82.
+    - steady_untrusted_s: pitch or roll read by the points followed past
+      face mesh (`extra["tracked"]`), untrusted for this long, is judged with
+      the plain thresholds again while the other angles hold still. The
+      wider margin is for a step between a trusted and an untrusted reading
+      (one frame read 8 deg off in a smooth turn); the followed points are
+      tracked frame to frame, so they carry no such step, and their noise
+      already raises the thresholds. They under-read a 16 deg nod or tilt
+      flick during a 40-60 deg turn's hold (a 10-15 deg swing, speed peaks
+      of 57-90 deg/s against a true 150): with the wider margin 12 of 27
+      such flicks went unwarned and 6 more were warned only at 367 ms
+      (rendered, tuning scenes baseline, 100 and 101). 0.5 s: the velocity
+      window plus the speed filter's settling (two 5 Hz low-passes, ~0.2 s)
+      plus a margin. Not face mesh's own untrusted values: past its range it
+      saturates and then catches up (scene 102: a 49 deg extension read 35
+      and flat, then 60 deg/s on the way back). Not while another angle
+      moves (see OTHERS_STILL_DEG_S).
     """
 
     def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 75.0,
@@ -189,7 +213,7 @@ class SafetyMonitor:
                  range_margin_fraction: float = 0.1, range_sustain_s: float = 0.1,
                  torso_limit_deg: float = 10.0, torso_sustain_s: float = 0.3,
                  rearm_s: float = 0.5, warmup_s: float = 0.3, uncertain_factor: float = 1.5,
-                 noisy_sustain_s: float = 2.0):
+                 steady_untrusted_s: float = 0.5, noisy_sustain_s: float = 2.0):
         self.exercise = exercise
         self.dv_deg_s = check_range("dv_deg_s", dv_deg_s, 10.0, 500.0)
         self.dv_mm_s = check_range("dv_mm_s", dv_mm_s, 5.0, 500.0)
@@ -209,6 +233,7 @@ class SafetyMonitor:
         self.rearm_s = check_range("rearm_s", rearm_s, 0.0, 10.0)
         self.warmup_s = check_range("warmup_s", warmup_s, 0.0, 5.0)
         self.uncertain_factor = check_range("uncertain_factor", uncertain_factor, 1.0, 5.0)
+        self.steady_untrusted_s = check_range("steady_untrusted_s", steady_untrusted_s, 0.0, 60.0)
         self.noisy_sustain_s = check_range("noisy_sustain_s", noisy_sustain_s, 0.0, 60.0)
         self._noisy_since: float | None = None
         self.grainy_said = False
@@ -247,6 +272,8 @@ class SafetyMonitor:
         self._base: dict[str, tuple[float, float] | None] = {}
         self._judged_since: dict[str, float] = {}
         self._uncertain_until: dict[str, float] = {}
+        self._untrusted_since: dict[str, float] = {}
+        self._angle_speeds: deque[tuple[float, dict[str, float]]] = deque()
         self._tracking_since: float | None = None
         self._tracked: bool | None = None
 
@@ -270,6 +297,7 @@ class SafetyMonitor:
         tracked = bool(sample.extra.get("tracked"))
         switched = self._tracked is not None and tracked != self._tracked
         self._tracked = tracked
+        others_still = self._others_still(t, sample)
         for a in self.axes:
             if switched and a != "retraction":
                 self._forget(a)  # judged again after warmup_s (see the class docstring)
@@ -296,9 +324,13 @@ class SafetyMonitor:
             # A velocity change is measured between trusted speeds only (see _window), and the
             # filtered speed of the frames after an untrusted value still carries some of its
             # error, so the wider margin holds for as long as such a frame is inside the window.
-            if not strict:
+            if strict:
+                self._untrusted_since.pop(a, None)
+                sure = t > self._uncertain_until.get(a, -1.0)
+            else:
                 self._uncertain_until[a] = t + self.window_s
-            sure = strict and t > self._uncertain_until.get(a, -1.0)
+                steady = t - self._untrusted_since.setdefault(a, t) >= self.steady_untrusted_s
+                sure = steady and tracked and a != "retraction" and others_still(a)
             on, mag = self._sudden(a, t, v, 1.0 if sure else self.uncertain_factor, strict, sv)
             if self._jerk[a].step(t, on):
                 out.append(self._event(t, ev.JERK, rep, mag, unit, axis=a, measure="velocity_change"))
@@ -314,11 +346,26 @@ class SafetyMonitor:
                                    torso_yaw_deg=sample.torso_yaw_deg, torso_roll_deg=sample.torso_roll_deg))
         return out
 
+    def _others_still(self, t: float, sample: Kinematics):
+        """For an axis: were the other angles all slower than OTHERS_STILL_DEG_S at the start of
+        the velocity window (before a jolt being judged began)?"""
+        hist = self._angle_speeds
+        hist.append((t, {a: abs(float(sample.speed(a))) for a in ANGULAR_AXES}))
+        lo = t - self.window_s
+        while len(hist) >= 2 and hist[1][0] <= lo:
+            hist.popleft()
+        t0, speeds = hist[0]
+
+        def still(axis: str) -> bool:
+            return t0 <= lo and all(v < OTHERS_STILL_DEG_S for b, v in speeds.items() if b != axis)
+        return still
+
     def _forget(self, axis: str) -> None:
         self._judged_since.pop(axis, None)
         self._hist[axis].clear()
         self._path[axis].clear()
         self._base.pop(axis, None)
+        self._untrusted_since.pop(axis, None)
 
     def _travel(self, axis: str, t: float, v: float) -> float:
         """How far the head moved on `axis` within the last `jolt_window_s`.
@@ -359,7 +406,7 @@ class SafetyMonitor:
 
     def _watch_noise(self, t: float, speed_noise: float, unit: str, out: list[Event]) -> None:
         """Say once when jitter hides jolts on the exercise's axis (see the module docstring)."""
-        if NOISE_DV_SIGMAS * speed_noise <= self.uncertain_factor * self._nominal_dv(self.axis):
+        if NOISE_DV_SIGMAS * speed_noise <= GRAINY_DV_FACTOR * self._nominal_dv(self.axis):
             self._noisy_since = None
             return
         self._noisy_since = t if self._noisy_since is None else self._noisy_since
