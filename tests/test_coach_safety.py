@@ -309,6 +309,21 @@ def test_a_nod_flick_during_a_turn_hold_read_by_the_followed_points_is_warned_in
     assert [e for e in monitor_events(ex, quiet, ranges) if e.kind in MOTION_WARNINGS] == []
 
 
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_an_untrusted_reading_catching_up_is_not_too_fast(fps):
+    """Rendered seed 400404: as the face came back, pitch and roll read 136 and 150 deg/s, every
+    angle untrusted, and the coach said "too fast". An untrusted value's speed is the estimate's."""
+    ex, ranges = bundled("rotation")
+    t = timeline(6.0, fps=fps, seed=int(fps))
+    catch_up = min_jerk(t, 3.0, 0.3, 25.0)  # 25 deg in 0.3 s: peaks at 156 deg/s
+    frames = stream(t, pitch=catch_up, noise_deg=0.3, seed=4)
+    untrusted = [replace(k, pitch_reliable=False, roll_reliable=False, yaw_reliable=False)
+                 if 2.5 <= k.t_s <= 4.0 else k for k in frames]
+    assert [e for e in monitor_events(ex, untrusted, ranges) if e.kind == ev.TOO_FAST] == []
+    # The same speed, trusted, is too fast.
+    assert [e.data["axis"] for e in monitor_events(ex, frames, ranges) if e.kind == ev.TOO_FAST] == ["pitch"]
+
+
 def as_followed(frames, yaw, from_deg: float = 38.0):
     """Frames as the points followed past face mesh give them: pitch and roll untrusted."""
     return [replace(k, pitch_reliable=False, roll_reliable=False, extra={**k.extra, "tracked": True})

@@ -34,7 +34,9 @@ the larger of that and 90 deg/s (the routine's limit is about its own
 movement), by more than `too_fast_margin` for `too_fast_sustain_s`: the
 measured speed carries a gain error of up to ~8 % (MediaPipe's yaw on the
 rendered head) plus noise, and a movement that grazes the limit for a
-fraction of a second is not worth a warning.
+fraction of a second is not worth a warning. Only a trusted speed (or a
+lower bound's) is judged for it: an untrusted reading catching up with the
+head moves faster than the head.
 
 Every threshold that noise could cross is raised to what the measured
 jitter allows (`Kinematics.speed_noise`, `noise`; `core.jitter`), so a
@@ -319,7 +321,11 @@ class SafetyMonitor:
             if a == self.axis and strict:
                 self._watch_noise(t, sv, unit, out)
             over = max(limit * self.too_fast_margin, NOISE_FAST_SIGMAS * sv)
-            if self._fast[a].step(t, abs(v) > limit + over):
+            # A speed is a measurement only where the value is: the speed of an untrusted
+            # reading catching up with the head (face mesh re-found, followed points
+            # lagging) is the estimate's, not the head's (rendered seed 400404: 136 and
+            # 150 deg/s of pitch and roll as the face came back, every angle untrusted).
+            if self._fast[a].step(t, strict and abs(v) > limit + over):
                 out.append(self._event(t, ev.TOO_FAST, rep, abs(v), unit, axis=a, limit=limit))
             # A velocity change is measured between trusted speeds only (see _window), and the
             # filtered speed of the frames after an untrusted value still carries some of its
