@@ -54,3 +54,26 @@ def test_flexion_past_the_limit_from_neutral_is_a_lower_bound():
     assert not k.is_reliable("pitch") and k.is_lower_bound("pitch") and k.pitch_lower_bound
     k = _run([_rel(i / 30, pitch=-30.0) for i in range(20)])[-1]  # extension is measured
     assert k.is_reliable("pitch") and not k.is_lower_bound("pitch")
+
+
+@pytest.mark.parametrize("pitch, pitch_trusted, turn_trusted", [
+    (18.0, True, True), (23.0, True, False), (27.0, False, False), (-30.0, True, True)])
+def test_flexion_is_measured_to_25_deg_but_turn_and_tilt_only_to_20(pitch, pitch_trusted, turn_trusted):
+    """Re-chosen after the outline fit on tuning sweeps (see KinematicsFilter): flexion read to 25 deg
+    stays within 6 deg of the truth; the face seen from above puts yaw and roll off past 20."""
+    k = _run([_rel(i / 30, pitch=pitch) for i in range(20)])[-1]
+    assert k.is_reliable("pitch") is pitch_trusted
+    assert k.is_lower_bound("pitch") is (not pitch_trusted)
+    assert (k.is_reliable("yaw"), k.is_reliable("roll")) == (turn_trusted, turn_trusted)
+
+
+def test_an_untrusted_pitch_reading_does_not_take_trust_from_the_turn():
+    """Pitch read by the followed points at a large turn is untrusted and may read 20+ deg off;
+    it must not withdraw the yaw's trust the way a measured flexion does."""
+    k = _run([_rel(i / 30, yaw=30.0, pitch=24.0, pitch_reliable=False) for i in range(20)])[-1]
+    assert k.is_reliable("yaw") and not k.is_lower_bound("pitch")
+
+
+def test_the_turn_limit_may_not_exceed_the_flexion_limit():
+    with pytest.raises(ValueError, match="max_flexion_turn_deg"):
+        KinematicsFilter(max_flexion_deg=25.0, max_flexion_turn_deg=30.0)
