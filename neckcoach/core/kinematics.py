@@ -116,6 +116,13 @@ class KinematicsFilter:
     measurements past `max_flexion_turn_deg` of flexion (the face is seen from
     above: up to 10 deg off at 40-55 deg on the tuning scenes); moving that to
     25 as well added three roll readings more than 6 deg off on the tuning sweeps.
+    Extension beyond `max_extension_deg` is a lower bound too: deep extension
+    is under-read once the face is seen from below (held-out scene 300: 45-50
+    deg read 30-35, trusted). Chosen on the same tuning sweeps: 30 deg left 2
+    pitch readings more than 6 deg off instead of 6, with 5 bounds overstating
+    the truth (the mesh over-reads 15-25 deg of extension by ~3 deg); 25 the
+    same 2 with 9 overstated. Held out (300, 301): 24 instead of 51 pitch and
+    68 instead of 89 yaw readings more than 6 deg off, 4 bounds overstated.
     For `acquire_settle_s` after the face is (re)acquired retraction is not
     trusted: face mesh's first frames after a detection put the pivot 8-12 mm
     off in the sweeps, and its smoothing starts from them (the angles were
@@ -131,6 +138,7 @@ class KinematicsFilter:
                  retraction_max_angle_deg: float = 5.0,
                  retraction_pitch_window_deg: tuple[float, float] = (-3.0, 10.0),
                  max_flexion_deg: float = 25.0, max_flexion_turn_deg: float = 20.0,
+                 max_extension_deg: float = 30.0,
                  restart_settle_s: float = 0.3,
                  restart_gap_factor: float = 3.0, acquire_settle_s: float = 0.3) -> None:
         for name, v in (("min_cutoff_hz", min_cutoff_hz), ("speed_cutoff_hz", speed_cutoff_hz),
@@ -158,6 +166,9 @@ class KinematicsFilter:
                              f"got {max_flexion_turn_deg!r}")
         self.max_flexion_deg = max_flexion_deg
         self.max_flexion_turn_deg = max_flexion_turn_deg
+        if not 0.0 < max_extension_deg <= 90.0:
+            raise ValueError(f"max_extension_deg must be in (0, 90], got {max_extension_deg!r}")
+        self.max_extension_deg = max_extension_deg
         lo, hi = retraction_pitch_window_deg
         if not -90.0 <= lo <= 0.0 <= hi <= 90.0:
             raise ValueError("retraction_pitch_window_deg must be (low <= 0, high >= 0) within +-90, "
@@ -257,9 +268,9 @@ class KinematicsFilter:
             reliable and measure_reliable(rel, m) and calm[m] for m in ("yaw", "pitch", "roll", "retraction"))
         bounds = rel.lower_bounds
         flexed = pitch_ok and rel.pitch_deg > self.max_flexion_turn_deg
-        if pitch_ok and rel.pitch_deg > self.max_flexion_deg:
-            # Face mesh under-reads flexion, by how far the head has flexed from
-            # neutral wherever the camera is: past this the reading is a lower bound.
+        if pitch_ok and (rel.pitch_deg > self.max_flexion_deg or rel.pitch_deg < -self.max_extension_deg):
+            # Face mesh under-reads flexion, and deep extension, by how far the head has
+            # moved from neutral wherever the camera is: past these the reading is a lower bound.
             pitch_ok = False
             bounds = bounds if "pitch" in bounds else bounds + ("pitch",)
         if "pitch" in bounds or flexed:
