@@ -274,9 +274,10 @@ class KinematicsFilter:
             pitch_ok = False
             bounds = bounds if "pitch" in bounds else bounds + ("pitch",)
         if "pitch" in bounds or flexed:
-            # Flexed past what face mesh reads faithfully, the face is seen from above
-            # and its turn and tilt are off too (up to 10 deg at 40-55 deg of flexion
-            # on the tuning scenes): not measurements either.
+            # Flexed (or extended) past what face mesh reads faithfully, the face is seen
+            # from above (below) and its turn and tilt are off too (up to 10 deg at 40-55
+            # deg of flexion on the tuning scenes; with the extension bound, held-out yaw
+            # readings more than 6 deg off went 89 -> 68): not measurements either.
             yaw_ok = roll_ok = False
         position_ok = position_ok and not acquiring
         if restarted:

@@ -299,7 +299,7 @@ class SafetyMonitor:
         tracked = bool(sample.extra.get("tracked"))
         switched = self._tracked is not None and tracked != self._tracked
         self._tracked = tracked
-        others_still = self._others_still(t, sample)
+        window_start = self._speeds_at_window_start(t, sample)
         for a in self.axes:
             if switched and a != "retraction":
                 self._forget(a)  # judged again after warmup_s (see the class docstring)
@@ -336,7 +336,9 @@ class SafetyMonitor:
             else:
                 self._uncertain_until[a] = t + self.window_s
                 steady = t - self._untrusted_since.setdefault(a, t) >= self.steady_untrusted_s
-                sure = steady and tracked and a != "retraction" and others_still(a)
+                # (Retraction never gets here: it is judged only while trusted, above.)
+                sure = (steady and tracked and window_start is not None
+                        and all(v < OTHERS_STILL_DEG_S for b, v in window_start.items() if b != a))
             on, mag = self._sudden(a, t, v, 1.0 if sure else self.uncertain_factor, strict, sv)
             if self._jerk[a].step(t, on):
                 out.append(self._event(t, ev.JERK, rep, mag, unit, axis=a, measure="velocity_change"))
@@ -352,19 +354,16 @@ class SafetyMonitor:
                                    torso_yaw_deg=sample.torso_yaw_deg, torso_roll_deg=sample.torso_roll_deg))
         return out
 
-    def _others_still(self, t: float, sample: Kinematics):
-        """For an axis: were the other angles all slower than OTHERS_STILL_DEG_S at the start of
-        the velocity window (before a jolt being judged began)?"""
+    def _speeds_at_window_start(self, t: float, sample: Kinematics) -> dict[str, float] | None:
+        """The angles' speeds (absolute) at the start of the velocity window, before a jolt
+        being judged began; None until the history reaches back that far."""
         hist = self._angle_speeds
         hist.append((t, {a: abs(float(sample.speed(a))) for a in ANGULAR_AXES}))
         lo = t - self.window_s
         while len(hist) >= 2 and hist[1][0] <= lo:
             hist.popleft()
         t0, speeds = hist[0]
-
-        def still(axis: str) -> bool:
-            return t0 <= lo and all(v < OTHERS_STILL_DEG_S for b, v in speeds.items() if b != axis)
-        return still
+        return speeds if t0 <= lo else None
 
     def _forget(self, axis: str) -> None:
         self._judged_since.pop(axis, None)
