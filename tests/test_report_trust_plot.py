@@ -180,3 +180,19 @@ def test_a_guess_joins_its_trusted_neighbours_and_a_lone_reading_is_a_dot():
     assert parts.lines[UNTRUSTED] == ([1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 9.0, 3.0, 9.0, 5.0])
     assert parts.dots[TRUSTED] == ([3.0, 5.0], [3.0, 5.0])  # trusted, but between guesses: no solid line
     assert parts.lines[LOWER_BOUND] == ([], []) and parts.dots[UNTRUSTED] == ([], [])
+
+
+@pytest.mark.parametrize("flag, said", [(True, True), (1.0, True), (False, False), (0.0, False),
+                                        (float("nan"), False), (None, False)])
+def test_the_rep_table_says_at_least_for_a_peak_beyond_what_was_measured(flag, said):
+    """The summary and the range table said "at least 33°" for a lower-bound peak while the
+    repetitions table printed -33.3° as a measurement (a rendered flexion/extension review).
+    `flag` as session.json (bool) or a rebuilt reps.csv (1.0 / 0.0 / NaN) holds it."""
+    from neckcoach.io.records import SessionData
+    from neckcoach.report.html import _rep_table
+
+    rep = dict(SESSION["exercises"][0]["reps"][0], peak_lower_bound=flag, peak_deg=-BOUND_DEG, side="right")
+    session = {**SESSION, "exercises": [{**SESSION["exercises"][0], "reps": [rep]}]}
+    table = _rep_table(SessionData(path=None, session=session, trace={}))
+    assert (f"at least {BOUND_DEG:.1f}°" in table) is said  # its size: the side says which way
+    assert (f"-{BOUND_DEG:.1f}°" in table) is not said

@@ -168,7 +168,7 @@ def _rep_table(data: SessionData) -> str:
             f"<td>{html.escape(str(r.get('index', '')))}</td>"
             f"<td class=l>{html.escape(str(r.get('side') or ''))}</td>"
             f"<td>{'✔' if r.get('complete') else '✘ ' + html.escape(str(r.get('reason') or ''))}</td>"
-            f"<td>{_fmt(rep_metric(r, 'peak'))}{unit}</td>"
+            f"<td>{_peak_cell(r)}{unit}</td>"
             f"<td>{_fmt(rep_metric(r, 'target'))}{unit}</td>"
             f"<td>{_fmt(r.get('time_to_target_s'))}</td><td>{_fmt(r.get('hold_s'))}</td>"
             f"<td>{_fmt(rep_metric(r, 'peak_speed'), 0)} {unit}/s</td>"
@@ -179,6 +179,14 @@ def _rep_table(data: SessionData) -> str:
     if not rows:
         rows.append("<tr><td class=l colspan=14>No repetitions were recorded.</td></tr>")
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _peak_cell(rep: Mapping[str, Any]) -> str:
+    """The signed peak, or "at least" its size where it was beyond what the camera measures
+    (the side column says which way): "at least -33" would read as less, not more."""
+    if rep.get("peak_lower_bound") == 1:  # True in session.json, 1.0 from a rebuilt reps.csv
+        return f"at least {_fmt(rep_metric(rep, 'peak_abs'))}"
+    return _fmt(rep_metric(rep, "peak"))
 
 
 def _pair(rep: Mapping[str, Any], name: str, digits: int) -> str:
