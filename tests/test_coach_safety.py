@@ -324,6 +324,42 @@ def test_an_untrusted_reading_catching_up_is_not_too_fast(fps):
     assert [e.data["axis"] for e in monitor_events(ex, frames, ranges) if e.kind == ev.TOO_FAST] == ["pitch"]
 
 
+def as_bound(frames, yaw, from_deg: float = 42.0):
+    """Frames past the measurable turn: the yaw a lower bound from the followed points."""
+    return [replace(k, yaw_reliable=False, pitch_reliable=False, roll_reliable=False,
+                    lower_bound_axes=("yaw",), extra={**k.extra, "tracked": True})
+            if y > from_deg else k for k, y in zip(frames, yaw)]
+
+
+@pytest.mark.parametrize("fps", [15.0, 24.0, 30.0])
+def test_a_lower_bound_catching_up_with_a_turn_is_not_a_jolt(fps):
+    """Past the measurable range the yaw is a lower bound from the followed points, which lag a
+    turn and then catch up (rendered tuning scene 103: `jerk` warnings on a smooth turn past 50
+    deg). Its speed is the estimate's, not the head's, so jolts on it are judged with the
+    untrusted values' margin, the turn being under way when the surge began."""
+    ex, ranges = bundled("rotation")
+    t = timeline(5.0, fps=fps, seed=int(fps))
+    steady = np.clip(t - 1.8, 0.0, 0.5) * 45.0  # following a 45 deg/s turn from 40 deg...
+    surge = min_jerk(t, 2.3, 0.3, 15.0)  # ...then catching up 15 deg in 0.3 s
+    yaw = min_jerk(t, 0.5, 1.3, 40.0) + steady + surge
+    frames = stream(t, yaw=yaw, noise_deg=0.3, seed=5)
+    assert [e for e in monitor_events(ex, as_bound(frames, yaw), ranges) if e.kind in MOTION_WARNINGS] == []
+    # The same readings trusted are a jolt.
+    assert [e.kind for e in monitor_events(ex, frames, ranges)] == [ev.JERK]
+
+
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_a_lower_bounds_speed_is_not_too_fast(fps):
+    """A lower bound's speed is no bound on the head's (see above): too fast is judged on trusted
+    speeds only."""
+    ex, ranges = bundled("rotation")
+    t = timeline(5.0, fps=fps, seed=int(fps))
+    yaw = min_jerk(t, 0.5, 1.3, 43.0) + min_jerk(t, 2.5, 0.5, 40.0)  # 40 deg in 0.5 s past 43
+    frames = stream(t, yaw=yaw, noise_deg=0.3, seed=6)
+    assert [e for e in monitor_events(ex, as_bound(frames, yaw), ranges) if e.kind == ev.TOO_FAST] == []
+    assert [e.kind for e in monitor_events(ex, frames, ranges) if e.kind == ev.TOO_FAST] == [ev.TOO_FAST]
+
+
 def as_followed(frames, yaw, from_deg: float = 38.0):
     """Frames as the points followed past face mesh give them: pitch and roll untrusted."""
     return [replace(k, pitch_reliable=False, roll_reliable=False, extra={**k.extra, "tracked": True})
