@@ -179,3 +179,40 @@ def test_a_follower_that_drifts_off_is_dropped_when_the_mesh_is_back():
     # within MESH_SETTLED_S of the mesh reading inside its range again, it is in charge
     back = [p for _, p in rows[-12:]]
     assert all(not p.tracked and p.is_reliable("yaw") for p in back)
+
+
+class StallingDetector(FollowingDetector):
+    """The follower's points stop following at `stall_deg` (LK flow on low-textured skin stays
+    put, rendered population seed 400391) while the head turns on and face mesh still reads it."""
+
+    def __init__(self, stall_deg=30.0):
+        super().__init__()
+        self.stall_deg = stall_deg
+
+    def update(self, frame):
+        true = self.yaw
+        self.yaw = float(np.sign(true) * min(abs(true), self.stall_deg))  # the follower's view only
+        followed = super().update(frame)
+        self.yaw = true
+        mesh = super().update(frame)
+        return FaceObservation(mesh.landmarks_px, mesh.image_size, mesh.faces, mesh.brightness,
+                               mesh.confidence, mesh.face_found, tracked=followed.tracked)
+
+
+@pytest.mark.parametrize("peak", [75.0, -75.0])
+def test_points_that_stop_following_are_not_trusted_once_the_mesh_reads_ahead_of_them(peak):
+    """Face mesh does not read a turn further than it is, so a mesh ahead of the followed points
+    means they lag: their yaw is not trusted from then on, also where the mesh is lost (before,
+    the stalled points' 30 deg was trusted there for a head at 70), and the mesh hands back only
+    once it agrees with them."""
+    det, est = StallingDetector(), HeadPoseEstimator()
+    rows = list(_turn(det, est, [peak]))
+    for true, pose in rows:
+        if pose.is_reliable("yaw"):
+            assert abs(pose.yaw_deg - true) <= 5.0, (true, pose.yaw_deg)
+        if "yaw" in pose.lower_bounds:
+            assert abs(pose.yaw_deg) <= abs(true) + 5.0, (true, pose.yaw_deg)
+    lost = [p for true, p in rows if abs(true) >= det.lost_deg]
+    assert lost and not any(p.is_reliable("yaw") for p in lost)
+    # back near the front the mesh takes over again
+    assert not rows[-1][1].tracked and rows[-1][1].is_reliable("yaw")

@@ -192,6 +192,17 @@ HANDBACK_YAW_DEG = 34.0
 # turns that far), back across the front to the other side (the anchor's near
 # half is then the far half, its points hidden), or jumping like no head can.
 COLLAPSE_YAW_DEG = 55.0
+# Face mesh under-reads a turn past its range (saturating, collapsing); it does
+# not read one further than it is. So a well-fitting mesh reading the same side
+# more than `AGREE_DEG` further than the followed points means the points have
+# stopped following (LK flow on low-textured skin stays put: rendered
+# population seed 400391, dark skin lit from the side, the points read 29-30
+# deg while the head went from 40 to 58 and the mesh read 36-57). For the rest
+# of that following the followed yaw is not trusted (lagging on the way out,
+# it over-reads on the way back), the furthest the mesh read counts for the
+# handback (above), and where following fails within `AHEAD_RECENT_S` of such
+# a reading, the head is held at least as turned as the mesh read it.
+AHEAD_RECENT_S = 0.2
 # ... but a mesh that stays inside its range, fitting well and without jumps,
 # for `MESH_SETTLED_S` takes over whatever the follower says -- provided it
 # has been found in every frame since it last agreed with the followed
@@ -300,6 +311,8 @@ class HeadPoseEstimator:
         self._edge_lost_since: float | None = None
         self._anchor: _Anchor | None = None
         self._following = False
+        self._mesh_ahead_max = 0.0  # furthest |yaw| the mesh read beyond the followed points
+        self._mesh_ahead: tuple[float, float] | None = None  # (t, yaw) of the last such reading
         self._last_mesh: tuple[np.ndarray, np.ndarray, float, float] | None = None
         self._last_followed_yaw = 0.0
         self._last_followed: tuple[float, float] | None = None
@@ -394,8 +407,10 @@ class HeadPoseEstimator:
                 self._following = (m_yaw is None or abs(m_yaw - f_yaw) > AGREE_DEG
                                    or abs(m_yaw) >= HANDOVER_YAW_DEG or abs(f_yaw) >= HANDOVER_YAW_DEG
                                    or mesh_jumped)
+                self._mesh_ahead_max, self._mesh_ahead = 0.0, None
             elif self._mesh_inside_since is not None and (
-                    abs(f_yaw) < COLLAPSE_YAW_DEG or abs(m_yaw - f_yaw) <= AGREE_DEG or mesh_settled):
+                    max(abs(f_yaw), self._mesh_ahead_max) < COLLAPSE_YAW_DEG
+                    or abs(m_yaw - f_yaw) <= AGREE_DEG or mesh_settled):
                 self._following = False  # the mesh is back inside its range: it takes over
                 self.gate.reset()
                 self._retired_anchor = followed_id  # its points are not to be trusted again
@@ -406,6 +421,10 @@ class HeadPoseEstimator:
                     self._mesh_suspect = True
             if self._following:
                 self._last_followed = (t_s, f_yaw)
+                if (m_yaw is not None and mesh[3] and not mesh_jumped and m_yaw * f_yaw > 0
+                        and abs(m_yaw) > abs(f_yaw) + AGREE_DEG):
+                    self._mesh_ahead = (t_s, m_yaw)  # the points lag (see `COLLAPSE_YAW_DEG`)
+                    self._mesh_ahead_max = max(self._mesh_ahead_max, abs(m_yaw))
                 conflict = self._conflict(mesh, m_yaw, f_yaw, mesh_jumped)
                 self.evidence = dict(mesh_yaw=m_yaw, followed_yaw=f_yaw, following=True,
                                      conflict=conflict, followed_rms=followed[4],
@@ -416,7 +435,7 @@ class HeadPoseEstimator:
             self._last_followed = None
             self.gate.edge = True
             self._edge_sign = 1.0 if self._last_followed_yaw > 0 else -1.0
-            self._edge_bound = abs(self._last_followed_yaw)
+            self._edge_bound = self._held_bound(self._last_followed_yaw, t_s)
         self.evidence = dict(mesh_yaw=m_yaw, followed_yaw=f_yaw, following=False, conflict=False,
                              followed_rms=followed[4] if followed is not None else None,
                              mesh_rms=mesh[4] if mesh is not None else None)
@@ -451,6 +470,14 @@ class HeadPoseEstimator:
         a = min(max(t_s - home_t, 0.0) / HOME_SMOOTHING_S, 1.0)
         self._home = (home_yaw + a * (yaw - home_yaw),
                       [h + a * (v - h) for h, v in zip(home_pivot, pivot)], t_s)
+
+    def _held_bound(self, followed_yaw: float, t_s: float) -> float:
+        """How far the head is at least turned where following fails now: the followed yaw,
+        or the mesh's reading if it was ahead of it just before."""
+        ahead = self._mesh_ahead
+        if ahead is not None and t_s - ahead[0] <= AHEAD_RECENT_S and ahead[1] * followed_yaw > 0:
+            return max(abs(followed_yaw), abs(ahead[1]))
+        return abs(followed_yaw)
 
     @staticmethod
     def _conflict(mesh, m_yaw: float | None, f_yaw: float, mesh_jumped: bool) -> bool:
@@ -509,10 +536,13 @@ class HeadPoseEstimator:
         self._last_followed_yaw = yaw
         self._edge_lost_since = None
         self.tracking_wanted = True
-        yaw_ok = abs(yaw) <= MAX_TRACKED_YAW_DEG and rms_rel <= MAX_TRACKED_RMS_PER_100PX and not conflict
-        bounds = () if yaw_ok or conflict else ("yaw",)
+        lagging = self._mesh_ahead_max > 0.0
+        inside = abs(yaw) <= MAX_TRACKED_YAW_DEG
+        yaw_ok = inside and rms_rel <= MAX_TRACKED_RMS_PER_100PX and not conflict and not lagging
+        bounds = () if yaw_ok or conflict or (lagging and inside) else ("yaw",)
         if not conflict:
             self._edge_bound = abs(yaw)
+        self._edge_bound = max(self._edge_bound, self._held_bound(yaw, t_s))
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
                         position_mm=tuple(pivot.tolist()), confidence=0.5, reliable=True,
                         face_width_px=width, yaw_reliable=yaw_ok, pitch_reliable=False,
