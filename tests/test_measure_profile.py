@@ -201,8 +201,8 @@ class StallingDetector(FollowingDetector):
 
 @pytest.mark.parametrize("peak", [75.0, -75.0])
 def test_points_that_stop_following_are_not_trusted_once_the_mesh_reads_ahead_of_them(peak):
-    """Face mesh does not read a turn further than it is, so a mesh ahead of the followed points
-    means they lag: their yaw is not trusted from then on, also where the mesh is lost (before,
+    """A mesh reading the turn further than the followed points means they lag (rendered: they
+    were the ones off, see `COLLAPSE_YAW_DEG`): their yaw is not trusted from then on, also where the mesh is lost (before,
     the stalled points' 30 deg was trusted there for a head at 70), and the mesh hands back only
     once it agrees with them."""
     det, est = StallingDetector(), HeadPoseEstimator()
