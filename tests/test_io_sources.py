@@ -121,7 +121,11 @@ def test_slow_consumer_gets_latest_frame_and_drops_are_counted():
         assert value >= (produced - 2) % 256  # the newest frame, not a queued old one
     ts = [t for t, _, _ in seen]
     assert all(b - a > 0.05 for a, b in zip(ts, ts[1:]))  # capture-time stamps
-    assert cam.dropped >= 30  # ~9 skipped frames per read
+    # Every frame captured was either read or counted as dropped (one may still be waiting). The
+    # exact accounting rather than a count: a starved camera thread on a loaded machine makes
+    # fewer frames than its period promises, which once failed a fixed "at least 30".
+    assert cam.captured - len(seen) - 1 <= cam.dropped <= cam.captured - len(seen)
+    assert cam.dropped > 0  # the camera is faster than the reader
     assert cam.failed is None
 
 
