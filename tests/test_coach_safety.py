@@ -348,6 +348,23 @@ def test_a_lower_bound_catching_up_with_a_turn_is_not_a_jolt(fps):
     assert [e.kind for e in monitor_events(ex, frames, ranges)] == [ev.JERK]
 
 
+@pytest.mark.parametrize("fps", FPS)
+@pytest.mark.parametrize("context", ["out", "hold"])
+def test_a_flexion_flick_past_what_face_mesh_reads_fully_is_warned(fps, context):
+    """Flexion past what face mesh reads fully is a lower bound from the mesh itself: it moves
+    with the head, under-reading it, so a jolt there is judged as a trusted value's (judged as an
+    untrusted one's, benchmarks/safety_sweep.py missed a flexion flick at 15 fps)."""
+    ex, ranges = bundled("flexion_extension")
+    t = timeline(10.0, fps=fps, seed=int(fps) + len(context))
+    onset = 2.9 if context == "out" else 5.0
+    pitch = min_jerk(t, 1.5, 2.5, 35.0) + flick(t, onset, 15.0, 0.25, "step")
+    frames = stream(t, pitch=pitch, noise_deg=0.3, seed=8)
+    bound = [replace(k, pitch_reliable=False, lower_bound_axes=("pitch",)) if p > 25.0 else k
+             for k, p in zip(frames, pitch)]
+    jerk = [e for e in monitor_events(ex, bound, ranges) if e.kind == ev.JERK]
+    assert jerk and 0 <= jerk[0].t_s - onset <= 0.3, [e.t_s for e in jerk]
+
+
 @pytest.mark.parametrize("fps", [15.0, 30.0])
 def test_a_lower_bounds_speed_is_not_too_fast(fps):
     """A lower bound's speed is no bound on the head's (see above): too fast is judged on trusted

@@ -36,7 +36,7 @@ measured speed carries a gain error of up to ~8 % (MediaPipe's yaw on the
 rendered head) plus noise, and a movement that grazes the limit for a
 fraction of a second is not worth a warning. Only a trusted speed is
 judged for it: an untrusted reading catching up with the head moves faster
-than the head, and so does a lower bound (below).
+than the head, and a lower bound's speed is not a measurement (below).
 
 Every threshold that noise could cross is raised to what the measured
 jitter allows (`Kinematics.speed_noise`, `noise`; `core.jitter`), so a
@@ -68,11 +68,15 @@ restart, for angles read while the face is followed far from the camera, or
 for a chin tuck whose depth estimate moves with pitch and yaw, a speed or an
 excursion is not a fact. A value known to be a lower bound (`is_lower_bound`,
 past the measurable range) shows an excursion beyond the limit when the
-bound itself is beyond it, but its speed is no bound on the head's: the
-points followed past face mesh lag a turn and then catch up (rendered tuning
-sweeps, scenes 101 and 103: three `jerk` warnings on a yaw lower bound where
-the head's speed had changed by only 22-37 deg/s within the window), so it
-is watched for jolts as an untrusted value is.
+bound itself is beyond it. Where face mesh gives it (flexion past what it
+reads fully), it moves with the head and under-reads its speed, so its
+jolts are judged as a trusted value's: as an untrusted one's, the safety
+sweep missed a flexion flick at 15 fps. Where the points followed past face
+mesh give it, its speed is no bound on the head's: they lag a turn and then
+catch up (rendered tuning sweeps, scenes 101 and 103: three `jerk` warnings
+on a yaw lower bound where the head's speed had changed by only 22-37 deg/s
+within the window), so it is watched for jolts as an untrusted value is. No
+lower bound's speed is judged as too fast.
 
 `out_of_range` compares the excursion with the exercise's safety limit
 (`max_deg` / `max_mm`) and, where the routine states the person's own range
@@ -311,9 +315,10 @@ class SafetyMonitor:
         for a in self.axes:
             if switched and a != "retraction":
                 self._forget(a)  # judged again after warmup_s (see the class docstring)
-            # An angle that is not trusted (a lower bound included, see the module docstring) is
-            # still watched for jolts, with a wider margin.
-            strict = sample.is_reliable(a)
+            # An angle that is not trusted is still watched for jolts, with a wider margin; so is
+            # a lower bound read by the followed points (see the module docstring).
+            bound = sample.is_lower_bound(a)
+            strict = sample.is_reliable(a) or (bound and not tracked)
             if not (warm and sample.reliable) or (a == "retraction" and not strict):
                 self._forget(a)
                 continue
@@ -333,7 +338,7 @@ class SafetyMonitor:
             # reading catching up with the head (face mesh re-found, followed points
             # lagging) is the estimate's, not the head's (rendered seed 400404: 136 and
             # 150 deg/s of pitch and roll as the face came back, every angle untrusted).
-            if self._fast[a].step(t, strict and abs(v) > limit + over):
+            if self._fast[a].step(t, sample.is_reliable(a) and abs(v) > limit + over):
                 out.append(self._event(t, ev.TOO_FAST, rep, abs(v), unit, axis=a, limit=limit))
             # A velocity change is measured between trusted speeds only (see _window), and the
             # filtered speed of the frames after an untrusted value still carries some of its
