@@ -13,6 +13,7 @@ from neckcoach.core.coach import QUALITY_MESSAGES, Coach
 from neckcoach.core.quality import CHECK_MESSAGES, CameraCheck, PictureQuality
 from neckcoach.core.samples import HeadPose, Kinematics
 from neckcoach.report.html import _WARNING_PHRASE
+from neckcoach.routine import load_routine, resolve_routine
 
 try:
     from tests.test_coach_flow import simulate
@@ -265,3 +266,28 @@ def test_coach_pauses_on_the_new_kinds_and_resumes():
     assert [p["reason"] for p in coach.session.to_dict()["pauses"]] == [ev.TOO_CLOSE, ev.TOO_BRIGHT]
     counts = [e.data["count"] for e in kinds(out, ev.REP)]
     assert counts == list(range(1, len(counts) + 1)) and len(counts) >= 3
+
+
+@pytest.mark.parametrize("shift_mm", [-150.0, 120.0])
+def test_chin_tucks_count_after_the_person_moved_when_asked(shift_mm):
+    """Rendered population seed 400431: told "Please come about 15 cm closer" during a chin tuck,
+    the patient did, and every tuck after it was read 150 mm forward of the calibrated neutral:
+    none counted, "Other way: now back." four times. A chin tuck's depth is measured from where
+    the head was at calibration, so after a move the next still rest becomes its zero."""
+    class Moved(Coach):
+        def update(self, s, t_s=None):
+            changes = {}
+            if 12.0 <= s.t_s < 15.0:
+                changes["face_width_px"] = 60.0 if shift_mm < 0 else 400.0
+            if s.t_s >= 13.0:
+                changes["retraction_mm"] = s.retraction_mm + shift_mm
+            return super().update(replace(s, image_size_px=(640, 480), **changes), t_s)
+
+    rt = load_routine(resolve_routine("retraction"))
+    coach, out = simulate(rt, 90.0, coach=Moved(rt), seed=3)
+    pauses = [e.kind for e in out if e.kind in ev.QUALITY_KINDS]
+    assert pauses == [ev.TOO_FAR if shift_mm < 0 else ev.TOO_CLOSE]
+    assert kinds(out, ev.WRONG_SIDE) == []
+    counts = [e.data["count"] for e in kinds(out, ev.REP)]
+    assert counts == list(range(1, len(counts) + 1)) and len(counts) >= 6  # a tuck every ~7.5 s
+    assert [e for e in kinds(out, ev.REP) if e.t_s > 15.0][0].t_s < 30.0  # counting again at once

@@ -113,6 +113,8 @@ class Coach:
         self.counter: RepCounter | None = None
         self._finishing: RepCounter | None = None
         self._rest_offset: dict[str, float] = {}  # where the head rests, per axis, carried from set to set
+        self._rest_origin: dict[str, float] = {}  # ... and around where (see `RepCounter.suspend`)
+        self._moved = False  # asked to come closer or move back since a chin tuck last found its rest
         self.safety: SafetyMonitor | None = None
         self.pacer: Pacer | None = None
         self._rest_until: float | None = None
@@ -164,7 +166,9 @@ class Coach:
         ex = self.exercise
         offset = len(self.session.current.reps) if self.session.current else 0
         rest = self._rest_offset.get(ex.axis, 0.0)
-        self.counter = RepCounter(ex, self.ranges, rep_offset=offset, rest_offset=rest, **self.counter_options)
+        self.counter = RepCounter(ex, self.ranges, rep_offset=offset, rest_offset=rest,
+                                  rest_origin=self._rest_origin.get(ex.axis, 0.0), rezero=self._moved,
+                                  **self.counter_options)
         self.pacer.start_count_in(t)
         self.phase = "count_in"
 
@@ -207,10 +211,11 @@ class Coach:
                     self._finish_exercise(t, out, skipped=True)
         self._commands.clear()
 
-    def _suspend(self) -> None:
+    def _suspend(self, moved: bool = False) -> None:
+        self._moved = self._moved or moved
         self._rep_warnings.clear()  # the dropped attempt is not recorded
         if self.counter is not None:
-            self.counter.suspend()
+            self.counter.suspend(moved=moved)
         if self.safety is not None:
             self.safety.reset()
 
@@ -230,7 +235,7 @@ class Coach:
             if t - self._problem_since >= self.pause_after_s and problem != self.quality_problem:
                 first = self.quality_problem is None
                 self.quality_problem = problem
-                self._suspend()
+                self._suspend(moved=problem in (ev.TOO_FAR, ev.TOO_CLOSE))
                 if not self.user_paused:
                     if not first:
                         self.session.end_pause(t)
@@ -387,6 +392,9 @@ class Coach:
         ex = self.exercise
         self._finishing = self.counter  # its last rep's way back is still being recorded
         self._rest_offset[self.counter.axis] = self.counter.rest
+        self._rest_origin[self.counter.axis] = self.counter.rest_origin
+        if self.counter.unit == "mm":
+            self._moved = self._moved and not self.counter.rezeroed
         self.set_index += 1
         self.session.current.sets_completed = self.set_index
         out.append(self._event(t, ev.SET_DONE, f"Set {self.set_index} of {ex.sets} done.",

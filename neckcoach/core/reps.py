@@ -329,7 +329,7 @@ class RepCounter:
                  band_hysteresis_fraction: float = 0.05, dwell_s: float = 0.1,
                  settle_s: float = 0.5, almost_fraction: float = 0.6, stall_s: float = 0.6,
                  stall_progress_fraction: float = 0.03, rep_offset: int = 0, rest_offset: float = 0.0,
-                 any_order: bool = False):
+                 rest_origin: float = 0.0, rezero: bool = False, any_order: bool = False):
         if not isinstance(any_order, bool):
             raise TypeError(f"any_order must be True or False, got {any_order!r}")
         self.any_order = any_order
@@ -369,7 +369,13 @@ class RepCounter:
         # How far the resting head may drift from the calibrated neutral and still
         # be "at rest": well inside the start threshold, so a rep is never taken for rest.
         self.max_rest_offset = 0.8 * min(self._start.values())
-        self.rest = float(min(max(rest_offset, -self.max_rest_offset), self.max_rest_offset))
+        # Where the rest may be looked for: around the calibrated neutral, or where the person
+        # rested after being asked to come closer or move back (see `suspend`).
+        self.rest_origin = float(rest_origin)
+        self.rest = float(min(max(rest_offset, self.rest_origin - self.max_rest_offset),
+                              self.rest_origin + self.max_rest_offset))
+        self._rezero = bool(rezero) and self.unit == "mm"
+        self._after_move = self._rezero
         self.records: list[RepRecord] = []
         self.reset()
 
@@ -400,18 +406,32 @@ class RepCounter:
         self._lead: list[tuple[float, float, float]] = []
         self._blind_since: float | None = None
 
-    def suspend(self) -> None:
+    def suspend(self, moved: bool = False) -> None:
         """Measurement became unusable: drop the rep in progress, keep the count.
 
         The patient may well have finished the dropped rep unseen, so the next
-        one may go either way (see `expected_direction`).
+        one may go either way (see `expected_direction`). `moved`: the person
+        was asked to come closer or move back. A chin tuck's depth is measured
+        from where the head was at calibration, so after such a move the head
+        rests tens of millimetres from it (rendered population seed 400431: 15
+        cm closer, every tuck then read as a forward slide and drew "Other
+        way"). The next still place then becomes the zero wherever it is, and,
+        until a tuck has started from it, a still place further forward
+        replaces it (the first may have been a held tuck).
         """
+        if moved and self.unit == "mm":
+            self._rezero = self._after_move = True
         self._unseen = True
         self.state = "unarmed"
         self._clear_rep()
         self._settle_since = None
         self._pre.clear()
         self._tail = None
+
+    @property
+    def rezeroed(self) -> bool:
+        """Whether a chin tuck's rest has been found again since the person moved (or never had to)."""
+        return not self._rezero
 
     @property
     def leaving_t_s(self) -> float | None:
@@ -517,17 +537,26 @@ class RepCounter:
         still.append((t, x))
         while still and t - still[0][0] > REST_S:
             still.popleft()
+        if self.state == "unarmed" and self._rezero:
+            # After a move the head is looked for where it settles, for as long as the counter
+            # needs to arm (a held tuck may be taken first; see `suspend`).
+            xs = [q for tq, q in still if t - tq <= self.settle_s]
+            if t - still[0][0] >= 0.95 * self.settle_s and (
+                    max(xs) - min(xs) < max(STILL_RANGE, STILL_SIGMAS * self._sigma)):
+                self.rest = self.rest_origin = sum(xs) / len(xs)
+                self._rezero = False
+            return
         if t - still[0][0] < 0.95 * REST_S:
             return
         xs = [q for _, q in still]
         m = sum(xs) / len(xs)
         is_still = max(xs) - min(xs) < max(STILL_RANGE, STILL_SIGMAS * self._sigma)
         if self.state == "unarmed":
-            if is_still and abs(m) <= self.max_rest_offset:
+            if is_still and abs(m - self.rest_origin) <= self.max_rest_offset:
                 self.rest = m
             return
         if (is_still and abs(_trend(still)) * REST_S < max(REST_RANGE, TREND_SIGMAS * self._sigma)
-                and abs(m - self.rest) < self.neutral_band and abs(m) <= self.max_rest_offset):
+                and abs(m - self.rest) < self.neutral_band and abs(m - self.rest_origin) <= self.max_rest_offset):
             self.rest = m
 
     def usable(self, sample: Kinematics) -> bool:
@@ -607,6 +636,13 @@ class RepCounter:
             return
         self._pending_since = None
         self._pending_dir = None
+        if cand == "opposite" and self._after_move:
+            # The first still place after the move may have been a held tuck: the head coming
+            # forward from it is going back to rest, whose place is looked for again.
+            self.state = "unarmed"
+            self._rezero = True
+            self._settle_since = None
+            return
         if cand == "opposite" or not self._allowed(cand):
             self.state = "wrong"
             exp = self.expected_direction()
@@ -617,6 +653,7 @@ class RepCounter:
             return
         if self._tail is not None:
             self._close_tail(t, out)
+        self._after_move = False  # a rep the right way: the rest found after the move holds
         self._dir = cand
         index = self.rep_offset + len(self.records) + 1
         # The rep began when the head last left the neutral band, not when it
