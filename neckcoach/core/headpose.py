@@ -437,7 +437,7 @@ class HeadPoseEstimator:
             self._last_followed = None
             self.gate.edge = True
             self._edge_sign = 1.0 if self._last_followed_yaw > 0 else -1.0
-            self._edge_bound = self._held_bound(self._last_followed_yaw, t_s)
+            self._edge_bound = max(abs(self._last_followed_yaw), self._recent_ahead(self._last_followed_yaw, t_s))
         self.evidence = dict(mesh_yaw=m_yaw, followed_yaw=f_yaw, following=False, conflict=False,
                              followed_rms=followed[4] if followed is not None else None,
                              mesh_rms=mesh[4] if mesh is not None else None)
@@ -473,13 +473,13 @@ class HeadPoseEstimator:
         self._home = (home_yaw + a * (yaw - home_yaw),
                       [h + a * (v - h) for h, v in zip(home_pivot, pivot)], t_s)
 
-    def _held_bound(self, followed_yaw: float, t_s: float) -> float:
-        """How far the head is at least turned where following fails now: the followed yaw,
-        or the mesh's reading if it was ahead of it just before."""
+    def _recent_ahead(self, followed_yaw: float, t_s: float) -> float:
+        """|yaw| the mesh read ahead of the followed points on their side within
+        `AHEAD_RECENT_S`, else 0: how far the head is at least turned if following fails now."""
         ahead = self._mesh_ahead
         if ahead is not None and t_s - ahead[0] <= AHEAD_RECENT_S and ahead[1] * followed_yaw > 0:
-            return max(abs(followed_yaw), abs(ahead[1]))
-        return abs(followed_yaw)
+            return abs(ahead[1])
+        return 0.0
 
     @staticmethod
     def _conflict(mesh, m_yaw: float | None, f_yaw: float, mesh_jumped: bool) -> bool:
@@ -544,7 +544,7 @@ class HeadPoseEstimator:
         bounds = () if yaw_ok or conflict or (lagging and inside) else ("yaw",)
         if not conflict:
             self._edge_bound = abs(yaw)
-        self._edge_bound = max(self._edge_bound, self._held_bound(yaw, t_s))
+        self._edge_bound = max(self._edge_bound, self._recent_ahead(yaw, t_s))
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
                         position_mm=tuple(pivot.tolist()), confidence=0.5, reliable=True,
                         face_width_px=width, yaw_reliable=yaw_ok, pitch_reliable=False,
