@@ -48,16 +48,11 @@ SWEEP_ROUTINE = {"yaw": "rotation", "combined": "rotation", "pitch": "flexion_ex
 AXES = ("yaw", "pitch", "roll")
 
 
-def _min_jerk(s: np.ndarray) -> np.ndarray:
-    s = np.clip(s, 0.0, 1.0)
-    return 10 * s ** 3 - 15 * s ** 4 + 6 * s ** 5
-
-
 def flick_in_hold(turn_deg: float, amp_deg: float, axis: str) -> list[tuple[float, float, float, float]]:
     """Truth (yaw, pitch, roll, retraction) per frame at accuracy.FPS (see the module docstring)."""
     t = np.arange(0.0, 9.0, 1.0 / A.FPS)
-    yaw = turn_deg * (_min_jerk((t - 1.5) / 1.5) - _min_jerk((t - 7.0) / 1.5))
-    f = amp_deg * (_min_jerk((t - FLICK_AT_S) / 0.2) - _min_jerk((t - FLICK_AT_S - 0.2) / 0.6))
+    yaw = turn_deg * (A.min_jerk((t - 1.5) / 1.5) - A.min_jerk((t - 7.0) / 1.5))
+    f = amp_deg * (A.min_jerk((t - FLICK_AT_S) / 0.2) - A.min_jerk((t - FLICK_AT_S - 0.2) / 0.6))
     pitch = f if axis == "pitch" else 0 * t
     roll = f if axis == "roll" else 0 * t
     return [(float(a), float(b), float(c), 0.0) for a, b, c in zip(yaw, pitch, roll)]
