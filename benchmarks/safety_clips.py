@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from neckcoach.sim.render import HeadRenderer
 
-    caught, latency, other = 0, [], []
+    caught, latency, other, missed = 0, [], [], []
     n = 0
     for scene in [s for s in args.scenes.split(",") if s]:
         spec = A.scene_for(scene)
@@ -100,12 +100,14 @@ def main(argv=None) -> int:
                     if near:
                         caught += 1
                         latency.append(min(near))
+                    else:
+                        missed.append(f"{scene} {turn} {axis}{amp:+}")
                 other += [(f"{scene} {turn} {axis}{amp:+}", round(t, 2), e.kind, e.data["axis"])
                           for t, e in evs if not (amp and 0 <= t - FLICK_AT_S <= 0.8)]
     if n:
         lat = np.array(latency) * 1000 if latency else np.zeros(1)
         print(f"flicks in a hold warned: {caught}/{n}, within 300 ms {int(np.sum(lat <= 300))}, "
-              f"latency median {np.median(lat):.0f} ms, max {lat.max():.0f} ms")
+              f"latency median {np.median(lat):.0f} ms, max {lat.max():.0f} ms; missed {missed}")
         print(f"other warnings in the flick clips: {len(other)} {other}")
     if args.sweeps_cache:
         good, bad = 0, []

@@ -12,8 +12,8 @@ import pytest
 
 from neckcoach.core import face_model
 from neckcoach.core.geometry import Camera, rotation_from_angles, rotation_to
-from neckcoach.core.headpose import (MAX_TRACKED_YAW_DEG, HeadPoseEstimator, anchor_points_mm,
-                                     tracked_motion)
+from neckcoach.core.headpose import (MAX_TRACKED_YAW_DEG, MESH_AHEAD_MARGIN_DEG, HeadPoseEstimator,
+                                     anchor_points_mm, tracked_motion)
 from neckcoach.io.detector import FaceObservation
 from neckcoach.io.headtrack import TrackedPoints
 from neckcoach.measure import pose_of_frame
@@ -216,3 +216,19 @@ def test_points_that_stop_following_are_not_trusted_once_the_mesh_reads_ahead_of
     assert lost and not any(p.is_reliable("yaw") for p in lost)
     # back near the front the mesh takes over again
     assert not rows[-1][1].tracked and rows[-1][1].is_reliable("yaw")
+
+
+@pytest.mark.parametrize("peak", [52.0, -52.0])
+def test_a_mesh_reading_ahead_of_stalled_points_gives_the_turn_as_a_lower_bound(peak):
+    """Points stuck at 30 deg while the mesh still reads the turn (rendered seed 400427: a held
+    49 deg turn read 22 and "I could not see how far you went"): held at 52, the turn shows
+    as at least the mesh's reading less `MESH_AHEAD_MARGIN_DEG`, never past the truth, and it
+    gets there without a step (a step would read as a sudden movement downstream)."""
+    det, est = StallingDetector(), HeadPoseEstimator()
+    rows = list(_turn(det, est, [peak]))
+    held = [p for true, p in rows if true == peak]
+    assert held and all("yaw" in p.lower_bounds and not p.is_reliable("yaw") for p in held)
+    assert all(abs(peak) - MESH_AHEAD_MARGIN_DEG - 1.0 <= abs(p.yaw_deg) <= abs(peak) for p in held)
+    shown = np.array([p.yaw_deg for _, p in rows])
+    true = np.array([t for t, _ in rows])
+    assert np.max(np.abs(np.diff(shown))) <= np.max(np.abs(np.diff(true))) + 1.0
