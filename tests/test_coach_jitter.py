@@ -182,9 +182,10 @@ def test_a_patient_who_never_settles_is_told_once_and_the_record_says_why():
     assert notes[0].t_s - go == pytest.approx(NOT_SETTLED_S, abs=0.2)
     # The screen keeps saying it for as long as counting waits.
     assert coach.state()["waiting_message"] == notes[0].message
-    assert pause_message(coach.state()) == notes[0].message
+    said = notes[0].message + " Already still and facing the screen? Press C to measure your straight-ahead position again."
+    assert pause_message(coach.state()) == said
     shown = overlay_state(coach.state(), None)
-    assert (shown.pause_title, shown.pause_message) == ("Not counting yet", notes[0].message)
+    assert (shown.pause_title, shown.pause_message) == ("Not counting yet", said)
     session = coach.session.to_dict()
     assert session["exercises"][0]["note"] == "I never saw your head settle at rest, facing the screen"
     outcome = explain(session, neutral_found=True, neutral_s=2.5)
@@ -199,6 +200,8 @@ def test_an_axis_that_cannot_be_measured_is_named_with_what_to_do():
     notes = [e for e in events if e.kind == ev.NOT_SETTLED]
     assert [n.data["reason"] for n in notes] == ["unmeasurable"]
     assert "chin tuck with your head level" in notes[0].message
+    # A neutral taken on a wrong reading looks the same: the screen offers a new capture.
+    assert pause_message(coach.state()).endswith("Press C to measure your straight-ahead position again.")
 
 
 def test_counting_that_starts_late_clears_the_note():
@@ -210,7 +213,8 @@ def test_counting_that_starts_late_clears_the_note():
     assert [e.kind for e in events].count(ev.NOT_SETTLED) == 1
     assert any(e.kind == ev.REP for e in events)
     assert coach.session.to_dict()["exercises"][0]["note"] is None
-    assert coach.state()["waiting_message"] == ""
+    assert coach.state()["waiting_message"] == coach.state()["waiting_reason"] == ""
+    assert pause_message(coach.state()) == ""
 
 
 def test_an_exercise_left_uncounted_is_explained_after_the_count():

@@ -110,10 +110,22 @@ def live_trust(kin: Kinematics, axis: str) -> str:
     return "measured" if kin.is_reliable(axis) else "unsure"
 
 
+# Counting that never starts although the person sits still facing the screen can
+# be a neutral captured on a wrong reading (rendered population seed 400437: face
+# mesh read a frontal head as turned 15 deg for its first 7 s, the neutral was taken
+# there, and every chin tuck after it read as turned): the way out is a new capture.
+RECALIBRATE_HINT = "Already still and facing the screen? Press C to measure your straight-ahead position again."
+_NEUTRAL_SUSPECT = ("unmeasurable", "restless")
+
+
 def pause_message(coach_state: dict[str, Any]) -> str:
-    """While counting is paused, or has not started: why, and what to do (the coach's own words)."""
+    """While counting is paused, or has not started: why, and what to do (the coach's own words,
+    and where the neutral may be at fault, the key that captures it again)."""
     if not coach_state.get("paused"):
-        return str(coach_state.get("waiting_message") or "")
+        waiting = str(coach_state.get("waiting_message") or "")
+        if waiting and coach_state.get("waiting_reason") in _NEUTRAL_SUSPECT:
+            return f"{waiting} {RECALIBRATE_HINT}"
+        return waiting
     reason = coach_state.get("pause_reason")
     if reason == "user":
         return USER_PAUSE_MESSAGE

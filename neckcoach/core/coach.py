@@ -133,8 +133,10 @@ class Coach:
         self._paused_at = 0.0
         self._unarmed: list[float] = []  # since, frames, unusable frames of the current unarmed stretch
         self._settle_said = False
-        # Why counting has not started, shown for as long as that lasts ("" when it has).
+        # Why counting has not started, shown for as long as that lasts ("" when it has),
+        # and the reason's key (NOT_SETTLED_MESSAGES).
         self.waiting_message = ""
+        self.waiting_reason = ""
 
     @property
     def exercise(self):
@@ -151,7 +153,7 @@ class Coach:
         self.set_index = 0
         self._rep_warnings = {}
         self._settle_said = False
-        self.waiting_message = ""
+        self.waiting_message = self.waiting_reason = ""
         self.session.start_exercise(ex, t)
         self.safety = SafetyMonitor(ex, self.ranges, **self.safety_options)
         self.pacer = Pacer(ex, **self.pacer_options)
@@ -323,7 +325,7 @@ class Coach:
         if c.state != "unarmed" or self.phase != "active":
             if c.state != "unarmed" and rec is not None:
                 rec.note = None  # counting started after all
-                self.waiting_message = ""
+                self.waiting_message = self.waiting_reason = ""
             self._unarmed = []
             return
         if not self._unarmed:
@@ -341,7 +343,7 @@ class Coach:
         text = (_AXIS_HELP.get(c.axis) if why == "unmeasurable" else None) or NOT_SETTLED_MESSAGES[why]
         rec.note = NOT_SETTLED_NOTES[why]
         self._settle_said = True
-        self.waiting_message = text
+        self.waiting_message, self.waiting_reason = text, why
         e = self._event(t, ev.NOT_SETTLED, text, reason=why, axis=c.axis)
         out.append(e)
         self.session.add_warning(e)
@@ -461,6 +463,7 @@ class Coach:
             "pause_reason": "user" if self.user_paused else self.quality_problem,
             "pause_advice": self.quality_message if self.quality_problem is not None else "",
             "waiting_message": self.waiting_message if self.phase == "active" else "",
+            "waiting_reason": self.waiting_reason if self.phase == "active" else "",
             "exercise_index": self.exercise_index,
             "exercises": len(self.routine.exercises),
         }
