@@ -95,3 +95,14 @@ def test_a_still_turn_is_answered_with_what_to_do_if_the_camera_stands_to_one_si
                                                   "of you")
     pitched = _feed(_poses(pitch=-35.0, wobble=0.2))
     assert not pitched.ok and "camera is off to one side" not in pitched.reason
+
+
+@pytest.mark.parametrize("pitch,said", [
+    (-35.0, "the camera is well below your eyes: raise it nearer to eye level (a laptop on a few books)"),
+    (35.0, "the camera is well above your eyes: lower it nearer to eye level")])
+def test_a_still_nod_is_answered_with_where_the_camera_should_be(pitch, said):
+    """Rendered population seed 400460: a webcam 47 cm below the eyes saw a patient facing the
+    screen as looking up by 40 deg; told only to look at the screen, they never calibrated."""
+    result = _feed(_poses(pitch=pitch, wobble=0.2))
+    assert not result.ok and result.reason.startswith("not facing the camera: nod (pitch)")
+    assert result.reason.endswith("look straight at the screen; if you are, " + said)

@@ -147,6 +147,14 @@ class NeutralCalibrator:
                     # in that case looking "straight" cannot help, moving the camera does.
                     advice += ("; if you are, the camera is off to one side: put it in the middle, "
                                "in front of you")
+                elif name == names[1]:
+                    # Held still and nodding: a camera well below (above) the eyes sees a face that
+                    # looks at the screen from below (above); tilting the screen only moves the
+                    # face in the picture, raising (lowering) the camera changes that view (rendered
+                    # seed 400460: a webcam 47 cm below the eyes saw -40 deg, never calibrated).
+                    where, move = ("below", "raise") if m < 0 else ("above", "lower")
+                    advice += (f"; if you are, the camera is well {where} your eyes: {move} it nearer "
+                               "to eye level" + (" (a laptop on a few books)" if m < 0 else ""))
                 return CalibrationResult(False, f"not facing the camera: {name} is {m:+.1f} deg "
                                          f"(max {lim:.0f}); {advice}", std_deg=std)
         pos = np.median(np.array([p.position_mm for p in found]), axis=0)
