@@ -66,3 +66,19 @@ def test_a_light_goes_on_at_once_and_requests_stop_after_max_moves():
     assert first_lit == pytest.approx(0.5, abs=0.04)
     assert [c for _, c in actor.moves] == ["light"]
     assert seen[max(seen)].distance_m == SceneSpec().distance_m
+
+
+def test_told_to_raise_the_camera_the_patient_puts_it_on_books_and_angles_it_at_the_face():
+    """What calibration says to a still head seen from well below (rendered seed 400460)."""
+    scene = SceneSpec(distance_m=0.9, camera_height_m=-0.45, camera_pitch_deg=18.0)
+    actor = RoomActor(scene, Renderer, reaction_s=0.5, rng=np.random.default_rng(2))
+    actor.hear(0.0, "not facing the camera: nod (pitch) is -40.0 deg (max 30); look straight at the screen; "
+                    "if you are, the camera is well below your eyes: raise it nearer to eye level (a laptop on a "
+                    "few books)")
+    seen = run(actor, 3.0)
+    heights = [s.camera_height_m for _, s in seen]
+    assert all(abs(a - b) < 0.02 for a, b in zip(heights, heights[1:]))  # slid, not jumped
+    after = seen[-1][1]
+    assert -0.45 + 0.07 <= after.camera_height_m <= -0.45 + 0.13
+    assert abs(after.camera_pitch_deg - after.camera_elevation_deg) <= 4.0
+    assert [c for _, c in actor.moves] == ["raise"]

@@ -29,7 +29,7 @@ from neckcoach.core.cues import CuePolicy
 from neckcoach.core.kinematics import KinematicsFilter, RelativePose
 from neckcoach.sim.patient import VirtualPatient
 from neckcoach.sim.population import PatientTraits
-from neckcoach.sim.room_actor import RoomActor
+from neckcoach.sim.room_actor import MOVE_S, RoomActor
 
 SAFETY_MOTION = (ev.JERK, ev.TOO_FAST)
 # A flick counts as warned by a jerk/too-fast warning within this long of its onset (issue #15).
@@ -304,7 +304,10 @@ def run_pipeline_session(routine, traits: PatientTraits, *, seed: int, scene=Non
         paused_since = None
         for t in times:
             coach = loop.coach
-            if coach.phase == "start" and t > GIVE_UP_S:
+            # Counted from the patient's last change to the room: one who did what was asked
+            # (closer, tilt, raise the camera) is then checked and calibrated again.
+            last_move = room.moves[-1][0] + MOVE_S if room.moves else 0.0
+            if coach.phase == "start" and t - last_move > GIVE_UP_S:
                 stalled.append("never started")  # the camera check or the calibration never passed
                 return
             if coach.quality_problem is not None:

@@ -1,5 +1,5 @@
 """What the virtual patient does about the room when the app asks: sit closer, move back, move
-to the middle, tilt the screen, turn on a light, close the curtains.
+to the middle, tilt the screen, raise or lower the camera, turn on a light, close the curtains.
 
 A real patient moves when told, after their reaction time, and a move takes
 time: shifting a chair, leaning in or tilting a laptop lid takes about a
@@ -25,11 +25,15 @@ STEP_ERROR = 0.3
 # After tilting the screen until they see their face in the middle, the camera
 # points within this of their eyes (what a person judges "in the middle").
 TILT_ERROR_DEG = 4.0
+# "Raise it nearer to eye level (a laptop on a few books)": a few books, about 10 cm,
+# judged like a distance (STEP_ERROR); never past the eyes. The screen is then angled
+# at the face again, as after a tilt.
+BOOKS_M = 0.10
 # The scene's numbers a move changes gradually.
-GLIDING = ("distance_m", "camera_x_m", "camera_yaw_deg", "camera_pitch_deg")
+GLIDING = ("distance_m", "camera_x_m", "camera_yaw_deg", "camera_pitch_deg", "camera_height_m")
 
 _ASKS = (("closer", "closer"), ("move back", "back"), ("middle", "middle"), ("tilt the screen", "tilt"),
-         ("too dark", "light"), ("curtains", "curtains"))
+         ("raise it", "raise"), ("lower it", "lower"), ("too dark", "light"), ("curtains", "curtains"))
 _CM = re.compile(r"about (\d+) cm")
 
 
@@ -94,6 +98,12 @@ class RoomActor:
             return scene.replace(distance_m=float(np.clip(d, 0.45, 1.0)))
         if change == "middle":
             return scene.replace(camera_x_m=0.0, camera_yaw_deg=0.0)
+        if change in ("raise", "lower"):
+            step = BOOKS_M * (1.0 + self.rng.uniform(-STEP_ERROR, STEP_ERROR))
+            h = scene.camera_height_m
+            scene = scene.replace(camera_height_m=float(min(h + step, -0.02) if change == "raise"
+                                                        else max(h - step, 0.02)))
+            change = "tilt"
         if change == "tilt":
             elevation = scene.camera_elevation_deg
             return scene.replace(camera_pitch_deg=float(np.clip(
