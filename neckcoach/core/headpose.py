@@ -106,12 +106,13 @@ class YawGate:
 # in, can run past the truth. On the tuning sweeps (scenes 100-103, camera-relative
 # readings): within 2 deg (median) to -36, 17 % of readings at -36..-40 and 42 %
 # at -40..-44 more than 5 deg off (up to 19 short), 6.5 deg over (median) at
-# -56..-60. 45 -> 40 took the tuning pitch readings more than 6 deg off 2 -> 3 (a
-# hair over 6, the filter catching up on the way back) and bounds past the truth
-# 5 -> 1; held out (300, 301): 24 -> 4, 4 -> 1, and yaw 64 -> 33, yaw and roll being
-# no measurements either once pitch is a bound (`KinematicsFilter`). Past it the pitch
-# is this limit, as a lower bound (rendered population seed 400447: a 37 deg
-# extension from a camera 44 cm below the eyes read 18, trusted, and was not counted).
+# -56..-60. Past it neither the pitch nor the turn and tilt of a face seen from that
+# far below are measurements (rendered population seed 400447: a 37 deg extension
+# from a camera 44 cm below the eyes read 18, trusted, and was called short). Not a
+# lower bound either: the counter counts a rep that reaches a bound (issue #14), and
+# from a camera that low the bound begins 15-20 deg from neutral (seed 400459 counted
+# a 16 deg extension for a 30 deg target that way); deep in, the reading can also run
+# past the truth. Figures in benchmarks/README.md ("Deep extension seen from below").
 MAX_EXTENSION_DEG = 40.0
 MAX_FLEXION_DEG = 20.0
 MAX_ROLL_DEG = 35.0
@@ -625,14 +626,12 @@ class HeadPoseEstimator:
             self._edge_bound = 0.0
         pitch_ok = (seen_ok and -self.max_reliable_pitch_deg <= pitch <= self.max_reliable_flexion_deg)
         # Flexion past the trusted reading is under-read, so the reading is a lower bound.
-        # Extension past it saturates, but deep in it the reading can also run past the
-        # truth: the bound is the limit itself (see MAX_EXTENSION_DEG).
         bounds = (("yaw",) if lower_bound else ()) + (
-            ("pitch",) if seen_ok and not -self.max_reliable_pitch_deg <= pitch <= self.max_reliable_flexion_deg
-            else ())
-        if seen_ok and pitch < -self.max_reliable_pitch_deg:
-            pitch = -self.max_reliable_pitch_deg
-        roll_ok = seen_ok and abs(roll) <= MAX_ROLL_DEG
+            ("pitch",) if seen_ok and pitch > self.max_reliable_flexion_deg else ())
+        # Extension past it is no measurement of any angle (see MAX_EXTENSION_DEG).
+        extended = seen_ok and pitch < -self.max_reliable_pitch_deg
+        yaw_ok = yaw_ok and not extended
+        roll_ok = seen_ok and abs(roll) <= MAX_ROLL_DEG and not extended
         position_ok = (seen_ok and max(abs(yaw), abs(pitch), abs(roll)) <= MAX_POSITION_ANGLE_DEG)
         in_range = seen_ok and -self.max_reliable_pitch_deg <= pitch <= self.max_reliable_pitch_deg
         fit_score = 1.0 - rms_rel / (2 * self.max_rms_px_per_100px)
