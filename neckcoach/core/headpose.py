@@ -443,15 +443,17 @@ class HeadPoseEstimator:
                     self._mesh_suspect = True
             if self._following:
                 self._last_followed = (t_s, f_yaw)
-                if (m_yaw is not None and mesh[3] and not mesh_jumped and m_yaw * f_yaw > 0
-                        and abs(m_yaw) > abs(f_yaw) + AGREE_DEG):
+                ahead = (m_yaw is not None and mesh[3] and not mesh_jumped and m_yaw * f_yaw > 0
+                         and abs(m_yaw) > abs(f_yaw) + AGREE_DEG)
+                if ahead:
                     self._mesh_ahead = (t_s, m_yaw)  # the points lag (see `COLLAPSE_YAW_DEG`)
                     self._mesh_ahead_max = max(self._mesh_ahead_max, abs(m_yaw))
                 conflict = self._conflict(mesh, m_yaw, f_yaw, mesh_jumped)
                 self.evidence = dict(mesh_yaw=m_yaw, followed_yaw=f_yaw, following=True,
                                      conflict=conflict, followed_rms=followed[4],
                                      mesh_rms=mesh[4] if mesh is not None else None)
-                return self._followed_pose(followed, f_yaw, t_s, picture, conflict)
+                return self._followed_pose(followed, f_yaw, t_s, picture, conflict,
+                                           mesh_ahead_yaw=m_yaw if ahead else None)
         elif self._following:
             self._following = False  # following failed: fall back to the gate
             self._last_followed = None
@@ -551,7 +553,7 @@ class HeadPoseEstimator:
         return rot, t, width, rms_rel <= self.max_rms_px_per_100px, rms_rel, obs.confidence
 
     def _followed_pose(self, followed, yaw: float, t_s: float, picture: dict,
-                       conflict: bool = False) -> HeadPose:
+                       conflict: bool = False, mesh_ahead_yaw: float | None = None) -> HeadPose:
         rot, pivot, _, width, rms_rel = followed
         _, pitch, roll = angles_from_rotation(rot)
         self._last = None
@@ -562,9 +564,8 @@ class HeadPoseEstimator:
         inside = abs(yaw) <= MAX_TRACKED_YAW_DEG
         yaw_ok = inside and rms_rel <= MAX_TRACKED_RMS_PER_100PX and not conflict and not lagging
         bounds = () if yaw_ok or conflict or (lagging and inside) else ("yaw",)
-        ahead = self._mesh_ahead
-        if ahead is not None and ahead[0] == t_s and abs(ahead[1]) - MESH_AHEAD_MARGIN_DEG > abs(yaw):
-            yaw = math.copysign(abs(ahead[1]) - MESH_AHEAD_MARGIN_DEG, yaw)  # see MESH_AHEAD_MARGIN_DEG
+        if mesh_ahead_yaw is not None and abs(mesh_ahead_yaw) - MESH_AHEAD_MARGIN_DEG > abs(yaw):
+            yaw = math.copysign(abs(mesh_ahead_yaw) - MESH_AHEAD_MARGIN_DEG, yaw)  # see MESH_AHEAD_MARGIN_DEG
             bounds = ("yaw",)
         if not conflict:
             self._edge_bound = abs(yaw)
