@@ -37,11 +37,12 @@ def _face_points() -> np.ndarray:
 FACE = _face_points()
 
 
-def _landmarks(yaw: float) -> np.ndarray:
-    """MediaPipe-like landmarks (x, y px; z px in x scale) of FACE turned by `yaw`."""
-    apparent = rotation_to(np.array([0.0, 0.0, 1.0]), CENTRE_MM).T @ rotation_from_angles(yaw, 0, 0)
-    pts = (CAM.focal_px / DEPTH_MM) * FACE @ apparent.T
-    pts[:, :2] += CAM.project(CENTRE_MM)
+def _landmarks(yaw: float, depth_mm: float = DEPTH_MM) -> np.ndarray:
+    """MediaPipe-like landmarks (x, y px; z px in x scale) of FACE turned by `yaw`, `depth_mm` away."""
+    centre = np.array([0.0, 0.0, depth_mm])
+    apparent = rotation_to(np.array([0.0, 0.0, 1.0]), centre).T @ rotation_from_angles(yaw, 0, 0)
+    pts = (CAM.focal_px / depth_mm) * FACE @ apparent.T
+    pts[:, :2] += CAM.project(centre)
     return pts
 
 
@@ -52,6 +53,7 @@ class FollowingDetector:
     def __init__(self, collapse_deg=58.0, lost_deg=68.0):
         self.collapse_deg, self.lost_deg = collapse_deg, lost_deg
         self.yaw = 0.0
+        self.depth_mm = DEPTH_MM
         self.tracking_wanted = False
         self._anchor = None
         self._anchor_id = 0
@@ -64,7 +66,7 @@ class FollowingDetector:
             self._last = None
         else:
             shown = yaw if abs(yaw) < self.collapse_deg else np.sign(yaw) * (2 * self.collapse_deg - abs(yaw) - 15)
-            lm = _landmarks(shown)
+            lm = _landmarks(shown, self.depth_mm)
             obs = FaceObservation(lm, (640, 480), 1, 100.0, 1.0, True)
             self._last = lm if abs(yaw) < self.collapse_deg else None
         if self.tracking_wanted and self._anchor is not None:
@@ -73,7 +75,7 @@ class FollowingDetector:
             # Where the anchor's points are now: rotate them by the turn since the anchor.
             rel = rotation_from_angles(yaw, 0, 0) @ rotation_from_angles(yaw0, 0, 0).T
             head_mm = (FACE @ rotation_from_angles(yaw0, 0, 0).T)[idx]
-            now = CAM.project(head_mm @ rel.T + CENTRE_MM)
+            now = CAM.project(head_mm @ rel.T + np.array([0.0, 0.0, self.depth_mm]))
             obs = FaceObservation(obs.landmarks_px, obs.image_size, obs.faces, obs.brightness,
                                   obs.confidence, obs.face_found,
                                   tracked=TrackedPoints(self._anchor_id, lm0, idx, now, 1))
@@ -232,3 +234,78 @@ def test_a_mesh_reading_ahead_of_stalled_points_gives_the_turn_as_a_lower_bound(
     shown = np.array([p.yaw_deg for _, p in rows])
     true = np.array([t for t, _ in rows])
     assert np.max(np.abs(np.diff(shown))) <= np.max(np.abs(np.diff(true))) + 1.0
+
+
+class MeshAtDepth:
+    """Face mesh reading `shown` deg of yaw (None: no face found) of FACE `depth_mm` from the camera."""
+
+    def __init__(self):
+        self.shown, self.depth_mm = 0.0, DEPTH_MM
+
+    def update(self, frame):
+        if self.shown is None:
+            return FaceObservation.empty((640, 480), brightness=100.0)
+        return FaceObservation(_landmarks(self.shown, self.depth_mm), (640, 480), 1, 100.0, 1.0, True)
+
+
+def _run(det, est, script, fps=30.0):
+    """script(t) -> (true yaw, mesh reading or None, depth mm); yields (t, true yaw, HeadPose)."""
+    frame = np.zeros((480, 640, 3), np.uint8)
+    for i in range(int(8.0 * fps)):
+        t = i / fps
+        true, det.shown, det.depth_mm = script(t)
+        det.yaw = true
+        yield t, true, pose_of_frame(det, est, frame, t)
+
+
+def _ramp(t, t0, t1, a, b):
+    return a + (b - a) * min(max((t - t0) / (t1 - t0), 0.0), 1.0)
+
+
+def test_a_person_who_came_closer_while_turned_is_trusted_again_once_back():
+    """Asked to come closer during a turn, the person moved 160 mm nearer while turned past the
+    gate (rendered population seed 400458): face mesh saw one face throughout, so the head
+    back at the front is trusted as soon as the gate allows, not seconds later when a slow
+    drift could explain the move (then the next rep went uncounted)."""
+    def script(t):
+        yaw = _ramp(t, 0.5, 1.875, 0.0, 55.0) if t < 4.375 else _ramp(t, 4.375, 5.75, 55.0, 0.0)
+        return yaw, yaw, _ramp(t, 2.0, 4.0, DEPTH_MM, DEPTH_MM - 160.0)
+
+    rows = list(_run(MeshAtDepth(), HeadPoseEstimator(), script))
+    assert any(not p.is_reliable("yaw") for _, true, p in rows if true == 55.0)  # past the gate
+    back = [(t, p) for t, true, p in rows if t >= 5.45]  # within SUSPECT_CLEAR_YAW_DEG of home
+    assert back and all(p.is_reliable("yaw") for _, p in back), [t for t, p in back if not p.is_reliable("yaw")]
+    assert all(abs(p.yaw_deg - true) <= 1.0 for _, true, p in rows if p.is_reliable("yaw"))
+
+
+def test_a_mesh_found_again_nearer_at_profile_is_still_not_trusted():
+    """What the pivot test is for: lost at profile, face mesh found the face again on a wrong
+    half-face, reading a small turn at a wrong scale (130 mm nearer) while the head stayed at
+    80 deg. Its reading must not be trusted, though it is inside the gate and near home."""
+    def script(t):
+        yaw = _ramp(t, 0.5, 1.83, 0.0, 80.0) if t < 5.0 else _ramp(t, 5.0, 6.33, 80.0, 0.0)
+        if yaw >= 62.0 and 1.9 <= t < 3.4:
+            return yaw, 14.0, DEPTH_MM - 130.0
+        return yaw, (yaw if yaw < 62.0 else None), DEPTH_MM
+
+    rows = list(_run(MeshAtDepth(), HeadPoseEstimator(), script))
+    refound = [p for t, true, p in rows if 1.9 <= t < 3.4]
+    assert refound and all(p.face_found for p in refound)
+    assert not any(p.is_reliable("yaw") for p in refound)
+    assert rows[-1][2].is_reliable("yaw")  # home again at the end
+
+
+def test_a_person_who_came_closer_while_the_points_lagged_is_trusted_again_once_back():
+    """The same move while followed points lagged behind the turn (seed 400458: they read 28 when
+    the mesh, reading 34, took over): handed back while the two disagree, the mesh is suspect
+    until it sees the head back home, and a mesh found in every frame since it was trusted
+    is home by its turn, wherever the person now sits."""
+    def script(t):
+        yaw = _ramp(t, 0.5, 1.8, 0.0, 52.0) if t < 4.3 else _ramp(t, 4.3, 5.6, 52.0, 0.0)
+        return yaw, None, _ramp(t, 2.0, 4.0, DEPTH_MM, DEPTH_MM - 160.0)
+
+    rows = list(_run(StallingDetector(stall_deg=25.0), HeadPoseEstimator(), script))
+    assert any(p.tracked for _, _, p in rows)  # followed, points lagging
+    back = [(t, p) for t, true, p in rows if t >= 5.45]  # within SUSPECT_CLEAR_YAW_DEG of home
+    assert back and all(p.is_reliable("yaw") for _, p in back), [t for t, p in back if not p.is_reliable("yaw")]
+    assert all(abs(p.yaw_deg - true) <= 5.0 for _, true, p in rows if p.is_reliable("yaw"))

@@ -341,6 +341,7 @@ class HeadPoseEstimator:
         self._retired_anchor: int | None = None
         self._mesh_inside_since: float | None = None
         self._mesh_continuous = True
+        self._mesh_unbroken = True  # found in every frame, without a jump, since last trusted
         self._last_mesh_yaw: tuple[float, float] | None = None
         self._mesh_suspect = False
         self._home: tuple[float, list[float], float] | None = None
@@ -415,6 +416,7 @@ class HeadPoseEstimator:
             self._mesh_inside_since = None
         if m_yaw is None or mesh_jumped:
             self._mesh_continuous = False  # lost or jumped: it may come back locked on wrong
+            self._mesh_unbroken = False
         elif not self._following or (f_yaw_raw is not None and abs(m_yaw - f_yaw_raw) <= AGREE_DEG):
             self._mesh_continuous = True
         mesh_settled = (self._mesh_continuous and self._mesh_inside_since is not None
@@ -467,17 +469,24 @@ class HeadPoseEstimator:
             return self._lost(t_s, picture)
         return self._mesh_pose(mesh, t_s, picture)
 
-    def _at_home(self, yaw: float, pivot: list[float], t_s: float) -> bool:
+    def _at_home(self, yaw: float, pivot: list[float], t_s: float, moved_ok: bool = False) -> bool:
         """Whether a mesh that lost its trust (see `SUSPECT_CLEAR_YAW_DEG`) sees the head back
         home: turned within that of where the person was last seen still and trusted, and its
-        pivot where it was then, give or take how far a seated person moves meanwhile."""
+        pivot where it was then, give or take how far a seated person moves meanwhile.
+
+        `moved_ok`: the mesh was found in every frame, without a jump, since it was last
+        trusted (`_mesh_unbroken`), so it followed one face all along, and where that
+        face's pivot went is where the person went (asked to come closer while turned,
+        rendered population seed 400458 moved 150 mm nearer: distrusted for 2 s after
+        the turn, the next rep was missed). The pivot test is for a mesh lost and found
+        again on a wrong half-face."""
         home = self._home
         if home is None:
             return True
         home_yaw, home_pivot, home_t = home
         moved = math.dist(pivot, home_pivot)
         allowed = HOME_POSITION_MM + HOME_DRIFT_MM_S * max(t_s - home_t, 0.0)
-        return abs(yaw - home_yaw) <= SUSPECT_CLEAR_YAW_DEG and moved <= allowed
+        return abs(yaw - home_yaw) <= SUSPECT_CLEAR_YAW_DEG and (moved_ok or moved <= allowed)
 
     def _update_home(self, trusted: bool, yaw: float, pivot: list[float], t_s: float) -> None:
         """Home: the trusted mesh's yaw and pivot while the head is near where it rests, followed
@@ -604,11 +613,13 @@ class HeadPoseEstimator:
         self._last = (t_s, yaw, pitch, roll)
         was_edge = self.gate.edge
         self.gate.update(True, yaw, t_s)
-        if was_edge and not self.gate.edge and not self._at_home(yaw, pivot, t_s):
+        if was_edge and not self.gate.edge and not self._at_home(yaw, pivot, t_s,
+                                                                  moved_ok=self._mesh_unbroken):
             self.gate.edge = True  # back inside the gate, but not seen back home: not yet
-        if self._mesh_suspect and self._at_home(yaw, pivot, t_s):
+        if self._mesh_suspect and self._at_home(yaw, pivot, t_s, moved_ok=self._mesh_unbroken):
             self._mesh_suspect = False
         seen_ok = not self.gate.edge and fit_ok and not self._mesh_suspect
+        self._mesh_unbroken = self._mesh_unbroken or seen_ok
         self._update_home(seen_ok, yaw, pivot, t_s)
         yaw_ok = seen_ok and abs(yaw) <= MAX_TRUSTED_YAW_DEG
         if self.gate.edge:
