@@ -309,3 +309,15 @@ def test_a_person_who_came_closer_while_the_points_lagged_is_trusted_again_once_
     back = [(t, p) for t, true, p in rows if t >= 5.45]  # within SUSPECT_CLEAR_YAW_DEG of home
     assert back and all(p.is_reliable("yaw") for _, p in back), [t for t, p in back if not p.is_reliable("yaw")]
     assert all(abs(p.yaw_deg - true) <= 5.0 for _, true, p in rows if p.is_reliable("yaw"))
+
+
+def test_a_switch_between_mesh_and_followed_points_says_how_far_apart_they_read():
+    """The frame the estimate hands over to the points, and the frame it hands back, carry the
+    two estimators' difference then (both read the synthetic face, a few degrees apart), every
+    other frame 0."""
+    det, est = FollowingDetector(), HeadPoseEstimator()
+    poses = [p for _, p in _turn(det, est, [60.0])]
+    switches = [i for i in range(1, len(poses)) if poses[i].tracked != poses[i - 1].tracked]
+    assert len(switches) == 2
+    assert all(0.0 < poses[i].source_step_deg <= 6.0 for i in switches)
+    assert all(p.source_step_deg == 0.0 for i, p in enumerate(poses) if i not in switches)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from neckcoach.core import events as ev
 from neckcoach.core.kinematics import KinematicsFilter, RelativePose
@@ -79,3 +80,50 @@ def test_the_same_turns_judged_without_knowing_the_source_draw_a_jerk():
 def test_a_flick_after_the_switch_is_still_caught():
     found = jerks(quick_turns(flick_at_s=13.0))
     assert found and 13.0 <= found[0].t_s <= 13.3
+
+
+def handover_during_a_hold(*, fps: float, step_deg: float, flick: bool, seed: int = 3):
+    """A 40 deg turn held, then a 16 deg extension flick (0.2 s out, 1 s back) that pushes face
+    mesh's yaw past where the followed points take over (rendered tuning clip 100 at 40 deg): from
+    the flick's onset at 3.0 s on the estimate is the points', which read the pitch `step_deg` apart
+    from the mesh. Returns (onset, frames)."""
+    t = timeline(6.0, fps=fps, seed=seed)
+    yaw = min_jerk(t, 0.5, 1.5, 40.0)
+    pitch = (min_jerk(t, 3.0, 0.2, -16.0) - min_jerk(t, 3.2, 1.0, -16.0)) if flick else np.zeros_like(t)
+    rng = np.random.default_rng(seed)
+    filt = KinematicsFilter()
+    frames = []
+    for ti, y, p in zip(t, yaw, pitch):
+        tracked = ti >= 3.0
+        step = float(step_deg) if tracked and frames and not frames[-1].extra.get("tracked") else 0.0
+        rel = RelativePose(t_s=float(ti), face_found=True, yaw_deg=float(y + rng.normal(0.0, 0.2)),
+                           pitch_deg=float(p + (step_deg if tracked else 0.0) + rng.normal(0.0, 0.2)),
+                           confidence=0.8, reliable=True, faces=1, face_width_px=180.0, brightness=120.0,
+                           yaw_reliable=True, pitch_reliable=not tracked, roll_reliable=not tracked,
+                           tracked=tracked, source_step_deg=step)
+        frames.append(filt.update(rel))
+    return 3.0, frames
+
+
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+def test_a_flick_that_sets_off_a_seamless_handover_is_caught(fps):
+    """The two estimators read the head within SOURCE_STEP_DEG of each other at the handover:
+    there is no step to wait out, and the flick is warned in time (before, the 0.3 s without
+    judging after every switch hid it)."""
+    onset, frames = handover_during_a_hold(fps=fps, step_deg=0.5, flick=True)
+    found = jerks(frames)
+    assert found and onset <= found[0].t_s <= onset + 0.3
+
+
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+def test_a_handover_with_a_step_is_still_waited_out(fps):
+    """A 16 deg step between the two at the handover (a speed blip of ~120 deg/s through the
+    filters) is the estimators' difference, not a movement; so is a step of unknown size."""
+    _, frames = handover_during_a_hold(fps=fps, step_deg=16.0, flick=False)
+    assert jerks(frames) == []
+    unknown = [replace(k, extra={kk: v for kk, v in k.extra.items() if kk != "source_step_deg"}) for k in frames]
+    assert jerks(unknown) == []
+    # ... and were it taken for seamless, the step would be called a jolt: the test can fail
+    seamless = [replace(k, extra={**k.extra, "source_step_deg": 0.5}) if k.extra.get("source_step_deg") else k
+                for k in frames]
+    assert jerks(seamless)

@@ -66,7 +66,8 @@ class Neutral:
                             pose.reliable, pose.faces, pose.face_width_px, pose.brightness, ty, tr,
                             pose.image_size_px, pose.face_center_px, pose.face_brightness,
                             pose.yaw_reliable, pose.pitch_reliable, pose.roll_reliable,
-                            pose.position_reliable, pose.lower_bounds, pose.tracked)
+                            pose.position_reliable, pose.lower_bounds, pose.tracked,
+                            pose.source_step_deg)
 
 
 IDENTITY = Neutral(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))

@@ -18,6 +18,7 @@ benchmarks/README.md).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING
 
@@ -345,6 +346,8 @@ class HeadPoseEstimator:
         self._last_mesh_yaw: tuple[float, float] | None = None
         self._mesh_suspect = False
         self._home: tuple[float, list[float], float] | None = None
+        self._readings: dict[str, tuple[float, float, float]] = {}  # this frame's, by source
+        self._was_tracked = False
         self.anchor_ok = False
         self.tracking_wanted = False
         self.evidence: dict = {}
@@ -395,7 +398,22 @@ class HeadPoseEstimator:
         """Pose of one observation; the picture fields (see `HeadPose`) are passed through.
 
         They are taken as arguments so the caller need not copy the pose to add them.
+        Where the estimate switches between face mesh and the followed points, the pose
+        says how far apart the two read the head then (`source_step_deg`).
         """
+        self._readings = {}
+        pose = self._estimate(obs, t_s, image_size_px, face_center_px, face_brightness)
+        was_tracked, self._was_tracked = self._was_tracked, pose.tracked and pose.face_found
+        if pose.face_found and pose.tracked != was_tracked:
+            mesh, followed = self._readings.get("mesh"), self._readings.get("followed")
+            other = mesh if pose.tracked else followed
+            step = (max(abs(a - b) for a, b in zip((pose.yaw_deg, pose.pitch_deg, pose.roll_deg), other))
+                    if mesh is not None and followed is not None else math.inf)
+            pose = dataclasses.replace(pose, source_step_deg=float(step))
+        return pose
+
+    def _estimate(self, obs: "FaceObservation", t_s: float, image_size_px: tuple[int, int],
+                  face_center_px: tuple[float, float] | None, face_brightness: float) -> HeadPose:
         torso_yaw, torso_roll = torso_angles(obs.pose_px)
         picture = dict(faces=obs.faces, brightness=obs.brightness, torso_yaw_deg=torso_yaw,
                        torso_roll_deg=torso_roll, image_size_px=image_size_px,
@@ -406,9 +424,13 @@ class HeadPoseEstimator:
         self.anchor_ok = False
         if mesh is None:
             self._last = None
-        m_yaw = angles_from_rotation(mesh[0])[0] if mesh is not None else None
+        if mesh is not None:
+            self._readings["mesh"] = angles_from_rotation(mesh[0])
+        if followed is not None:
+            self._readings["followed"] = angles_from_rotation(followed[0])
+        m_yaw = self._readings["mesh"][0] if mesh is not None else None
         mesh_jumped = self._mesh_jumped(t_s, m_yaw)
-        f_yaw_raw = angles_from_rotation(followed[0])[0] if followed is not None else None
+        f_yaw_raw = self._readings["followed"][0] if followed is not None else None
         if m_yaw is not None and mesh[3] and not mesh_jumped and abs(m_yaw) < HANDBACK_YAW_DEG:
             if self._mesh_inside_since is None:
                 self._mesh_inside_since = t_s

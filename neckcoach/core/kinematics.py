@@ -55,6 +55,7 @@ class RelativePose:
     retraction_reliable: bool | None = None
     lower_bounds: tuple[str, ...] = ()
     tracked: bool = False
+    source_step_deg: float = 0.0
 
 
 class _AxisChain:
@@ -263,6 +264,8 @@ class KinematicsFilter:
         reliable = rel.reliable and not settling
         if rel.tracked:
             extra["tracked"] = True
+        if rel.source_step_deg:
+            extra["source_step_deg"] = rel.source_step_deg
         calm = {a: TRUST_SIGMAS * out[self._noise_fields[a][0]] <= TRUSTED_ERROR for a in AXES}
         yaw_ok, pitch_ok, roll_ok, position_ok = (
             reliable and measure_reliable(rel, m) and calm[m] for m in ("yaw", "pitch", "roll", "retraction"))

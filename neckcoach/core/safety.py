@@ -87,6 +87,7 @@ person's: they set targets (`target_fraction`) but are not a limit.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 from neckcoach.core import events as ev
@@ -108,6 +109,22 @@ GRAINY_DV_FACTOR = 1.5
 # the head's pitch steady (rendered scene 102). Below 15 deg/s of the other
 # angles that adds at most ~9 deg/s, a sixth of the velocity-change threshold.
 OTHERS_STILL_DEG_S = 15.0
+# Where the estimate hands over from face mesh to the followed points, a step
+# in the angles of up to this is no reason to stop judging them: through the
+# speed filters (two 5 Hz low-passes) a step of s deg shows as a speed blip of
+# 6.9 s deg/s at 15 fps to 7.8 s at 30 fps (a step fed to `KinematicsFilter`),
+# so 2 deg adds at most 16 deg/s, under a third of the 55 deg/s velocity-change
+# threshold, and it moves the travel by 2 of the 5 deg a jolt must cover. A
+# larger step, or an unknown one, is forgotten as before (see `warmup_s`). The
+# handover itself is often set off by a flick: a nod during a 40 deg turn's hold
+# pushes face mesh's yaw past where the points take over (rendered tuning clip
+# 100, a 16 deg extension flick at 40 deg: the two read it within 0.6 deg at the
+# switch, and the 0.3 s without judging hid the whole flick). Not the way back:
+# handed back, face mesh is coming back from past its range and its reading
+# settles over the next frames whatever the step (tuning scene 103: 1.7 deg from
+# the points at the handback, both 5 deg past the truth, then catching up at 124
+# deg/s against a true 100 -- a `jerk` if judged).
+SOURCE_STEP_DEG = 2.0
 GRAINY_MESSAGE = ("The picture is grainy, so I may not notice a sudden movement. "
                   "More light in front of you will help.")
 # Default too-fast limit for home exercise, and the limit on the axes the
@@ -190,7 +207,9 @@ class SafetyMonitor:
       points followed past it, `extra["tracked"]`): the two estimators read
       the same head differently (the followed points under-read a quick
       50 deg turn by up to 25 deg on rendered seed 400236), so the speed
-      across the switch is the step between them, not a movement.
+      across the switch is the step between them, not a movement -- unless,
+      handing over to the points, the two read it within SOURCE_STEP_DEG of
+      each other then (`extra["source_step_deg"]`).
     - uncertain_factor: an angle flagged not reliable (e.g. pitch and roll
       while the face is followed far out in a turn) is still watched for
       jolts, with the velocity change and travel thresholds this many times
@@ -309,7 +328,9 @@ class SafetyMonitor:
             self._tracking_since = t
         warm = t - self._tracking_since >= self.warmup_s
         tracked = bool(sample.extra.get("tracked"))
-        switched = self._tracked is not None and tracked != self._tracked
+        # A handover to the points with no step between the two is not a switch to wait out.
+        seamless = tracked and float(sample.extra.get("source_step_deg", math.inf)) <= SOURCE_STEP_DEG
+        switched = self._tracked is not None and tracked != self._tracked and not seamless
         self._tracked = tracked
         window_start = self._speeds_at_window_start(t, sample)
         for a in self.axes:

@@ -47,6 +47,10 @@ class HeadPose:
     what can be measured: the true angle is at least the value given, in its
     direction. `tracked` says the angles
     were followed past the face mesh's range rather than read from the mesh.
+    `source_step_deg`: in a frame where the estimate switched between face
+    mesh and the followed points, how far the two read the angles apart (the
+    largest of the three; inf where one of them had no reading), so a step
+    in the values can be told from a movement; 0 in every other frame.
 
     Picture fields, for the quality checks: `image_size_px` is (width, height),
     `face_center_px` the face's centre in the image, `face_brightness` the mean
@@ -76,6 +80,7 @@ class HeadPose:
     position_reliable: bool | None = None
     lower_bounds: tuple[str, ...] = ()
     tracked: bool = False
+    source_step_deg: float = 0.0
 
     @classmethod
     def empty(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "HeadPose":
