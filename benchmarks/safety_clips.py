@@ -80,6 +80,7 @@ def main(argv=None) -> int:
     ap.add_argument("--scenes", default="", help="comma list for the flick clips: 'baseline' and/or SceneSpec seeds")
     ap.add_argument("--cache", default="results/clips", help="folder of the flick clips (captured if missing)")
     ap.add_argument("--sweeps-cache", default="", help="an accuracy.py --cache folder: its clips are the sweeps")
+    ap.add_argument("--each", action="store_true", help="also print each flick clip's latency")
     args = ap.parse_args(argv)
     from neckcoach.sim.render import HeadRenderer
 
@@ -102,6 +103,9 @@ def main(argv=None) -> int:
                         latency.append(min(near))
                     else:
                         missed.append(f"{scene} {turn} {axis}{amp:+}")
+                    if args.each:
+                        print(f"  {scene} {turn} {axis}{amp:+}: "
+                              + (f"{1000 * min(near):.0f} ms" if near else "missed"))
                 other += [(f"{scene} {turn} {axis}{amp:+}", round(t, 2), e.kind, e.data["axis"])
                           for t, e in evs if not (amp and 0 <= t - FLICK_AT_S <= 0.8)]
     if n:

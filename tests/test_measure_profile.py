@@ -230,10 +230,16 @@ def test_a_mesh_reading_ahead_of_stalled_points_gives_the_turn_as_a_lower_bound(
     rows = list(_turn(det, est, [peak]))
     held = [p for true, p in rows if true == peak]
     assert held and all("yaw" in p.lower_bounds and not p.is_reliable("yaw") for p in held)
-    assert all(abs(peak) - MESH_AHEAD_MARGIN_DEG - 1.0 <= abs(p.yaw_deg) <= abs(peak) for p in held)
-    shown = np.array([p.yaw_deg for _, p in rows])
-    true = np.array([t for t, _ in rows])
+    assert all(abs(p.yaw_deg) <= abs(peak) for p in held)
+    # reached at AHEAD_OFFSET_RATE_DEG_S: within the hold's first 0.4 s here
+    assert all(abs(p.yaw_deg) >= abs(peak) - MESH_AHEAD_MARGIN_DEG - 1.0 for p in held[12:])
+    # no step while followed (at the handback the monitor waits the switch out anyway), and a
+    # bound let go of slowly stays "at least" within the 5 deg a value may be off
+    followed = [(t, p) for t, p in rows if p.tracked]
+    shown = np.array([p.yaw_deg for _, p in followed])
+    true = np.array([t for t, _ in followed])
     assert np.max(np.abs(np.diff(shown))) <= np.max(np.abs(np.diff(true))) + 1.0
+    assert all(abs(p.yaw_deg) <= abs(t) + 5.0 for t, p in rows if "yaw" in p.lower_bounds)
 
 
 class MeshAtDepth:
@@ -321,3 +327,37 @@ def test_a_switch_between_mesh_and_followed_points_says_how_far_apart_they_read(
     assert len(switches) == 2
     assert all(0.0 < poses[i].source_step_deg <= 6.0 for i in switches)
     assert all(p.source_step_deg == 0.0 for i, p in enumerate(poses) if i not in switches)
+
+
+class FlickeringDetector(StallingDetector):
+    """Points stuck at 30 deg, and face mesh past 45 deg found only in some frames (rendered
+    population seed 400470: found at 57, lost, found at 44, within 0.2 s)."""
+
+    def __init__(self):
+        super().__init__()
+        self.frame = 0
+
+    def update(self, frame):
+        obs = super().update(frame)
+        self.frame += 1
+        if abs(self.yaw) > 45.0 and self.frame % 5 in (1, 2, 3):
+            return FaceObservation(np.zeros((0, 3)), obs.image_size, 0, obs.brightness, 0.0, False,
+                                   tracked=obs.tracked)
+        return obs
+
+
+@pytest.mark.parametrize("peak", [60.0, -60.0])
+def test_a_mesh_that_comes_and_goes_ahead_of_stalled_points_moves_the_bound_smoothly(peak):
+    """Each time the mesh came back ahead of the points the bound stepped by up to 10 deg and back,
+    and a smooth turn drew "Careful!": now, apart from the head's own movement, it moves at under
+    half the 55 deg/s velocity change the safety monitor calls a jolt."""
+    det, est = FlickeringDetector(), HeadPoseEstimator()
+    rows = [(t, p, i / 30.0) for i, (t, p) in enumerate(_turn(det, est, [peak]))]
+    followed = [(t, p, s) for t, p, s in rows if p.tracked and p.face_found]
+    assert any("yaw" in p.lower_bounds for _, p, _ in followed)
+    assert any(abs(p.yaw_deg) > det.stall_deg + 5.0 for _, p, _ in followed)  # the bound did rise
+    for (t0, p0, s0), (t1, p1, s1) in zip(followed, followed[1:]):
+        if s1 - s0 < 0.05:
+            bound_move = abs(p1.yaw_deg - p0.yaw_deg) - abs(t1 - t0)
+            assert bound_move <= 27.5 * (s1 - s0), (t1, p0.yaw_deg, p1.yaw_deg)
+    assert all(abs(p.yaw_deg) <= abs(t) + 5.0 for t, p, _ in rows if "yaw" in p.lower_bounds)

@@ -226,6 +226,16 @@ AHEAD_RECENT_S = 0.2
 # far you went"). Continuous: the mesh is "ahead" from `AGREE_DEG` past the points,
 # which is less than this margin, so the shown value leaves the points smoothly.
 MESH_AHEAD_MARGIN_DEG = 7.0
+# ... reached at no more than `AHEAD_OFFSET_RATE_DEG_S` from the points' reading, and
+# let go of as slowly: the mesh past its range comes and goes from frame to frame, and
+# each time it did, the bound stepped by up to 10 deg (rendered population seed 400470:
+# the points stuck at 39 deg, the mesh found again at 57, lost, found at 44: shown yaw
+# 28 -> 36 -> 29 within 0.2 s, a 112 deg/s velocity change and "Careful!" for a smooth
+# turn). A change of the shown value that is not the head's must stay well under the
+# 55 deg/s a jolt takes: 20 deg/s is under half of it, also on a head moving steadily.
+# A bound reached later, or let go of later, is still "at least": it lags the mesh's
+# reading it comes from, and the points it rides on keep following the head.
+AHEAD_OFFSET_RATE_DEG_S = 20.0
 # ... but a mesh that stays inside its range, fitting well and without jumps,
 # for `MESH_SETTLED_S` takes over whatever the follower says -- provided it
 # has been found in every frame since it last agreed with the followed
@@ -336,6 +346,7 @@ class HeadPoseEstimator:
         self._following = False
         self._mesh_ahead_max = 0.0  # furthest |yaw| the mesh read beyond the followed points
         self._mesh_ahead: tuple[float, float] | None = None  # (t, yaw) of the last such reading
+        self._ahead_offset: tuple[float, float] = (0.0, 0.0)  # (t, deg) the yaw bound is shown past the points
         self._last_mesh: tuple[np.ndarray, np.ndarray, float, float] | None = None
         self._last_followed_yaw = 0.0
         self._last_followed: tuple[float, float] | None = None
@@ -454,6 +465,7 @@ class HeadPoseEstimator:
                                    or abs(m_yaw) >= HANDOVER_YAW_DEG or abs(f_yaw) >= HANDOVER_YAW_DEG
                                    or mesh_jumped)
                 self._mesh_ahead_max, self._mesh_ahead = 0.0, None
+                self._ahead_offset = (t_s, 0.0)
             elif self._mesh_inside_since is not None and (
                     max(abs(f_yaw), self._mesh_ahead_max) < COLLAPSE_YAW_DEG
                     or abs(m_yaw - f_yaw) <= AGREE_DEG or mesh_settled):
@@ -595,8 +607,15 @@ class HeadPoseEstimator:
         inside = abs(yaw) <= MAX_TRACKED_YAW_DEG
         yaw_ok = inside and rms_rel <= MAX_TRACKED_RMS_PER_100PX and not conflict and not lagging
         bounds = () if yaw_ok or conflict or (lagging and inside) else ("yaw",)
-        if mesh_ahead_yaw is not None and abs(mesh_ahead_yaw) - MESH_AHEAD_MARGIN_DEG > abs(yaw):
-            yaw = math.copysign(abs(mesh_ahead_yaw) - MESH_AHEAD_MARGIN_DEG, yaw)  # see MESH_AHEAD_MARGIN_DEG
+        # Not in this frame: the mesh's reading ahead within AHEAD_RECENT_S still holds.
+        ahead = abs(mesh_ahead_yaw) if mesh_ahead_yaw is not None else self._recent_ahead(yaw, t_s)
+        wanted = max(ahead - MESH_AHEAD_MARGIN_DEG - abs(yaw), 0.0) if ahead else 0.0
+        t0, offset = self._ahead_offset
+        reach = AHEAD_OFFSET_RATE_DEG_S * max(t_s - t0, 0.0)
+        offset = min(max(wanted, offset - reach), offset + reach)  # see AHEAD_OFFSET_RATE_DEG_S
+        self._ahead_offset = (t_s, offset)
+        if offset > 0.0:
+            yaw = math.copysign(abs(yaw) + offset, yaw)  # see MESH_AHEAD_MARGIN_DEG
             bounds = ("yaw",)
         if not conflict:
             self._edge_bound = abs(yaw)
