@@ -42,6 +42,13 @@ ASSESS_CASES = [
     ("someone_but_not_the_patient", {**NO_FACE, "faces": 1}, True, ev.NOT_PATIENT),
     ("no_face_dark_frame", {**NO_FACE, "brightness": 8.0}, True, ev.POOR_LIGHT),
     ("no_face_blown_out_frame", {**NO_FACE, "brightness": 250.0}, True, ev.TOO_BRIGHT),
+    # A window behind a patient the detector cannot find (rendered seed 400478: 16 % clipped).
+    ("no_face_window_in_view", {**NO_FACE, "brightness": 87.0, "glare_share": 0.16}, True, ev.TOO_BRIGHT),
+    ("no_face_window_in_view_headpose", {**NO_FACE, "brightness": 87.0, "glare_share": 0.16, "cls": HeadPose},
+     True, ev.TOO_BRIGHT),
+    ("no_face_a_little_glare", {**NO_FACE, "brightness": 87.0, "glare_share": 0.02}, True, ev.FACE_LOST),
+    ("no_face_two_detected_window_in_view", {**NO_FACE, "faces": 2, "glare_share": 0.3}, True, ev.TWO_FACES),
+    ("face_found_window_in_view", {"glare_share": 0.4}, True, None),  # the face itself is well lit
     # The detector follows the patient among others (io.patient): a found patient is measurable.
     ("others_in_view_patient_followed", {"faces": 3}, True, None),
     ("too_far", {"face_width_px": 60.0}, True, ev.TOO_FAR),

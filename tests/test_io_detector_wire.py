@@ -58,13 +58,22 @@ def test_empty_landmark_list_gives_no_points():
 def test_brightness_is_the_mean_of_every_8th_pixel():
     rng = np.random.default_rng(2)
     frame = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
-    assert detector._brightness(frame) == pytest.approx(frame[::8, ::8].mean(), abs=1e-9)
+    assert detector.picture_light(frame)[0] == pytest.approx(frame[::8, ::8].mean(), abs=1e-9)
     h, w = 479, 641  # not multiples of 8: nearly the same pixels, so nearly the same mean
     odd = np.empty((h, w, 3), np.uint8)
     odd[..., 0] = np.linspace(0, 255, w, dtype=np.uint8)[None, :]
     odd[..., 1] = np.linspace(0, 255, h, dtype=np.uint8)[:, None]
     odd[..., 2] = 200
-    assert detector._brightness(odd) == pytest.approx(odd[::8, ::8].mean(), abs=1.0)
+    assert detector.picture_light(odd)[0] == pytest.approx(odd[::8, ::8].mean(), abs=1.0)
+
+
+def test_the_blown_out_share_counts_pixels_white_in_every_channel():
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[:, :160] = 255  # a window filling a quarter of the picture
+    frame[:240, 160:320, 0] = 255  # saturated red only: not blown out
+    frame[240:, 160:320] = 249  # just under the clip level
+    assert detector.picture_light(frame)[1] == pytest.approx(0.25, abs=1e-9)
+    assert detector.picture_light(np.full((480, 640, 3), 250, np.uint8))[1] == 1.0
 
 
 def _clip_frames(n: int) -> list[np.ndarray]:

@@ -50,7 +50,7 @@ class Neutral:
         if not pose.face_found:
             return RelativePose(pose.t_s, False, faces=pose.faces, brightness=pose.brightness,
                                 image_size_px=pose.image_size_px, face_center_px=pose.face_center_px,
-                                face_brightness=pose.face_brightness)
+                                face_brightness=pose.face_brightness, glare_share=pose.glare_share)
         rn = self.rotation
         rel = rn.T @ rotation_from_angles(pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
         yaw, pitch, roll = angles_from_rotation(rel)
@@ -67,7 +67,7 @@ class Neutral:
                             pose.image_size_px, pose.face_center_px, pose.face_brightness,
                             pose.yaw_reliable, pose.pitch_reliable, pose.roll_reliable,
                             pose.position_reliable, pose.lower_bounds, pose.tracked,
-                            pose.source_step_deg)
+                            pose.source_step_deg, pose.glare_share)
 
 
 IDENTITY = Neutral(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))

@@ -56,6 +56,7 @@ class RelativePose:
     lower_bounds: tuple[str, ...] = ()
     tracked: bool = False
     source_step_deg: float = 0.0
+    glare_share: float = 0.0
 
 
 class _AxisChain:
@@ -295,13 +296,14 @@ class KinematicsFilter:
             face_brightness=rel.face_brightness, yaw_reliable=yaw_ok, pitch_reliable=pitch_ok,
             roll_reliable=roll_ok,
             retraction_reliable=bool(position_ok and yaw_ok and pitch_ok and roll_ok and near),
-            lower_bound_axes=() if settling else bounds, **out)
+            lower_bound_axes=() if settling else bounds, glare_share=rel.glare_share, **out)
         return self._last_out
 
     @staticmethod
     def _lost(rel: RelativePose) -> Kinematics:
         return Kinematics.lost(rel.t_s, rel.faces, rel.brightness, image_size_px=rel.image_size_px,
-                               face_center_px=rel.face_center_px, face_brightness=rel.face_brightness)
+                               face_center_px=rel.face_center_px, face_brightness=rel.face_brightness,
+                               glare_share=rel.glare_share)
 
     def _smooth_torso(self, axis: str, value: float | None, t_s: float) -> float | None:
         if value is None:

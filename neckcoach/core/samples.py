@@ -55,7 +55,8 @@ class HeadPose:
     Picture fields, for the quality checks: `image_size_px` is (width, height),
     `face_center_px` the face's centre in the image, `face_brightness` the mean
     grey level (0-255) inside the face box, `brightness` that of the whole
-    frame. 0 / (0, 0) / None mean "not measured".
+    frame, `glare_share` the share of the frame blown out to white (a window
+    or lamp in view). 0 / (0, 0) / None mean "not measured".
     """
 
     t_s: float
@@ -81,6 +82,7 @@ class HeadPose:
     lower_bounds: tuple[str, ...] = ()
     tracked: bool = False
     source_step_deg: float = 0.0
+    glare_share: float = 0.0
 
     @classmethod
     def empty(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "HeadPose":
@@ -154,6 +156,7 @@ class Kinematics:
     retraction_reliable: bool = False
     lower_bound_axes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+    glare_share: float = 0.0
 
     def value(self, axis: Axis) -> float:
         return getattr(self, _VALUE_FIELD[axis])
@@ -202,10 +205,10 @@ class Kinematics:
     @classmethod
     def lost(cls, t_s: float, faces: int = 0, brightness: float = 0.0, *,
              image_size_px: tuple[int, int] = (0, 0), face_center_px: tuple[float, float] | None = None,
-             face_brightness: float = 0.0) -> "Kinematics":
+             face_brightness: float = 0.0, glare_share: float = 0.0) -> "Kinematics":
         """No head this frame; the picture fields still say what the camera saw."""
         return cls(t_s=t_s, face_found=False, faces=faces, brightness=brightness, image_size_px=image_size_px,
-                   face_center_px=face_center_px, face_brightness=face_brightness)
+                   face_center_px=face_center_px, face_brightness=face_brightness, glare_share=glare_share)
 
 
 def value_field(axis: Axis) -> str:

@@ -49,18 +49,21 @@ class FaceObservation:
     ambiguous: bool = False
     # Anchor points followed into this frame (see neckcoach/io/headtrack.py), or None.
     tracked: TrackedPoints | None = field(default=None, compare=False)
+    # Share of the frame blown out to white (see `picture_light`): a window or lamp in view.
+    glare_share: float = 0.0
 
     @classmethod
     def empty(cls, image_size: tuple[int, int], faces: int = 0, brightness: float = 0.0,
-              pose_px: np.ndarray | None = None) -> "FaceObservation":
-        return cls(np.zeros((0, 3)), image_size, faces, brightness, 0.0, False, pose_px)
+              pose_px: np.ndarray | None = None, glare_share: float = 0.0) -> "FaceObservation":
+        return cls(np.zeros((0, 3)), image_size, faces, brightness, 0.0, False, pose_px, glare_share=glare_share)
 
     @classmethod
     def from_mediapipe(cls, face_results, image_size: tuple[int, int], brightness: float,
                        previous_center_px: np.ndarray | None = None,
                        pose_results=None, *,
                        previous_size_px: float | None = None,
-                       tracker: PatientTracker | None = None) -> "FaceObservation":
+                       tracker: PatientTracker | None = None,
+                       glare_share: float = 0.0) -> "FaceObservation":
         """Build from `FaceMesh.process` (and optionally `Pose.process`) results.
 
         With a `PatientTracker` (as `FaceDetector` has), the tracker follows
@@ -77,7 +80,7 @@ class FaceObservation:
         if not faces:
             if tracker is not None:
                 tracker.update([], image_size)
-            return cls.empty(image_size, 0, brightness, pose_px)
+            return cls.empty(image_size, 0, brightness, pose_px, glare_share)
         arrays = [_landmarks_array(f, w, h) for f in faces]
         geometry = [_centre_and_size(a) for a in arrays]
         if tracker is not None:
@@ -88,11 +91,12 @@ class FaceObservation:
             people, pictures, ambiguous = len(arrays), 0, False
         if index is None:
             return cls(np.zeros((0, 3)), image_size, people, brightness, 0.0, False, pose_px,
-                       pictures=pictures, ambiguous=ambiguous)
+                       pictures=pictures, ambiguous=ambiguous, glare_share=glare_share)
         chosen = arrays[index]
         box = _bbox(chosen)
         conf = _face_confidence(chosen, w, h, box)
-        obs = cls(chosen, image_size, people, brightness, conf, True, pose_px, pictures=pictures)
+        obs = cls(chosen, image_size, people, brightness, conf, True, pose_px, pictures=pictures,
+                  glare_share=glare_share)
         # Seed the cached properties with what the choice already computed.
         vars(obs)["center_px"], vars(obs)["size_px"] = geometry[index]
         vars(obs)["bbox_px"] = box
@@ -191,10 +195,22 @@ def sampled_grey(image: np.ndarray, step: int) -> float:
     return (c0 + c1 + c2) / 3.0
 
 
-def _brightness(frame: np.ndarray) -> float:
-    """Mean of all channels over every 8th pixel and row (0..255): 4,800 samples at
-    640x480, plenty for the dark / too-bright checks."""
-    return sampled_grey(frame, 8)
+# A pixel at or above this in every channel is blown out (clipped white).
+CLIPPED_GREY = 250
+
+
+def picture_light(frame: np.ndarray) -> tuple[float, float]:
+    """Mean of all channels, and the share of pixels blown out to white, over every 8th
+    pixel and row: 4,800 samples at 640x480, plenty for the light checks.
+
+    The blown-out share is what says "a window or lamp behind you" when no face is found
+    (no face box to compare with the frame); webcam frames of people indoors clip
+    almost nothing (the real clips in tests: at most 0.1 %)."""
+    h, w = frame.shape[:2]
+    small = cv2.resize(frame, (max(1, -(-w // 8)), max(1, -(-h // 8))), interpolation=cv2.INTER_NEAREST)
+    c0, c1, c2, _ = cv2.mean(small)
+    clipped = cv2.countNonZero(cv2.inRange(small, (CLIPPED_GREY,) * 3, (255, 255, 255)))
+    return (c0 + c1 + c2) / 3.0, clipped / float(small.shape[0] * small.shape[1])
 
 
 def _bbox(lm: np.ndarray) -> tuple[float, float, float, float]:
@@ -325,10 +341,10 @@ class FaceDetector(FollowsProfile):
         """The patient's face in one inference (in frame order: the patient is followed)."""
         frame = inference.frame
         h, w = frame.shape[:2]
-        brightness = _brightness(frame)  # after inference: see SessionLoop._release_overlay
+        brightness, glare = picture_light(frame)  # after inference: see SessionLoop._release_overlay
         obs = FaceObservation.from_mediapipe(inference.face_results, (w, h), brightness, self._prev_center,
                                              inference.pose_results, previous_size_px=self._prev_size,
-                                             tracker=self.patient)
+                                             tracker=self.patient, glare_share=glare)
         if obs.face_found:
             self._prev_center, self._prev_size = obs.center_px, obs.size_px
         obs = self.follow(obs, lambda: grey_of(frame))
