@@ -49,6 +49,9 @@ ASSESS_CASES = [
     ("no_face_a_little_glare", {**NO_FACE, "brightness": 87.0, "glare_share": 0.02}, True, ev.FACE_LOST),
     ("no_face_two_detected_window_in_view", {**NO_FACE, "faces": 2, "glare_share": 0.3}, True, ev.TWO_FACES),
     ("face_found_window_in_view", {"glare_share": 0.4}, True, None),  # the face itself is well lit
+    # During the exercises a face lost at the end of a movement is the movement (seed 400477).
+    ("no_face_window_in_view_exercising", {**NO_FACE, "brightness": 87.0, "glare_share": 0.16}, False,
+     ev.FACE_LOST),
     # The detector follows the patient among others (io.patient): a found patient is measurable.
     ("others_in_view_patient_followed", {"faces": 3}, True, None),
     ("too_far", {"face_width_px": 60.0}, True, ev.TOO_FAR),

@@ -89,14 +89,17 @@ class PictureQuality:
     - max_centre_offset_frac 0.3: a face whose centre is in the outer fifth
       of the frame (either direction) leaves the picture when the head turns
       or bends; only checked when `framing=True` (the camera check).
-    - max_glare_share 0.1, without a face only: a tenth of the frame blown
-      out to white is a window or lamp in view, the light the camera exposes
-      for, which leaves a face in front of it too dark to find (rendered
-      population seed 400478: a window behind a patient seated in front of
-      the screen, 16 % of the frame clipped, no face found for 20 s while the
-      app said "Please sit in front of the screen"). Webcam frames of people
-      indoors clip almost nothing (the real clips: at most 0.1 %). With a face
-      found, the face-to-frame ratio above says more.
+    - max_glare_share 0.1, without a face, in the camera check only: a tenth
+      of the frame blown out to white is a window or lamp in view, the light
+      the camera exposes for, which leaves a face in front of it too dark to
+      find (rendered population seed 400478: a window behind a patient seated
+      in front of the screen, 16 % of the frame clipped, no face found for
+      20 s while the app said "Please sit in front of the screen"). Webcam
+      frames of people indoors clip almost nothing (the real clips: at most
+      0.1 %). With a face found, the face-to-frame ratio above says more.
+      Not during the exercises: a face found before and lost at the end of a
+      movement is the movement (seed 400477, a deep extension with a window
+      in view, was told of the light).
     """
 
     def __init__(self, *, min_face_width_px: float = 80.0, max_face_width_frac: float = 0.5,
@@ -140,7 +143,8 @@ class PictureQuality:
             if faces > 1:
                 return ev.TWO_FACES
             light = self._light(frame_luma, 0.0)
-            if light is None and _measured(getattr(sample, "glare_share", 0.0)) > self.max_glare_share:
+            glare = _measured(getattr(sample, "glare_share", 0.0))
+            if light is None and framing and glare > self.max_glare_share:
                 light = ev.TOO_BRIGHT  # a window or lamp in view, the face too dark to find
             if light is not None:
                 return light
