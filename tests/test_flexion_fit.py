@@ -132,3 +132,14 @@ def test_extension_past_the_mesh_range_is_no_measurement_of_any_angle(extension,
                       image_size_px=(CAM.width, CAM.height))
     assert pose.pitch_deg == pytest.approx(extension, abs=1e-3) and "pitch" not in pose.lower_bounds
     assert (pose.pitch_reliable, pose.yaw_reliable, pose.roll_reliable) == (trusted, trusted, trusted)
+
+
+@pytest.mark.parametrize("roll,trusted", [(30.0, True), (38.0, True), (-38.0, True), (44.0, False)])
+def test_roll_is_trusted_as_far_as_it_was_measured(roll, trusted):
+    """The tuning roll sweeps read 35-40 deg within 1.1 deg: a side-bend flick from a 25 deg hold
+    to 39 deg was judged as untrusted past 35 and missed (rendered population seed 400481)."""
+    est = HeadPoseEstimator()
+    pose = est.update(_observation(_model_landmarks(0.0, 0.0, roll, slide=False)), 0.0,
+                      image_size_px=(CAM.width, CAM.height))
+    assert pose.roll_deg == pytest.approx(roll, abs=1e-3)
+    assert pose.roll_reliable is trusted
