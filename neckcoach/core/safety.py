@@ -236,7 +236,11 @@ class SafetyMonitor:
       lagging yaw lower bound catching up with a turn it had stopped
       following does not. With the lower bound judged as untrusted, this
       removes two of the three warnings above (scene 103) and loses none of
-      the 27 tuning flicks.
+      the 27 tuning flicks. Nor for a lower bound at all, however steady:
+      points that lagged a turn (the mesh reading 8 deg further) snapped
+      forward 9 deg in two frames while the head turned at 35 deg/s, a 66
+      deg/s change judged at the plain threshold (rendered population seed
+      400487, a false `jerk`).
     """
 
     def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 75.0,
@@ -371,7 +375,9 @@ class SafetyMonitor:
                 self._uncertain_until[a] = t + self.window_s
                 steady = t - self._untrusted_since.setdefault(a, t) >= self.steady_untrusted_s
                 # (Retraction never gets here: it is judged only while trusted, above.)
-                sure = (steady and tracked and window_start is not None
+                # A lower bound keeps the margin however steady: its speed is the estimate's
+                # (points that lagged the turn catching up, see the class docstring).
+                sure = (steady and tracked and not bound and window_start is not None
                         and all(v < OTHERS_STILL_DEG_S for v in window_start.values()))
             on, mag = self._sudden(a, t, v, 1.0 if sure else self.uncertain_factor, strict, sv)
             if self._jerk[a].step(t, on):
