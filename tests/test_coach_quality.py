@@ -301,3 +301,26 @@ def test_chin_tucks_count_after_the_person_moved_when_asked(shift_mm):
     counts = [e.data["count"] for e in kinds(out, ev.REP)]
     assert counts == list(range(1, len(counts) + 1)) and len(counts) >= 6  # a tuck every ~7.5 s
     assert [e for e in kinds(out, ev.REP) if e.t_s > 15.0][0].t_s < 30.0  # counting again at once
+
+
+def test_a_person_still_moving_closer_after_the_pause_is_no_chin_jolt():
+    """Rendered population seed 400497: told to come closer during chin tucks, the patient slid
+    15 cm closer over a second, most of it after counting had resumed, and heard "Slowly" and
+    "Careful!" for a depth change of 180 mm/s that was no chin movement."""
+    class Moved(Coach):
+        def update(self, s, t_s=None):
+            changes = {}
+            if 12.0 <= s.t_s < 13.6:
+                changes["face_width_px"] = 60.0
+            a = min(max(s.t_s - 14.2, 0.0), 1.0)  # a chair slid over a second, easing in and out
+            changes["retraction_mm"] = s.retraction_mm - 150.0 * a * a * (3 - 2 * a)
+            changes["retraction_speed_mm_s"] = s.retraction_speed_mm_s - 150.0 * 6 * a * (1 - a)
+            return super().update(replace(s, image_size_px=(640, 480), **changes), t_s)
+
+    rt = load_routine(resolve_routine("retraction"))
+    coach, out = simulate(rt, 30.0, coach=Moved(rt), seed=3)
+    resumed = kinds(out, ev.RESUMED)
+    assert resumed and resumed[0].t_s < 14.6  # counting had resumed while the person still moved
+    assert [e for e in out if e.kind in (ev.JERK, ev.TOO_FAST) and 13.0 <= e.t_s <= 17.0] == []
+    counts = [e.data["count"] for e in kinds(out, ev.REP)]
+    assert counts and counts == list(range(1, len(counts) + 1))

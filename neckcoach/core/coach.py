@@ -9,6 +9,7 @@ because half of it was not seen.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable
 
 from neckcoach.core import events as ev
@@ -368,6 +369,12 @@ class Coach:
                 # Out of neutral but not yet past the start threshold: the
                 # warning belongs to the rep that is beginning.
                 rep = c.rep_offset + len(c.records) + 1
+        if c is not None and c.axis == "retraction" and not c.rezeroed and sample.face_found:
+            # Asked to come closer or move back, the person slides the chair after the pause
+            # has ended: the depth changes at 100-200 mm/s, which is no chin movement (rendered
+            # population seed 400497: "too fast" and a jolt as the patient came 15 cm closer).
+            # Tucks are judged again once the head has settled where it now rests.
+            sample = replace(sample, retraction_reliable=False)
         for e in self.safety.update(sample, t, rep=rep):
             if e.kind in (ev.JERK, ev.TOO_FAST) and c is not None:
                 c.mark_jolt(t)

@@ -426,6 +426,7 @@ class RepCounter:
         self._clear_rep()
         self._settle_since = None
         self._pre.clear()
+        self._still.clear()  # where the head rested before is not where it rests now
         self._tail = None
 
     @property
