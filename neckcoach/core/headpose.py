@@ -494,8 +494,7 @@ class HeadPoseEstimator:
                 self.evidence = dict(mesh_yaw=m_yaw, followed_yaw=f_yaw, following=True,
                                      conflict=conflict, followed_rms=followed[4],
                                      mesh_rms=mesh[4] if mesh is not None else None)
-                return self._followed_pose(followed, f_yaw, t_s, picture, conflict,
-                                           mesh_ahead_yaw=m_yaw if ahead else None)
+                return self._followed_pose(followed, f_yaw, t_s, picture, conflict)
         elif self._following:
             self._following = False  # following failed: fall back to the gate
             self._last_followed = None
@@ -602,7 +601,7 @@ class HeadPoseEstimator:
         return rot, t, width, rms_rel <= self.max_rms_px_per_100px, rms_rel, obs.confidence
 
     def _followed_pose(self, followed, yaw: float, t_s: float, picture: dict,
-                       conflict: bool = False, mesh_ahead_yaw: float | None = None) -> HeadPose:
+                       conflict: bool = False) -> HeadPose:
         rot, pivot, _, width, rms_rel = followed
         _, pitch, roll = angles_from_rotation(rot)
         self._last = None
@@ -613,9 +612,9 @@ class HeadPoseEstimator:
         inside = abs(yaw) <= MAX_TRACKED_YAW_DEG
         yaw_ok = inside and rms_rel <= MAX_TRACKED_RMS_PER_100PX and not conflict and not lagging
         bounds = () if yaw_ok or conflict or (lagging and inside) else ("yaw",)
-        # Not in this frame: the mesh's reading ahead within AHEAD_RECENT_S still holds.
-        ahead = abs(mesh_ahead_yaw) if mesh_ahead_yaw is not None else self._recent_ahead(yaw, t_s)
-        wanted = max(ahead - MESH_AHEAD_MARGIN_DEG - abs(yaw), 0.0) if ahead else 0.0
+        # The mesh's reading ahead, this frame's or one within AHEAD_RECENT_S (a mesh missing
+        # for a frame leaves it standing).
+        wanted = max(self._recent_ahead(yaw, t_s) - MESH_AHEAD_MARGIN_DEG - abs(yaw), 0.0)
         t0, offset = self._ahead_offset
         reach = AHEAD_OFFSET_RATE_DEG_S * max(t_s - t0, 0.0)
         offset = min(max(wanted, offset - reach), offset + reach)  # see AHEAD_OFFSET_RATE_DEG_S

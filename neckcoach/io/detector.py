@@ -188,11 +188,14 @@ def sampled_grey(image: np.ndarray, step: int) -> float:
     about half of numpy's mean over a strided view. Works on a view into a
     larger frame (an ROI) without copying it.
     """
-    h, w = image.shape[:2]
-    small = cv2.resize(image, (max(1, -(-w // step)), max(1, -(-h // step))),
-                       interpolation=cv2.INTER_NEAREST)
-    c0, c1, c2, _ = cv2.mean(small)
+    c0, c1, c2, _ = cv2.mean(_every_nth(image, step))
     return (c0 + c1 + c2) / 3.0
+
+
+def _every_nth(image: np.ndarray, step: int) -> np.ndarray:
+    """Every `step`-th pixel and row (see `sampled_grey`)."""
+    h, w = image.shape[:2]
+    return cv2.resize(image, (max(1, -(-w // step)), max(1, -(-h // step))), interpolation=cv2.INTER_NEAREST)
 
 
 # A pixel at or above this in every channel is blown out (clipped white).
@@ -206,8 +209,7 @@ def picture_light(frame: np.ndarray) -> tuple[float, float]:
     The blown-out share is what says "a window or lamp behind you" when no face is found
     (no face box to compare with the frame); webcam frames of people indoors clip
     almost nothing (the real clips in tests: at most 0.1 %)."""
-    h, w = frame.shape[:2]
-    small = cv2.resize(frame, (max(1, -(-w // 8)), max(1, -(-h // 8))), interpolation=cv2.INTER_NEAREST)
+    small = _every_nth(frame, 8)
     c0, c1, c2, _ = cv2.mean(small)
     clipped = cv2.countNonZero(cv2.inRange(small, (CLIPPED_GREY,) * 3, (255, 255, 255)))
     return (c0 + c1 + c2) / 3.0, clipped / float(small.shape[0] * small.shape[1])
