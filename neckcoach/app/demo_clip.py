@@ -19,7 +19,7 @@ import click
 DEMO_FPS = 30.0
 DEMO_SEED = 7
 # Bump when the way demo clips are made changes, so stale cached clips are not reused.
-DEMO_CLIP_VERSION = 3
+DEMO_CLIP_VERSION = 4
 
 
 def cache_dir() -> Path:
@@ -40,11 +40,17 @@ def demo_routine(routine, *, reps: int, rest_s: float = 5.0):
 
 
 def demo_patient():
-    """A cooperative patient: on tempo, near the target (inside the range MediaPipe measures well),
-    steady, waits for the cues."""
+    """A cooperative patient: on tempo, steady, waits for the cues, and goes a little past each
+    target (110 %), as people asked to turn "about 50 degrees" do.
+
+    Not 96 % as before: a 48 deg turn ends just past what the webcam measures on this head
+    (yaw is trusted to 42 deg, and the followed points read a held 48 deg turn as 42-43, see
+    neckcoach/core/headpose.py), so its reading is a lower bound just short of the target band
+    (42.5 deg), and a bound short of the band does not count (`RepCounter`): half the demo's
+    reps ended "unmeasured". At 110 % every bound lies in the band."""
     from neckcoach.sim.population import PatientTraits
 
-    return PatientTraits(pace=1.0, amplitude=0.96, waits_for_release=True, reaction_s=0.7, gap_s=0.8,
+    return PatientTraits(pace=1.0, amplitude=1.1, waits_for_release=True, reaction_s=0.7, gap_s=0.8,
                          sway_deg=0.3, tremor_deg=0.0, drift_deg_min=0.0, cross_talk=0.03)
 
 

@@ -308,8 +308,14 @@ class RepCounter:
     axis is neither reliable nor a lower bound (`Kinematics.is_reliable`,
     `is_lower_bound`) is skipped like a frame without a face. A lower bound
     in the rep's direction means the head is beyond what can be measured: it
-    is at least as far as shown, so it counts as in the target band and the
-    rep's peak is recorded as a lower bound.
+    is at least as far as shown, so once that reaches the target band the rep
+    is in it, and the rep's peak is recorded as a lower bound. A bound short
+    of the band says nothing of whether the head got there: where the camera
+    sits to one side, the turn is a bound from 28 deg on that side (rendered
+    population seed 400506: a 39 deg turn counted for a 50 deg target), and
+    from a camera far below, extension from 16 deg (seed 400459). Its time
+    counts as unmeasured, so a rep that never reaches the band ends
+    "unmeasured": not counted, and not called short either.
 
     A rep "stalls" (the cue "almost there") when the head has made no
     progress for `stall_s`, i.e. moved less than `stall_progress_fraction` of
@@ -405,6 +411,7 @@ class RepCounter:
         self._hold_done = False
         self._lead: list[tuple[float, float, float]] = []
         self._blind_since: float | None = None
+        self._bound_since: float | None = None
 
     def suspend(self, moved: bool = False) -> None:
         """Measurement became unusable: drop the rep in progress, keep the count.
@@ -692,7 +699,13 @@ class RepCounter:
         if p > rec.peak or (beyond and p >= rec.peak):
             rec.peak, rec.peak_signed = p, x
             rec.peak_lower_bound = beyond
-        reach = p >= self._reach[d] or beyond
+        reach = p >= self._reach[d]
+        short_bound = beyond and not reach  # how far past it the head went is unknown
+        if short_bound and self._bound_since is None:
+            self._bound_since = t
+        elif not short_bound and self._bound_since is not None:
+            rec.unmeasured_s += t - self._bound_since
+            self._bound_since = None
         # Back in neutral (or through it to the other side): the rep ends.
         crossed = p < -self.neutral_band
         if (abs(x) < self.neutral_band or crossed) and not beyond:
@@ -764,6 +777,9 @@ class RepCounter:
     def _end_rep(self, t: float, out: list[Event]) -> None:
         rec = self.current
         assert rec is not None and self._dir is not None
+        if self._bound_since is not None:
+            rec.unmeasured_s += t - self._bound_since
+            self._bound_since = None
         if self.state == "at_target" and self._hold_start is not None:
             rec.hold_s = max(rec.hold_s, t - self._hold_start)
         reached = rec.time_to_target_s is not None
