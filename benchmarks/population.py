@@ -137,6 +137,14 @@ def table(rows: list[dict]) -> str:
         return (f"{len(v)}/{len(group)}" + (f" (median {1000 * np.median(v):.0f} ms, max {1000 * max(v):.0f} ms)"
                                             if v else ""))
 
+    def silent_txt(group):
+        """Of the ones not warned in time, how many the coach had said it could not watch for
+        (`grainy`, said before the flick; rows written before that was recorded count as silent)."""
+        missed = [f for f in group if f[2] is None or f[2] > FLICK_DEADLINE_S]
+        told = sum(1 for f in missed if len(f) > 7 and f[7])
+        return (f"; of the {len(missed)} not, {told} came after the coach had said the picture was too grainy "
+                "to notice one" if missed else "")
+
     smooth = [m for r in rows for m in r.get("smoothness", [])]
     plain = [m for m in smooth if m["interruptions"] == 0 and not m["pushes"] and not m["flick"]]
     jolted = [m for m in smooth if m["flick"] == "movement"]
@@ -176,9 +184,10 @@ def table(rows: list[dict]) -> str:
         + (f": {', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}" if kinds else "") + " |",
         f"| flicks (15-20 deg in 0.15-0.25 s) warned within {1000 * FLICK_DEADLINE_S:.0f} ms | {warned}/{len(flicks)}"
         + (f", latency median {1000 * np.median(lat):.0f} ms, max {1000 * max(lat):.0f} ms" if lat else "")
-        + (f"; {len(late)} warned later (max {1000 * max(late):.0f} ms)" if late else "") + " |",
+        + (f"; {len(late)} warned later (max {1000 * max(late):.0f} ms)" if late else "") + silent_txt(flicks) + " |",
         f"| - on the exercise's axis / on another | {lat_txt(own)} / {lat_txt(other)} |",
-        f"| chin-tuck jolts (retraction, 12-18 mm in 0.15-0.25 s) warned within 300 ms | {lat_txt(jolts)} |",
+        f"| chin-tuck jolts (retraction, 12-18 mm in 0.15-0.25 s) warned within 300 ms | {lat_txt(jolts)}"
+        f"{silent_txt(jolts)} |",
         f"| too-fast reps warned | {fast_w}/{fast} |",
         f"| warnings on patients' own reps faster than the limit (not counted as false) | {over_limit} |",
         f"| sessions stalled by a picture problem | {stalled} |",

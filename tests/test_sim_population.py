@@ -223,3 +223,28 @@ def test_a_small_population_on_unseen_seeds():
     assert sum(r["false_safety"] for r in rows) == 0
     table = population.table(rows)
     assert "| sessions whose count is exact |" in table and "36" in table
+
+
+@pytest.mark.parametrize("white_mm,told", [(3.0, True), (0.5, False)])
+def test_a_jolt_records_whether_the_coach_had_said_it_could_not_watch(white_mm, told):
+    """In a dim room's depth jitter the monitor says once that it may not notice a sudden
+    movement (`grainy`); a chin-tuck jolt after that is recorded as such, so that the table can
+    tell a miss the patient was warned of from a silent one."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import population
+
+    rt = bundled("retraction", reps=3)
+    m = Mistake("flick", 0, 1, axis="retraction", amplitude=-15.0, duration_s=0.2, shape="bump", context="hold",
+                phase=0.5)
+    out = run_kinematics_session(rt, STEADY, seed=6, fps=24.0, mistakes=[m], noise=MeasurementNoise(white_mm=white_mm))
+    said = any(e.kind == "grainy" for e in out.events)
+    score = score_session(out)
+    ((*_, flick_told),) = score.flicks
+    assert said is told and flick_told is told
+    row = {**score.to_dict(), "variant": "flick_own", "rushed": 0}
+    line = next(x for x in population.table([row]).splitlines() if x.startswith("| chin-tuck jolts"))
+    missed = score.flicks[0][2] is None or score.flicks[0][2] > 0.3
+    assert ("came after the coach had said" in line) is missed

@@ -479,7 +479,7 @@ class SessionScore:
     over_counted: bool
     false_safety: int
     false_kinds: dict
-    flicks: list  # (own_axis, axis, latency_s or None, context, shape, amplitude, duration_s)
+    flicks: list  # (own_axis, axis, latency_s or None, context, shape, amplitude, duration_s, told)
     too_fast_reps: int
     too_fast_warned: int
     stalled: bool
@@ -520,12 +520,16 @@ def score_session(outcome: SessionOutcome, name: str = "", seed: int = 0) -> Ses
     flicks = []
     # A flick after the coach has finished (the routine's last rep, on its way back) is not watched.
     end = next((e.t_s for e in outcome.events if e.kind == ev.ROUTINE_DONE), outcome.duration_s)
+    # Whether the coach had said, before the flick, that it could not watch that axis for jolts
+    # (`grainy`: the picture's noise hides one): a miss it warned of is not a silent one.
+    grainy = [(e.t_s, e.data.get("axis")) for e in outcome.events if e.kind == ev.GRAINY]
     for f in [f for f in flick_truth if f.onset_s < end - 0.3]:
         own = outcome.routine.exercises[f.exercise_index].axis == f.axis
         hits = [w["t_s"] - f.onset_s for w in warnings
                 if w["kind"] in SAFETY_MOTION and -0.05 <= w["t_s"] - f.onset_s <= 1.5]
+        told = any(tg <= f.onset_s and axis == f.axis for tg, axis in grainy)
         flicks.append((own, f.axis, min(hits) if hits else None, f.context, f.shape, round(abs(f.amplitude), 1),
-                       round(f.duration_s, 3)))
+                       round(f.duration_s, 3), told))
     false = []
     over_limit_n = 0
     for w in warnings:
