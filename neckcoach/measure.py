@@ -50,6 +50,8 @@ class Measurement:
 
     def pose(self, frame_rgb: np.ndarray, t_s: float) -> HeadPose:
         """Detector + estimator only (absolute, uncalibrated), with the picture fields filled in."""
+        if hasattr(self.detector, "look_far"):
+            self.detector.look_far = self._calibrating  # for the camera check (see FaceDetector.far_face_px)
         pose = pose_of_frame(self.detector, self.estimator, frame_rgb, t_s)
         if not pose.face_found and self.neutral is None:
             # Nobody has been calibrated yet, so there is no patient to protect:

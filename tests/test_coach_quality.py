@@ -52,6 +52,14 @@ ASSESS_CASES = [
     # During the exercises a face lost at the end of a movement is the movement (seed 400477).
     ("no_face_window_in_view_exercising", {**NO_FACE, "brightness": 87.0, "glare_share": 0.16}, False,
      ev.FACE_LOST),
+    # Someone only the full-range face detector finds (rendered seed 400521: a 78 px box, 0.98 m
+    # away): too far for face mesh, in the camera check; not a distance problem with a big box.
+    ("no_face_far_face_found", {**NO_FACE, "far_face_px": 78.0}, True, ev.TOO_FAR),
+    ("no_face_far_face_found_headpose", {**NO_FACE, "far_face_px": 78.0, "cls": HeadPose}, True, ev.TOO_FAR),
+    ("no_face_big_far_box", {**NO_FACE, "far_face_px": 150.0}, True, ev.FACE_LOST),
+    ("no_face_far_face_exercising", {**NO_FACE, "far_face_px": 78.0}, False, ev.FACE_LOST),
+    ("no_face_far_face_window_in_view", {**NO_FACE, "brightness": 87.0, "glare_share": 0.16,
+                                         "far_face_px": 78.0}, True, ev.TOO_BRIGHT),
     # The detector follows the patient among others (io.patient): a found patient is measurable.
     ("others_in_view_patient_followed", {"faces": 3}, True, None),
     ("too_far", {"face_width_px": 60.0}, True, ev.TOO_FAR),
@@ -157,6 +165,7 @@ CHECK_CASES = [
     (ev.TWO_FACES, {**NO_FACE, "faces": 2}, CHECK_MESSAGES[ev.TWO_FACES]),
     (ev.TOO_FAR, {"face_width_px": 60.0}, "Please come about 40 cm closer."),
     (ev.TOO_FAR, {"face_width_px": 60.0, "image_size_px": (0, 0)}, "Please come a little closer."),
+    (ev.TOO_FAR, {**NO_FACE, "far_face_px": 72.0}, "Please come about 40 cm closer."),  # a 60 px face
     (ev.TOO_CLOSE, {"face_width_px": 420.0}, "Please move back about 10 cm."),
     (ev.POOR_LIGHT, {"brightness": 15.0, "face_brightness": 12.0},
      "It's too dark. Please turn on a light in front of you."),

@@ -50,7 +50,8 @@ class Neutral:
         if not pose.face_found:
             return RelativePose(pose.t_s, False, faces=pose.faces, brightness=pose.brightness,
                                 image_size_px=pose.image_size_px, face_center_px=pose.face_center_px,
-                                face_brightness=pose.face_brightness, glare_share=pose.glare_share)
+                                face_brightness=pose.face_brightness, glare_share=pose.glare_share,
+                                far_face_px=pose.far_face_px)
         rn = self.rotation
         rel = rn.T @ rotation_from_angles(pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
         yaw, pitch, roll = angles_from_rotation(rel)

@@ -434,7 +434,8 @@ class HeadPoseEstimator:
         picture = dict(faces=obs.faces, brightness=obs.brightness, torso_yaw_deg=torso_yaw,
                        torso_roll_deg=torso_roll, image_size_px=image_size_px,
                        face_center_px=face_center_px, face_brightness=face_brightness,
-                       glare_share=getattr(obs, "glare_share", 0.0))
+                       glare_share=getattr(obs, "glare_share", 0.0),
+                       far_face_px=getattr(obs, "far_face_px", 0.0))
         cam = self.camera(obs.image_size)
         followed = self._follow(obs, cam, t_s)
         mesh = self._mesh_fit(obs, cam) if obs.face_found else None

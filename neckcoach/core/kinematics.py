@@ -57,6 +57,7 @@ class RelativePose:
     tracked: bool = False
     source_step_deg: float = 0.0
     glare_share: float = 0.0
+    far_face_px: float = 0.0
 
 
 class _AxisChain:
@@ -303,7 +304,7 @@ class KinematicsFilter:
     def _lost(rel: RelativePose) -> Kinematics:
         return Kinematics.lost(rel.t_s, rel.faces, rel.brightness, image_size_px=rel.image_size_px,
                                face_center_px=rel.face_center_px, face_brightness=rel.face_brightness,
-                               glare_share=rel.glare_share)
+                               glare_share=rel.glare_share, far_face_px=rel.far_face_px)
 
     def _smooth_torso(self, axis: str, value: float | None, t_s: float) -> float | None:
         if value is None:

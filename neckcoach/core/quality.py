@@ -66,6 +66,18 @@ MAX_MOVE_CM = 40
 CHECKING_MESSAGE = "Checking the camera..."
 
 
+# The full-range face detector's box is wider than face mesh's face (`face_width_px`): 1.16-1.25x
+# on the rendered head at 0.5-1.1 m from the camera (box 153, 117, 95, 73 px for a face 129, 95,
+# 76, 63 px wide). A face it alone finds (`far_face_px`, see neckcoach/io/detector.py) is judged
+# and measured for distance as a face this much narrower.
+FAR_BOX_PER_FACE_WIDTH = 1.2
+
+
+def _far_face_width(sample) -> float:
+    """Face width (face mesh's measure) of a face only the full-range detector found, 0 if none."""
+    return _measured(getattr(sample, "far_face_px", 0.0)) / FAR_BOX_PER_FACE_WIDTH
+
+
 class PictureQuality:
     """Decides the most pressing picture problem of one sample, or None.
 
@@ -100,6 +112,11 @@ class PictureQuality:
       Not during the exercises: a face found before and lost at the end of a
       movement is the movement (seed 400477, a deep extension with a window
       in view, was told of the light).
+    - too far without a face, in the camera check only: a face only the
+      full-range detector finds (`far_face_px`), narrower than
+      min_face_width_px, is someone sitting too far away for face mesh (seed
+      400521, 0.98 m: "I can't see you" for 20 s); they are asked to come
+      closer, by how much measured from that face.
     """
 
     def __init__(self, *, min_face_width_px: float = 80.0, max_face_width_frac: float = 0.5,
@@ -148,6 +165,8 @@ class PictureQuality:
                 light = ev.TOO_BRIGHT  # a window or lamp in view, the face too dark to find
             if light is not None:
                 return light
+            if framing and 0 < _far_face_width(sample) < self.min_face_width_px:
+                return ev.TOO_FAR  # someone in view, too far away for face mesh to find
             return ev.NOT_PATIENT if faces == 1 else ev.FACE_LOST
         light = self._light(frame_luma, _measured(getattr(sample, "face_brightness", 0.0)))
         if light is not None:
@@ -170,7 +189,7 @@ class PictureQuality:
     def advice(self, problem: str, sample, general: Mapping[str, str] = CHECK_MESSAGES) -> str:
         """What to say about `problem`, seen in `sample`: how far to move or which way to tilt
         the screen when the sample measures it, else the `general` instruction."""
-        width_px = _measured(getattr(sample, "face_width_px", 0.0))
+        width_px = _measured(getattr(sample, "face_width_px", 0.0)) or _far_face_width(sample)
         image_w, image_h = _image_size(sample)
         if problem in (ev.TOO_FAR, ev.TOO_CLOSE) and width_px > 0 and image_w > 0:
             focal_px = image_w / 2 / math.tan(math.radians(ASSUMED_HFOV_DEG / 2))

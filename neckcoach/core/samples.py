@@ -56,7 +56,9 @@ class HeadPose:
     `face_center_px` the face's centre in the image, `face_brightness` the mean
     grey level (0-255) inside the face box, `brightness` that of the whole
     frame, `glare_share` the share of the frame blown out to white (a window
-    or lamp in view). 0 / (0, 0) / None mean "not measured".
+    or lamp in view), `far_face_px` the box width of a face found only by the
+    full-range face detector where no face was found (someone too far away).
+    0 / (0, 0) / None mean "not measured".
     """
 
     t_s: float
@@ -83,6 +85,7 @@ class HeadPose:
     tracked: bool = False
     source_step_deg: float = 0.0
     glare_share: float = 0.0
+    far_face_px: float = 0.0
 
     @classmethod
     def empty(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "HeadPose":
@@ -157,6 +160,7 @@ class Kinematics:
     lower_bound_axes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
     glare_share: float = 0.0
+    far_face_px: float = 0.0
 
     def value(self, axis: Axis) -> float:
         return getattr(self, _VALUE_FIELD[axis])
@@ -205,10 +209,11 @@ class Kinematics:
     @classmethod
     def lost(cls, t_s: float, faces: int = 0, brightness: float = 0.0, *,
              image_size_px: tuple[int, int] = (0, 0), face_center_px: tuple[float, float] | None = None,
-             face_brightness: float = 0.0, glare_share: float = 0.0) -> "Kinematics":
+             face_brightness: float = 0.0, glare_share: float = 0.0, far_face_px: float = 0.0) -> "Kinematics":
         """No head this frame; the picture fields still say what the camera saw."""
         return cls(t_s=t_s, face_found=False, faces=faces, brightness=brightness, image_size_px=image_size_px,
-                   face_center_px=face_center_px, face_brightness=face_brightness, glare_share=glare_share)
+                   face_center_px=face_center_px, face_brightness=face_brightness, glare_share=glare_share,
+                   far_face_px=far_face_px)
 
 
 def value_field(axis: Axis) -> str:

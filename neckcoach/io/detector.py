@@ -7,7 +7,7 @@ the image width), so the core can treat them as a weak-perspective 3D point set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Callable
 
@@ -51,6 +51,9 @@ class FaceObservation:
     tracked: TrackedPoints | None = field(default=None, compare=False)
     # Share of the frame blown out to white (see `picture_light`): a window or lamp in view.
     glare_share: float = 0.0
+    # Width (px) of the box of a face MediaPipe's full-range face detector found in a frame where
+    # face mesh found none: someone too far away for face mesh (see `FaceDetector.far_face_px`).
+    far_face_px: float = 0.0
 
     @classmethod
     def empty(cls, image_size: tuple[int, int], faces: int = 0, brightness: float = 0.0,
@@ -263,6 +266,7 @@ class Inference:
     frame: np.ndarray
     face_results: object
     pose_results: object = None
+    far_face_px: float = 0.0
 
 
 class FaceDetector(FollowsProfile):
@@ -302,6 +306,8 @@ class FaceDetector(FollowsProfile):
         self.follower = ProfileFollower()
         self.during_inference: Callable[[], None] | None = None
         self._restart_mesh = False
+        self._far = None  # the full-range face detector, made when first needed (see far_face_px)
+        self.look_far = False
         self._hooked = getattr(self._mesh, "_graph", None) is not None
         if self._hooked:
             self._mesh._graph = _GraphWithHook(self._mesh._graph, self._run_during_inference)
@@ -337,7 +343,31 @@ class FaceDetector(FollowsProfile):
             self._run_during_inference()
         face_res = self._mesh.process(frame)
         pose_res = self._pose.process(frame) if self._pose is not None else None
-        return Inference(frame, face_res, pose_res)
+        far = (self.far_face_px(frame) if self.look_far and not getattr(face_res, "multi_face_landmarks", None)
+               else 0.0)
+        return Inference(frame, face_res, pose_res, far)
+
+    def far_face_px(self, frame: np.ndarray) -> float:
+        """Box width (px) of the largest face the full-range face detector finds, 0 if none.
+
+        Why: face mesh looks for faces with MediaPipe's short-range detector, which sees the
+        frame at 128 px: a face under about 65 px wide in a 640 px frame (a person a metre or
+        more from a laptop's camera) is not found at all, and the app said "I can't see you.
+        Please sit in front of the screen" to someone sitting there (rendered population seed
+        400521: 0.98 m away, 20 s, never started). The full-range detector (in the same wheel)
+        finds such a face (there: score 0.92, a 78 px box), so the camera check can say "come
+        closer". Run only while `look_far` (the camera check before calibration: what it finds
+        is not used during the exercises) and face mesh found no face: it costs more than face
+        mesh's own search (7.6 against 4.5 ms a frame on the 2-core machine).
+        """
+        if self._far is None:
+            import mediapipe as mp
+
+            self._far = mp.solutions.face_detection.FaceDetection(model_selection=1,
+                                                                 min_detection_confidence=0.5)
+        found = self._far.process(frame).detections or []
+        widths = [d.location_data.relative_bounding_box.width * frame.shape[1] for d in found]
+        return float(max(widths, default=0.0))
 
     def observe(self, inference: "Inference") -> FaceObservation:
         """The patient's face in one inference (in frame order: the patient is followed)."""
@@ -349,6 +379,8 @@ class FaceDetector(FollowsProfile):
                                              tracker=self.patient, glare_share=glare)
         if obs.face_found:
             self._prev_center, self._prev_size = obs.center_px, obs.size_px
+        elif inference.far_face_px > 0 and obs.faces == 0 and obs.pictures == 0:
+            obs = replace(obs, far_face_px=inference.far_face_px)
         obs = self.follow(obs, lambda: grey_of(frame))
         self._keep_a_place_for_the_patient(obs)
         return obs
@@ -382,6 +414,8 @@ class FaceDetector(FollowsProfile):
         self._mesh.close()
         if self._pose is not None:
             self._pose.close()
+        if self._far is not None:
+            self._far.close()
 
 
 __all__ = ["PATIENT_MAX_SHIFT_SIZES", "PATIENT_MAX_SIZE_RATIO", "FaceDetector", "FaceObservation",
