@@ -467,3 +467,20 @@ def test_one_untrusted_frame_in_a_smooth_turn_is_not_a_jerk(fps):
     flicked = stream(t, yaw=x + flick(t, t[i], 15.0, 0.2, "bump"), noise_deg=0.3, seed=5)
     jerk = [e for e in monitor_events(ex, flicked, ranges) if e.kind == ev.JERK]
     assert jerk and 0 <= jerk[0].t_s - t[i] <= 0.3
+
+
+@pytest.mark.parametrize("fps", FPS)
+def test_a_rushed_chin_nod_is_too_fast_at_every_frame_rate(fps):
+    """An 8 deg nod in 0.2 s (peak 75 deg/s against the bundled nod's 30 deg/s) is too fast at
+    15-30 fps. Its filtered speed is over the limit for two or three frames, which counted as
+    60 ms at 15 fps but not always at 20 fps while the sustain was the time between the first and
+    the last frame over (here unwarned at 20 fps; kinematics population seed 22, 20 fps: a rushed
+    nod over the limit for two frames, unwarned). The same nod in 0.6 s (peak 25 deg/s) is not."""
+    ex, ranges = bundled("chin_nod")
+    t = timeline(12.0, fps=fps, seed=int(fps))
+    for dur, warned in ((0.2, True), (0.6, False)):
+        nod = min_jerk(t, 3.0, dur, 8.0) - min_jerk(t, 7.0, dur, 8.0)
+        fast = kinds(monitor_events(ex, stream(t, pitch=nod, seed=int(fps)), ranges), ev.TOO_FAST)
+        out = [e for e in fast if 3.0 <= e.t_s <= 3.0 + dur + 0.3]
+        assert bool(out) is warned, (dur, [(round(e.t_s, 2), round(e.magnitude, 1)) for e in fast])
+        assert all(3.0 <= e.t_s <= 3.0 + dur + 0.3 or 7.0 <= e.t_s <= 7.0 + dur + 0.3 for e in fast)

@@ -49,13 +49,23 @@ dim, grainy picture is not taken for sudden movement:
   (integrating that noise over `jolt_window_s` spanned at most 0.45 s x
   sigma in an hour of the same simulation);
 - a too-fast speed must exceed the limit by NOISE_FAST_SIGMAS x the speed's
-  noise where that is more than `too_fast_margin`, for `too_fast_sustain_s`
-  of consecutive frames: at rest in the grainiest picture measured (a chin
-  tuck's speed noise ~22 mm/s against its 40 mm/s limit) that is 2.8 sigma,
-  which pure jitter held for 60 ms once an hour at 15 fps and never at
-  24-30 fps. Chosen on the tuning population (seeds 0-199): 0 gave 24 false
-  too-fast warnings in its dim-room sessions, 1 none, and 2 missed two more
-  of the 33 too-fast reps than 1.
+  noise where that is more than `too_fast_margin`, in frames covering
+  `too_fast_sustain_s` (each frame standing for the time since the one
+  before, at least two frames: two frames at 15-30 fps). At rest in the
+  grainiest picture measured (a chin tuck's speed noise ~22 mm/s against its
+  40 mm/s limit) that is 3.3 sigma, which pure jitter did not hold for two
+  frames in 3 h at 15, 20, 24 or 30 fps (2.8 sigma: 4-17 times). Before
+  stop 27 the sustain was the time between the first and the last frame over,
+  which takes three frames at 20-30 fps but two at 15: a chin nod rushed to
+  54 deg/s against its 30 deg/s limit is over it for two frames of the
+  filtered speed (0.28 s long, the speed filter takes most of its peak), and
+  went unwarned at 20-24 fps. Chosen on the tuning population (kinematics
+  seeds 0-599): the covered sustain with 1 sigma warned 80 of 83 rushed reps
+  (was 70) but gave 3 false warnings in dim rooms (depth jitter 3.5 mm, two
+  frames over 77 mm/s); with 1.5 sigma 79 of 83 and none. Held out (seeds
+  400000-400199 and 500000-500399, not looked at before): 21 -> 22 of 24 and
+  52 -> 52 of 63 warned, false too-fast warnings 0 -> 0 and 1 -> 0. (At stop
+  20, with the old sustain: 0 sigma gave 24 false warnings on seeds 0-199.)
 Where noise lifts the velocity-change threshold of the exercise's own axis
 past GRAINY_DV_FACTOR x `dv_deg_s` / `dv_mm_s` (82 deg/s: a 15 deg flick
 changes the speed by 60-190 deg/s) for `noisy_sustain_s`, a jolt could go
@@ -100,7 +110,7 @@ ANGULAR_AXES = ("yaw", "pitch", "roll")
 # Noise multipliers (see the module docstring for where each comes from).
 NOISE_DV_SIGMAS = 7.0
 NOISE_TRAVEL_S = 0.5
-NOISE_FAST_SIGMAS = 1.0
+NOISE_FAST_SIGMAS = 1.5
 # Noise past this share of the nominal velocity-change threshold hides a
 # flick (a 15 deg flick changes the speed by 60-190 deg/s; 1.5 x 55 = 82).
 GRAINY_DV_FACTOR = 1.5
@@ -139,12 +149,18 @@ class _Episode:
     or (if `confirm_s` > 0) on in at least two frames within `confirm_s`: at
     15 fps a 250 ms flick spans 3-4 frames and its filtered speed can dip
     between two exceedances, while a lone noisy frame still never warns.
+
+    With `covered`, the sustain is the time the frames in the run stand for, each the interval
+    since the one before it (at least two frames): two frames 50 ms apart at 20 fps cover 100 ms,
+    where the time between them alone (50 ms) would ask for a third frame at 20-30 fps but not at
+    15 fps.
     """
 
-    __slots__ = ("sustain_s", "rearm_s", "confirm_s", "since", "active", "clear_since", "hits")
+    __slots__ = ("sustain_s", "rearm_s", "confirm_s", "covered", "since", "active", "clear_since", "hits",
+                 "last_t", "run")
 
-    def __init__(self, sustain_s: float, rearm_s: float, confirm_s: float = 0.0):
-        self.sustain_s, self.rearm_s, self.confirm_s = sustain_s, rearm_s, confirm_s
+    def __init__(self, sustain_s: float, rearm_s: float, confirm_s: float = 0.0, covered: bool = False):
+        self.sustain_s, self.rearm_s, self.confirm_s, self.covered = sustain_s, rearm_s, confirm_s, covered
         self.reset()
 
     def reset(self) -> None:
@@ -152,17 +168,24 @@ class _Episode:
         self.active = False
         self.clear_since: float | None = None
         self.hits: deque[float] = deque()
+        self.last_t: float | None = None
+        self.run = 0
 
     def step(self, t: float, on: bool) -> bool:
+        before, self.last_t = self.last_t, t
         if on:
             self.clear_since = None
             if self.since is None:
-                self.since = t
+                # Covered: the run stands for the time since the frame before its first.
+                self.since = before if self.covered and before is not None else t
+                self.run = 0
+            self.run += 1
             self.hits.append(t)
             while self.hits and t - self.hits[0] > self.confirm_s:
                 self.hits.popleft()
             confirmed = self.confirm_s > 0 and len(self.hits) >= 2
-            if not self.active and (t - self.since >= self.sustain_s or confirmed):
+            sustained = t - self.since >= self.sustain_s and (not self.covered or self.run >= 2)
+            if not self.active and (sustained or confirmed):
                 self.active = True
                 return True
             return False
@@ -300,7 +323,7 @@ class SafetyMonitor:
         return limits
 
     def reset(self) -> None:
-        self._fast = {a: _Episode(self.too_fast_sustain_s, self.rearm_s) for a in self.axes}
+        self._fast = {a: _Episode(self.too_fast_sustain_s, self.rearm_s, covered=True) for a in self.axes}
         self._jerk = {a: _Episode(self.jerk_sustain_s, self.rearm_s, self.confirm_s) for a in self.axes}
         self._range = _Episode(self.range_sustain_s, self.rearm_s)
         self._torso = _Episode(self.torso_sustain_s, self.rearm_s)
