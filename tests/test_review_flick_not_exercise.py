@@ -57,7 +57,9 @@ def test_a_roll_flick_before_the_turns_is_not_the_start_of_the_side_bends(exerci
     jolts = [w for w in session["warnings"] + session.get("quick_movements_outside_exercises", [])
              if w["kind"] in (ev.JERK, ev.TOO_FAST) and flick.onset_s - 0.1 <= w["t_s"] <= flick.onset_s + 1.5]
     assert jolts, "the flick must be quick enough for the monitor (or the test shows nothing)"
-    assert len({round(w["t_s"], 3) for w in jolts}) == len(jolts), f"a jolt recorded twice: {jolts}"
+    # Once per kind: the flick may be both a jolt and faster than the side bend's 60 deg/s limit.
+    assert len({(w["kind"], round(w["t_s"], 3)) for w in jolts}) == len(jolts), f"a jolt recorded twice: {jolts}"
+    assert [w["kind"] for w in jolts].count(ev.JERK) <= 1
     assert {w["exercise_id"] for w in jolts} == {"rotation"}
 
 
@@ -82,5 +84,7 @@ def test_a_jerk_as_the_next_exercise_sets_off_is_recorded_once_under_it():
     jolts = [w for w in session["warnings"]
              if w["kind"] in (ev.JERK, ev.TOO_FAST) and flick.onset_s - 0.1 <= w["t_s"] <= flick.onset_s + 1.0]
     assert jolts, "the jerk must be quick enough for the monitor (or the test shows nothing)"
-    assert len({round(w["t_s"], 3) for w in jolts}) == len(jolts), f"a jolt recorded twice: {jolts}"
+    # Once per kind: the flick may be both a jolt and faster than the side bend's 60 deg/s limit.
+    assert len({(w["kind"], round(w["t_s"], 3)) for w in jolts}) == len(jolts), f"a jolt recorded twice: {jolts}"
+    assert [w["kind"] for w in jolts].count(ev.JERK) <= 1
     assert {w["exercise_id"] for w in jolts} == {"side-bend"}
