@@ -79,3 +79,25 @@ def test_default_text_when_event_has_none():
 def test_invalid_options(opt):
     with pytest.raises(ValueError, match=opt):
         CuePolicy(**{opt: {ev.JERK: -1.0}})
+
+
+@pytest.mark.parametrize("second,dt,axis,spoken", [
+    (ev.TOO_FAST, 0.13, "yaw", [ev.JERK]),  # the demo's flick: one movement, one warning said
+    (ev.TOO_FAST, 0.13, "pitch", [ev.JERK, ev.TOO_FAST]),  # another axis: another movement
+    (ev.TOO_FAST, 1.5, "yaw", [ev.JERK, ev.TOO_FAST]),  # later: a rushed movement of its own
+])
+def test_a_too_fast_about_a_jolt_already_said_is_shown_not_said(second, dt, axis, spoken):
+    p = CuePolicy()
+    said, shown = [], []
+    for t, kind, ax in ((1.0, ev.JERK, "yaw"), (1.0 + dt, second, axis)):
+        shown += p.update([E(t, kind, data={"axis": ax})])
+        cue = p.next_cue(t)  # the voice is free: says what is queued at once
+        said += [cue.kind] if cue else []
+    assert said == spoken
+    assert [c.kind for c in shown] == [ev.JERK, second]  # the overlay (and the record) keep both
+
+
+def test_a_jolt_drops_a_too_fast_of_the_same_movement_not_yet_said():
+    p = CuePolicy()
+    p.update([E(1.0, ev.TOO_FAST, data={"axis": "roll"}), E(1.1, ev.JERK, data={"axis": "roll"})])
+    assert [c.kind for c in p.pending(1.1)] == [ev.JERK]

@@ -69,6 +69,14 @@ CLEARS = {
 
 SEVERITY = {SAFETY: "danger", FORM: "warning", GUIDANCE: "info", ENCOURAGEMENT: "success"}
 
+# One movement, one spoken warning: a flick is often both a jolt and faster than the limit, and
+# the monitor names both within a few frames (the demo's 16 deg flick: `jerk`, then `too_fast`
+# 0.13 s later), so "Careful! ..." would be followed by "Slowly. ..." about the same movement.
+# Within this long of a jolt on the same axis a too-fast is shown and recorded but not said (and
+# one not yet said when the jolt comes is dropped): a flick is over within 0.25 s and the speed
+# filter settles within ~0.2 s more, so both warnings of one flick fall within half a second.
+JOLT_FOLD_S = 1.0
+
 DEFAULT_TEXTS = {
     ev.TOO_FAST: "Slowly. Move more slowly.",
     ev.JERK: "Careful! Smooth and steady, no sudden moves.",
@@ -100,6 +108,7 @@ class Cue:
     exercise_id: str | None = None
     rep: int | None = None
     cancelled: bool = False
+    axis: str | None = None
 
     def is_stale(self, t_s: float) -> bool:
         """Past its expiry or its condition has cleared: do not say it any more."""
@@ -133,6 +142,7 @@ class CuePolicy:
 
     def reset(self) -> None:
         self._last_t: dict[str, float] = {}
+        self._jolts: dict[str | None, float] = {}
         self.queue: list[Cue] = []
 
     def cue_for(self, e: Event) -> Cue:
@@ -148,7 +158,8 @@ class CuePolicy:
         elif e.kind in (ev.TOO_FAST, ev.JERK, ev.OUT_OF_RANGE, ev.COMPENSATION) and e.magnitude is not None:
             text = f"{message} ({e.magnitude:.0f} {e.unit or ''})".replace(" )", ")")
         return Cue(t_s=e.t_s, kind=e.kind, category=cat, priority=PRIORITY[cat], text=text, speech=speech,
-                   severity=SEVERITY[cat], expires_t_s=e.t_s + life, exercise_id=e.exercise_id, rep=e.rep)
+                   severity=SEVERITY[cat], expires_t_s=e.t_s + life, exercise_id=e.exercise_id, rep=e.rep,
+                   axis=(e.data or {}).get("axis"))
 
     def update(self, events: list[Event]) -> list[Cue]:
         new: list[Cue] = []
@@ -164,10 +175,22 @@ class CuePolicy:
             self._last_t[e.kind] = e.t_s
             cue = self.cue_for(e)
             new.append(cue)
-            if e.kind not in self.silent_kinds and cue.speech:
+            if e.kind not in self.silent_kinds and cue.speech and not self._folded(cue):
                 self.queue.append(cue)
         self._prune(events[-1].t_s if events else None)
         return new
+
+    def _folded(self, cue: Cue) -> bool:
+        """Whether `cue` is a too-fast about a jolt already said (see JOLT_FOLD_S); a jolt
+        drops a too-fast of the same movement still waiting to be said."""
+        if cue.kind == ev.JERK:
+            self._jolts[cue.axis] = cue.t_s
+            for c in self.queue:
+                if c.kind == ev.TOO_FAST and c.axis == cue.axis and cue.t_s - c.t_s <= JOLT_FOLD_S:
+                    c.cancelled = True
+            return False
+        jolt = self._jolts.get(cue.axis)
+        return cue.kind == ev.TOO_FAST and jolt is not None and cue.t_s - jolt <= JOLT_FOLD_S
 
     def _prune(self, t_s: float | None) -> None:
         if t_s is not None:
