@@ -175,20 +175,23 @@ class CuePolicy:
             self._last_t[e.kind] = e.t_s
             cue = self.cue_for(e)
             new.append(cue)
+            if cue.kind == ev.JERK:
+                self._said_jolt(cue)
             if e.kind not in self.silent_kinds and cue.speech and not self._folded(cue):
                 self.queue.append(cue)
         self._prune(events[-1].t_s if events else None)
         return new
 
+    def _said_jolt(self, jolt: Cue) -> None:
+        """Remember a jolt's cue and drop a too-fast of the same movement still waiting to be
+        said (see JOLT_FOLD_S)."""
+        self._jolts[jolt.axis] = jolt.t_s
+        for c in self.queue:
+            if c.kind == ev.TOO_FAST and c.axis == jolt.axis and jolt.t_s - c.t_s <= JOLT_FOLD_S:
+                c.cancelled = True
+
     def _folded(self, cue: Cue) -> bool:
-        """Whether `cue` is a too-fast about a jolt already said (see JOLT_FOLD_S); a jolt
-        drops a too-fast of the same movement still waiting to be said."""
-        if cue.kind == ev.JERK:
-            self._jolts[cue.axis] = cue.t_s
-            for c in self.queue:
-                if c.kind == ev.TOO_FAST and c.axis == cue.axis and cue.t_s - c.t_s <= JOLT_FOLD_S:
-                    c.cancelled = True
-            return False
+        """Whether `cue` is a too-fast about a jolt already said (see JOLT_FOLD_S)."""
         jolt = self._jolts.get(cue.axis)
         return cue.kind == ev.TOO_FAST and jolt is not None and cue.t_s - jolt <= JOLT_FOLD_S
 

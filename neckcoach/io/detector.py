@@ -379,7 +379,7 @@ class FaceDetector(FollowsProfile):
                                              tracker=self.patient, glare_share=glare)
         if obs.face_found:
             self._prev_center, self._prev_size = obs.center_px, obs.size_px
-        elif inference.far_face_px > 0 and obs.faces == 0 and obs.pictures == 0:
+        elif inference.far_face_px > 0:  # only looked for where face mesh found no face at all
             obs = replace(obs, far_face_px=inference.far_face_px)
         obs = self.follow(obs, lambda: grey_of(frame))
         self._keep_a_place_for_the_patient(obs)
