@@ -53,9 +53,11 @@ class Measurement:
         if hasattr(self.detector, "look_far"):
             self.detector.look_far = self._calibrating  # for the camera check (see FaceDetector.far_face_px)
         pose = pose_of_frame(self.detector, self.estimator, frame_rgb, t_s)
-        if not pose.face_found and self.neutral is None:
+        if not pose.face_found and self.neutral is None and pose.faces < 2:
             # Nobody has been calibrated yet, so there is no patient to protect:
-            # whoever sits down next (wherever) is followed.
+            # whoever sits down next (wherever) is followed. Not while several faces
+            # are in view: the detector is watching which of them is the patient
+            # (neckcoach.io.patient.SHOWN_BACK_SIZES).
             self.detector.reset()
         return pose
 

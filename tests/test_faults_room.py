@@ -104,3 +104,30 @@ def test_a_person_crossing_close_behind_costs_at_most_their_time_in_view():
     for p in result.session["pauses"]:
         assert t_in <= p["start_t_s"] and p["end_t_s"] <= t_out + 1.0  # the coach resumes 0.5 s after
     assert _counted(result) == REPS
+
+
+# Rendered population seed 400540: the camera 0.2 m below the face, tilted up 20 deg, sees a
+# poster of a head on the wall behind as big as the patient's face and as near the middle of the
+# picture. Before anyone is followed nothing tells them apart, and the session never started.
+POSTER_AS_BIG = SceneSpec(distance_m=0.89, camera_height_m=-0.205, camera_x_m=0.029, camera_pitch_deg=19.7,
+                          camera_yaw_deg=-6.7, camera_roll_deg=2.7, hfov_deg=60.6, auto_exposure=True,
+                          sensor_noise=1.1, skin_ita_deg=3.8, background="room", wall_distance_m=1.06,
+                          face_decoys=2, room_seed=449023820)
+
+
+@pytest.mark.slow
+def test_a_poster_as_big_as_the_patient_is_told_apart_when_the_patient_turns_their_head():
+    from neckcoach.core.quality import CHECK_MESSAGES
+    from neckcoach.sim.closed_loop import run_pipeline_session
+    from neckcoach.sim.population import PatientTraits
+
+    rt = routine(exercise(reps=2, target_deg=40.0, tempo_s=5.0))
+    traits = PatientTraits(pace=1.0, amplitude=1.1, reaction_s=0.8, gap_s=1.0, sway_deg=0.3, tremor_deg=0.5)
+    outcome = run_pipeline_session(rt, traits, seed=400540, scene=POSTER_AS_BIG, fps=FPS)
+    asked = [t for t, _, text in outcome.heard if text == CHECK_MESSAGES[ev.TWO_FACES]]
+    assert asked, "precondition: the camera check cannot tell the poster from the patient"
+    assert outcome.ended == "completed" and outcome.stall is None
+    counted = sum(ex["reps_completed"] for ex in outcome.session["exercises"])
+    assert counted == len(outcome.patient.reps) == REPS
+    calibrated = outcome.calibration_t_s
+    assert calibrated is not None and calibrated - asked[0] < 10.0  # one request was enough

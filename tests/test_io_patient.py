@@ -20,6 +20,7 @@ from neckcoach.io.patient import (
     PERSON_MIN_SIZE_RATIO,
     PICTURE_MAX_DRIFT,
     PICTURE_PATIENT_MOVED_SIZES,
+    SHOWN_BACK_SIZES,
     PatientTracker,
     first_choice,
 )
@@ -173,3 +174,74 @@ def test_reset_forgets_pictures_and_people():
     assert any(t.picture for t in tracker.others)
     tracker.reset()
     assert not tracker.following and tracker.others == []
+
+
+# Before anyone is followed: a photo behind, as big and as central as the patient (rendered
+# population seed 400540). The camera check asks "turn your head a little to one side and back".
+# The camera looks down on the patient, low in the frame; the photo hangs above, as far from
+# the middle.
+PHOTO = face(300.0, 165.0, 0.95 * SIZE)
+LOW = np.array([370.0, 330.0])
+
+
+def seated(turn_sizes: float = 0.0, size: float = SIZE):
+    return face(LOW[0] + turn_sizes * SIZE, LOW[1], size)
+
+
+def turns(n: int, amplitude_sizes: float):
+    return [seated(amplitude_sizes * np.sin(np.pi * k / (n - 1))) for k in range(n)]
+
+
+SETTLE = [seated()] * 10
+
+
+def test_a_photo_as_big_as_the_patient_is_told_apart_when_the_patient_turns_and_comes_back():
+    pats = SETTLE + turns(30, 1.5 * PICTURE_PATIENT_MOVED_SIZES) + [seated()] * 10
+    frames = [[PHOTO, p] for p in pats]
+    tracker, out = run(frames)
+    assert all(c.index is None and c.ambiguous for c in out[:10])
+    chosen = next(k for k, c in enumerate(out) if c.index is not None)
+    assert chosen >= 10 + 15  # not before the turn's far point, and only once back
+    assert all(is_patient(c, f, p) for c, f, p in zip(out[chosen:], frames[chosen:], pats[chosen:]))
+    assert out[-1].pictures == 1 and out[-1].people == 1  # the photo is known as one from then on
+
+
+def test_nobody_is_chosen_while_both_faces_stay_still():
+    _, out = run([[PHOTO, seated()]] * 60)
+    assert all(c.index is None and c.ambiguous for c in out)
+
+
+def test_a_turn_too_small_or_not_yet_back_chooses_nobody():
+    small = SETTLE + turns(30, 0.8 * PICTURE_PATIENT_MOVED_SIZES) + [seated()] * 10
+    _, out = run([[PHOTO, p] for p in small])
+    assert all(c.index is None for c in out)
+    away = SETTLE + [seated(1.5 * PICTURE_PATIENT_MOVED_SIZES)] * 20
+    _, out = run([[PHOTO, p] for p in away])
+    assert all(c.index is None for c in out)
+    # Back, but not close enough to where it started.
+    near = SETTLE + turns(15, 1.5 * PICTURE_PATIENT_MOVED_SIZES)[:8] + [seated(2 * SHOWN_BACK_SIZES)] * 10
+    _, out = run([[PHOTO, p] for p in near])
+    assert all(c.index is None for c in out)
+
+
+def test_someone_walking_past_is_not_taken_for_the_patient_who_showed_nobody():
+    walker = [face(300.0 + 8.0 * k, 165.0, SIZE) for k in range(40)]
+    _, out = run([[w, seated()] for w in walker])
+    assert all(c.index is None for c in out)
+
+
+def test_two_people_turning_together_stay_apart():
+    other = [face(300.0 + c[0] - LOW[0], 165.0, 0.95 * SIZE) for c, _ in SETTLE + turns(30, 0.4)]
+    frames = [[o, p] for o, p in zip(other, SETTLE + turns(30, 0.4))]
+    _, out = run(frames)
+    assert all(c.index is None for c in out)
+
+
+def test_the_photo_is_not_chosen_while_the_patient_is_turned_away():
+    """Turned away, the patient's face may look smaller or further off-centre, so that the
+    photo alone is "the largest central face": it must not win on that."""
+    turned = seated(0.5, 0.7 * SIZE)  # under FIRST_CHOICE_MIN_SIZE_RATIO
+    pats = SETTLE + [turned] * 10 + [seated()] * 5
+    frames = [[PHOTO, p] for p in pats]
+    _, out = run(frames)
+    assert all(c.index is None for c in out[:20])

@@ -248,3 +248,19 @@ def test_a_jolt_records_whether_the_coach_had_said_it_could_not_watch(white_mm, 
     line = next(x for x in population.table([row]).splitlines() if x.startswith("| chin-tuck jolts"))
     missed = score.flicks[0][2] is None or score.flicks[0][2] > 0.3
     assert ("came after the coach had said" in line) is missed
+
+
+def test_a_patient_asked_to_turn_a_little_and_back_does_so_once_and_only_when_asked():
+    from neckcoach.core.quality import CHECK_MESSAGES
+
+    rt = bundled("rotation")
+    asked = VirtualPatient(rt, STEADY, seed=5)
+    asked.hear(1.0, ev.TWO_FACES, CHECK_MESSAGES[ev.TWO_FACES])
+    yaw = np.array([asked.pose(float(t))[0] for t in np.arange(0.0, 8.0, 1 / 30)])
+    assert 15.0 * 0.9 <= np.max(np.abs(yaw)) <= 30.0 * 1.1
+    assert abs(yaw[-1]) < 2.0  # back facing the screen
+    assert np.all(np.abs(yaw[: int(1.0 * 30)]) < 2.0)  # not before it was asked
+    assert asked.reps == []  # not a rep: the exercises have not started
+    unasked = VirtualPatient(rt, STEADY, seed=5)
+    unasked.hear(1.0, ev.TWO_FACES, "Someone else is where you are sitting and I can't tell you apart.")
+    assert max(abs(unasked.pose(float(t))[0]) for t in np.arange(0.0, 8.0, 1 / 30)) < 2.0

@@ -27,8 +27,12 @@ from neckcoach.core.compat import SLOTS
 # instruction says how to sit rather than how to move.
 CHECK_MESSAGES = {
     ev.FACE_LOST: "I can't see you. Please sit in front of the screen.",
-    ev.TWO_FACES: "I can see two people about the same size and can't tell which one is you. "
-                  "Please make sure only you sit in front of the camera.",
+    # A photo or poster behind can be as big as the patient's face; it does not move, the
+    # patient does (`neckcoach.io.patient.SHOWN_BACK_SIZES`). A real person beside does not
+    # turn when asked to the patient, so the same request tells the patient from them.
+    ev.TWO_FACES: "I can see two faces about the same size and can't tell which one is you. "
+                  "Please turn your head a little to one side and back. "
+                  "If someone is beside you, please ask them to step out of view.",
     ev.TOO_FAR: "Please come a little closer.",
     ev.TOO_CLOSE: "Please move back a little.",
     ev.POOR_LIGHT: "It's too dark. Please turn on a light in front of you.",

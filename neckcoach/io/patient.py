@@ -16,7 +16,11 @@ detector cannot fake:
   living person sways (PICTURE_MAX_DRIFT, PICTURE_PATIENT_MOVED_SIZES);
 - size relative to the patient: a face under PERSON_MIN_SIZE_RATIO of the
   patient's cannot be mistaken for the patient and is not counted as a
-  person (see below).
+  person (see below);
+- before anyone is followed, when two faces are about as big and as central
+  (a poster of a head behind the patient): the one that turns a little and
+  comes back when the camera check asks for it, while the other stays
+  still (SHOWN_BACK_SIZES).
 
 MediaPipe's face mesh always returns a face-shaped mesh (it fits a template),
 so the landmarks' shape says nothing about whether a face is real; these
@@ -86,6 +90,16 @@ copy of a known face is never taken for a new one (there, for the patient).
 Only at about the same size (DUPLICATE_MAX_SIZE_RATIO): a face twice as big
 in the same place is somebody leaning in between the patient and the camera."""
 DUPLICATE_MAX_SIZE_RATIO = 1.3
+SHOWN_BACK_SIZES = 0.1
+"""When two faces about the same size are in view before anyone is followed,
+the camera check asks the person to turn their head a little and back
+(`neckcoach.core.quality`): the face that moved at least
+PICTURE_PATIENT_MOVED_SIZES (a turn of ~15-20 deg), no further than a seated
+head can take its face (PATIENT_MAX_SHIFT_SIZES), and came back within 0.1
+face sizes of where it started (twice PATIENT_STILL_SIZES: a head turned back
+to the screen does not return to the millimetre) is the patient, provided
+every rival stayed as still as a picture (PICTURE_MAX_DRIFT). A person
+walking past moves too, but does not come back to where they were."""
 PERSON_MIN_SIZE_RATIO = 0.25
 """A face under a quarter of the patient's size is a photo, or a person four
 times the patient's distance away (3 m and more behind a laptop user): it can
@@ -268,6 +282,26 @@ class _Track:
             self.picture = False  # it moved after all: somebody who had been sitting still
 
 
+class _Contender(_Track):
+    """A face followed while nobody can be chosen: how far it went from where it was first seen."""
+
+    __slots__ = ("start", "moved")
+
+    def __init__(self, centre, size: float) -> None:
+        super().__init__(centre, size, None)
+        self.start = self.centre.copy()
+        self.moved = 0.0
+
+    def follow(self, centre, size: float) -> None:
+        super().follow(centre, size)
+        self.moved = max(self.moved, self.away)
+
+    @property
+    def away(self) -> float:
+        """Distance from where it was first seen, in its own face sizes."""
+        return _distance(self.centre, self.start) / max(self.size, 1e-9)
+
+
 class PatientTracker:
     """Follows the patient and every other face between `reset()`s (recalibrations).
 
@@ -286,6 +320,8 @@ class PatientTracker:
         self.patient_found = False
         self.patient_seen = False  # its likeliest face was there last frame (taken or not)
         self.others: list[_Track] = []
+        self.contenders: list[_Contender] = []  # faces followed while the first choice is ambiguous
+        self._matched: dict[int, _Contender] = {}  # this frame's face -> its contender
 
     @property
     def following(self) -> bool:
@@ -296,7 +332,17 @@ class PatientTracker:
         twice = duplicates(geometry)
         if self.patient_centre is None:
             kept = [i for i in range(len(geometry)) if i not in twice]
-            k, ambiguous = first_choice([geometry[i] for i in kept], image_size)
+            faces = [geometry[i] for i in kept]
+            k, ambiguous = first_choice(faces, image_size)
+            shown = None
+            if ambiguous or self.contenders:
+                shown = self._shown_patient(faces, image_size)
+                if shown is not None:
+                    k = shown
+                elif ambiguous or self._turned_away(k):
+                    k = None  # not while someone is turned away: the check asked them to
+                else:
+                    self.contenders, self._matched = [], {}
             if k is None:
                 return PatientChoice(None, len(kept), 0, ambiguous)
             index = kept[k]
@@ -304,6 +350,8 @@ class PatientTracker:
             self._set_patient(centre, size)
             self.patient_seen = True
             self.others = [_Track(*geometry[i], centre) for i in kept if i != index]
+            if shown is not None:
+                self._keep_pictures(shown)
             return PatientChoice(index, len(kept))
         pictures = self._picture_faces(geometry)
         live = [i for i in range(len(geometry)) if i not in pictures and i not in twice]
@@ -347,6 +395,59 @@ class PatientTracker:
         not_people = len(pictures) + len(small)
         people = len(geometry) - not_people - len(twice - set(pictures))
         return PatientChoice(index, people, not_people, ambiguous)
+
+    def _shown_patient(self, faces: list[tuple[np.ndarray | None, float]],
+                       image_size: tuple[int, int] | None) -> int | None:
+        """Follow every face while nobody can be chosen; the index of the one that turned
+        and came back while its rivals stayed still (SHOWN_BACK_SIZES), else None."""
+        followed: list[_Contender] = []
+        matched: dict[int, _Contender] = {}
+        for i, (centre, size) in enumerate(faces):
+            if centre is None:
+                continue
+            near = [t for t in self.contenders if t not in followed and _in_gate(centre, size, t.centre, t.size)]
+            track = min(near, key=lambda t: _distance(centre, t.centre), default=None)
+            if track is None:
+                track = _Contender(centre, size)
+            else:
+                track.follow(centre, size)
+            followed.append(track)
+            matched[i] = track
+        self.contenders, self._matched = followed, matched
+        if all(t.moved < PATIENT_STILL_SIZES for t in followed):
+            # Stillness counts from when somebody starts to move, as for pictures (_Track).
+            for track in followed:
+                track.origin, track.drift = track.centre.copy(), 0.0
+            return None
+        movers = [i for i, t in matched.items() if t.moved >= PICTURE_PATIENT_MOVED_SIZES]
+        if len(movers) != 1:
+            return None
+        i = movers[0]
+        mover = matched[i]
+        if mover.moved > PATIENT_MAX_SHIFT_SIZES or mover.away > SHOWN_BACK_SIZES:
+            return None
+        if image_size is not None and first_choice([(mover.start, mover.size)], image_size)[0] is None:
+            return None
+        rivals = [t for t in followed if t is not mover and t.size >= FIRST_CHOICE_MIN_SIZE_RATIO * mover.size]
+        return i if all(t.drift <= PICTURE_MAX_DRIFT for t in rivals) else None
+
+    def _turned_away(self, k: int | None) -> bool:
+        """Whether a face other than the k-th is away from where it was when the faces were
+        first ambiguous: someone doing the check's "turn your head a little", who must not
+        lose the choice to a picture for being turned away."""
+        return any(t is not self._matched.get(k) and t.away > SHOWN_BACK_SIZES for t in self.contenders)
+
+    def _keep_pictures(self, shown: int) -> None:
+        """The rivals that stayed still while the patient turned are pictures from the start."""
+        mover = self._matched[shown]
+        rest = [k for k in range(len(self.others) + 1) if k != shown]
+        for track, k in zip(self.others, rest):
+            twin = self._matched.get(k)
+            if twin is not None and twin.drift <= PICTURE_MAX_DRIFT:
+                track.origin, track.drift = twin.origin, twin.drift
+                track.patient_origin, track.patient_moved = mover.start, mover.moved
+                track.picture = True
+        self.contenders, self._matched = [], {}
 
     def crowded(self) -> bool:
         """Whether another face followed last frame sits where the patient was last seen.
@@ -409,5 +510,5 @@ class PatientTracker:
 __all__ = ["DUPLICATE_MAX_SHIFT_SIZES", "DUPLICATE_MAX_SIZE_RATIO", "FIRST_CHOICE_CENTRE_FRAC",
            "FIRST_CHOICE_CENTRE_MARGIN_FRAC", "FIRST_CHOICE_MIN_SIZE_RATIO",
            "PATIENT_MAX_SHIFT_SIZES", "PATIENT_MAX_SIZE_RATIO", "PATIENT_STILL_SIZES", "PERSON_MIN_SIZE_RATIO",
-           "PICTURE_MAX_DRIFT", "PICTURE_PATIENT_MOVED_SIZES", "PatientChoice", "PatientTracker",
+           "PICTURE_MAX_DRIFT", "PICTURE_PATIENT_MOVED_SIZES", "PatientChoice", "PatientTracker", "SHOWN_BACK_SIZES",
            "choose_patient", "duplicates", "face_size_px", "first_choice"]

@@ -36,6 +36,11 @@ STOP_KINDS = frozenset({ev.SET_DONE, ev.REST, ev.EXERCISE_DONE, ev.ROUTINE_DONE,
 # A patient waiting for "and slowly back" gives up after this long past the hold.
 GIVE_UP_AFTER_HOLD_S = 4.0
 MIN_MOVE_S = 0.35
+# What a patient hears in "turn your head a little to one side and back", and what it does:
+# a turn of 15-30 deg, taking about a second each way at the prescribed pace.
+SHOW_REQUEST = "turn your head a little"
+SHOW_TURN_DEG = (15.0, 30.0)
+SHOW_MOVE_S = 1.0
 
 
 @dataclass
@@ -148,6 +153,7 @@ class VirtualPatient:
         self._stop_after_rep = False
         self._resume_pending = False
         self._settle_after_back = False
+        self._shown_until = 0.0
         # Slow, smooth background motion, fixed for the session.
         r = self.rng
         self._breath_phase = float(r.uniform(0, 2 * math.pi))
@@ -182,6 +188,8 @@ class VirtualPatient:
             self._push(t_s + react, "other_side", text)
         elif kind == ev.NOT_SETTLED:
             self._push(t_s + react, "settle")
+        if SHOW_REQUEST in text.lower():
+            self._push(t_s + react, "show")
 
     # ------------------------------------------------------------ the body
     def pose(self, t_s: float) -> tuple[float, float, float, float]:
@@ -272,6 +280,19 @@ class VirtualPatient:
         elif self.phase == "gap":
             self._token += 1
             self._push(self._t + SETTLE_S, "next", flow=True)
+
+    def _on_show(self, _payload) -> None:
+        """"Turn your head a little to one side and back" (the camera check, to tell the
+        patient from a picture): a small turn at this patient's pace, a moment there, back."""
+        if self.active or self.phase != "idle" or self._t < self._shown_until:
+            return
+        r = self.rng
+        amount = float(r.uniform(*SHOW_TURN_DEG)) * (1 if r.random() < 0.5 else -1)
+        move_s = max(MIN_MOVE_S, SHOW_MOVE_S / self.traits.pace)
+        pause_s = float(r.uniform(0.2, 0.8))
+        self.axes["yaw"].add(self._t, move_s, amount)
+        self.axes["yaw"].add(self._t + move_s + pause_s, move_s, -amount)
+        self._shown_until = self._t + 2 * move_s + pause_s
 
     def _on_release(self, _payload) -> None:
         if self.phase == "hold":
