@@ -67,7 +67,7 @@ def velocity_change_table() -> None:
 
 
 def travel_and_too_fast_table() -> None:
-    print("\ntravel of the integrated speed within 0.5 s, and |speed| over k sigma in frames covering 0.06 s (1 h)")
+    print("\ntravel of the integrated speed within 0.5 s, and |speed| over k sigma in frames covering 0.05 s (1 h)")
     ks = (1.9, 2.5, 2.9, 3.3, 3.5)
     print("| fps | travel / speed sigma: median, max (s) | " + " | ".join(f"too fast at {k:g} sigma" for k in ks)
           + " |")
@@ -79,7 +79,7 @@ def travel_and_too_fast_table() -> None:
         p = np.cumsum(v) * dt
         w = sliding_window_view(p, int(0.5 * fps) + 1)
         travel = (w.max(1) - w.min(1)) / sv
-        need = max(2, int(math.ceil(0.06 / dt - 1e-9)))  # each frame covers dt (safety._Episode, covered)
+        need = max(2, int(math.ceil(0.05 / dt - 1e-9)))  # each frame covers dt (safety._Episode, covered)
         cells = []
         for k in ks:
             run = episodes = 0

@@ -8,6 +8,7 @@ out of the judgement altogether.
 
 from __future__ import annotations
 
+import inspect
 import zlib
 from dataclasses import replace
 
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from neckcoach.core import events as ev
-from neckcoach.core.safety import SafetyMonitor
+from neckcoach.core.safety import SafetyMonitor, _Episode
 from neckcoach.routine import load_routine
 from neckcoach.routine.model import Ranges, Routine
 
@@ -484,3 +485,17 @@ def test_a_rushed_chin_nod_is_too_fast_at_every_frame_rate(fps):
         out = [e for e in fast if 3.0 <= e.t_s <= 3.0 + dur + 0.3]
         assert bool(out) is warned, (dur, [(round(e.t_s, 2), round(e.magnitude, 1)) for e in fast])
         assert all(3.0 <= e.t_s <= 3.0 + dur + 0.3 or 7.0 <= e.t_s <= 7.0 + dur + 0.3 for e in fast)
+
+
+@pytest.mark.parametrize("fps, frames_needed", [(15.0, 2), (20.0, 2), (30.0, 2), (60.0, 3)])
+@pytest.mark.parametrize("gap_s", [0.0, 1.0])
+def test_the_too_fast_sustain_counts_only_the_runs_own_frames(fps, frames_needed, gap_s):
+    """50 ms of frames over the limit, each standing for the time since the frame before: two frames
+    at 15-30 fps, three at 60. A stretch before the run in which the axis was not judged (gap_s)
+    gives no credit: it once let two frames pass at any frame rate."""
+    sustain_s = inspect.signature(SafetyMonitor).parameters["too_fast_sustain_s"].default
+    episode = _Episode(sustain_s, 1.0, covered=True)
+    assert not episode.step(0.0, False)
+    start = 1.0 / fps + gap_s
+    fired = [episode.step(start + k / fps, True) for k in range(6)]
+    assert fired.index(True) == frames_needed - 1 and fired.count(True) == 1

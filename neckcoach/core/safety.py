@@ -51,7 +51,11 @@ dim, grainy picture is not taken for sudden movement:
 - a too-fast speed must exceed the limit by NOISE_FAST_SIGMAS x the speed's
   noise where that is more than `too_fast_margin`, in frames covering
   `too_fast_sustain_s` (each frame standing for the time since the one
-  before, at least two frames: two frames at 15-30 fps). At rest in the
+  before, the first for at most the run's own mean interval, at least two
+  frames: 50 ms is two frames at 15-30 fps even when a webcam's frame times
+  vary by 20 %, two 27 ms intervals at 30 fps; stop 28: 60 ms took a third
+  frame at 30 fps whenever the two over the limit came less than 30 ms
+  apart, once the time before the run was no longer credited). At rest in the
   grainiest picture measured (a chin tuck's speed noise ~22 mm/s against its
   40 mm/s limit) that is 3.3 sigma, which pure jitter did not hold for two
   frames in 3 h at 15, 20, 24 or 30 fps (2.8 sigma: 4-17 times). Before
@@ -153,11 +157,13 @@ class _Episode:
     With `covered`, the sustain is the time the frames in the run stand for, each the interval
     since the one before it (at least two frames): two frames 50 ms apart at 20 fps cover 100 ms,
     where the time between them alone (50 ms) would ask for a third frame at 20-30 fps but not at
-    15 fps.
+    15 fps. The first frame stands for at most the run's own mean interval: the step before the
+    run may be old (the axis was not judged for a while), and crediting that gap would let two
+    frames pass at any frame rate.
     """
 
     __slots__ = ("sustain_s", "rearm_s", "confirm_s", "covered", "since", "active", "clear_since", "hits",
-                 "last_t", "run")
+                 "last_t", "lead_s", "run")
 
     def __init__(self, sustain_s: float, rearm_s: float, confirm_s: float = 0.0, covered: bool = False):
         self.sustain_s, self.rearm_s, self.confirm_s, self.covered = sustain_s, rearm_s, confirm_s, covered
@@ -169,6 +175,7 @@ class _Episode:
         self.clear_since: float | None = None
         self.hits: deque[float] = deque()
         self.last_t: float | None = None
+        self.lead_s = 0.0  # time from the step before the run to its first frame
         self.run = 0
 
     def step(self, t: float, on: bool) -> bool:
@@ -176,15 +183,18 @@ class _Episode:
         if on:
             self.clear_since = None
             if self.since is None:
-                # Covered: the run stands for the time since the frame before its first.
-                self.since = before if self.covered and before is not None else t
+                self.since = t
+                self.lead_s = t - before if before is not None else 0.0
                 self.run = 0
             self.run += 1
             self.hits.append(t)
             while self.hits and t - self.hits[0] > self.confirm_s:
                 self.hits.popleft()
             confirmed = self.confirm_s > 0 and len(self.hits) >= 2
-            sustained = t - self.since >= self.sustain_s and (not self.covered or self.run >= 2)
+            span = t - self.since
+            if self.covered:
+                span = span + min(self.lead_s, span / (self.run - 1)) if self.run >= 2 else 0.0
+            sustained = span >= self.sustain_s and (not self.covered or self.run >= 2)
             if not self.active and (sustained or confirmed):
                 self.active = True
                 return True
@@ -269,7 +279,7 @@ class SafetyMonitor:
     def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 75.0,
                  window_s: float = 0.2, hold_fraction: float = 0.7, jerk_sustain_s: float = 0.0,
                  confirm_s: float = 0.2, min_jolt_deg: float = 5.0, min_jolt_mm: float = 6.0,
-                 jolt_window_s: float = 0.5, too_fast_margin: float = 0.05, too_fast_sustain_s: float = 0.06,
+                 jolt_window_s: float = 0.5, too_fast_margin: float = 0.05, too_fast_sustain_s: float = 0.05,
                  range_margin_fraction: float = 0.1, range_sustain_s: float = 0.1,
                  torso_limit_deg: float = 10.0, torso_sustain_s: float = 0.3,
                  rearm_s: float = 0.5, warmup_s: float = 0.3, uncertain_factor: float = 1.5,
