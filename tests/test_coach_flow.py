@@ -133,6 +133,24 @@ def test_bad_picture_pauses_and_resumes_without_losing_count(kind, problem):
     assert any(w["kind"] == kind for w in s["warnings"])
 
 
+@pytest.mark.parametrize("problem", ["two", "face"])
+def test_a_rep_held_to_its_release_counts_though_its_way_back_was_not_seen(problem):
+    """Rendered population seed 400561: "two faces" for 2 s as a held rep came back, and the held
+    rep was dropped with the attempts in progress. What counts in it (target and hold) was seen."""
+    rt = routine(exercise(reps=3, target_deg=40.0, tempo_s=6.0, hold_s=2.0))
+    _, clean = simulate(rt, 60.0, seed=7)
+    released = kinds(clean, ev.RELEASE)[0].t_s
+    coach, out = simulate(rt, 60.0, problems=[(released + 0.2, released + 3.2, problem)], seed=7)
+    assert len(kinds(out, ev.TWO_FACES if problem == "two" else ev.FACE_LOST)) == 1
+    reps = kinds(out, ev.REP)
+    assert [e.data["count"] for e in reps] == [1, 2, 3]
+    starts = kinds(out, ev.REP_START)
+    assert len(starts) == 3  # no fourth rep was needed to make up for it
+    assert released + 3.2 < reps[0].t_s < starts[1].t_s  # ended once the head was seen back at neutral
+    assert not kinds(out, ev.PARTIAL)
+    assert coach.session.to_dict()["exercises"][0]["reps_completed"] == 3
+
+
 def test_single_dropped_frames_do_not_pause():
     rt = routine(exercise(reps=2, target_deg=40.0))
     coach, out = simulate(rt, 25.0, problems=[(8.0, 8.1, "face"), (12.0, 12.2, "face")], seed=6)

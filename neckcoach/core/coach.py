@@ -214,11 +214,13 @@ class Coach:
                     self._finish_exercise(t, out, skipped=True)
         self._commands.clear()
 
-    def _suspend(self, moved: bool = False) -> None:
+    def _suspend(self, moved: bool = False, keep_held: bool = False) -> None:
         self._moved = self._moved or moved
-        self._rep_warnings.clear()  # the dropped attempt is not recorded
+        keep = keep_held and not moved and self.counter is not None and self.counter.held
         if self.counter is not None:
-            self.counter.suspend(moved=moved)
+            self.counter.suspend(moved=moved, keep_held=keep)
+        if not keep:
+            self._rep_warnings.clear()  # the dropped attempt is not recorded
         if self.safety is not None:
             self.safety.reset()
 
@@ -238,7 +240,7 @@ class Coach:
             if t - self._problem_since >= self.pause_after_s and problem != self.quality_problem:
                 first = self.quality_problem is None
                 self.quality_problem = problem
-                self._suspend(moved=problem in (ev.TOO_FAR, ev.TOO_CLOSE))
+                self._suspend(moved=problem in (ev.TOO_FAR, ev.TOO_CLOSE), keep_held=True)
                 if not self.user_paused:
                     if not first:
                         self.session.end_pause(t)

@@ -413,8 +413,15 @@ class RepCounter:
         self._blind_since: float | None = None
         self._bound_since: float | None = None
 
-    def suspend(self, moved: bool = False) -> None:
+    def suspend(self, moved: bool = False, keep_held: bool = False) -> None:
         """Measurement became unusable: drop the rep in progress, keep the count.
+
+        `keep_held`: except a rep already held for its time (`held`): what
+        counts in it was seen, and only its way back was not (rendered
+        population seed 400561: "two faces" for 2 s as a nod held to its
+        release came back, and the held rep was lost). It ends as usual once
+        the head is seen back at neutral, or through it on the way to the
+        next rep.
 
         The patient may well have finished the dropped rep unseen, so the next
         one may go either way (see `expected_direction`). `moved`: the person
@@ -428,6 +435,9 @@ class RepCounter:
         """
         if moved and self.unit == "mm":
             self._rezero = self._after_move = True
+        elif keep_held and self.held:
+            self._pending_since = self._exit_since = None
+            return
         self._unseen = True
         self.state = "unarmed"
         self._clear_rep()
@@ -435,6 +445,11 @@ class RepCounter:
         self._pre.clear()
         self._still.clear()  # where the head rested before is not where it rests now
         self._tail = None
+
+    @property
+    def held(self) -> bool:
+        """Whether the rep in progress has reached its target and been held for its time."""
+        return self.current is not None and self._hold_done and self.current.time_to_target_s is not None
 
     @property
     def rezeroed(self) -> bool:
