@@ -14,6 +14,7 @@ from neckcoach.core import events as ev
 from neckcoach.core.quality import PictureQuality
 from neckcoach.core.samples import Kinematics
 from neckcoach.io.patient import (
+    CONTENDER_REST_FRAMES,
     FIRST_CHOICE_CENTRE_FRAC,
     FIRST_CHOICE_MIN_SIZE_RATIO,
     PATIENT_MAX_SHIFT_SIZES,
@@ -245,3 +246,24 @@ def test_the_photo_is_not_chosen_while_the_patient_is_turned_away():
     frames = [[PHOTO, p] for p in pats]
     _, out = run(frames)
     assert all(c.index is None for c in out[:20])
+
+
+def test_the_turn_is_judged_from_where_the_patient_settled_not_where_first_seen():
+    """Rendered seed 400585: asked to come closer, the patient was still settling when the faces
+    became ambiguous, and came back from the turn to where they had settled (0.2 face sizes from
+    where they were first seen)."""
+    approach = [seated(-0.2 * (1 - k / 9)) for k in range(10)]
+    pats = approach + SETTLE + turns(30, 1.5 * PICTURE_PATIENT_MOVED_SIZES) + [seated()] * 10
+    _, out = run([[PHOTO, p] for p in pats])
+    assert all(c.index is None for c in out[:20])
+    assert out[-1].index == 1 and out[-1].pictures == 1
+
+
+def test_a_face_that_settles_elsewhere_after_moving_rests_there():
+    moved_over = [seated(0.5 * min(k / 9, 1.0)) for k in range(10)]
+    settled = [seated(0.5)] * CONTENDER_REST_FRAMES
+    back_from_turn = [seated(0.5 + d[0][0] / SIZE - LOW[0] / SIZE) for d in turns(30, 1.5 * PICTURE_PATIENT_MOVED_SIZES)]
+    pats = SETTLE + moved_over + settled + back_from_turn + [seated(0.5)] * 10
+    _, out = run([[PHOTO, p] for p in pats])
+    assert all(c.index is None for c in out[:len(SETTLE) + 10 + CONTENDER_REST_FRAMES])
+    assert out[-1].index == 1

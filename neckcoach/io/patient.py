@@ -100,6 +100,13 @@ face sizes of where it started (twice PATIENT_STILL_SIZES: a head turned back
 to the screen does not return to the millimetre) is the patient, provided
 every rival stayed as still as a picture (PICTURE_MAX_DRIFT). A person
 walking past moves too, but does not come back to where they were."""
+CONTENDER_STILL_STEP_SIZES = 0.005
+"""A face whose centre moves under 0.5 % of its size between frames is still: landmark
+jitter on a still face is ~0.1-0.3 % (rendered posters: drift within 1 % over seconds), a
+head turning at 20 deg/s moves its centre ~1 % a frame at 30 fps."""
+CONTENDER_REST_FRAMES = 45
+"""Still this many frames (1.5-3 s at 15-30 fps) away from its rest, a face has settled there:
+longer than anyone holds "a little to one side" before turning back."""
 PERSON_MIN_SIZE_RATIO = 0.25
 """A face under a quarter of the patient's size is a photo, or a person four
 times the patient's distance away (3 m and more behind a laptop user): it can
@@ -283,22 +290,35 @@ class _Track:
 
 
 class _Contender(_Track):
-    """A face followed while nobody can be chosen: how far it went from where it was first seen."""
+    """A face followed while nobody can be chosen: where it rests, and how far it went from there.
 
-    __slots__ = ("start", "moved")
+    Its rest is where it last stayed still (steps under CONTENDER_STILL_STEP_SIZES a frame)
+    before it moved PICTURE_PATIENT_MOVED_SIZES: a person still settling (coming closer when
+    asked) turns from where they settle, not from where they were first seen (rendered seed
+    400585). A face that then stays still for CONTENDER_REST_FRAMES away from its rest has
+    settled somewhere else, and rests there.
+    """
+
+    __slots__ = ("start", "moved", "still_frames")
 
     def __init__(self, centre, size: float) -> None:
         super().__init__(centre, size, None)
         self.start = self.centre.copy()
         self.moved = 0.0
+        self.still_frames = 0
 
     def follow(self, centre, size: float) -> None:
+        previous = self.centre
         super().follow(centre, size)
+        still = _distance(self.centre, previous) / max(self.size, 1e-9) < CONTENDER_STILL_STEP_SIZES
+        self.still_frames = self.still_frames + 1 if still else 0
+        if still and (self.moved < PICTURE_PATIENT_MOVED_SIZES or self.still_frames >= CONTENDER_REST_FRAMES):
+            self.start, self.moved = self.centre.copy(), 0.0
         self.moved = max(self.moved, self.away)
 
     @property
     def away(self) -> float:
-        """Distance from where it was first seen, in its own face sizes."""
+        """Distance from where it rests, in its own face sizes."""
         return _distance(self.centre, self.start) / max(self.size, 1e-9)
 
 
@@ -507,7 +527,7 @@ class PatientTracker:
         return faces
 
 
-__all__ = ["DUPLICATE_MAX_SHIFT_SIZES", "DUPLICATE_MAX_SIZE_RATIO", "FIRST_CHOICE_CENTRE_FRAC",
+__all__ = ["CONTENDER_REST_FRAMES", "CONTENDER_STILL_STEP_SIZES", "DUPLICATE_MAX_SHIFT_SIZES", "DUPLICATE_MAX_SIZE_RATIO", "FIRST_CHOICE_CENTRE_FRAC",
            "FIRST_CHOICE_CENTRE_MARGIN_FRAC", "FIRST_CHOICE_MIN_SIZE_RATIO",
            "PATIENT_MAX_SHIFT_SIZES", "PATIENT_MAX_SIZE_RATIO", "PATIENT_STILL_SIZES", "PERSON_MIN_SIZE_RATIO",
            "PICTURE_MAX_DRIFT", "PICTURE_PATIENT_MOVED_SIZES", "PatientChoice", "PatientTracker", "SHOWN_BACK_SIZES",
