@@ -262,7 +262,8 @@ def test_the_turn_is_judged_from_where_the_patient_settled_not_where_first_seen(
 def test_a_face_that_settles_elsewhere_after_moving_rests_there():
     moved_over = [seated(0.5 * min(k / 9, 1.0)) for k in range(10)]
     settled = [seated(0.5)] * CONTENDER_REST_FRAMES
-    back_from_turn = [seated(0.5 + d[0][0] / SIZE - LOW[0] / SIZE) for d in turns(30, 1.5 * PICTURE_PATIENT_MOVED_SIZES)]
+    turn = turns(30, 1.5 * PICTURE_PATIENT_MOVED_SIZES)
+    back_from_turn = [seated(0.5 + (c[0] - LOW[0]) / SIZE) for c, _ in turn]
     pats = SETTLE + moved_over + settled + back_from_turn + [seated(0.5)] * 10
     _, out = run([[PHOTO, p] for p in pats])
     assert all(c.index is None for c in out[:len(SETTLE) + 10 + CONTENDER_REST_FRAMES])

@@ -96,7 +96,7 @@ the camera check asks the person to turn their head a little and back
 (`neckcoach.core.quality`): the face that moved at least
 PICTURE_PATIENT_MOVED_SIZES (a turn of ~15-20 deg), no further than a seated
 head can take its face (PATIENT_MAX_SHIFT_SIZES), and came back within 0.1
-face sizes of where it started (twice PATIENT_STILL_SIZES: a head turned back
+face sizes of where it rested (twice PATIENT_STILL_SIZES: a head turned back
 to the screen does not return to the millimetre) is the patient, provided
 every rival stayed as still as a picture (PICTURE_MAX_DRIFT). A person
 walking past moves too, but does not come back to where they were."""
@@ -527,8 +527,9 @@ class PatientTracker:
         return faces
 
 
-__all__ = ["CONTENDER_REST_FRAMES", "CONTENDER_STILL_STEP_SIZES", "DUPLICATE_MAX_SHIFT_SIZES", "DUPLICATE_MAX_SIZE_RATIO", "FIRST_CHOICE_CENTRE_FRAC",
-           "FIRST_CHOICE_CENTRE_MARGIN_FRAC", "FIRST_CHOICE_MIN_SIZE_RATIO",
+__all__ = ["CONTENDER_REST_FRAMES", "CONTENDER_STILL_STEP_SIZES", "DUPLICATE_MAX_SHIFT_SIZES",
+           "DUPLICATE_MAX_SIZE_RATIO", "FIRST_CHOICE_CENTRE_FRAC", "FIRST_CHOICE_CENTRE_MARGIN_FRAC",
+           "FIRST_CHOICE_MIN_SIZE_RATIO",
            "PATIENT_MAX_SHIFT_SIZES", "PATIENT_MAX_SIZE_RATIO", "PATIENT_STILL_SIZES", "PERSON_MIN_SIZE_RATIO",
            "PICTURE_MAX_DRIFT", "PICTURE_PATIENT_MOVED_SIZES", "PatientChoice", "PatientTracker", "SHOWN_BACK_SIZES",
            "choose_patient", "duplicates", "face_size_px", "first_choice"]
