@@ -54,6 +54,18 @@ PATIENT_MAX_SIZE_RATIO = 1.5
 """And at about the same distance: size within a factor 1.5 (a seated patient
 leaning in or back by ~0.2 m at 0.45-1 m). A person beside is further off
 than the shift limit, one behind is smaller, one leaning in close is bigger."""
+SECOND_FACE_NEAR_SIZES = 0.25
+SECOND_FACE_APART_SIZES = 0.5
+"""Two faces where the patient could be, in one frame: one within 0.25 face sizes
+of where the patient was last taken, another at least 0.5 away. A head moves a
+few hundredths of a face size per frame (`PATIENT_MAX_SHIFT_SIZES`), so they are two heads, and the
+further one is followed as somebody else from then on. Left untracked, it was
+the only face in the gate the next frame the patient was not found, and taken
+for the patient (rendered population seed 400585: a poster beside the head,
+found as the head extended, followed as the patient for 12 s, "Other way" for
+its stillness and a stall when the patient came back). The two stay ambiguous
+(nobody is taken) while both are in the gate, until the other has shown itself
+a picture (`PICTURE_MAX_DRIFT`) or gone."""
 FIRST_CHOICE_CENTRE_FRAC = 0.3
 """Before anyone is followed (after calibration is reset), the patient is
 sought among faces whose centre is within 0.3 of the frame from the middle:
@@ -393,10 +405,13 @@ class PatientTracker:
             if j not in followed:
                 track.seen = False
         kept = [t for t in self.others if t.seen or t.picture]  # pictures stay where they hang
+        apart = self._apart(geometry, gate, candidate) if ambiguous else set()
         for i in live:
             # An unplaced face starts a track, unless it may be the patient (in the gate while
             # the patient is not taken): the patient must never become "somebody else".
-            if i not in assigned and not (index is None and i in gate):
+            if i in apart:
+                kept.append(_Track(*geometry[i], geometry[candidate][0]))
+            elif i not in assigned and not (index is None and i in gate):
                 kept.append(_Track(*geometry[i], self.patient_centre if index is not None else None))
         self.others = kept
         if index is not None:
@@ -469,6 +484,16 @@ class PatientTracker:
                 track.picture = True
         self.contenders, self._matched = [], {}
 
+    def _apart(self, geometry, gate: list[int], candidate: int) -> set[int]:
+        """The faces in the gate that cannot be the patient's head, seen in the same frame as
+        one that is near where the patient was taken (`SECOND_FACE_APART_SIZES`)."""
+        size = float(self.patient_size)
+        near = _distance(geometry[candidate][0], self.patient_centre) / size
+        if near > SECOND_FACE_NEAR_SIZES:
+            return set()
+        return {i for i in gate if i != candidate
+                and _distance(geometry[i][0], self.patient_centre) / size >= SECOND_FACE_APART_SIZES}
+
     def crowded(self) -> bool:
         """Whether another face followed last frame sits where the patient was last seen.
 
@@ -531,5 +556,6 @@ __all__ = ["CONTENDER_REST_FRAMES", "CONTENDER_STILL_STEP_SIZES", "DUPLICATE_MAX
            "DUPLICATE_MAX_SIZE_RATIO", "FIRST_CHOICE_CENTRE_FRAC", "FIRST_CHOICE_CENTRE_MARGIN_FRAC",
            "FIRST_CHOICE_MIN_SIZE_RATIO",
            "PATIENT_MAX_SHIFT_SIZES", "PATIENT_MAX_SIZE_RATIO", "PATIENT_STILL_SIZES", "PERSON_MIN_SIZE_RATIO",
-           "PICTURE_MAX_DRIFT", "PICTURE_PATIENT_MOVED_SIZES", "PatientChoice", "PatientTracker", "SHOWN_BACK_SIZES",
+           "PICTURE_MAX_DRIFT", "PICTURE_PATIENT_MOVED_SIZES", "PatientChoice", "PatientTracker",
+           "SECOND_FACE_APART_SIZES", "SECOND_FACE_NEAR_SIZES", "SHOWN_BACK_SIZES",
            "choose_patient", "duplicates", "face_size_px", "first_choice"]
