@@ -157,8 +157,7 @@ def tracked_motion(anchor_mm: np.ndarray, points_px: np.ndarray, camera: Camera,
     Full-perspective fit (`solve_pnp`) of the anchor's 3D points to their
     followed positions; points off by more than max(`outlier_px`, 3x the
     median) are dropped and the fit redone (flow that slid along an edge or
-    onto the other cheek). Returns (R, t, rms_px, kept): `kept` marks the points
-    the final fit used.
+    onto the other cheek). Returns (R, t, rms_px, points kept).
     """
     rot0, t0 = start if start is not None else (np.eye(3), np.zeros(3))
     keep = np.ones(len(anchor_mm), bool)
@@ -173,7 +172,7 @@ def tracked_motion(anchor_mm: np.ndarray, points_px: np.ndarray, camera: Camera,
         if np.array_equal(new_keep, keep) or new_keep.sum() < 6:
             break
         keep = new_keep
-    return rot, t, rms, keep
+    return rot, t, rms, int(keep.sum())
 
 
 # Following the head past the mesh (io/headtrack.py): anchors are taken from
@@ -250,17 +249,6 @@ AHEAD_OFFSET_RATE_DEG_S = 20.0
 # again may have locked onto a wrong half-face (-90 read as -16 for seconds).
 MESH_SETTLED_S = 0.7
 MAX_FOLLOWED_YAW_DEG = 100.0
-# The followed fit steps when the points it uses change (one dropped as an outlier
-# or lost by the flow, or one let back in): a different set of points, not a
-# different head. Rendered population seed 400602: in a held 45 deg turn the fit
-# dropped some points, its rms fell from 2.3 to 1.6 px per 100 px and its pitch
-# stepped 8.5 deg in one frame (the mesh's pitch moved 1.8), a 58 deg/s velocity
-# change and "Careful!" for a head held still. Where the set changes, the points
-# used in both frames are fitted too and the pose says how far the two fits read
-# the angles apart (`source_step_deg`, as at a change of source), and the safety
-# monitor judges the angles with its wider margin for a moment (400602: no
-# warning). The values are not held back: in a quick turn the dropped points are
-# the ones the flow lost, and the new fit is the one that keeps up.
 MIN_TRACKED_POINTS = 12
 MAX_TRACKED_RMS_PER_100PX = 2.6
 LOST_TRACKED_RMS_PER_100PX = 8.0
@@ -299,7 +287,6 @@ class _Anchor:
         self.side = 1.0 if angles_from_rotation(rotation)[0] >= 0 else -1.0
         self.pivot_mm, self.width_px, self.t_s = pivot_mm, width_px, t_s
         self.motion: tuple[np.ndarray, np.ndarray] | None = None  # last fit, to start the next
-        self.used: np.ndarray | None = None  # landmark indices the last fit used
 
 
 class HeadPoseEstimator:
@@ -407,12 +394,10 @@ class HeadPoseEstimator:
             anchor = _Anchor(tr.anchor_id, anchor_points_mm(tr.anchor_landmarks_px, cam, float(t[2])),
                              rot, t + rot @ self.pivot_offset_mm, width, t_prev)
             self._anchor = anchor
-        anchor_mm = anchor.points_mm[tr.indices]
-        motion, move_t, rms, keep = tracked_motion(anchor_mm, tr.points_px, cam, anchor.motion)
-        kept = int(keep.sum())
-        rot = motion @ anchor.rotation
-        self._refit_step_deg = self._refit_step(anchor, anchor_mm, tr, keep, rot, cam)
+        motion, move_t, rms, kept = tracked_motion(anchor.points_mm[tr.indices], tr.points_px, cam,
+                                                   anchor.motion)
         anchor.motion = (motion, move_t)
+        rot = motion @ anchor.rotation
         pivot = motion @ anchor.pivot_mm + move_t
         scale = anchor.points_mm[tr.indices, 2].mean() / max(float((anchor.points_mm[tr.indices] @ motion.T
                                                                        + move_t)[:, 2].mean()), 1.0)
@@ -421,23 +406,6 @@ class HeadPoseEstimator:
         usable = (kept >= MIN_TRACKED_POINTS and rms_rel <= LOST_TRACKED_RMS_PER_100PX
                   and t_s - anchor.t_s <= MAX_TRACKED_S)
         return rot, pivot, usable, width, rms_rel
-
-    @staticmethod
-    def _refit_step(anchor: _Anchor, anchor_mm: np.ndarray, tr, keep: np.ndarray, rot: np.ndarray,
-                    cam: Camera) -> float:
-        """How far (deg, the largest angle) the followed fit moved only because the points it
-        uses changed since the frame before; 0 where they did not (see the note above
-        `MIN_TRACKED_POINTS`)."""
-        used, before_used = tr.indices[keep], anchor.used
-        anchor.used = used
-        if before_used is None or anchor.motion is None or np.array_equal(used, before_used):
-            return 0.0
-        both = np.isin(tr.indices, before_used)
-        if int(both.sum()) < MIN_TRACKED_POINTS:
-            return math.inf
-        before, _, _ = solve_pnp(anchor_mm[both], tr.points_px[both], cam, *anchor.motion, iterations=3)
-        return max(abs(a - b) for a, b in zip(angles_from_rotation(before @ anchor.rotation),
-                                              angles_from_rotation(rot)))
 
     def update(self, obs: "FaceObservation", t_s: float, *,
                image_size_px: tuple[int, int] = (0, 0),
@@ -450,12 +418,9 @@ class HeadPoseEstimator:
         says how far apart the two read the head then (`source_step_deg`).
         """
         self._readings = {}
-        self._refit_step_deg = 0.0
         pose = self._estimate(obs, t_s, image_size_px, face_center_px, face_brightness)
         was_tracked, self._was_tracked = self._was_tracked, pose.tracked and pose.face_found
-        if pose.face_found and pose.tracked and was_tracked and self._refit_step_deg:
-            pose = dataclasses.replace(pose, source_step_deg=float(self._refit_step_deg))
-        elif pose.face_found and pose.tracked != was_tracked:
+        if pose.face_found and pose.tracked != was_tracked:
             mesh, followed = self._readings.get("mesh"), self._readings.get("followed")
             other = mesh if pose.tracked else followed
             step = (max(abs(a - b) for a, b in zip((pose.yaw_deg, pose.pitch_deg, pose.roll_deg), other))

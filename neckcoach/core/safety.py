@@ -369,11 +369,6 @@ class SafetyMonitor:
         seamless = tracked and float(sample.extra.get("source_step_deg", math.inf)) <= SOURCE_STEP_DEG
         switched = self._tracked is not None and tracked != self._tracked and not seamless
         self._tracked = tracked
-        # Still followed, but the fit took other points (`source_step_deg`, see HeadPose): the
-        # angles may step, so they are judged with the wider margin while the step is in the
-        # window, and the untrusted ones are not steady again for steady_untrusted_s.
-        refit = (tracked and not switched
-                 and float(sample.extra.get("source_step_deg", 0.0)) > SOURCE_STEP_DEG)
         window_start = self._speeds_at_window_start(t, sample)
         for a in self.axes:
             if switched and a != "retraction":
@@ -406,9 +401,6 @@ class SafetyMonitor:
             # A velocity change is measured between trusted speeds only (see _window), and the
             # filtered speed of the frames after an untrusted value still carries some of its
             # error, so the wider margin holds for as long as such a frame is inside the window.
-            if refit:
-                self._uncertain_until[a] = t + self.window_s
-                self._untrusted_since[a] = t
             if strict:
                 self._untrusted_since.pop(a, None)
                 sure = t > self._uncertain_until.get(a, -1.0)

@@ -50,9 +50,7 @@ class HeadPose:
     `source_step_deg`: in a frame where the estimate switched between face
     mesh and the followed points, how far the two read the angles apart (the
     largest of the three; inf where one of them had no reading), so a step
-    in the values can be told from a movement; likewise, while followed, in a
-    frame where the points the fit uses changed, how far the fits on the old
-    and the new points read them apart; 0 in every other frame.
+    in the values can be told from a movement; 0 in every other frame.
 
     Picture fields, for the quality checks: `image_size_px` is (width, height),
     `face_center_px` the face's centre in the image, `face_brightness` the mean
