@@ -12,8 +12,8 @@ import pytest
 
 from neckcoach.core import face_model
 from neckcoach.core.geometry import Camera, rotation_from_angles, rotation_to
-from neckcoach.core.headpose import (MAX_TRACKED_YAW_DEG, MESH_AHEAD_MARGIN_DEG, HeadPoseEstimator,
-                                     anchor_points_mm, tracked_motion)
+from neckcoach.core.headpose import (CONFIRM_WINDOW_S, MAX_TRACKED_YAW_DEG, MESH_AHEAD_MARGIN_DEG,
+                                     HeadPoseEstimator, anchor_points_mm, tracked_motion)
 from neckcoach.io.detector import FaceObservation
 from neckcoach.io.headtrack import TrackedPoints
 from neckcoach.measure import pose_of_frame
@@ -37,10 +37,11 @@ def _face_points() -> np.ndarray:
 FACE = _face_points()
 
 
-def _landmarks(yaw: float, depth_mm: float = DEPTH_MM) -> np.ndarray:
-    """MediaPipe-like landmarks (x, y px; z px in x scale) of FACE turned by `yaw`, `depth_mm` away."""
+def _landmarks(yaw: float, depth_mm: float = DEPTH_MM, pitch: float = 0.0) -> np.ndarray:
+    """MediaPipe-like landmarks (x, y px; z px in x scale) of FACE turned by `yaw` (and `pitch`),
+    `depth_mm` away."""
     centre = np.array([0.0, 0.0, depth_mm])
-    apparent = rotation_to(np.array([0.0, 0.0, 1.0]), centre).T @ rotation_from_angles(yaw, 0, 0)
+    apparent = rotation_to(np.array([0.0, 0.0, 1.0]), centre).T @ rotation_from_angles(yaw, pitch, 0)
     pts = (CAM.focal_px / depth_mm) * FACE @ apparent.T
     pts[:, :2] += CAM.project(centre)
     return pts
@@ -53,6 +54,7 @@ class FollowingDetector:
     def __init__(self, collapse_deg=58.0, lost_deg=68.0):
         self.collapse_deg, self.lost_deg = collapse_deg, lost_deg
         self.yaw = 0.0
+        self.pitch = self.mesh_pitch = 0.0  # what the followed points and face mesh see
         self.depth_mm = DEPTH_MM
         self.tracking_wanted = False
         self._anchor = None
@@ -66,14 +68,14 @@ class FollowingDetector:
             self._last = None
         else:
             shown = yaw if abs(yaw) < self.collapse_deg else np.sign(yaw) * (2 * self.collapse_deg - abs(yaw) - 15)
-            lm = _landmarks(shown, self.depth_mm)
+            lm = _landmarks(shown, self.depth_mm, self.mesh_pitch)
             obs = FaceObservation(lm, (640, 480), 1, 100.0, 1.0, True)
             self._last = lm if abs(yaw) < self.collapse_deg else None
         if self.tracking_wanted and self._anchor is not None:
             lm0, yaw0 = self._anchor
             idx = np.arange(0, 478, 5)
             # Where the anchor's points are now: rotate them by the turn since the anchor.
-            rel = rotation_from_angles(yaw, 0, 0) @ rotation_from_angles(yaw0, 0, 0).T
+            rel = rotation_from_angles(yaw, self.pitch, 0) @ rotation_from_angles(yaw0, 0, 0).T
             head_mm = (FACE @ rotation_from_angles(yaw0, 0, 0).T)[idx]
             now = CAM.project(head_mm @ rel.T + np.array([0.0, 0.0, self.depth_mm]))
             obs = FaceObservation(obs.landmarks_px, obs.image_size, obs.faces, obs.brightness,
@@ -361,3 +363,26 @@ def test_a_mesh_that_comes_and_goes_ahead_of_stalled_points_moves_the_bound_smoo
             bound_move = abs(p1.yaw_deg - p0.yaw_deg) - abs(t1 - t0)
             assert bound_move <= 27.5 * (s1 - s0), (t1, p0.yaw_deg, p1.yaw_deg)
     assert all(abs(p.yaw_deg) <= abs(t) + 5.0 for t, p, _ in rows if "yaw" in p.lower_bounds)
+
+
+@pytest.mark.parametrize("mesh_sees_it, unconfirmed", [(False, True), (True, False)])
+def test_a_followed_nod_that_face_mesh_did_not_see_is_unconfirmed(mesh_sees_it, unconfirmed):
+    """Rendered population seed 400602: the followed fit's pitch stepped 8.5 deg in a held turn
+    while face mesh's moved 1.8 (its points changed, not the head). A followed change face mesh
+    did not see is `unconfirmed` while inside CONFIRM_WINDOW_S; one it saw (a nod) is not."""
+    det, est = FollowingDetector(), HeadPoseEstimator()
+    fps, t, rows = 30.0, 0.0, []
+    for k in range(int(50 / 40 * fps) + 40):
+        det.yaw = min(50.0, 40.0 * k / fps)
+        step = k >= int(50 / 40 * fps) + 15  # in the hold
+        det.pitch = 8.0 if step else 0.0
+        det.mesh_pitch = det.pitch if mesh_sees_it else 0.0
+        rows.append((step, pose_of_frame(det, est, np.zeros((480, 640, 3), np.uint8), t)))
+        t += 1 / fps
+    held = [(step, p) for step, p in rows if p.tracked]
+    assert held[0][0] is False and any(step for step, _ in held)
+    assert not any("pitch" in p.unconfirmed for step, p in held if not step)
+    after = [p for step, p in held if step]
+    assert any("pitch" in p.unconfirmed for p in after) == unconfirmed
+    # and only while the step is inside the window
+    assert not any("pitch" in p.unconfirmed for p in after[int(CONFIRM_WINDOW_S * fps) + 2:])

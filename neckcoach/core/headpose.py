@@ -19,6 +19,7 @@ benchmarks/README.md).
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 import math
 from typing import TYPE_CHECKING
 
@@ -249,6 +250,20 @@ AHEAD_OFFSET_RATE_DEG_S = 20.0
 # again may have locked onto a wrong half-face (-90 read as -16 for seconds).
 MESH_SETTLED_S = 0.7
 MAX_FOLLOWED_YAW_DEG = 100.0
+# A movement of the head moves the whole face, and face mesh, still found through
+# most of a turn's hold though it no longer gives the turn, sees a nod or a tilt
+# there too: over the out phase of 45 rendered 16 deg flicks in 40-60 deg holds
+# (tuning scenes baseline, 100, 101; held-out 300, 301) it moved 0.64-3.0 times as far
+# as the followed points, the same way. The followed fit also steps on its own when
+# the points it uses change (rendered population seed 400602: in a held 45 deg turn
+# its pitch stepped 8.5 deg in one frame while face mesh's moved 1.8, a 58 deg/s
+# velocity change and "Careful!" for a head held still). So a followed pitch or roll
+# change of at least `CONFIRM_MIN_DEG` within `CONFIRM_WINDOW_S` that face mesh,
+# found at both ends, saw less than half of the same way is `unconfirmed`, and the
+# safety monitor judges it with its wider margin (`SafetyMonitor.steady_untrusted_s`).
+CONFIRM_WINDOW_S = 0.25  # a flick's out phase: 0.15-0.25 s
+CONFIRM_MIN_DEG = 3.0  # under the 5 deg a jolt must cover (`SafetyMonitor.min_jolt_deg`)
+CONFIRM_MIN_SHARE = 0.5
 MIN_TRACKED_POINTS = 12
 MAX_TRACKED_RMS_PER_100PX = 2.6
 LOST_TRACKED_RMS_PER_100PX = 8.0
@@ -363,6 +378,7 @@ class HeadPoseEstimator:
         self._mesh_suspect = False
         self._home: tuple[float, list[float], float] | None = None
         self._readings: dict[str, tuple[float, float, float]] = {}  # this frame's, by source
+        self._both: deque[tuple[float, tuple | None, tuple]] = deque()  # (t, mesh, followed) while followed
         self._was_tracked = False
         self.anchor_ok = False
         self.tracking_wanted = False
@@ -627,10 +643,29 @@ class HeadPoseEstimator:
             self._edge_bound = abs(yaw)
         self._edge_bound = max(self._edge_bound, self._recent_ahead(yaw, t_s))
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
-                        position_mm=tuple(pivot.tolist()), confidence=0.5, reliable=True,
+                        unconfirmed=self._unconfirmed(t_s), position_mm=tuple(pivot.tolist()),
+                        confidence=0.5, reliable=True,
                         face_width_px=width, yaw_reliable=yaw_ok, pitch_reliable=False,
                         roll_reliable=False, position_reliable=False, lower_bounds=bounds,
                         tracked=True, **picture)
+
+    def _unconfirmed(self, t_s: float) -> tuple[str, ...]:
+        """The followed angles whose change face mesh did not see (see `CONFIRM_WINDOW_S`)."""
+        both = self._both
+        if both and t_s - both[-1][0] > CONFIRM_WINDOW_S:
+            both.clear()  # not followed meanwhile: a new stretch
+        both.append((t_s, self._readings.get("mesh"), self._readings["followed"]))
+        while t_s - both[0][0] > CONFIRM_WINDOW_S:
+            both.popleft()
+        (_, m0, f0), (_, m1, f1) = both[0], both[-1]
+        if m0 is None or m1 is None:
+            return ()
+        out = []
+        for k, name in ((1, "pitch"), (2, "roll")):
+            moved = f1[k] - f0[k]
+            if abs(moved) >= CONFIRM_MIN_DEG and (m1[k] - m0[k]) * moved < CONFIRM_MIN_SHARE * moved * moved:
+                out.append(name)
+        return tuple(out)
 
     def _lost(self, t_s: float, picture: dict) -> HeadPose:
         was_edge = self.gate.edge

@@ -58,6 +58,7 @@ class RelativePose:
     source_step_deg: float = 0.0
     glare_share: float = 0.0
     far_face_px: float = 0.0
+    unconfirmed: tuple[str, ...] = ()
 
 
 class _AxisChain:
@@ -268,6 +269,8 @@ class KinematicsFilter:
             extra["tracked"] = True
         if rel.source_step_deg:
             extra["source_step_deg"] = rel.source_step_deg
+        if rel.unconfirmed:
+            extra["unconfirmed"] = rel.unconfirmed
         calm = {a: TRUST_SIGMAS * out[self._noise_fields[a][0]] <= TRUSTED_ERROR for a in AXES}
         yaw_ok, pitch_ok, roll_ok, position_ok = (
             reliable and measure_reliable(rel, m) and calm[m] for m in ("yaw", "pitch", "roll", "retraction"))

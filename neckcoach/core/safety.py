@@ -410,6 +410,9 @@ class SafetyMonitor:
                 # (Retraction never gets here: it is judged only while trusted, above.)
                 # A lower bound keeps the margin however steady: its speed is the estimate's
                 # (points that lagged the turn catching up, see the class docstring).
+                if a in sample.extra.get("unconfirmed", ()):
+                    self._untrusted_since[a] = t  # not steady: see CONFIRM_WINDOW_S (headpose)
+                    steady = False
                 sure = (steady and tracked and not bound and window_start is not None
                         and all(v < OTHERS_STILL_DEG_S for v in window_start.values()))
             on, mag = self._sudden(a, t, v, 1.0 if sure else self.uncertain_factor, strict, sv)
