@@ -102,3 +102,51 @@ def test_an_unmeasured_attempts_furthest_reading_is_a_lower_bound_in_the_ranges(
     assert all(describe_range(s, "°").startswith("at least ") for s in stats.values())
     measured, _ = count(turns(None, amplitudes=(30.0, -30.0)))
     assert not any(r.peak_lower_bound for r in measured.records)
+
+
+def unseen_on_the_way_out(blind_below_deg: float = 12.0, amplitudes=(50.0, -50.0), seed: int = 7):
+    """Turns whose way out is not measured at all: the axis goes untrusted past `blind_below_deg`,
+    below the start threshold (15 deg of a 50 deg target), and is trusted again only on the way
+    back, once under 30 deg (rendered population seed 400621: a quick extension past what a camera
+    below the face can read, seen only as it came back)."""
+    t = timeline(4.0 + 7.0 * len(amplitudes), fps=24.0, seed=seed)
+    x, spans = rep_train(t, start_s=2.0, amplitudes=list(amplitudes), tempo_s=5.0, hold_s=1.0, gap_s=2.0)
+    frames = stream(t, yaw=x, seed=seed)
+    out = []
+    for k, xi, ti in zip(frames, x, t):
+        back = any(a + 3.0 <= ti <= b for a, b in spans)  # past the hold, on the way back
+        blind = abs(xi) > blind_below_deg and not (back and abs(xi) < 30.0)
+        out.append(replace(k, yaw_reliable=False) if blind else k)
+    return out
+
+
+def test_a_rep_first_seen_on_its_way_back_is_unmeasured_not_short():
+    """Without the time unseen on the way out the rep would start at 30 deg on its way back and end
+    "Not quite far enough" for a head that went to 50."""
+    c, events = count(unseen_on_the_way_out())
+    assert [r.reason for r in c.records] == ["unmeasured", "unmeasured"]
+    assert all(r.unmeasured_s >= 1.0 for r in c.records)
+    assert [e.message for e in events if e.kind == ev.PARTIAL] == [UNMEASURED_MESSAGE] * 2
+    assert not [e for e in events if e.kind == ev.WRONG_SIDE]
+
+
+def test_a_jolt_first_seen_on_its_way_back_is_an_attempt_and_the_other_side_comes_next():
+    """A jolt that never reached the target is not an attempt ("sudden"), but one whose far end was
+    not seen may well have been: the alternation moves on, so the patient's next turn, the other
+    way, is not called the wrong side."""
+    ex = exercise(reps=2, target_deg=50.0, tempo_s=5.0, hold_s=1.0)
+    c = RepCounter(ex, routine(ex).ranges)
+    frames = unseen_on_the_way_out(amplitudes=(50.0,))
+    for k in frames:
+        if abs(k.t_s - 2.3) < 0.03:
+            c.mark_jolt(k.t_s)
+        c.update(k)
+    assert [(r.side, r.reason) for r in c.records] == [("left", "unmeasured")]
+    assert c.expected_direction() == "right"
+
+
+def test_leaving_neutral_unseen_and_coming_back_unseen_starts_nothing():
+    """Unseen from just outside neutral to just outside neutral: nothing to count or to call."""
+    c, events = count(unseen_on_the_way_out(blind_below_deg=8.0, amplitudes=(12.0, -12.0)))
+    assert c.records == []
+    assert not [e for e in events if e.kind in (ev.PARTIAL, ev.WRONG_SIDE)]

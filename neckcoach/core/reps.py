@@ -411,6 +411,7 @@ class RepCounter:
         self._hold_done = False
         self._lead: list[tuple[float, float, float]] = []
         self._blind_since: float | None = None
+        self._lead_unmeasured_s = 0.0
         self._bound_since: float | None = None
 
     def suspend(self, moved: bool = False, keep_held: bool = False) -> None:
@@ -591,18 +592,24 @@ class RepCounter:
         if not self.usable(sample):
             # No face (a frame without one carries zeros, which would look like
             # a return to neutral) or a value that cannot be trusted.
-            if self.current is not None and self.state in _MOVING and self._blind_since is None:
+            watched = (self.current is not None and self.state in _MOVING) or self.state == "neutral"
+            if watched and self._blind_since is None:
                 self._blind_since = t
             return []
-        if self._blind_since is not None:
-            if self.current is not None:
-                self.current.unmeasured_s += max(0.0, t - self._blind_since)
-            self._blind_since = None
+        blind_s = 0.0 if self._blind_since is None else max(0.0, t - self._blind_since)
+        self._blind_since = None
         lower = sample.is_lower_bound(self.axis)
         if not lower:
             self._sigma = float(sample.noise(self.axis))
             self._track_rest(t, float(sample.value(self.axis)))
         x = self.relative(sample)
+        if self.current is not None:
+            self.current.unmeasured_s += blind_s
+        elif self.state == "neutral" and blind_s and abs(x) >= self.neutral_band:
+            # The head left neutral while it could not be measured (rendered population seed
+            # 400621: a quick extension past what a camera below the face can read, seen only
+            # on its way back): the rep that starts from here went unmeasured for that long.
+            self._lead_unmeasured_s += blind_s
         v = float(sample.speed(self.axis))
         out: list[Event] = []
         self._pre.append((t, x, v))
@@ -623,6 +630,7 @@ class RepCounter:
         if self.state == "neutral":
             if abs(x) < self.neutral_band:
                 self._lead = [(t, x, v)]
+                self._lead_unmeasured_s = 0.0
             else:
                 self._lead.append((t, x, v))
                 # Lingering just outside neutral is not part of the next rep.
@@ -685,6 +693,7 @@ class RepCounter:
         start_t = self._lead[0][0] if self._lead else t
         self.current = RepRecord(index=index, side=cand, start_t_s=start_t, target=self.targets[cand], unit=self.unit,
                                  _sign=self.exercise.sign(cand))
+        self.current.unmeasured_s = self._lead_unmeasured_s
         # The rest before it: the samples in the neutral band just before it began
         # (not the previous rep's way back).
         rest = []
