@@ -99,6 +99,18 @@ def test_a_patient_who_waits_for_the_cue_holds_until_and_slowly_back():
     assert p.reps and 9.0 + 0.4 <= p.reps[0].back_start_t_s <= 9.0 + 0.8
 
 
+def test_a_rep_still_held_when_the_coach_stops_is_finished_and_judged():
+    """Seed 600867: the coach counted a hold and ended; the patient held on and came back after the
+    truth had stopped being written, so the rep was never judged and the count looked like one too
+    many. Nobody says "release" here: the patient gives up waiting 4 s past the hold."""
+    from neckcoach.sim.closed_loop import _finish_movement
+
+    p = holding_patient()
+    assert p.phase == "hold" and not p.reps
+    _finish_movement(p, 9.0)
+    assert p.current is None and len(p.reps) == 1 and p.reps[0].end_t_s > 12.0
+
+
 @pytest.mark.parametrize("kind", [ev.SET_DONE, ev.REST, ev.EXERCISE_DONE])
 def test_a_patient_holding_when_told_the_set_is_over_comes_back(kind):
     p = holding_patient()

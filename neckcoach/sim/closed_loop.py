@@ -332,8 +332,14 @@ def run_pipeline_session(routine, traits: PatientTraits, *, seed: int, scene=Non
     return outcome
 
 
-def _finish_movement(patient: VirtualPatient, t: float, settle_s: float = 3.0, fps: float = 30.0) -> None:
-    """Let the patient finish the movement it was making when the coach stopped (truth only)."""
+def _finish_movement(patient: VirtualPatient, t: float, settle_s: float = 60.0, fps: float = 30.0) -> None:
+    """Let the patient finish the movement it was making when the coach stopped (truth only).
+
+    A rep is judged only once it has ended, and a slow patient's hold (up to 1.3x a 10 s hold, or
+    4 s past it waiting for a release) and its way back can outlast the coach by half a minute
+    (kinematics seed 600867: the coach counted a rep it had timed a full hold of; the patient was
+    still holding 3 s later, when this stopped, so the rep was never judged and the count was
+    scored as one more than performed)."""
     for k in range(1, int(settle_s * fps) + 1):
         patient.pose(t + k / fps)
         if patient.current is None:
