@@ -101,3 +101,20 @@ def test_a_jolt_drops_a_too_fast_of_the_same_movement_not_yet_said():
     p = CuePolicy()
     p.update([E(1.0, ev.TOO_FAST, data={"axis": "roll"}), E(1.1, ev.JERK, data={"axis": "roll"})])
     assert [c.kind for c in p.pending(1.1)] == [ev.JERK]
+
+
+def test_hold_taken_up_again_in_the_same_rep_is_shown_but_said_again_only_after_a_while():
+    """Seed 600569: jitter carried a held chin tuck across the band's edge, and "Hold." was said
+    24 times in three tucks. The next rep's hold is said whenever it comes."""
+    from neckcoach.core.cues import SAME_REP_QUIET_S
+
+    quiet = SAME_REP_QUIET_S[ev.HOLD]
+    p = CuePolicy()
+    spoken, shown = [], []
+    for t, rep in ((0.0, 1), (0.4, 1), (1.5, 1), (quiet + 0.1, 1), (quiet + 0.3, 1), (quiet + 1.0, 2)):
+        shown += p.update([E(t, ev.HOLD, rep=rep)])
+        cue = p.next_cue(t)
+        if cue is not None:
+            spoken.append((cue.t_s, cue.rep))
+    assert spoken == [(0.0, 1), (quiet + 0.1, 1), (quiet + 1.0, 2)]
+    assert len(shown) == 6

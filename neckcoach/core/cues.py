@@ -43,6 +43,12 @@ DEFAULT_RATE_LIMITS_S = {
     **{kind: 5.0 for kind in ev.QUALITY_KINDS},
 }
 
+# Minimum seconds between two spoken cues of the same kind about the same rep: a hold let go and
+# taken up again a moment later is one hold to the patient. Where jitter moves the reading across
+# the band's edge (kinematics seed 600569, a dim room: 1.7 mm of smoothed depth jitter) "Hold." was
+# said 24 times in three chin tucks, 0.1-2 s apart. Still shown, and said again after this long.
+SAME_REP_QUIET_S = {ev.HOLD: 5.0}
+
 # Seconds a cue stays worth saying: a warning about a movement is useless
 # once the movement is over; a count-in beat is useless after the next beat.
 DEFAULT_LIFETIMES_S = {
@@ -142,6 +148,7 @@ class CuePolicy:
 
     def reset(self) -> None:
         self._last_t: dict[str, float] = {}
+        self._said_for_rep: dict[tuple, float] = {}
         self._jolts: dict[str | None, float] = {}
         self.queue: list[Cue] = []
 
@@ -177,10 +184,22 @@ class CuePolicy:
             new.append(cue)
             if cue.kind == ev.JERK:
                 self._said_jolt(cue)
-            if e.kind not in self.silent_kinds and cue.speech and not self._folded(cue):
+            if e.kind not in self.silent_kinds and cue.speech and not self._folded(cue) and not self._repeat(e):
                 self.queue.append(cue)
         self._prune(events[-1].t_s if events else None)
         return new
+
+    def _repeat(self, e: Event) -> bool:
+        """Whether `e` repeats, about the same rep, a cue said less than SAME_REP_QUIET_S ago."""
+        quiet = SAME_REP_QUIET_S.get(e.kind)
+        if quiet is None or e.rep is None:
+            return False
+        key = (e.kind, e.exercise_id, e.rep)
+        last = self._said_for_rep.get(key)
+        if last is not None and e.t_s - last < quiet:
+            return True
+        self._said_for_rep[key] = e.t_s
+        return False
 
     def _said_jolt(self, jolt: Cue) -> None:
         """Remember a jolt's cue and drop a too-fast of the same movement still waiting to be
