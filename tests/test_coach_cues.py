@@ -105,7 +105,7 @@ def test_a_jolt_drops_a_too_fast_of_the_same_movement_not_yet_said():
 
 def test_hold_taken_up_again_in_the_same_rep_is_shown_but_said_again_only_after_a_while():
     """Seed 600569: jitter carried a held chin tuck across the band's edge, and "Hold." was said
-    24 times in three tucks. The next rep's hold is said whenever it comes."""
+    65 times in the session. The next rep's hold is said whenever it comes."""
     from neckcoach.core.cues import SAME_REP_QUIET_S
 
     quiet = SAME_REP_QUIET_S[ev.HOLD]

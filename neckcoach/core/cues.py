@@ -46,7 +46,7 @@ DEFAULT_RATE_LIMITS_S = {
 # Minimum seconds between two spoken cues of the same kind about the same rep: a hold let go and
 # taken up again a moment later is one hold to the patient. Where jitter moves the reading across
 # the band's edge (kinematics seed 600569, a dim room: 1.7 mm of smoothed depth jitter) "Hold." was
-# said 24 times in three chin tucks, 0.1-2 s apart. Still shown, and said again after this long.
+# said 65 times in the session, 0.1-2 s apart. Still shown, and said again after this long.
 SAME_REP_QUIET_S = {ev.HOLD: 5.0}
 
 # Seconds a cue stays worth saying: a warning about a movement is useless
