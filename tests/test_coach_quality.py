@@ -64,6 +64,14 @@ ASSESS_CASES = [
     ("others_in_view_patient_followed", {"faces": 3}, True, None),
     ("too_far", {"face_width_px": 60.0}, True, ev.TOO_FAR),
     ("too_close", {"face_width_px": 400.0}, True, ev.TOO_CLOSE),
+    ("too_far_exercising", {"face_width_px": 70.0}, False, ev.TOO_FAR),
+    # A chin tuck narrows the face a few per cent (rendered seed 400659, 0.82 m away, 15 mm back).
+    ("narrowed_by_a_chin_tuck_exercising", {"face_width_px": 78.0, "retraction_mm": 15.0}, False, None),
+    ("as_narrow_in_the_camera_check", {"face_width_px": 78.0}, True, ev.TOO_FAR),
+    # A turned head's outline is narrower at the same distance: no measure of distance then.
+    ("narrowed_by_a_turn_exercising", {"face_width_px": 60.0, "yaw_deg": -45.0}, False, None),
+    ("as_narrow_facing_the_camera_exercising", {"face_width_px": 60.0, "yaw_deg": 10.0}, False, ev.TOO_FAR),
+    ("too_close_turned_exercising", {"face_width_px": 400.0, "yaw_deg": 45.0}, False, ev.TOO_CLOSE),
     ("big_face_frame_size_unknown", {"face_width_px": 400.0, "image_size_px": (0, 0)}, True, None),
     ("dark_frame", {"brightness": 20.0, "face_brightness": 30.0}, True, ev.POOR_LIGHT),
     ("dark_face_in_dim_room", {"brightness": 60.0, "face_brightness": 15.0}, True, ev.POOR_LIGHT),
@@ -333,3 +341,41 @@ def test_a_person_still_moving_closer_after_the_pause_is_no_chin_jolt():
     assert [e for e in out if e.kind in (ev.JERK, ev.TOO_FAST) and 13.0 <= e.t_s <= 17.0] == []
     counts = [e.data["count"] for e in kinds(out, ev.REP)]
     assert counts and counts == list(range(1, len(counts) + 1))
+
+
+def test_a_turn_neither_raises_nor_clears_too_far():
+    """A turned head's outline is narrower at the same distance: "too far" standing stays while
+    the head is turned, and none is raised by the turn alone."""
+    q = PictureQuality()
+    turned_far = sample(face_width_px=60.0, yaw_deg=45.0)
+    assert q.assess(turned_far, framing=False) is None
+    assert q.assess(turned_far, framing=False, standing=ev.TOO_FAR) == ev.TOO_FAR
+    assert q.assess(sample(face_width_px=90.0, yaw_deg=45.0), framing=False, standing=ev.TOO_FAR) is None
+    assert q.assess(sample(face_width_px=60.0), framing=False, standing=ev.POOR_LIGHT) == ev.TOO_FAR
+
+
+def test_chin_tucks_count_after_the_measurement_follows_the_seat_the_counter_found_first():
+    """Rendered population seed 400659: asked to come closer, the patient did; the counter found
+    the new rest 150 mm forward, and seconds later the measurement's seat follower moved its zero
+    there too (`neckcoach.core.seat`). The counter kept its rest 150 mm forward of the new zero,
+    every reading looked 150 mm back of it, and nothing more was counted for 47 s."""
+    seat_s = 30.0
+
+    class Moved(Coach):
+        def update(self, s, t_s=None):
+            changes, extra = {}, dict(s.extra)
+            if 12.0 <= s.t_s < 15.0:
+                changes["face_width_px"] = 60.0
+            if 13.0 <= s.t_s < seat_s:
+                changes["retraction_mm"] = s.retraction_mm - 150.0
+            if seat_s <= s.t_s < seat_s + 0.03:
+                extra.update(seat_moved_mm=-150.0, tracking_restarted=True)
+            return super().update(replace(s, image_size_px=(640, 480), extra=extra, **changes), t_s)
+
+    rt = load_routine(resolve_routine("retraction"))
+    coach, out = simulate(rt, 90.0, coach=Moved(rt), seed=3)
+    assert [e.kind for e in out if e.kind in ev.QUALITY_KINDS] == [ev.TOO_FAR]
+    assert kinds(out, ev.WRONG_SIDE) == [] and kinds(out, ev.NOT_SETTLED) == []
+    counts = [e.data["count"] for e in kinds(out, ev.REP)]
+    assert counts == list(range(1, len(counts) + 1))
+    assert len([e for e in kinds(out, ev.REP) if e.t_s > seat_s]) >= 6  # a tuck every ~7.5 s

@@ -153,3 +153,31 @@ def test_without_following_the_seat_the_review_counts_the_move_or_misses_the_tuc
     monkeypatch.setattr("neckcoach.app.review.SeatFollower", lambda: SeatFollower(shift_mm=1000.0))
     with pytest.raises(AssertionError):
         test_a_review_counts_the_tucks_made_after_the_patient_sat_back()
+
+
+def test_the_new_seat_is_the_rest_not_a_tuck_held_longer_than_the_rest():
+    """Rendered population seed 400659: 210 mm closer, 1 s of rest, then a chin tuck 15 mm back
+    held for 3 s. The still time is first met on the tuck; the seat is where the head rested."""
+    frames = (still_head(-210.0, 1.0, wobble_mm=1.0) + ramp(-210.0, -195.0, 0.5, t0=1.0)
+              + still_head(-195.0, 4.0, t0=1.5, wobble_mm=1.0))
+    t, shift = first_shift(frames)
+    assert t > 1.5  # the still time was met on the tuck
+    assert shift == pytest.approx(-210.0, abs=1.5)
+
+
+def test_a_seat_taken_further_back_is_the_rest_there_and_not_the_tucks_beyond_it():
+    """Sitting back 120 mm: the rest is at +120, a held tuck at +135; the rest wins either way round."""
+    frames = (still_head(120.0, 1.0) + ramp(120.0, 135.0, 0.5, t0=1.0) + still_head(135.0, 3.0, t0=1.5))
+    assert first_shift(frames)[1] == pytest.approx(120.0)
+
+
+def test_places_the_head_rested_at_before_it_came_back_to_the_neutral_are_forgotten():
+    """A lean forward of 150 mm, back to the neutral, then a new seat 100 mm closer: the seat is -100."""
+    frames = (still_head(-150.0, 1.0) + still_head(0.0, 2.0, t0=1.0) + still_head(-100.0, 3.0, t0=3.0))
+    assert first_shift(frames)[1] == pytest.approx(-100.0)
+
+
+def ramp(a_mm: float, b_mm: float, seconds: float, *, t0: float, fps: float = 30.0) -> list[Kinematics]:
+    n = int(seconds * fps)
+    return [Kinematics(t_s=t0 + i / fps, face_found=True, retraction_mm=a_mm + (b_mm - a_mm) * i / n,
+                       retraction_reliable=True) for i in range(n)]

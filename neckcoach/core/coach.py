@@ -224,9 +224,17 @@ class Coach:
         if self.safety is not None:
             self.safety.reset()
 
+    def _seat_moved(self) -> None:
+        """Depth is now measured from where the head rests (see `RepCounter.seat_moved`)."""
+        if "retraction" in self._rest_offset:
+            self._rest_offset["retraction"] = self._rest_origin["retraction"] = 0.0
+        self._moved = False
+        if self.counter is not None:
+            self.counter.seat_moved()
+
     # ---------------------------------------------------------------- quality
     def _quality(self, s: Kinematics) -> str | None:
-        return self.quality.assess(s, framing=False)
+        return self.quality.assess(s, framing=False, standing=self.quality_problem or self._problem)
 
     def _check_quality(self, s: Kinematics, t: float, out: list[Event], may_pause: bool = True) -> None:
         """Pause counting on a lasting problem; during a rest nobody needs to be in view."""
@@ -280,6 +288,8 @@ class Coach:
         self._check_quality(sample, t, out, may_pause=self.phase in ("count_in", "active"))
         if sample.extra.get("tracking_restarted") and self.phase in ("count_in", "active"):
             self._suspend()  # what happened during the stall was not seen: that attempt is dropped
+        if "seat_moved_mm" in sample.extra:
+            self._seat_moved()
         if sample.face_found and self.exercise is not None:
             self._last_value = float(sample.value(self.exercise.axis))
         if self.paused:

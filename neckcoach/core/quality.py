@@ -76,6 +76,19 @@ CHECKING_MESSAGE = "Checking the camera..."
 # and measured for distance as a face this much narrower.
 FAR_BOX_PER_FACE_WIDTH = 1.2
 
+# During the exercises the exercise itself changes the outline's width at the same distance, so
+# "too far" is read from the width only where the movement leaves it alone:
+# - turned more than WIDTH_YAW_DEG the outline narrows with the turn (by about a fifth at 50 deg)
+#   and says nothing of being too far; bending and tilting keep or widen it, and a narrower
+#   face is never too close.
+# - a chin tuck takes the head back by up to 40 mm (the bundled routine's out-of-range limit):
+#   about 5 % narrower at the ~0.9 m where an adult face is 80 px wide through a 60 deg lens.
+#   The camera check asks for the full width; the exercise may take EXERCISE_WIDTH_SLACK off it
+#   (rendered population seed 400659, 0.82 m away: a 15 mm tuck's hold was stopped with
+#   "Please come about 15 cm closer").
+WIDTH_YAW_DEG = 15.0
+EXERCISE_WIDTH_SLACK = 0.95
+
 
 def _far_face_width(sample) -> float:
     """Face width (face mesh's measure) of a face only the full-range detector found, 0 if none."""
@@ -143,7 +156,7 @@ class PictureQuality:
             raise ValueError(f"min_brightness must be below max_brightness ({self.max_brightness:g}), "
                              f"got {min_brightness!r}")
 
-    def assess(self, sample, *, framing: bool = True) -> str | None:
+    def assess(self, sample, *, framing: bool = True, standing: str | None = None) -> str | None:
         """The problem kind (an `events` quality kind or OFF_CENTRE), or None if the picture is fine.
 
         Order: who is in view, then light (it spoils every other measure),
@@ -157,6 +170,9 @@ class PictureQuality:
         patient. So a found patient is measurable however many others are in
         view; without it, several people means "can't tell you apart", one
         means "someone, but not where you were", none means "can't see you".
+
+        `standing` is the problem already being acted on, which a sample that cannot tell
+        (a turned head's width, see WIDTH_YAW_DEG) leaves standing.
         """
         frame_luma = _measured(getattr(sample, "brightness", 0.0))
         faces = int(getattr(sample, "faces", 0) or 0)
@@ -176,8 +192,10 @@ class PictureQuality:
         if light is not None:
             return light
         width_px = _measured(getattr(sample, "face_width_px", 0.0))
-        if 0 < width_px < self.min_face_width_px:
-            return ev.TOO_FAR
+        if 0 < width_px < self.min_face_width_px * (1.0 if framing else EXERCISE_WIDTH_SLACK):
+            turned = not framing and abs(_measured(getattr(sample, "yaw_deg", 0.0))) > WIDTH_YAW_DEG
+            if not turned or standing == ev.TOO_FAR:  # a turn neither raises nor clears it
+                return ev.TOO_FAR
         image_w, image_h = _image_size(sample)
         if image_w > 0 and width_px > self.max_face_width_frac * image_w:
             return ev.TOO_CLOSE

@@ -447,6 +447,18 @@ class RepCounter:
         self._still.clear()  # where the head rested before is not where it rests now
         self._tail = None
 
+    def seat_moved(self) -> None:
+        """The measurement's zero moved to where the head now rests (`neckcoach.core.seat`):
+        depth is measured from there, and a rest this counter found in the old frame, or was
+        still looking for since the person moved, is that place (rendered population seed
+        400659: the counter kept a rest found 210 mm forward of the old zero, every reading
+        after the seat was followed looked 210 mm back of it, and nothing more was counted)."""
+        if self.unit != "mm":
+            return
+        self.rest = self.rest_origin = 0.0
+        self._rezero = False
+        self._still.clear()
+
     @property
     def held(self) -> bool:
         """Whether the rep in progress has reached its target and been held for its time."""

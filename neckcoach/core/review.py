@@ -288,6 +288,9 @@ class ReviewCoach:
         self._check_quality(sample, t)
         if sample.extra.get("tracking_restarted"):
             self._suspend()  # what happened during the stall was not seen
+        if "seat_moved_mm" in sample.extra:  # see `RepCounter.seat_moved`
+            for counter in [self.current.counter, *self._probes.values()]:
+                counter.seat_moved()
         if self.quality_problem is None and self.count:
             self._count(sample, t)
         elif self.quality_problem is None:
@@ -390,7 +393,7 @@ class ReviewCoach:
 
     def _check_quality(self, s: Kinematics, t: float) -> None:
         """Pause on a lasting picture problem and resume once it is gone (as `Coach`)."""
-        problem = self.quality.assess(s, framing=False)
+        problem = self.quality.assess(s, framing=False, standing=self.quality_problem or self._problem)
         if problem is not None:
             self._ok_since = None
             if problem != self._problem:

@@ -11,12 +11,21 @@ limit is 40 mm), so a head resting still and level `shift_mm` or more from the
 neutral position has moved with the trunk: that place becomes the neutral
 position. The angles are left alone: they are the head's orientation, which
 sitting elsewhere does not change.
+
+Which still place is the new neutral: a chin tuck only ever moves the head
+back from neutral, so of the places the head rested at since it left the old
+one, the most forward is where it sits. A patient who comes closer and at once
+starts tucking may hold a tuck for the whole still time before they ever rest
+that long (rendered population seed 400659: 1 s of rest 210 mm closer, then a
+3 s held tuck 15 mm back; taken from the tuck, every later rest read 15 mm
+forward and no tuck was counted).
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import replace
 
 from neckcoach.core.calibration import Neutral
@@ -33,6 +42,13 @@ SEAT_SHIFT_MM = 60.0
 SEAT_STILL_MM = 10.0
 # As long as the neutral capture itself (`NeutralCalibrator.duration_s`).
 SEAT_STILL_S = 2.5
+# The shortest rest that counts as a place the head sat at: under half a second
+# a 10-25 mm chin tuck made in 1-3 s moves less than `SEAT_STILL_MM` only at its
+# turning points, which lie back of the neutral and so never win.
+SEAT_REST_S = 0.5
+# How far back the places are looked for: longer than the longest hold a
+# bundled routine prescribes (10 s) plus the still time.
+SEAT_LOOKBACK_S = 30.0
 
 
 class SeatFollower:
@@ -44,14 +60,19 @@ class SeatFollower:
         self.still_mm = check_range("still_mm", still_mm, 0.0, 100.0)
         self.still_s = check_range("still_s", still_s, 0.1, 60.0)
         self._window: deque[tuple[float, float]] = deque()
+        # Every frame since the head last rested near the neutral; nan where the depth was not trusted.
+        self._history: deque[tuple[float, float]] = deque()
 
     def reset(self) -> None:
         self._window.clear()
+        self._history.clear()
 
     def update(self, kin: Kinematics) -> float | None:
         """The retraction (mm) to take away from every later reading, once the head has moved seat."""
         x = kin.retraction_mm
-        if not (kin.face_found and kin.retraction_reliable and math.isfinite(x)):
+        trusted = kin.face_found and kin.retraction_reliable and math.isfinite(x)
+        self._remember(kin.t_s, x if trusted else math.nan)
+        if not trusted:
             self._window.clear()  # only a continuous, trusted, level stretch counts
             return None
         w = self._window
@@ -66,8 +87,42 @@ class SeatFollower:
         median = xs[len(xs) // 2]
         if abs(median) < self.shift_mm:
             return None
+        place = min([median] + [r for r in self._rests() if r * median > 0 and abs(r) >= self.shift_mm])
         w.clear()
-        return median
+        self._history.clear()
+        return place
+
+    def _remember(self, t_s: float, x: float) -> None:
+        h = self._history
+        h.append((t_s, x))
+        while t_s - h[0][0] > SEAT_LOOKBACK_S:
+            h.popleft()
+        last = _rest(reversed(h), self.still_mm)
+        if last is not None and abs(last) < self.shift_mm:
+            while h[0][0] < t_s - SEAT_REST_S:  # resting near the neutral: the places before are left
+                h.popleft()
+
+    def _rests(self) -> list[float]:
+        """The median depth of every `SEAT_REST_S` still stretch in the history."""
+        h = list(self._history)
+        rests = (_rest((h[i] for i in range(end, -1, -1)), self.still_mm) for end in range(len(h)))
+        return [r for r in rests if r is not None]
+
+
+def _rest(newest_first: Iterable[tuple[float, float]], still_mm: float) -> float | None:
+    """The median depth of the `SEAT_REST_S` that ends with the first frame given, if the head
+    was trusted and still throughout, else None."""
+    xs: list[float] = []
+    t_end = None
+    for t, x in newest_first:
+        t_end = t if t_end is None else t_end
+        if math.isnan(x):
+            return None
+        xs.append(x)
+        if t_end - t >= 0.95 * SEAT_REST_S:
+            xs.sort()
+            return xs[len(xs) // 2] if xs[-1] - xs[0] <= still_mm else None
+    return None
 
 
 def shifted(neutral: Neutral, retraction_mm: float) -> Neutral:
