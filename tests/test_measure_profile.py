@@ -384,5 +384,6 @@ def test_a_followed_nod_that_face_mesh_did_not_see_is_unconfirmed(mesh_sees_it, 
     assert not any("pitch" in p.unconfirmed for step, p in held if not step)
     after = [p for step, p in held if step]
     assert any("pitch" in p.unconfirmed for p in after) == unconfirmed
+    assert not any(p.disputed for _, p in held)  # face mesh and the points agree on the yaw
     # and only while the step is inside the window
     assert not any("pitch" in p.unconfirmed for p in after[int(CONFIRM_WINDOW_S * fps) + 2:])

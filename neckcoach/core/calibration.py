@@ -68,7 +68,8 @@ class Neutral:
                             pose.image_size_px, pose.face_center_px, pose.face_brightness,
                             pose.yaw_reliable, pose.pitch_reliable, pose.roll_reliable,
                             pose.position_reliable, pose.lower_bounds, pose.tracked,
-                            pose.source_step_deg, pose.glare_share, unconfirmed=pose.unconfirmed)
+                            pose.source_step_deg, pose.glare_share, unconfirmed=pose.unconfirmed,
+                            disputed=pose.disputed)
 
 
 IDENTITY = Neutral(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))

@@ -636,6 +636,7 @@ class HeadPoseEstimator:
         reach = AHEAD_OFFSET_RATE_DEG_S * max(t_s - t0, 0.0)
         offset = min(max(wanted, offset - reach), offset + reach)  # see AHEAD_OFFSET_RATE_DEG_S
         self._ahead_offset = (t_s, offset)
+        unconfirmed = self._unconfirmed(t_s)
         if offset > 0.0:
             yaw = math.copysign(abs(yaw) + offset, yaw)  # see MESH_AHEAD_MARGIN_DEG
             bounds = ("yaw",)
@@ -643,7 +644,8 @@ class HeadPoseEstimator:
             self._edge_bound = abs(yaw)
         self._edge_bound = max(self._edge_bound, self._recent_ahead(yaw, t_s))
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
-                        unconfirmed=self._unconfirmed(t_s), position_mm=tuple(pivot.tolist()),
+                        unconfirmed=unconfirmed, disputed=unconfirmed if conflict else (),
+                        position_mm=tuple(pivot.tolist()),
                         confidence=0.5, reliable=True,
                         face_width_px=width, yaw_reliable=yaw_ok, pitch_reliable=False,
                         roll_reliable=False, position_reliable=False, lower_bounds=bounds,

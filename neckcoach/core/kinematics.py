@@ -59,6 +59,7 @@ class RelativePose:
     glare_share: float = 0.0
     far_face_px: float = 0.0
     unconfirmed: tuple[str, ...] = ()
+    disputed: tuple[str, ...] = ()
 
 
 class _AxisChain:
@@ -271,6 +272,8 @@ class KinematicsFilter:
             extra["source_step_deg"] = rel.source_step_deg
         if rel.unconfirmed:
             extra["unconfirmed"] = rel.unconfirmed
+        if rel.disputed:
+            extra["disputed"] = rel.disputed
         calm = {a: TRUST_SIGMAS * out[self._noise_fields[a][0]] <= TRUSTED_ERROR for a in AXES}
         yaw_ok, pitch_ok, roll_ok, position_ok = (
             reliable and measure_reliable(rel, m) and calm[m] for m in ("yaw", "pitch", "roll", "retraction"))

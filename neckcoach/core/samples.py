@@ -52,7 +52,9 @@ class HeadPose:
     largest of the three; inf where one of them had no reading), so a step
     in the values can be told from a movement; 0 in every other frame.
     `unconfirmed` names the followed angles ("pitch", "roll") whose recent change
-    face mesh, found in the same frames, did not see (see `CONFIRM_WINDOW_S`).
+    face mesh, found in the same frames, did not see (see `CONFIRM_WINDOW_S`);
+    `disputed` those of them read while face mesh also contradicted the followed
+    yaw (headpose `AGREE_DEG`): a fit that misreads the turn itself.
 
     Picture fields, for the quality checks: `image_size_px` is (width, height),
     `face_center_px` the face's centre in the image, `face_brightness` the mean
@@ -89,6 +91,7 @@ class HeadPose:
     glare_share: float = 0.0
     far_face_px: float = 0.0
     unconfirmed: tuple[str, ...] = ()
+    disputed: tuple[str, ...] = ()
 
     @classmethod
     def empty(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "HeadPose":
