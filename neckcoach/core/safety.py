@@ -383,8 +383,8 @@ class SafetyMonitor:
             # A followed change face mesh did not see, while face mesh also contradicts the followed
             # yaw, is the fit's, not the head's (`disputed`): rendered population seed 400674, a head
             # held still at 51 deg, the followed yaw 27 and face mesh's 45; the followed pitch
-            # dipped 3 deg and rose 12 in 0.13 s, 109 deg/s, past even the wider margin. Not every unconfirmed
-            # change: in a flick the mesh may saturate while the points go on (tuning clip scene
+            # dipped 3 deg and rose 12 in 0.13 s, 109 deg/s, past even the wider margin. Not every
+            # unconfirmed change: in a flick the mesh may saturate while the points go on (tuning clip scene
             # 100, a 16 deg nod at a 40 deg hold: mesh 11 of the points' 20 deg, the yaws agreeing);
             # judging none of those warned it at 600 ms instead of 167. Over the 45 flick clips no
             # flick was `disputed`. Forgotten, as across a change of source (`warmup_s`): the
