@@ -92,6 +92,12 @@ class Measurement:
             kin.extra["calibration"] = self.last_calibration.reason
         return kin
 
+    def require_extension(self, needed_deg: float) -> None:
+        """The routine asks the person to look up `needed_deg` from neutral: a neutral
+        captured from where that cannot be measured is refused with advice (see
+        `calibration.VIEW_ASKS`)."""
+        self.calibrator.require_extension(needed_deg, self.estimator.max_reliable_pitch_deg)
+
     def set_neutral(self, neutral: Neutral) -> None:
         self.neutral = neutral
         self._calibrating = False

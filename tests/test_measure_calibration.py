@@ -1,9 +1,11 @@
 """Neutral calibration: accepts a still frontal capture, rejects moving or turned ones."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from neckcoach.core.calibration import Neutral, NeutralCalibrator
+from neckcoach.core.calibration import VIEW_WAIT_S, Neutral, NeutralCalibrator
 from neckcoach.core.headpose import YawGate
 from neckcoach.core.samples import HeadPose
 
@@ -106,3 +108,98 @@ def test_a_still_nod_is_answered_with_where_the_camera_should_be(pitch, said):
     result = _feed(_poses(pitch=pitch, wobble=0.2))
     assert not result.ok and result.reason.startswith("not facing the camera: nod (pitch)")
     assert result.reason.endswith("look straight at the screen; if you are, " + said)
+
+
+def _capture(cal, pitch, t0=0.0):
+    """One still 2.5 s capture at `pitch` (camera-relative) from `t0`; its result."""
+    cal.reset()
+    poses = [replace(p, t_s=p.t_s + t0) for p in _poses(pitch=pitch, wobble=0.2, seconds=2.6)]
+    return next(r for r in (cal.update(p) for p in poses) if r is not None)
+
+
+SAID = ("the camera is well below your eyes: from there I can see you look up only about {} degrees, "
+        "and this routine needs up to 30; raise it nearer to eye level (a laptop on a few books), then sit "
+        "still and look at the screen")
+
+
+def test_a_neutral_from_which_the_routines_extension_cannot_be_seen_asks_for_the_camera_higher():
+    """Rendered population seeds 400675 and 400681: cameras 22-32 cm below the eyes saw the
+    neutral at -18 and -12 deg; extension was measured only to 22 and 28 deg (40 deg camera-
+    relative), and not one of the 30 deg extension reps could count."""
+    cal = NeutralCalibrator(duration_s=2.5)
+    cal.require_extension(30.0, 40.0)
+    first = _capture(cal, -18.0)
+    assert (first.ok, first.reason) == (False, SAID.format(22))
+    # Taken before the person could act: the same view (within VIEW_SAME_DEG), refused in the same
+    # words (so nothing new is said), and no new ask.
+    assert _capture(cal, -18.8, 3.0).reason == SAID.format(22) and cal.view_asked == 1
+    # Raised, but not enough: asked once more.
+    second = _capture(cal, -12.0, 8.0)
+    assert (second.ok, second.reason) == (False, SAID.format(28)) and cal.view_asked == 2
+    # Nothing more changes: taken once the person has had the time to act, the room recorded.
+    assert not _capture(cal, -12.0, 8.0 + VIEW_WAIT_S - 3.0).ok
+    third = _capture(cal, -12.0, 8.0 + VIEW_WAIT_S)
+    assert third.ok and third.neutral.pitch_deg == pytest.approx(-12.0, abs=0.3)
+    assert third.extension_room_deg == pytest.approx(28.0, abs=0.3)
+    assert _capture(cal, -18.0, 60.0).ok  # a recalibration later is not asked again
+
+
+def test_a_person_who_cannot_raise_the_camera_is_asked_once_and_then_taken_as_they_are():
+    cal = NeutralCalibrator(duration_s=2.5)
+    cal.require_extension(30.0, 40.0)
+    starts = np.arange(0.0, 25.0, 2.6)
+    results = [_capture(cal, -20.0, t0) for t0 in starts]
+    taken = [r.ok for r in results].index(True)
+    assert starts[taken] >= VIEW_WAIT_S > starts[taken - 1]  # refused until the wait after the ask is over
+    assert cal.view_asked == 1 and results[taken].extension_room_deg == pytest.approx(20.0, abs=0.3)
+
+
+@pytest.mark.parametrize("pitch,needed,limit", [
+    (-8.0, 30.0, 40.0),   # room 32: enough
+    (5.0, 50.0, 40.0),    # camera above: raising it would not help, the limit is the estimator's
+    (-18.0, 0.0, 40.0),   # the routine never asks to look up
+])
+def test_a_neutral_with_room_for_the_routine_or_no_help_from_raising_is_taken_at_once(pitch, needed, limit):
+    cal = NeutralCalibrator(duration_s=2.5)
+    cal.require_extension(needed, limit)
+    result = _capture(cal, pitch)
+    assert result.ok
+    assert result.extension_room_deg == (None if needed == 0 else pytest.approx(limit + pitch, abs=0.3))
+
+
+def test_without_a_routine_the_calibrator_never_asks_about_the_view():
+    result = _capture(NeutralCalibrator(duration_s=2.5), -25.0)
+    assert result.ok and result.extension_room_deg is None
+
+
+@pytest.mark.parametrize("needed,limit,message", [
+    (-1.0, 40.0, "needed_deg must be in [0, 90], got -1.0"),
+    (30.0, 120.0, "limit_deg must be in [0, 90], got 120.0")])
+def test_require_extension_checks_its_arguments(needed, limit, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        NeutralCalibrator().require_extension(needed, limit)
+
+
+@pytest.mark.parametrize("name,needed", [("flexion_extension", 30.0 * 1.15), ("rotation", 0.0), ("chin_nod", 0.0)])
+def test_the_session_tells_the_calibration_how_far_its_routine_looks_up(name, needed):
+    from neckcoach.app.runner import SessionLoop
+    from neckcoach.measure import Measurement
+    from neckcoach.routine import load_routine, routines_dir
+
+    measurement = Measurement(detector=object())
+    SessionLoop(load_routine(routines_dir() / f"{name}.yaml"), measurement, display=None)
+    assert measurement.calibrator.extension_needed_deg == pytest.approx(needed)  # to the band's top
+    assert measurement.calibrator.extension_limit_deg == (None if not needed else
+                                                          measurement.estimator.max_reliable_pitch_deg)
+
+
+def test_a_recording_is_not_asked_to_raise_its_camera():
+    from neckcoach.app.runner import SessionLoop
+    from neckcoach.measure import Measurement
+    from neckcoach.routine import load_routine, routines_dir
+
+    measurement = Measurement(detector=object())
+    SessionLoop(load_routine(routines_dir() / "flexion_extension.yaml"), measurement, display=None,
+                ask_for_view=False)
+    assert measurement.calibrator.extension_needed_deg == 0.0
+

@@ -82,3 +82,23 @@ def test_told_to_raise_the_camera_the_patient_puts_it_on_books_and_angles_it_at_
     assert -0.45 + 0.07 <= after.camera_height_m <= -0.45 + 0.13
     assert abs(after.camera_pitch_deg - after.camera_elevation_deg) <= 4.0
     assert [c for _, c in actor.moves] == ["raise"]
+
+
+def test_told_the_routines_extension_cannot_be_seen_the_patient_raises_the_camera():
+    """The calibration's advice when a camera below the eyes cannot see the routine's extension
+    (`calibration.VIEW_ASKS`): a few books under the laptop, the screen angled at the face again."""
+    from neckcoach.core.calibration import NeutralCalibrator
+    from neckcoach.core.samples import HeadPose
+
+    cal = NeutralCalibrator(duration_s=0.5)
+    cal.require_extension(30.0, 40.0)
+    result = next(r for r in (cal.update(HeadPose(t_s=i / 30, face_found=True, pitch_deg=-18.0,
+                                                   position_mm=(0.0, 0.0, 600.0), reliable=True))
+                              for i in range(30)) if r is not None)
+    scene = SceneSpec(distance_m=0.9, camera_height_m=-0.3, camera_pitch_deg=15.0)
+    actor = RoomActor(scene, Renderer, reaction_s=0.5, rng=np.random.default_rng(2))
+    actor.hear(0.0, result.reason)
+    after = run(actor, 3.0)[-1][1]
+    assert [c for _, c in actor.moves] == ["raise"]
+    assert 0.07 <= after.camera_height_m - scene.camera_height_m <= 0.13
+    assert abs(after.camera_pitch_deg - after.camera_elevation_deg) <= 4.0

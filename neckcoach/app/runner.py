@@ -30,7 +30,7 @@ from neckcoach.app.checkin import (DIARY_OFFER_S, FRAME_INTERVAL_S, STOP_SHOWN_M
                                    CheckinOptions, PromptRun, PromptView, draw_prompt, save_diary_answers,
                                    stop_view)
 from neckcoach.app.overlay_worker import OverlayWorker
-from neckcoach.app.view import overlay_state
+from neckcoach.app.view import TARGET_BAND_HIGH, overlay_state
 from neckcoach.core import events as ev
 from neckcoach.core.checkin import (DIARY_IDLE_S, CheckIn, CheckinPlan, StopDecision, diary_questions,
                                     session_questions)
@@ -91,11 +91,19 @@ class SessionLoop:
     def __init__(self, routine, measurement, *, recorder=None, voice=None, display=None, keys=None,
                  video_writer=None, mirror: bool = True, big: bool = False, pace_to_source: bool = False,
                  keep_events: bool = True, camera_check: CameraCheck | None = None,
-                 threaded_overlay: bool = True, checkins: CheckinOptions | None = None):
+                 threaded_overlay: bool = True, checkins: CheckinOptions | None = None,
+                 ask_for_view: bool = True):
         if not isinstance(threaded_overlay, bool):
             raise TypeError(f"threaded_overlay must be True or False, got {threaded_overlay!r}")
         self.routine = routine
         self.measurement = measurement
+        # Someone in front of the camera can raise it when the routine's extension cannot be
+        # seen from there (`calibration.VIEW_ASKS`); a recording cannot (`ask_for_view=False`).
+        # As far as the green band the screen shows as on target reaches: a patient holding
+        # anywhere in it is doing what was asked, and a hold must be measured to be timed.
+        extension_deg = routine.largest_target("extension") if hasattr(routine, "largest_target") else 0.0
+        if ask_for_view and extension_deg and hasattr(measurement, "require_extension"):
+            measurement.require_extension(extension_deg * TARGET_BAND_HIGH)
         self.coach = Coach(routine)
         self.camera_check = camera_check if camera_check is not None else CameraCheck()
         self.cues = CuePolicy()
@@ -223,6 +231,11 @@ class SessionLoop:
         for name in ("yaw_deg", "pitch_deg", "roll_deg", "t_s", "distance_mm"):
             if hasattr(neutral, name):
                 info[name] = float(getattr(neutral, name))
+        room = getattr(result, "extension_room_deg", None)
+        if room is not None:
+            # How far looking up could be measured from this neutral: less than the routine
+            # asks means its extension reps cannot count (see `calibration.VIEW_ASKS`).
+            info["extension_room_deg"] = round(float(room), 1)
         if self._seat_moves:
             info["seat_moves"] = list(self._seat_moves)
         self.recorder.update_summary({"calibration": info})

@@ -107,7 +107,7 @@ def run_session(routine_path: Path, routine, frames, source_info: dict, *, headl
                                 given_after={"pain": pain_after, "headache": headache_after}, keys=keys)
     loop = SessionLoop(routine, measurement, recorder=recorder, voice=voice, display=display, keys=keys,
                        video_writer=writer, mirror=not no_mirror, big=big, pace_to_source=pace_to_source,
-                       checkins=checkins)
+                       checkins=checkins, ask_for_view=source_info.get("kind") == "camera")
     result = loop.run(frames)
     if voice is not None and not voice.available:
         click.echo(f"neckcoach: {voice.status_message}", err=True)

@@ -447,6 +447,12 @@ class Routine(BaseModel):
         """Points of pain rise that stop the session, or None when pain_rise is not a stop rule."""
         return self.pain_rise_points if "pain_rise" in self.stop_if else None
 
+    def largest_target(self, direction: str) -> float:
+        """The largest target of any exercise in `direction` (e.g. "extension"), 0 if none
+        moves that way: what the camera must be able to measure for this routine."""
+        return max((ex.target_value(direction, self.ranges) for ex in self.exercises
+                    if direction in ex.directions()), default=0.0)
+
     def estimated_duration_s(self) -> float:
         calibration_s = 10.0
         return calibration_s + sum(ex.estimated_duration_s() for ex in self.exercises)
