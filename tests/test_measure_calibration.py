@@ -173,8 +173,8 @@ def test_without_a_routine_the_calibrator_never_asks_about_the_view():
 
 
 @pytest.mark.parametrize("needed,limit,message", [
-    (-1.0, 40.0, "needed_deg must be in [0, 90], got -1.0"),
-    (30.0, 120.0, "limit_deg must be in [0, 90], got 120.0")])
+    (-1.0, 40.0, "needed_deg must be in [0, 180], got -1.0"),
+    (30.0, 200.0, "limit_deg must be in [0, 180], got 200.0")])
 def test_require_extension_checks_its_arguments(needed, limit, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         NeutralCalibrator().require_extension(needed, limit)

@@ -147,8 +147,8 @@ class NeutralCalibrator:
         """Ask for a better view when looking up `needed_deg` from the neutral would pass
         `limit_deg` of extension as the camera sees it (see `VIEW_ASKS`)."""
         for name, v in (("needed_deg", needed_deg), ("limit_deg", limit_deg)):
-            if not 0 <= v <= 90:
-                raise ValueError(f"{name} must be in [0, 90], got {v!r}")
+            if not 0 <= v <= 180:
+                raise ValueError(f"{name} must be in [0, 180], got {v!r}")
         self.extension_needed_deg = float(needed_deg)
         self.extension_limit_deg = float(limit_deg)
 
@@ -203,11 +203,12 @@ class NeutralCalibrator:
                                          f"(max {lim:.0f}); {advice}", std_deg=std)
         room = None
         if self.extension_limit_deg is not None and self.extension_needed_deg > 0:
-            seen = float(med[1])  # < 0 from a camera below the eyes
-            room = self.extension_limit_deg + seen
-            # Only a camera below the eyes can be helped by raising it (a limit past the
-            # estimator's own reach is recorded, not asked about).
-            if room < self.extension_needed_deg and seen < 0 and self._ask_view(room, found[-1].t_s):
+            neutral_pitch = float(med[1])  # < 0 from a camera below the eyes
+            room = self.extension_limit_deg + neutral_pitch
+            # Only a camera below the eyes can be helped by raising it; otherwise the room is
+            # recorded, not asked about.
+            if (room < self.extension_needed_deg and neutral_pitch < 0
+                    and self._ask_view(room, found[-1].t_s)):
                 return CalibrationResult(False, self._asked[2], std_deg=std, extension_room_deg=room)
         pos = np.median(np.array([p.position_mm for p in found]), axis=0)
         ty = [p.torso_yaw_deg for p in found if p.torso_yaw_deg is not None]
