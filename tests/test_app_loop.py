@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from neckcoach.app.runner import SessionLoop
 from neckcoach.core.samples import Kinematics
 from neckcoach.io.keys import ScriptedKeys
 from neckcoach.io.records import SessionRecorder
+from neckcoach.measure import Measurement
 from neckcoach.routine import load_routine
 from tests.conftest import ROUTINES
 
@@ -143,8 +145,6 @@ def test_sigterm_keeps_the_record(tmp_path):
 
 
 def test_a_crash_in_a_later_stage_keeps_the_record(tmp_path):
-    import pytest
-
     class Broken(FakeMeasurement):
         def update(self, rgb, t_s):
             if t_s >= 1.0:
@@ -177,3 +177,20 @@ def test_a_seat_move_is_kept_in_the_record(tmp_path):
     SessionLoop(routine, MovingSeat(), recorder=recorder, keys=ScriptedKeys({8.0: "q"})).run(_frames(10))
     saved = json.loads((tmp_path / "s" / "session.json").read_text())
     assert saved["calibration"]["seat_moves"] == [{"t_s": 5.0, "retraction_mm": -150.0}]
+
+
+@pytest.mark.parametrize("name,needed", [("flexion_extension", 30.0 * 1.15), ("rotation", 0.0), ("chin_nod", 0.0)])
+def test_the_session_tells_the_calibration_how_far_its_routine_looks_up(name, needed):
+    measurement = Measurement(detector=object())
+    SessionLoop(load_routine(ROUTINES / f"{name}.yaml"), measurement, display=None)
+    assert measurement.calibrator.extension_needed_deg == pytest.approx(needed)  # to the band's top
+    assert measurement.calibrator.extension_limit_deg == (None if not needed else
+                                                          measurement.estimator.max_reliable_pitch_deg)
+
+
+def test_a_recording_is_not_asked_to_raise_its_camera():
+    measurement = Measurement(detector=object())
+    SessionLoop(load_routine(ROUTINES / "flexion_extension.yaml"), measurement, display=None,
+                ask_for_view=False)
+    assert measurement.calibrator.extension_needed_deg == 0.0
+

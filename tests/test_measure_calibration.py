@@ -179,27 +179,3 @@ def test_require_extension_checks_its_arguments(needed, limit, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         NeutralCalibrator().require_extension(needed, limit)
 
-
-@pytest.mark.parametrize("name,needed", [("flexion_extension", 30.0 * 1.15), ("rotation", 0.0), ("chin_nod", 0.0)])
-def test_the_session_tells_the_calibration_how_far_its_routine_looks_up(name, needed):
-    from neckcoach.app.runner import SessionLoop
-    from neckcoach.measure import Measurement
-    from neckcoach.routine import load_routine, routines_dir
-
-    measurement = Measurement(detector=object())
-    SessionLoop(load_routine(routines_dir() / f"{name}.yaml"), measurement, display=None)
-    assert measurement.calibrator.extension_needed_deg == pytest.approx(needed)  # to the band's top
-    assert measurement.calibrator.extension_limit_deg == (None if not needed else
-                                                          measurement.estimator.max_reliable_pitch_deg)
-
-
-def test_a_recording_is_not_asked_to_raise_its_camera():
-    from neckcoach.app.runner import SessionLoop
-    from neckcoach.measure import Measurement
-    from neckcoach.routine import load_routine, routines_dir
-
-    measurement = Measurement(detector=object())
-    SessionLoop(load_routine(routines_dir() / "flexion_extension.yaml"), measurement, display=None,
-                ask_for_view=False)
-    assert measurement.calibrator.extension_needed_deg == 0.0
-
