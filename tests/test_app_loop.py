@@ -193,4 +193,3 @@ def test_a_recording_is_not_asked_to_raise_its_camera():
     SessionLoop(load_routine(ROUTINES / "flexion_extension.yaml"), measurement, display=None,
                 ask_for_view=False)
     assert measurement.calibrator.extension_needed_deg == 0.0
-

@@ -106,6 +106,10 @@ class CalibrationResult:
 # under the laptop and angling the screen again (an estimate, not a measurement). Seed
 # 400675 first counted the capture taken during its reaction as the second ask.
 VIEW_ASKS = 2
+# Said wherever a camera below the eyes is the problem: one wording, which the virtual
+# patient (`sim.room_actor`) also acts on.
+BELOW_EYES = "the camera is well below your eyes"
+RAISE_CAMERA = "raise it nearer to eye level (a laptop on a few books)"
 VIEW_SAME_DEG = 1.5
 VIEW_WAIT_S = 15.0
 
@@ -196,9 +200,9 @@ class NeutralCalibrator:
                     # looks at the screen from below (above); tilting the screen only moves the
                     # face in the picture, raising (lowering) the camera changes that view (rendered
                     # seed 400460: a webcam 47 cm below the eyes saw -40 deg, never calibrated).
-                    where, move = ("below", "raise") if m < 0 else ("above", "lower")
-                    advice += (f"; if you are, the camera is well {where} your eyes: {move} it nearer "
-                               "to eye level" + (" (a laptop on a few books)" if m < 0 else ""))
+                    advice += ("; if you are, " + (BELOW_EYES + ": " + RAISE_CAMERA if m < 0 else
+                                                   "the camera is well above your eyes: lower it nearer "
+                                                   "to eye level"))
                 return CalibrationResult(False, f"not facing the camera: {name} is {m:+.1f} deg "
                                          f"(max {lim:.0f}); {advice}", std_deg=std)
         room = None
@@ -230,8 +234,7 @@ class NeutralCalibrator:
         if self.view_asked >= VIEW_ASKS:
             return False
         self.view_asked += 1
-        self._asked = (room, t_s, "the camera is well below your eyes: from there I can see you look up only "
-                       f"about {max(room, 0.0):.0f} degrees, and this routine needs up to "
-                       f"{self.extension_needed_deg:.0f}; raise it nearer to eye level (a laptop on a few "
-                       "books), then sit still and look at the screen")
+        self._asked = (room, t_s, f"{BELOW_EYES}: from there I can see you look up only about "
+                       f"{max(room, 0.0):.0f} degrees, and this routine needs up to "
+                       f"{self.extension_needed_deg:.0f}; {RAISE_CAMERA}, then sit still and look at the screen")
         return True
