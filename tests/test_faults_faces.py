@@ -267,3 +267,38 @@ def test_a_picture_found_twice_behind_the_patients_head_is_never_taken_for_the_p
     assert faces_seen[11:14] == [1, 1, 1]  # the copy is not a second person
     # While the patient is missing with a followed face where it was, face mesh is made to look afresh.
     assert mesh.resets == 6
+
+
+def test_a_face_found_twice_keeps_the_copy_that_continues_the_patients_mesh(detector_factory):
+    """Rendered population seed 400645: face mesh reported the patient's face twice for one frame,
+    the larger copy a fresh finding whose mesh lay off the face's shape (3 px of 60, pitch 6-8 deg
+    off); taken for the patient because it was the larger, it was warned as a jerk. The copy that
+    continues last frame's mesh is kept, whichever comes first or is bigger."""
+    fresh = face_px((322.0, 253.0), 126.0, yaw_deg=4.0, pitch_deg=6.0)  # larger, and off the shape
+    frames = _seq((4, [P()]), (1, [fresh, P()]), (1, [P(), fresh]), (2, [P()]))
+    det = detector_factory(frames)
+    for k, faces in enumerate(frames):
+        obs = det.update(FRAME)
+        assert obs.face_found and obs.faces == 1, k
+        assert np.allclose(obs.landmarks_px, P(), atol=0.01), f"frame {k}: the fresh copy was taken"
+
+
+def test_without_a_mesh_last_frame_the_larger_copy_is_kept(detector_factory):
+    """Nothing to continue (the first frame, or the patient not found last frame): as before, the
+    larger copy, and still one face."""
+    fresh = face_px((322.0, 253.0), 126.0, yaw_deg=4.0, pitch_deg=6.0)
+    det = detector_factory([[fresh, P()]])
+    obs = det.update(FRAME)
+    assert obs.face_found and obs.faces == 1
+    assert np.allclose(obs.landmarks_px, fresh, atol=0.01)
+
+
+def test_fresh_copies_leave_other_faces_alone():
+    from neckcoach.io.patient import _centre_and_size, fresh_copies
+
+    fresh = face_px((322.0, 253.0), 126.0, yaw_deg=4.0)
+    faces = [fresh, BESIDE, P()]
+    geometry = [_centre_and_size(f) for f in faces]
+    assert fresh_copies(faces, geometry, P()) == {0}
+    assert fresh_copies(faces, geometry, None) == set()
+    assert fresh_copies([BESIDE, P()], geometry[1:], P()) == set()

@@ -25,6 +25,7 @@ from neckcoach.io.patient import (
     _choose,
     choose_patient,
     face_size_px,
+    fresh_copies,
 )
 
 # Pose landmark indices we use (MediaPipe Pose topology).
@@ -66,7 +67,8 @@ class FaceObservation:
                        pose_results=None, *,
                        previous_size_px: float | None = None,
                        tracker: PatientTracker | None = None,
-                       glare_share: float = 0.0) -> "FaceObservation":
+                       glare_share: float = 0.0,
+                       previous_landmarks_px: np.ndarray | None = None) -> "FaceObservation":
         """Build from `FaceMesh.process` (and optionally `Pose.process`) results.
 
         With a `PatientTracker` (as `FaceDetector` has), the tracker follows
@@ -75,7 +77,8 @@ class FaceObservation:
         `pictures`), and the patient is not found while it cannot be told
         apart (`ambiguous`). Without one, the patient is chosen by
         `choose_patient` from where (and how big) it was last seen, and
-        `faces` counts every face in view.
+        `faces` counts every face in view. A face found twice keeps the copy
+        that continues `previous_landmarks_px` (`fresh_copies`).
         """
         w, h = image_size
         pose_px = _pose_array(pose_results, w, h)
@@ -86,6 +89,10 @@ class FaceObservation:
             return cls.empty(image_size, 0, brightness, pose_px, glare_share)
         arrays = [_landmarks_array(f, w, h) for f in faces]
         geometry = [_centre_and_size(a) for a in arrays]
+        fresh = fresh_copies(arrays, geometry, previous_landmarks_px)
+        if fresh:
+            arrays = [a for i, a in enumerate(arrays) if i not in fresh]
+            geometry = [g for i, g in enumerate(geometry) if i not in fresh]
         if tracker is not None:
             choice = tracker.update(geometry, image_size)
             index, people, pictures, ambiguous = choice.index, choice.people, choice.pictures, choice.ambiguous
@@ -298,6 +305,7 @@ class FaceDetector(FollowsProfile):
                                              model_complexity=1) if use_pose else None)
         self._prev_center: np.ndarray | None = None
         self._prev_size: float | None = None
+        self._prev_landmarks: np.ndarray | None = None  # the patient's mesh last frame, if found
         self.patient = PatientTracker()
         self.max_faces = int(max_faces)
         # Following the head past face mesh's range: the estimator says when
@@ -376,7 +384,9 @@ class FaceDetector(FollowsProfile):
         brightness, glare = picture_light(frame)  # after inference: see SessionLoop._release_overlay
         obs = FaceObservation.from_mediapipe(inference.face_results, (w, h), brightness, self._prev_center,
                                              inference.pose_results, previous_size_px=self._prev_size,
-                                             tracker=self.patient, glare_share=glare)
+                                             tracker=self.patient, glare_share=glare,
+                                             previous_landmarks_px=self._prev_landmarks)
+        self._prev_landmarks = obs.landmarks_px if obs.face_found else None
         if obs.face_found:
             self._prev_center, self._prev_size = obs.center_px, obs.size_px
         elif inference.far_face_px > 0:  # only looked for where face mesh found no face at all
@@ -407,6 +417,7 @@ class FaceDetector(FollowsProfile):
         """Forget the patient: the next face chosen is the largest in view."""
         self._prev_center = None
         self._prev_size = None
+        self._prev_landmarks = None
         self.patient.reset()
         self.follower.reset()
 
