@@ -45,6 +45,7 @@ class Measurement:
         self.hold_calibration = bool(hold_calibration)
         self.neutral: Neutral | None = None
         self.last_calibration: CalibrationResult | None = None
+        self.accepted_calibration: CalibrationResult | None = None  # the neutral in use's
         self.last_pose: HeadPose | None = None
         self._calibrating = auto_calibrate
 
@@ -75,6 +76,7 @@ class Measurement:
             if result is not None:
                 self.last_calibration = result
                 if result.ok:
+                    self.accepted_calibration = result
                     self.neutral = result.neutral
                     self._calibrating = False
                     self.filter.reset()
@@ -100,6 +102,7 @@ class Measurement:
 
     def set_neutral(self, neutral: Neutral) -> None:
         self.neutral = neutral
+        self.accepted_calibration = None  # its room was not measured
         self._calibrating = False
         self.filter.reset()
         self.seat.reset()
@@ -122,6 +125,7 @@ class Measurement:
         self.seat.reset()
         self.neutral = None
         self.last_calibration = None
+        self.accepted_calibration = None
         self._calibrating = self.auto_calibrate
 
 

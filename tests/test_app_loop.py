@@ -193,3 +193,25 @@ def test_a_recording_is_not_asked_to_raise_its_camera():
     SessionLoop(load_routine(ROUTINES / "flexion_extension.yaml"), measurement, display=None,
                 ask_for_view=False)
     assert measurement.calibrator.extension_needed_deg == 0.0
+
+
+def test_the_session_end_is_told_the_room_of_the_neutral_in_use(monkeypatch):
+    """The end of a session says the camera was too low only from the accepted neutral's room (a
+    refused capture's room is not the one the reps were measured from)."""
+    import neckcoach.app.runner as runner
+    from neckcoach.core.calibration import VIEW_WAIT_S
+    from tests.test_measure_calibration import _poses
+
+    measurement = Measurement(detector=object())
+    loop = SessionLoop(load_routine(ROUTINES / "flexion_extension.yaml"), measurement, display=None)
+    assert measurement.accepted_calibration is None
+    told = []
+    monkeypatch.setattr(runner, "explain", lambda *a, **k: told.append(k["extension_room_deg"]))
+    loop.outcome()
+    measurement.hold_calibration = False  # the loop holds it until the camera check passes
+    for p in _poses(pitch=-20.0, wobble=0.2, seconds=VIEW_WAIT_S + 10.0):  # asked, then taken as it is
+        measurement.update_pose(p)
+    assert measurement.calibrator.view_asked == 1 and measurement.neutral is not None
+    loop.outcome()
+    assert told[0] is None
+    assert told[1] == pytest.approx(measurement.estimator.max_reliable_pitch_deg - 20.0, abs=0.3)

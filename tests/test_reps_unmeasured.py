@@ -150,3 +150,46 @@ def test_leaving_neutral_unseen_and_coming_back_unseen_starts_nothing():
     c, events = count(unseen_on_the_way_out(blind_below_deg=8.0, amplitudes=(12.0, -12.0)))
     assert c.records == []
     assert not [e for e in events if e.kind in (ev.PARTIAL, ev.WRONG_SIDE)]
+
+
+def look_ups(blind_beyond_deg: float | None, amplitude_deg: float = -30.0, seed: int = 9):
+    """Two 30 deg look-ups; pitch untrusted beyond `blind_beyond_deg` (a camera below the eyes)."""
+    t = timeline(18.0, fps=24.0, seed=seed)
+    x, _ = rep_train(t, start_s=2.0, amplitudes=[amplitude_deg] * 2, tempo_s=5.0, hold_s=1.0, gap_s=2.0)
+    frames = stream(t, pitch=x, seed=seed)
+    ex = exercise(id="ext", name="Extension", movement="extension", sides=None, reps=2, target_deg=30.0,
+                  tempo_s=5.0, hold_s=1.0)
+    c = RepCounter(ex, routine(ex).ranges)
+    for k, xi in zip(frames, x):
+        blind = blind_beyond_deg is not None and abs(xi) > blind_beyond_deg
+        c.update(replace(k, pitch_reliable=False, lower_bound_axes=()) if blind else k)
+    return {"exercises": [{"id": "ext", "movement": "extension", "unit": "deg", "reps_target": 2,
+                           "reps_completed": sum(r.complete for r in c.records), "seen": True,
+                           "reps": [r.to_dict() for r in c.records]}], "warnings": [], "pauses": []}
+
+
+def test_look_ups_unmeasured_from_a_camera_too_low_end_by_saying_so():
+    """A neutral that left 22 deg of measurable look-up for a 30 deg target (the calibration asked to
+    raise the camera, then took it as it was): the end says what to change, not only what failed."""
+    session = look_ups(22.0)
+    assert [r["reason"] for r in session["exercises"][0]["reps"]] == ["unmeasured", "unmeasured"]
+    outcome = explain(session, neutral_found=True, neutral_s=2.5, extension_room_deg=22.4)
+    assert outcome.message == (
+        "I could not see how far you went in 2 of your 2 attempts: the camera lost the measurement near the "
+        "end of the movement, so I could not count them. The camera was well below your eyes: from there I "
+        "could measure looking up only to about 22 deg, and the target was 30 deg. Next time, raise it nearer "
+        "to eye level (a laptop on a few books).")
+
+
+@pytest.mark.parametrize("room_deg", [None, 34.5])
+def test_no_camera_advice_without_a_short_room(room_deg):
+    """Unknown room (a video, the demo) or room enough: the loss was not the camera's height."""
+    outcome = explain(look_ups(22.0), neutral_found=True, neutral_s=2.5, extension_room_deg=room_deg)
+    assert "camera was well below" not in outcome.message
+
+
+def test_counted_look_ups_say_nothing_of_the_camera():
+    session = look_ups(None)
+    assert session["exercises"][0]["reps_completed"] == 2
+    outcome = explain(session, neutral_found=True, neutral_s=2.5, extension_room_deg=22.4)
+    assert outcome.message == "You did 2 of 2 repetitions."

@@ -468,9 +468,10 @@ class SessionLoop:
         neutral_s = float(getattr(calibrator, "duration_s", 2.5))
         coach = self.coach
         before_go = coach.exercise_index == 0 and coach.set_index == 0 and coach.phase in ("start", "count_in")
+        room = getattr(getattr(self.measurement, "accepted_calibration", None), "extension_room_deg", None)
         return explain(session, neutral_found=neutral_found, neutral_s=neutral_s,
                        neutral_detail="" if neutral_found else self._no_neutral_detail(),
-                       ended_reason=ended_reason, counting_started=not before_go)
+                       ended_reason=ended_reason, counting_started=not before_go, extension_room_deg=room)
 
     def _no_neutral_detail(self) -> str:
         """Why no neutral was taken: the camera check's last problem, or the last capture's reason."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from neckcoach.core import events as ev
+from neckcoach.core.calibration import RAISE_CAMERA
 
 # Exit codes (documented in the commands' -h). 1 and 2 are taken: a routine
 # that does not load, and a video or folder that cannot be opened or written.
@@ -58,17 +59,22 @@ def no_neutral_message(neutral_s: float, detail: str = "") -> str:
 
 
 def explain(session: Mapping[str, Any], *, neutral_found: bool, neutral_s: float,
-            neutral_detail: str = "", ended_reason: str = "", counting_started: bool = True) -> Outcome:
+            neutral_detail: str = "", ended_reason: str = "", counting_started: bool = True,
+            extension_room_deg: float | None = None) -> Outcome:
     """The outcome of a session from its record (`SessionRecord.to_dict()` or session.json).
 
     `counting_started` is False for a live session that ended before the first
     "go" (during the first count-in): nothing could be counted yet.
+    `extension_room_deg`: how far looking up could be measured from the neutral
+    in use (`CalibrationResult.extension_room_deg`), when the calibration knew.
     """
     exercises = [e for e in session.get("exercises") or [] if isinstance(e, Mapping)]
     target = sum(int(e.get("reps_target") or 0) for e in exercises)
     done = sum(int(e.get("reps_completed") or 0) for e in exercises)
+    low = _camera_too_low(exercises, extension_room_deg)
     if done:
-        return Outcome("counted", EXIT_COUNTED, f"You did {done} of {target} repetitions." + _uncounted(exercises))
+        return Outcome("counted", EXIT_COUNTED,
+                       f"You did {done} of {target} repetitions." + _uncounted(exercises) + low)
     if ended_reason.startswith("stop rule"):  # the symptoms the person reported, not the camera
         return Outcome("no_reps", EXIT_NO_REPS, "The session stopped because of the symptoms you reported, "
                        "before any repetition was counted.")
@@ -80,10 +86,11 @@ def explain(session: Mapping[str, Any], *, neutral_found: bool, neutral_s: float
         else:
             text = "The session ended before the first exercise began, so there was nothing to count yet."
         return Outcome("no_reps", EXIT_NO_REPS, text)
-    return Outcome("no_reps", EXIT_NO_REPS, _why_no_reps(session, exercises, ended_reason))
+    return Outcome("no_reps", EXIT_NO_REPS, _why_no_reps(session, exercises, ended_reason, low))
 
 
-def _why_no_reps(session: Mapping[str, Any], exercises: list[Mapping[str, Any]], ended_reason: str) -> str:
+def _why_no_reps(session: Mapping[str, Any], exercises: list[Mapping[str, Any]], ended_reason: str,
+                 low: str = "") -> str:
     unseen_s, problem = _unseen(session)
     span = _span(session)
     if span > 0 and unseen_s >= MOSTLY_UNSEEN_FRACTION * span:
@@ -110,7 +117,7 @@ def _why_no_reps(session: Mapping[str, Any], exercises: list[Mapping[str, Any]],
                 f"attempt{'s' if len(attempts) != 1 else ''}: the camera lost the measurement near "
                 f"the end of the movement, so I could not count {'it' if n == 1 else 'them'}.")
         return said + (f" The other{'s' if len(measured) != 1 else ''} did not reach the target"
-                       f"{_furthest(measured)}." if measured else "")
+                       f"{_furthest(measured)}." if measured else "") + low
     if attempts:
         return (f"You made {len(attempts)} attempt{'s' if len(attempts) != 1 else ''}, "
                 f"but none reached the target{_furthest(attempts)}, so none counted.")
@@ -123,6 +130,26 @@ def _why_no_reps(session: Mapping[str, Any], exercises: list[Mapping[str, Any]],
     if ended_reason in ("quit", "interrupted", "terminated"):
         return f"You ended the session before the first {noun}."
     return f"I did not see a single {noun}: your head stayed close to where it started."
+
+
+def _camera_too_low(exercises: list[Mapping[str, Any]], room_deg: float | None) -> str:
+    """Why look-ups went unmeasured, when the neutral left less room than their target.
+
+    The calibration asked to raise the camera (`calibration.VIEW_ASKS`) and took
+    the neutral as it was; every look-up past the room then ends "unmeasured".
+    Said at the end so the person knows what to change next time, not only that
+    those reps did not count.
+    """
+    if room_deg is None or not math.isfinite(room_deg):
+        return ""
+    targets = [_metric(r, "target", "deg") for e in exercises for r in e.get("reps") or []
+               if isinstance(r, Mapping) and r.get("side") == "extension" and r.get("reason") == "unmeasured"]
+    short = [t for t in targets if t is not None and t > room_deg]
+    if not short:
+        return ""
+    return (f" The camera was well below your eyes: from there I could measure looking up only to about "
+            f"{max(room_deg, 0.0):.0f} deg, and the target was {max(short):.0f} deg. Next time, "
+            f"{RAISE_CAMERA}.")
 
 
 def _furthest(attempts: list[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> str:
