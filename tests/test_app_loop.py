@@ -215,3 +215,14 @@ def test_the_session_end_is_told_the_room_of_the_neutral_in_use(monkeypatch):
     loop.outcome()
     assert told[0] is None
     assert told[1] == pytest.approx(measurement.estimator.max_reliable_pitch_deg - 20.0, abs=0.3)
+
+
+def test_the_spoken_and_shown_summary_end_with_what_did_not_count():
+    from neckcoach.core.outcome import Outcome
+
+    loop = SessionLoop(load_routine(ROUTINES / "rotation.yaml"), FakeMeasurement())
+    note = "The camera was well below your eyes."
+    loop._outcome = Outcome("counted", 0, "You did 0 of 10 repetitions. " + note, note)
+    spoken, shown = loop.summary()  # counted from the coach's record: nothing yet
+    assert spoken == "Session over: 0 of 0 repetitions done. " + note  # said instead of "well done"
+    assert shown == "Done: 0 / 0 reps. " + note

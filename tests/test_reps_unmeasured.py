@@ -193,3 +193,16 @@ def test_counted_look_ups_say_nothing_of_the_camera():
     assert session["exercises"][0]["reps_completed"] == 2
     outcome = explain(session, neutral_found=True, neutral_s=2.5, extension_room_deg=22.4)
     assert outcome.message == "You did 2 of 2 repetitions."
+
+
+def test_a_counted_session_notes_the_look_ups_the_low_camera_lost():
+    """One look-up counted, one lost past the room: the count, then why the other did not count."""
+    measured, lost = look_ups(None)["exercises"][0]["reps"][:1], look_ups(22.0)["exercises"][0]["reps"][1:]
+    session = {"exercises": [{"id": "ext", "movement": "extension", "unit": "deg", "reps_target": 2,
+                              "reps_completed": 1, "seen": True, "reps": measured + lost}],
+               "warnings": [], "pauses": []}
+    outcome = explain(session, neutral_found=True, neutral_s=2.5, extension_room_deg=22.4)
+    assert outcome.code == "counted"
+    assert outcome.note.startswith("The camera was well below your eyes: from there I could measure looking up "
+                                   "only to about 22 deg")
+    assert outcome.message == "You did 1 of 2 repetitions. " + outcome.note

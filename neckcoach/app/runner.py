@@ -500,8 +500,11 @@ class SessionLoop:
         if safety:
             spoken += f" {safety} warning{'s' if safety != 1 else ''} for moving too fast or suddenly: go gently next time."
             shown += f", {safety} warning{'s' if safety != 1 else ''}"
-        elif done:
+        elif done and not outcome.note:
             spoken += " Smooth and steady, well done."
+        if outcome.note:  # what did not count, and what to change (a camera too low, say)
+            spoken += f" {outcome.note}"
+            shown += f". {outcome.note}"
         return spoken, shown
 
     def _finish_out_loud(self) -> None:

@@ -40,11 +40,16 @@ PROBLEM_WORDS = {ev.FACE_LOST: "your face was out of view", ev.TWO_FACES: "more 
 
 @dataclass(frozen=True)
 class Outcome:
-    """`code` is counted / no_neutral / no_reps; `message` is what to tell the person."""
+    """`code` is counted / no_neutral / no_reps; `message` is what to tell the person.
+
+    `note`: for a counted session, what went uncounted and why (the end of `message`
+    after the count), so the end-of-session summary can say it after its own count.
+    """
 
     code: str
     exit_code: int
     message: str
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "exit_code": self.exit_code, "message": self.message}
@@ -73,8 +78,8 @@ def explain(session: Mapping[str, Any], *, neutral_found: bool, neutral_s: float
     done = sum(int(e.get("reps_completed") or 0) for e in exercises)
     low = _camera_too_low(exercises, extension_room_deg)
     if done:
-        return Outcome("counted", EXIT_COUNTED,
-                       f"You did {done} of {target} repetitions." + _uncounted(exercises) + low)
+        note = _uncounted(exercises) + low
+        return Outcome("counted", EXIT_COUNTED, f"You did {done} of {target} repetitions." + note, note.strip())
     if ended_reason.startswith("stop rule"):  # the symptoms the person reported, not the camera
         return Outcome("no_reps", EXIT_NO_REPS, "The session stopped because of the symptoms you reported, "
                        "before any repetition was counted.")
