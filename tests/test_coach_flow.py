@@ -21,9 +21,9 @@ from neckcoach.sim.patient import VirtualPatient
 from neckcoach.sim.population import PatientTraits
 
 try:
-    from tests.test_coach_support import exercise, kinds, min_jerk, routine, stream, timeline
+    from tests.test_coach_support import exercise, kinds, min_jerk, rep_train, routine, stream, timeline
 except ImportError:
-    from test_coach_support import exercise, kinds, min_jerk, routine, stream, timeline
+    from test_coach_support import exercise, kinds, min_jerk, rep_train, routine, stream, timeline
 
 
 STEADY = PatientTraits(pace=1.0, amplitude=1.08, reaction_s=0.5, gap_s=0.6, sway_deg=0.2, tremor_deg=0.0,
@@ -258,3 +258,35 @@ def test_skip_during_transition_skips_the_upcoming_exercise():
     coach.update(k)
     ids = [(e["id"], e["skipped"]) for e in coach.session.to_dict()["exercises"]]
     assert ids == [("a", False), ("b", True)] and coach.exercise.id == "c"
+
+
+def test_a_set_the_patient_cannot_reach_ends_after_two_tries_per_rep():
+    """Rendered population seed 400704: a patient reaching about 80 % of a 50 deg target (and not going
+    further when told) heard "Not quite far enough" 8 times and the set never ended."""
+    from neckcoach.core.coach import TRIES_EXERCISE_DONE, TRIES_PER_REP, TRIES_USED_MESSAGE
+
+    rt = routine(exercise(reps=2, target_deg=50.0, tempo_s=6.0, sets=2, rest_s=3.0))
+    short = replace(STEADY, amplitude=0.8, amplitude_sd=0.0, responsive=False)
+    coach, out = simulate(rt, 75.0, traits=short, seed=21)
+    sets = kinds(out, ev.SET_DONE)
+    assert [e.data["tries_used"] for e in sets] == [True, True]
+    assert all(e.message == TRIES_USED_MESSAGE for e in sets)
+    assert [e.message for e in kinds(out, ev.EXERCISE_DONE)] == [TRIES_EXERCISE_DONE]  # not "well done"
+    assert len(kinds(out, ev.ROUTINE_DONE)) == 1
+    ex = coach.session.to_dict()["exercises"][0]
+    assert (ex["reps_completed"], ex["sets_completed"], ex["sets_stopped"]) == (0, 0, 2)
+    assert len(ex["reps"]) == 2 * TRIES_PER_REP * 2  # every try kept, with how far it went
+    assert {r["reason"] for r in ex["reps"]} == {"short_of_target"}
+    assert not kinds(out, ev.REP)
+
+
+def test_a_patient_who_falls_short_still_completes_the_set_within_the_tries():
+    """Short tries among the prescribed reps: the set waits for the reps while tries are left."""
+    rt = routine(exercise(reps=3, target_deg=40.0, tempo_s=6.0, hold_s=0.0, sides="left"))
+    t = timeline(50.0, seed=22)
+    x, _ = rep_train(t, start_s=8.0, amplitudes=[42.0, 25.0, 24.0, 42.0, 42.0], tempo_s=6.0, gap_s=2.0)
+    events, session = run_coach(rt, stream(t, yaw=x, seed=22))
+    assert [e.data["tries_used"] for e in kinds(events, ev.SET_DONE)] == [False]
+    ex = session["exercises"][0]
+    assert [r["complete"] for r in ex["reps"]] == [True, False, False, True, True]
+    assert (ex["reps_completed"], ex["sets_completed"], ex["sets_stopped"]) == (3, 1, 0)

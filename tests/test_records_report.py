@@ -187,3 +187,16 @@ def test_malformed_session_json_still_reports(tmp_path, session):
     (folder / "trace.csv").write_text("t_s,yaw_deg\n0,1\n0.1,2\nnot,numbers\n")
     text = build_report(folder).read_text()
     assert len(_embedded_pngs(text)) == 3 and "stopped early" in text
+
+
+def test_the_summary_says_a_set_ended_on_its_tries(tmp_path):
+    """coach.TRIES_PER_REP: the therapist reads why the set ended with reps uncounted."""
+    from neckcoach.io.records import SessionData
+
+    session = {"exercises": [{"id": "rot", "name": "Head turns", "movement": "rotation", "reps_target": 2,
+                              "reps_completed": 0, "sets_stopped": 1,
+                              "reps": [{"side": "left", "complete": False, "reason": "short_of_target"}] * 4}],
+               "warnings": [], "pauses": [], "complete": True}
+    lines = patient_summary(SessionData(tmp_path, session, {}))
+    assert lines[0] == ("Head turns: you did 0 of 2 rotations. The set ended after two tries for each repetition "
+                        "without reaching the target.")

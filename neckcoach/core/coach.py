@@ -59,6 +59,17 @@ NOT_SETTLED_NOTES = {
     "unmeasurable": "I could not measure this movement from where you were",
     "restless": "I never saw your head settle at rest, facing the screen",
 }
+# A set whose reps the person cannot complete ends after this many tries per prescribed
+# movement. The prescription is a dose: a patient who falls short (pain, stiffness, a target
+# beyond today's range) makes each movement and may retry each once; asking again after that
+# adds load the therapist did not prescribe and tells the person nothing new. Before, such a
+# set never ended (rendered population seed 400704: a patient reaching 36-42 deg of a 50 deg
+# target heard "Not quite far enough" 8 times in 90 s, then the session timed out). A jolt
+# (reason "sudden") is not a try. The record keeps every try and how far it went.
+TRIES_PER_REP = 2
+TRIES_USED_MESSAGE = ("That's enough tries for this set, so we'll move on. Only go as far as is "
+                      "comfortable: your record shows how far you went.")
+TRIES_EXERCISE_DONE = "That's the end of this exercise."
 
 
 class Coach:
@@ -330,6 +341,14 @@ class Coach:
             self._record(e, out)
         if self.counter.done():
             self._finish_set(t, out)
+        elif self._tries_used_up():
+            self._finish_set(t, out, tries_used=True)
+
+    def _tries_used_up(self) -> bool:
+        """Whether this set has had `TRIES_PER_REP` tries per movement (see there)."""
+        c = self.counter
+        tries = sum(1 for r in c.records if r.reason != "sudden")
+        return c.current is None and tries >= TRIES_PER_REP * c.reps_target
 
     def _watch_settle(self, sample: Kinematics, t: float, out: list[Event]) -> None:
         """Tell the person, once per exercise, why counting has not started after NOT_SETTLED_S."""
@@ -409,7 +428,7 @@ class Coach:
                     self._rep_warnings[e.rep] = self._rep_warnings.get(e.rep, 0) + 1
 
     # --------------------------------------------------------- sets and rests
-    def _finish_set(self, t: float, out: list[Event]) -> None:
+    def _finish_set(self, t: float, out: list[Event], tries_used: bool = False) -> None:
         ex = self.exercise
         self._finishing = self.counter  # its last rep's way back is still being recorded
         self._rest_offset[self.counter.axis] = self.counter.rest
@@ -417,9 +436,12 @@ class Coach:
         if self.counter.unit == "mm":
             self._moved = self._moved and not self.counter.rezeroed
         self.set_index += 1
-        self.session.current.sets_completed = self.set_index
-        out.append(self._event(t, ev.SET_DONE, f"Set {self.set_index} of {ex.sets} done.",
-                               set=self.set_index, sets=ex.sets))
+        rec = self.session.current
+        if tries_used:
+            rec.sets_stopped += 1
+        rec.sets_completed = self.set_index - rec.sets_stopped
+        text = TRIES_USED_MESSAGE if tries_used else f"Set {self.set_index} of {ex.sets} done."
+        out.append(self._event(t, ev.SET_DONE, text, set=self.set_index, sets=ex.sets, tries_used=tries_used))
         if self.set_index < ex.sets:
             self._begin_rest(t, float(ex.rest_s), "set", out)
         else:
@@ -429,7 +451,9 @@ class Coach:
         ex = self.exercise
         self.session.current.end_t_s = t
         if not skipped:
-            out.append(self._event(t, ev.EXERCISE_DONE, cue_text(ex, "done")))
+            # Not "well done, complete" after a set that ran out of tries (TRIES_PER_REP).
+            text = cue_text(ex, "done") if not self.session.current.sets_stopped else TRIES_EXERCISE_DONE
+            out.append(self._event(t, ev.EXERCISE_DONE, text))
         self.exercise_index += 1
         self.counter = None
         if self.exercise is None:

@@ -52,7 +52,10 @@ class Outcome:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "exit_code": self.exit_code, "message": self.message}
+        out = {"code": self.code, "exit_code": self.exit_code, "message": self.message}
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 def no_neutral_message(neutral_s: float, detail: str = "") -> str:

@@ -30,6 +30,8 @@ class ExerciseRecord:
     start_t_s: float
     end_t_s: float | None = None
     sets_completed: int = 0
+    # Sets ended after their tries were used up, reps still uncounted (`coach.TRIES_PER_REP`).
+    sets_stopped: int = 0
     skipped: bool = False
     # False when a reviewed recording never showed this exercise's movement.
     seen: bool = True
@@ -53,6 +55,7 @@ class ExerciseRecord:
             "reps_partial": sum(1 for r in self.reps if not r.complete),
             "sets_target": self.sets_target,
             "sets_completed": self.sets_completed,
+            "sets_stopped": self.sets_stopped,
             "skipped": self.skipped,
             "seen": self.seen,
             "note": self.note,
