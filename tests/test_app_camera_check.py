@@ -359,3 +359,10 @@ def test_the_screen_says_why_for_as_long_as_counting_is_paused():
     before = [s for t, s in zip(times, shown) if 10.0 < t < 15.0]
     assert during and all(during) and resumed - warned > 6.0
     assert before and not any(before) and after and not any(after)
+
+
+def test_a_refused_calibration_is_shown_as_a_sentence():
+    said = "the camera is well below your eyes: from there I can see you look up only about 22 degrees"
+    state = overlay_state({}, None, calibrating_progress=0.3, calibration_message=said)
+    assert state.cue_text == "T" + said[1:]
+    assert overlay_state({}, None, calibrating_progress=0.3).cue_text == "Sit tall and look at the screen"

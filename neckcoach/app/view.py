@@ -68,7 +68,8 @@ def overlay_state(
                        "returning": "back", "neutral": "ready"}.get(coach_state["rep_state"], tempo_label)
     text = cue_text
     if calibrating_progress is not None:
-        text = calibration_message or "Sit tall and look at the screen"
+        # The calibrator's reasons are clauses ("the camera is well below your eyes: ..."): shown as a sentence.
+        text = calibration_message[:1].upper() + calibration_message[1:] or "Sit tall and look at the screen"
     if phase == "done":
         text = cue_text or "Routine complete - well done!"
     return OverlayState(
