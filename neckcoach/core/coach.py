@@ -66,7 +66,13 @@ NOT_SETTLED_NOTES = {
 # set never ended (rendered population seed 400704: a patient reaching 36-42 deg of a 50 deg
 # target heard "Not quite far enough" 8 times in 90 s, then the session timed out). A jolt
 # (reason "sudden") is not a try. The record keeps every try and how far it went.
+# Tries are the counter's records, and in a grainy picture jitter can split one slow
+# movement into several (held-out kinematics seed 601755: one short chin tuck recorded as
+# three, and the set ended after the patient's second movement). So the set must also have
+# lasted as long as those tries take at the slowest pace patients keep,
+# `TRIES_SLOWEST_PACE` of the prescribed tempo (half: the population's range is 0.5-2x).
 TRIES_PER_REP = 2
+TRIES_SLOWEST_PACE = 0.5
 TRIES_USED_MESSAGE = ("That's enough tries for this set, so we'll move on. Only go as far as is "
                       "comfortable: your record shows how far you went.")
 TRIES_EXERCISE_DONE = "That's the end of this exercise."
@@ -130,6 +136,7 @@ class Coach:
         self.safety: SafetyMonitor | None = None
         self.pacer: Pacer | None = None
         self._rest_until: float | None = None
+        self._set_start_t = 0.0
         self._rest_sent: set[int] = set()
         self._next_after_rest = "set"
         self.quality_problem: str | None = None
@@ -185,6 +192,7 @@ class Coach:
                                   **self.counter_options)
         self.pacer.start_count_in(t)
         self.phase = "count_in"
+        self._set_start_t = t
 
     # --------------------------------------------------------------- commands
     def pause(self, t_s: float | None = None) -> None:
@@ -341,14 +349,17 @@ class Coach:
             self._record(e, out)
         if self.counter.done():
             self._finish_set(t, out)
-        elif self._tries_used_up():
+        elif self._tries_used_up(t):
             self._finish_set(t, out, tries_used=True)
 
-    def _tries_used_up(self) -> bool:
-        """Whether this set has had `TRIES_PER_REP` tries per movement (see there)."""
+    def _tries_used_up(self, t: float) -> bool:
+        """Whether this set has had `TRIES_PER_REP` tries per movement, and the time they
+        take at the slowest pace (see there)."""
         c = self.counter
         tries = sum(1 for r in c.records if r.reason != "sudden")
-        return c.current is None and tries >= TRIES_PER_REP * c.reps_target
+        needed = TRIES_PER_REP * c.reps_target
+        slowest_s = needed * float(self.exercise.tempo_s) / TRIES_SLOWEST_PACE
+        return c.current is None and tries >= needed and t - self._set_start_t >= slowest_s
 
     def _watch_settle(self, sample: Kinematics, t: float, out: list[Event]) -> None:
         """Tell the person, once per exercise, why counting has not started after NOT_SETTLED_S."""
