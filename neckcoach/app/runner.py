@@ -224,7 +224,7 @@ class SessionLoop:
 
     def _record_calibration(self) -> None:
         neutral = getattr(self.measurement, "neutral", None)
-        result = getattr(self.measurement, "last_calibration", None)
+        result = getattr(self.measurement, "accepted_calibration", None)  # the neutral in use's, as `outcome` reads
         if self.recorder is None or neutral is None:
             return
         info = {"accepted": True, "reason": getattr(result, "reason", "")}

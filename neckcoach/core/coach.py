@@ -136,7 +136,6 @@ class Coach:
         self.safety: SafetyMonitor | None = None
         self.pacer: Pacer | None = None
         self._rest_until: float | None = None
-        self._set_start_t = 0.0
         self._rest_sent: set[int] = set()
         self._next_after_rest = "set"
         self.quality_problem: str | None = None
@@ -192,7 +191,6 @@ class Coach:
                                   **self.counter_options)
         self.pacer.start_count_in(t)
         self.phase = "count_in"
-        self._set_start_t = t
 
     # --------------------------------------------------------------- commands
     def pause(self, t_s: float | None = None) -> None:
@@ -359,7 +357,7 @@ class Coach:
         tries = sum(1 for r in c.records if r.reason != "sudden")
         needed = TRIES_PER_REP * c.reps_target
         slowest_s = needed * float(self.exercise.tempo_s) / TRIES_SLOWEST_PACE
-        return c.current is None and tries >= needed and t - self._set_start_t >= slowest_s
+        return c.current is None and tries >= needed and t - self.pacer.count_in_start_t_s >= slowest_s
 
     def _watch_settle(self, sample: Kinematics, t: float, out: list[Event]) -> None:
         """Tell the person, once per exercise, why counting has not started after NOT_SETTLED_S."""

@@ -61,6 +61,11 @@ class Pacer:
         """When "go" is (or was) due in the current count-in."""
         return None if self._count_in_start is None else self._count_in_start + self.count_in_s
 
+    @property
+    def count_in_start_t_s(self) -> float | None:
+        """When this set's count-in began: the set's start."""
+        return self._count_in_start
+
     def start_count_in(self, t_s: float) -> None:
         """A new set: count in again; the rushed reminder may be said again in it."""
         self._count_in_start = float(t_s)
