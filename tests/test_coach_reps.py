@@ -370,3 +370,35 @@ def test_the_lower_bound_reaches_session_json_and_reps_csv():
     assert rep["complete"] and rep["peak_lower_bound"] is True
     row = next(csv.DictReader(io.StringIO(reps_csv_text(session))))
     assert row["peak_lower_bound"] == "1" and row["sparc_out"] != ""
+
+
+def test_a_short_nod_held_still_is_not_taken_for_the_rest():
+    """A chin nod held at 3.1 deg of its 8 for the whole hold, between full nods, the head resting
+    at 0.4 deg before it and at -0.1 after. Followed at once, that still place became the zero, the
+    head back at rest was then outside the neutral band of it, so the zero never came back, and the
+    nods after it read 3 deg short and were not counted (kinematics population seeds 601630,
+    601804). The rest follows no faster than posture drifts (REST_DRIFT_PER_S)."""
+    ex = exercise(id="nod", name="Chin nod", movement="chin_nod", sides=None, reps=3, target_deg=8.0,
+                  tempo_s=8.0, hold_s=3.0)
+    t = timeline(48.0, seed=21)
+    rest = 0.4 - min_jerk(t, 12.0, 2.0, 0.5)
+    full, _ = rep_train(t, start_s=2.0, amplitudes=[8.5], tempo_s=8.0, hold_s=3.0)
+    short, _ = rep_train(t, start_s=12.0, amplitudes=[3.2], tempo_s=14.0, hold_s=10.0)
+    later, _ = rep_train(t, start_s=27.0, amplitudes=[8.5, 8.5], tempo_s=8.0, hold_s=3.0, gap_s=1.0)
+    c, out = run_counter(ex, stream(t, pitch=rest + full + short + later, seed=21))
+    assert len(kinds(out, ev.REP)) == 3 and not kinds(out, ev.PARTIAL)
+    assert c.rest < 1.5  # at most 10 s of drift towards the held nod
+
+
+def test_a_rest_taken_off_neutral_is_given_up_when_the_head_rests_nearer_it():
+    """The head rested 1 deg into the nod before the set's first nod, and at its calibrated neutral
+    after it: the rest is taken back at once (kinematics seed 602488: followed at the drift rate,
+    the later nods of 7.2 deg read 6.2, short of the band, and were not counted)."""
+    ex = exercise(id="nod", name="Chin nod", movement="chin_nod", sides=None, reps=3, target_deg=8.0,
+                  tempo_s=8.0, hold_s=3.0)
+    t = timeline(40.0, seed=22)
+    rest = 1.0 - min_jerk(t, 6.0, 2.0, 1.0)  # back to neutral on the first nod's way back
+    nods, _ = rep_train(t, start_s=3.0, amplitudes=[7.2, 7.2, 7.2], tempo_s=8.0, hold_s=3.0, gap_s=3.0)
+    c, out = run_counter(ex, stream(t, pitch=rest + nods, seed=22))
+    assert len(kinds(out, ev.REP)) == 3 and not kinds(out, ev.PARTIAL)
+    assert abs(c.rest) < 0.5

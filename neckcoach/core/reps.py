@@ -59,6 +59,14 @@ JOLT_LEAD_S = 0.5
 STILL_RANGE = 2.0
 REST_RANGE = 0.5
 REST_S = 2.0
+# Once armed, the rest follows the head no faster than posture drifts (the same
+# figure: a few deg, or mm, per minute, under 0.1 per second). A still place
+# short of the start threshold may be a short rep held for its hold time, not
+# a new rest: followed at once, a short chin nod (4.3 deg of 8) held still for
+# 13 s moved the zero 2.8 deg in one step, the head back at rest was then
+# outside the neutral band of it, and every later nod read 3 deg short and went
+# uncounted (kinematics population seeds 601630, 601804).
+REST_DRIFT_PER_S = 0.1
 # In a grainy picture the smoothed value itself jitters (`Kinematics.noise`,
 # sigma), and the fixed figures above would call a still head moving: over
 # REST_S a still head's smoothed jitter spans 4-6 sigma at the median and its
@@ -395,6 +403,7 @@ class RepCounter:
         self._pre: deque[tuple[float, float, float]] = deque()
         self._tail: RepRecord | None = None
         self._still: deque[tuple[float, float]] = deque()
+        self._still_t: float | None = None
         self._unseen = False
         self._jolt_t: float | None = None
         self._sigma = 0.0
@@ -564,11 +573,20 @@ class RepCounter:
         once armed, only a place within the neutral band where it stayed
         still and did not trend by REST_RANGE over REST_S, so the slow start
         of a slow movement (a chin nod at half its tempo) never drags the zero
-        along, while measurement jitter does not stop the zero following.
+        along, while measurement jitter does not stop the zero following;
+        and, once a rep of the set has begun, it moves towards that place no
+        faster than REST_DRIFT_PER_S, so a short rep held still is not taken
+        for where the head rests. A still place nearer the calibrated neutral
+        than the rest is taken at once, from anywhere: a rest taken 1 deg off
+        just before a set's first nod (kinematics seed 602488) is given up as
+        soon as the head is still nearer where it was calibrated.
         """
         if self.state not in ("unarmed", "neutral"):
             self._still.clear()
+            self._still_t = None
             return
+        dt = 0.0 if self._still_t is None else max(0.0, t - self._still_t)
+        self._still_t = t
         still = self._still
         still.append((t, x))
         while still and t - still[0][0] > REST_S:
@@ -591,9 +609,17 @@ class RepCounter:
             if is_still and abs(m - self.rest_origin) <= self.max_rest_offset:
                 self.rest = m
             return
+        nearer_origin = abs(m - self.rest_origin) < abs(self.rest - self.rest_origin)
         if (is_still and abs(_trend(still)) * REST_S < max(REST_RANGE, TREND_SIGMAS * self._sigma)
-                and abs(m - self.rest) < self.neutral_band and abs(m - self.rest_origin) <= self.max_rest_offset):
-            self.rest = m
+                and (abs(m - self.rest) < self.neutral_band or nearer_origin)
+                and abs(m - self.rest_origin) <= self.max_rest_offset):
+            if nearer_origin or (not self.records and self.current is None):
+                # Back towards where the head was calibrated, or where it settled for this set
+                # before any rep of it: where it rests, not a short rep held.
+                self.rest = m
+            else:
+                step = REST_DRIFT_PER_S * dt
+                self.rest += min(max(m - self.rest, -step), step)
 
     def usable(self, sample: Kinematics) -> bool:
         """Whether this frame's value on the exercise axis may move the count."""
