@@ -402,3 +402,22 @@ def test_a_rest_taken_off_neutral_is_given_up_when_the_head_rests_nearer_it():
     c, out = run_counter(ex, stream(t, pitch=rest + nods, seed=22))
     assert len(kinds(out, ev.REP)) == 3 and not kinds(out, ev.PARTIAL)
     assert abs(c.rest) < 0.5
+
+
+def test_jitter_past_the_neutral_band_in_the_count_in_does_not_lose_a_rep_begun_on_the_last_count():
+    """A 3.2 mm excursion (past the 2.25 mm neutral band, short of the 4.5 mm start threshold) at
+    2.5-3.1 s of the count-in, then a tuck set off on the last count ("go" at 4.0 s). Disarmed by
+    the excursion, the counter had not settled again when the tuck began, and the tuck went
+    uncounted (rendered population seed 400751: grainy depth at 0.97 m in dim light). Only a head
+    past the start threshold, a rep begun, disarms it in the count-in."""
+    from neckcoach.core.coach import Coach
+
+    ex = exercise(id="tuck", name="Chin tuck", movement="retraction", sides=None, target_deg=None,
+                  target_mm=15.0, reps=1, tempo_s=7.0, hold_s=3.0)
+    coach = Coach(routine(ex))
+    t = timeline(14.0, seed=23)
+    x = (min_jerk(t, 2.5, 0.3, 3.2) - min_jerk(t, 2.8, 0.3, 3.2)
+         + min_jerk(t, 3.2, 1.0, 18.0) - min_jerk(t, 7.7, 1.0, 18.0))
+    out = [e for k in stream(t, retraction=x, seed=23) for e in coach.update(k)]
+    assert len(kinds(out, ev.REP)) == 1
+    assert kinds(out, ev.REP_START)[0].t_s < 4.0

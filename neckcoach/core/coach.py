@@ -390,11 +390,20 @@ class Coach:
         self.session.add_warning(e)
 
     def _prime_counter(self, sample: Kinematics, t: float) -> None:
-        """During the count-in the counter may arm (settle in neutral) but not count."""
+        """During the count-in the counter may arm (settle in neutral) but not count.
+
+        A rep begun before the count ends disarms it: the head past the start
+        threshold, where the counter itself says a rep has begun. Not merely
+        out of the neutral band: in grainy depth the filtered jitter crosses
+        the band now and then (rendered population seed 400751, 0.97 m in dim
+        light: 2.1-2.4 mm past a 2.25 mm band twice in the count-in), each
+        crossing disarmed the counter, it had not settled again when the
+        patient set off on the last count, and a complete tuck went uncounted.
+        """
         c = self.counter
         if c.state == "unarmed":
             c.update(sample, t)
-        elif c.state != "neutral" or abs(c.relative(sample)) >= c.neutral_band:
+        elif c.state != "neutral" or abs(c.relative(sample)) >= c.start_threshold:
             c.suspend()
 
     def _run_safety(self, sample: Kinematics, t: float, out: list[Event]) -> None:

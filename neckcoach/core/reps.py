@@ -382,7 +382,7 @@ class RepCounter:
         self._pre_s = max(PRE_S, float(exercise.tempo_s))
         # How far the resting head may drift from the calibrated neutral and still
         # be "at rest": well inside the start threshold, so a rep is never taken for rest.
-        self.max_rest_offset = 0.8 * min(self._start.values())
+        self.max_rest_offset = 0.8 * self.start_threshold
         # Where the rest may be looked for: around the calibrated neutral, or where the person
         # rested after being asked to come closer or move back (see `suspend`).
         self.rest_origin = float(rest_origin)
@@ -495,17 +495,22 @@ class RepCounter:
         return int(self.exercise.reps_per_set)
 
     @property
+    def start_threshold(self) -> float:
+        """How far from rest (deg, or mm) the head must go for a rep to have begun, any direction."""
+        return min(self._start.values())
+
+    @property
     def neutral_band(self) -> float:
         """Half-width of the neutral band (deg, or mm): inside it the head is back at rest.
 
         Widened to NEUTRAL_SIGMAS x the value's jitter, up to NEUTRAL_MAX_OF_START of the start threshold."""
-        wide = min(NEUTRAL_SIGMAS * self._sigma, NEUTRAL_MAX_OF_START * min(self._start.values()))
+        wide = min(NEUTRAL_SIGMAS * self._sigma, NEUTRAL_MAX_OF_START * self.start_threshold)
         return max(self._neutral, wide)
 
     @property
     def noise_limited(self) -> bool:
         """The value jitters so much that rest and the start of a rep cannot be told apart."""
-        return NEUTRAL_SIGMAS * self._sigma > NEUTRAL_MAX_OF_START * min(self._start.values())
+        return NEUTRAL_SIGMAS * self._sigma > NEUTRAL_MAX_OF_START * self.start_threshold
 
     def done(self) -> bool:
         if self.sides == "both":
@@ -693,7 +698,7 @@ class RepCounter:
         for d in self.directions:
             if self.exercise.sign(d) == sign_x and abs(x) > self._start[d]:
                 cand = d
-        if cand is None and abs(x) > min(self._start.values()):
+        if cand is None and abs(x) > self.start_threshold:
             cand = "opposite"
         if cand is None:
             self._pending_since = None
