@@ -403,7 +403,6 @@ class RepCounter:
         self._pre: deque[tuple[float, float, float]] = deque()
         self._tail: RepRecord | None = None
         self._still: deque[tuple[float, float]] = deque()
-        self._still_t: float | None = None
         self._unseen = False
         self._jolt_t: float | None = None
         self._sigma = 0.0
@@ -588,11 +587,9 @@ class RepCounter:
         """
         if self.state not in ("unarmed", "neutral"):
             self._still.clear()
-            self._still_t = None
             return
-        dt = 0.0 if self._still_t is None else max(0.0, t - self._still_t)
-        self._still_t = t
         still = self._still
+        dt = max(0.0, t - still[-1][0]) if still else 0.0  # since the last frame looked at for rest
         still.append((t, x))
         while still and t - still[0][0] > REST_S:
             still.popleft()
