@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from neckcoach.core import face_model
-from neckcoach.core.geometry import Camera, rotation_from_angles, rotation_to
+from neckcoach.core.geometry import Camera, angles_from_rotation, rotation_from_angles, rotation_to
 from neckcoach.core.headpose import (CONFIRM_WINDOW_S, MAX_TRACKED_YAW_DEG, MESH_AHEAD_MARGIN_DEG,
                                      HeadPoseEstimator, anchor_points_mm, tracked_motion)
 from neckcoach.io.detector import FaceObservation
@@ -139,6 +139,66 @@ def test_without_a_follower_the_edge_is_a_lower_bound_not_a_measurement():
     lost = [p for true, p in rows if true >= det.lost_deg]
     assert lost and all(p.face_found and "yaw" in p.lower_bounds for p in lost)  # held: "at least"
     assert all(p.yaw_deg <= true + 5.0 for true, p in rows if "yaw" in p.lower_bounds)
+
+
+class OffCentreDetector(FollowingDetector):
+    """A face `x_mm` to the side of a camera that faces straight ahead (18 deg off the image
+    centre at 200 mm): face mesh sees it along its viewing ray, so it collapses (reads far
+    less turned) once the face is *seen* turned past `collapse_deg`, which a turn away from
+    the camera's side reaches 18 deg sooner. The followed points see the true pose."""
+
+    def __init__(self, x_mm: float = 200.0):
+        super().__init__()
+        self.centre = np.array([x_mm, 0.0, DEPTH_MM])
+        self.ray = rotation_to(np.array([0.0, 0.0, 1.0]), self.centre)
+
+    def _seen(self, yaw: float) -> np.ndarray:
+        return self.ray.T @ rotation_from_angles(yaw, 0.0, 0.0)
+
+    def _project(self, apparent: np.ndarray) -> np.ndarray:
+        pts = (CAM.focal_px / DEPTH_MM) * FACE @ apparent.T
+        pts[:, :2] += CAM.project(self.centre)
+        return pts
+
+    def update(self, frame):
+        seen_yaw = angles_from_rotation(self._seen(self.yaw))[0]
+        if abs(seen_yaw) >= self.lost_deg:
+            obs = FaceObservation.empty((640, 480), brightness=100.0)
+            self._last = None
+        else:
+            collapsed = abs(seen_yaw) >= self.collapse_deg
+            shown = np.sign(seen_yaw) * (2 * self.collapse_deg - abs(seen_yaw) - 15) if collapsed else seen_yaw
+            lm = self._project(rotation_from_angles(float(shown), 0.0, 0.0))
+            obs = FaceObservation(lm, (640, 480), 1, 100.0, 1.0, True)
+            self._last = None if collapsed else lm
+        if self.tracking_wanted and self._anchor is not None:
+            lm0, yaw0 = self._anchor
+            idx = np.arange(0, 478, 5)
+            head0 = FACE @ rotation_from_angles(yaw0, 0, 0).T
+            rel = rotation_from_angles(self.yaw, 0, 0) @ rotation_from_angles(yaw0, 0, 0).T
+            now = CAM.project((head0 @ rel.T)[idx] + self.centre)
+            obs = FaceObservation(obs.landmarks_px, obs.image_size, obs.faces, obs.brightness,
+                                  obs.confidence, obs.face_found,
+                                  tracked=TrackedPoints(self._anchor_id, lm0, idx, now, 1))
+        return obs
+
+
+@pytest.mark.parametrize("follower", [True, False])
+def test_a_face_off_the_image_centre_is_judged_by_how_far_it_is_seen_turned(follower):
+    """Turned 60 deg away from the camera's side, the face is seen 78 deg turned and face mesh
+    has collapsed (a reading of ~20 deg): not trusted, though its camera-frame yaw is small."""
+    det, est = OffCentreDetector(), HeadPoseEstimator()
+    if not follower:
+        det.confirm_anchor = lambda: None
+    rows = list(_turn(det, est, [60.0, -60.0]))
+    for true, pose in rows:
+        if pose.face_found and pose.is_reliable("yaw"):
+            assert abs(pose.yaw_deg - true) <= 5.0, (true, pose.yaw_deg, pose.tracked)
+    # at rest it is trusted, and a turn towards the camera's side (seen less turned) as far as
+    # a centred one; coming back from the collapse, only once the gate's hysteresis lets go
+    assert all(p.is_reliable("yaw") for _, p in rows[:10] + rows[-15:])
+    towards = [true for true, p in rows if true < 0 and p.is_reliable("yaw")]
+    assert min(towards) <= -35.0
 
 
 def test_tracked_motion_recovers_a_rotation_and_drops_outliers():

@@ -267,6 +267,17 @@ def _rotation_from_optical_axis(x: float, y: float, z: float) -> np.ndarray:
                      [-x, -y, z]])
 
 
+def ray_rotation(point: np.ndarray) -> np.ndarray:
+    """The rotation taking the optical axis onto the viewing ray of `point` (camera frame).
+
+    `ray_rotation(p).T @ R` is a head rotation R as seen along that ray: what face
+    mesh sees of a face that is off the image centre.
+    """
+    x, y, z = (float(v) for v in point)
+    norm = math.sqrt(x * x + y * y + z * z)
+    return _rotation_from_optical_axis(x / norm, y / norm, z / norm)
+
+
 def weak_perspective_pose(model_mm: np.ndarray | SimilarityFit, obs_px3: np.ndarray, camera: Camera
                           ) -> tuple[np.ndarray, np.ndarray]:
     """Pose from MediaPipe's 3D landmarks (x, y px; z px) by similarity alignment.

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from neckcoach.core import face_model
-from neckcoach.core.geometry import (Camera, OutlineFit, angles_from_rotation, solve_pnp,
-                                     weak_perspective_pose)
+from neckcoach.core.geometry import (Camera, OutlineFit, angles_from_rotation, ray_rotation,
+                                     solve_pnp, weak_perspective_pose)
 from neckcoach.core.samples import HeadPose
 from neckcoach.core.torso import torso_angles
 
@@ -134,6 +134,24 @@ JUMP_MIN_DEG = 30.0
 # "turned at least that far" (a held end-range rotation); longer, and the
 # person may have left.
 EDGE_HOLD_S = 5.0
+
+
+def seen_turn_deg(rotation: np.ndarray, origin_mm: np.ndarray) -> float:
+    """How far the head is turned, |yaw|, as the camera's frame gives it or as it is seen
+    along the face's viewing ray, whichever is further.
+
+    What limits face mesh and the followed points is how the face is seen, and a face
+    off the image centre is seen turned by the ray's angle as well: 20 cm to the side of
+    a camera 0.6 m away that faces straight ahead (18 deg off-centre), a 60 deg turn away
+    from that side is seen 78 deg turned, where face mesh has collapsed (read as 30 and
+    trusted when judged by the camera-frame yaw alone). The trust limits were measured
+    with faces near the image centre, where the two agree; judging by the further of
+    the two only ever trusts less. (The followed points and the mesh still hand over by
+    the camera-frame yaw: judged by the seen yaw alone, a face off-centre the other way
+    kept an over-reading mesh where the followed points read the turn within 1 deg.)
+    """
+    seen = ray_rotation(origin_mm).T @ rotation
+    return max(abs(angles_from_rotation(rotation)[0]), abs(angles_from_rotation(seen)[0]))
 
 
 def anchor_points_mm(landmarks_px: np.ndarray, camera: Camera, depth_mm: float) -> np.ndarray:
@@ -496,7 +514,7 @@ class HeadPoseEstimator:
                 self._mesh_ahead_max, self._mesh_ahead = 0.0, None
                 self._ahead_offset = (t_s, 0.0)
             elif self._mesh_inside_since is not None and (
-                    max(abs(f_yaw), self._mesh_ahead_max) < COLLAPSE_YAW_DEG
+                    max(self._followed_turn(followed), self._mesh_ahead_max) < COLLAPSE_YAW_DEG
                     or abs(m_yaw - f_yaw) <= AGREE_DEG or mesh_settled):
                 self._following = False  # the mesh is back inside its range: it takes over
                 self.gate.reset()
@@ -632,7 +650,8 @@ class HeadPoseEstimator:
         self._edge_lost_since = None
         self.tracking_wanted = True
         lagging = self._mesh_ahead_max > 0.0
-        inside = abs(yaw) <= MAX_TRACKED_YAW_DEG
+        turned = self._followed_turn(followed)
+        inside = turned <= MAX_TRACKED_YAW_DEG
         yaw_ok = inside and rms_rel <= MAX_TRACKED_RMS_PER_100PX and not conflict and not lagging
         bounds = () if yaw_ok or conflict or (lagging and inside) else ("yaw",)
         # The mesh's reading ahead, this frame's or one within AHEAD_RECENT_S (a mesh missing
@@ -656,6 +675,12 @@ class HeadPoseEstimator:
                         face_width_px=width, yaw_reliable=yaw_ok, pitch_reliable=False,
                         roll_reliable=False, position_reliable=False, lower_bounds=bounds,
                         tracked=True, **picture)
+
+    def _followed_turn(self, followed) -> float:
+        """`seen_turn_deg` of the followed points' pose (its pivot less the pivot offset is
+        the model origin face mesh's fit gives)."""
+        rot, pivot = followed[0], followed[1]
+        return seen_turn_deg(rot, pivot - rot @ self.pivot_offset_mm)
 
     def _unconfirmed(self, t_s: float) -> tuple[str, ...]:
         """The followed angles whose change face mesh did not see (see `CONFIRM_WINDOW_S`)."""
@@ -696,13 +721,14 @@ class HeadPoseEstimator:
         rot, t, face_width, fit_ok, rms_rel, det_conf = mesh
         self._edge_lost_since = None
         yaw, pitch, roll = angles_from_rotation(rot)
+        turned = seen_turn_deg(rot, t)
         pivot = (t + rot @ self.pivot_offset_mm).tolist()
         if self._jumped(t_s, yaw, pitch, roll):
             self.gate.edge = True  # distrust until the estimate settles back near the front
             self.gate._below_since = None
         self._last = (t_s, yaw, pitch, roll)
         was_edge = self.gate.edge
-        self.gate.update(True, yaw, t_s)
+        self.gate.update(True, math.copysign(turned, yaw), t_s)
         if was_edge and not self.gate.edge and not self._at_home(yaw, pivot, t_s,
                                                                   moved_ok=self._mesh_unbroken):
             self.gate.edge = True  # back inside the gate, but not seen back home: not yet
@@ -711,7 +737,7 @@ class HeadPoseEstimator:
         seen_ok = not self.gate.edge and fit_ok and not self._mesh_suspect
         self._mesh_unbroken = self._mesh_unbroken or seen_ok
         self._update_home(seen_ok, yaw, pivot, t_s)
-        yaw_ok = seen_ok and abs(yaw) <= MAX_TRUSTED_YAW_DEG
+        yaw_ok = seen_ok and turned <= MAX_TRUSTED_YAW_DEG
         if self.gate.edge:
             if abs(yaw) >= 0.8 * self.max_reliable_yaw_deg or not self._edge_sign:
                 self._edge_sign = 1.0 if yaw > 0 else -1.0
@@ -734,7 +760,7 @@ class HeadPoseEstimator:
         extended = seen_ok and pitch < -self.max_reliable_pitch_deg
         yaw_ok = yaw_ok and not extended
         roll_ok = seen_ok and abs(roll) <= MAX_ROLL_DEG and not extended
-        position_ok = (seen_ok and max(abs(yaw), abs(pitch), abs(roll)) <= MAX_POSITION_ANGLE_DEG)
+        position_ok = (seen_ok and max(turned, abs(pitch), abs(roll)) <= MAX_POSITION_ANGLE_DEG)
         in_range = seen_ok and -self.max_reliable_pitch_deg <= pitch <= self.max_reliable_pitch_deg
         fit_score = 1.0 - rms_rel / (2 * self.max_rms_px_per_100px)
         conf = det_conf * min(max(float(fit_score), 0.0), 1.0)
