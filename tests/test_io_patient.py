@@ -122,6 +122,22 @@ def test_the_patient_is_found_again_after_a_walker_hid_behind_it():
     assert out[-1].index == 0 and all(c.index == 0 for c in out[-4:])
 
 
+def test_the_patient_found_back_at_the_front_after_a_profile_whose_mesh_grew_is_still_the_patient():
+    """Face mesh's size of one face changes at the edge of its range (rendered accuracy scene
+    500): 0.88x before it loses the face at profile, then up to 1.6x on a mesh found again
+    at profile; the face back at the front, its own size again, is the patient."""
+    out_turn = [face(HOME[0] + 0.05 * k * SIZE, HOME[1], SIZE * (1.0 - 0.012 * k)) for k in range(10)]
+    profile = [face(HOME[0] + 0.4 * SIZE, HOME[1] + 0.1 * SIZE, SIZE * (1.2 + 0.04 * k)) for k in range(10)]
+    back = [face(HOME[0] + 0.3 * SIZE - 0.03 * k * SIZE, HOME[1], SIZE) for k in range(10)]
+    frames = [[patient()]] * 5 + [[f] for f in out_turn] + [[]] * 3 + [[f] for f in profile] + [[]] + [[f] for f in back]
+    tracker, out = run(frames)
+    assert max(size for _, size in profile) > 1.5 * back[0][1]  # outside a gate of the last size alone
+    assert all(c.index == 0 and c.people == 1 for c in out[-len(back):])
+    # somebody else of another size, arriving while the patient is away, is still not taken
+    tracker.update([], (W, H))
+    assert tracker.update([face(HOME[0], HOME[1], 0.5 * SIZE)], (W, H)).index is None
+
+
 def test_a_picture_in_the_patients_place_holds_counting_only_until_it_is_known():
     """A poster face as big as the patient's, right beside its head: in the patient's gate."""
     poster = face(HOME[0] + 0.9 * SIZE, HOME[1] - 0.5 * SIZE, 0.7 * SIZE)

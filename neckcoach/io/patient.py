@@ -38,6 +38,7 @@ Pure numpy on (centre, size) pairs; no MediaPipe here.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,14 @@ PATIENT_MAX_SIZE_RATIO = 1.5
 """And at about the same distance: size within a factor 1.5 (a seated patient
 leaning in or back by ~0.2 m at 0.45-1 m). A person beside is further off
 than the shift limit, one behind is smaller, one leaning in close is bigger."""
+PATIENT_SIZE_MEMORY_FRAMES = 90
+"""... at about a size its face had in the last 90 frames (3-6 s at 15-30 fps): face
+mesh's size of one face changes with the pose at the edge of its range, not only with
+distance. On rendered accuracy scene 500 (0.76 m, camera below the eyes) it shrank from
+55 to 49 px before losing the face at profile, and the mesh found again at profile (on a
+wrong half-face) grew to 88; the face back at the front, 58 px, was then outside the
+1.5x gate of 88, taken for somebody else, and the patient was not found for 2.6 s while
+facing the camera. The gate's size test takes the range of sizes seen meanwhile."""
 SECOND_FACE_NEAR_SIZES = 0.25
 SECOND_FACE_APART_SIZES = 0.5
 """Two faces where the patient could be, in one frame: one within 0.25 face sizes
@@ -381,6 +390,7 @@ class PatientTracker:
         """Forget everyone: the next patient is chosen afresh (`first_choice`)."""
         self.patient_centre: np.ndarray | None = None
         self.patient_size: float | None = None
+        self._patient_sizes: deque[float] = deque(maxlen=PATIENT_SIZE_MEMORY_FRAMES)
         self.patient_found = False
         self.patient_seen = False  # its likeliest face was there last frame (taken or not)
         self.others: list[_Track] = []
@@ -420,7 +430,7 @@ class PatientTracker:
         pictures = self._picture_faces(geometry)
         live = [i for i in range(len(geometry)) if i not in pictures and i not in twice]
         assigned = self._assign(geometry, live)
-        gate = [i for i in live if _in_gate(*geometry[i], self.patient_centre, self.patient_size)]
+        gate = [i for i in live if self._in_patient_gate(*geometry[i])]
         candidate = next((i for i, j in assigned.items() if j < 0), None)
         # Another face where the patient could be: identities may swap, so take neither.
         ambiguous = candidate is not None and len(gate) > 1
@@ -538,6 +548,15 @@ class PatientTracker:
 
     def _set_patient(self, centre, size: float) -> None:
         self.patient_centre, self.patient_size, self.patient_found = np.asarray(centre, float), float(size), True
+        self._patient_sizes.append(float(size))
+
+    def _in_patient_gate(self, centre, size: float) -> bool:
+        """`_in_gate` of where the patient was last taken, its size within
+        `PATIENT_MAX_SIZE_RATIO` of a size its face had in the last
+        `PATIENT_SIZE_MEMORY_FRAMES` frames."""
+        sizes = self._patient_sizes
+        return (size > 0 and _distance(centre, self.patient_centre) <= PATIENT_MAX_SHIFT_SIZES * self.patient_size
+                and min(sizes) / PATIENT_MAX_SIZE_RATIO <= size <= max(sizes) * PATIENT_MAX_SIZE_RATIO)
 
     def _picture_faces(self, geometry) -> dict[int, _Track]:
         """Faces sitting where a known picture hangs (within its own noise), with their picture."""
@@ -567,7 +586,7 @@ class PatientTracker:
             for i in live:
                 c, s = geometry[i]
                 for j, centre, size in refs:
-                    if _in_gate(c, s, centre, size):
+                    if self._in_patient_gate(c, s) if j < 0 else _in_gate(c, s, centre, size):
                         out.append((_distance(c, centre) / size, i, j))
             return sorted(out)
 
