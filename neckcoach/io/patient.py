@@ -9,7 +9,8 @@ detector cannot fake:
 
 - where and how big: the patient is where it was last seen, at about the
   same distance (size); between frames a seated head moves far less than
-  that (PATIENT_MAX_SHIFT_SIZES, PATIENT_MAX_SIZE_RATIO);
+  that (PATIENT_MAX_SHIFT_SIZES, PATIENT_MAX_SIZE_RATIO), at a size its face had
+  lately (face mesh's size changes at profile, PATIENT_SIZE_MEMORY_FRAMES);
 - who was there together: a face seen in the same frame as the patient is
   somebody (or something) else, and never becomes the patient later;
 - stillness: a picture does not move while the patient turns and bends; a
@@ -56,7 +57,7 @@ PATIENT_MAX_SIZE_RATIO = 1.5
 leaning in or back by ~0.2 m at 0.45-1 m). A person beside is further off
 than the shift limit, one behind is smaller, one leaning in close is bigger."""
 PATIENT_SIZE_MEMORY_FRAMES = 90
-"""... at about a size its face had in the last 90 frames (3-6 s at 15-30 fps): face
+"""... at about a size its face had in the last 90 frames it was found in (3-6 s at 15-30 fps): face
 mesh's size of one face changes with the pose at the edge of its range, not only with
 distance. On rendered accuracy scene 500 (0.76 m, camera below the eyes) it shrank from
 55 to 49 px before losing the face at profile, and the mesh found again at profile (on a
@@ -553,7 +554,7 @@ class PatientTracker:
     def _in_patient_gate(self, centre, size: float) -> bool:
         """`_in_gate` of where the patient was last taken, its size within
         `PATIENT_MAX_SIZE_RATIO` of a size its face had in the last
-        `PATIENT_SIZE_MEMORY_FRAMES` frames."""
+        `PATIENT_SIZE_MEMORY_FRAMES` frames it was found in."""
         sizes = self._patient_sizes
         return (size > 0 and _distance(centre, self.patient_centre) <= PATIENT_MAX_SHIFT_SIZES * self.patient_size
                 and min(sizes) / PATIENT_MAX_SIZE_RATIO <= size <= max(sizes) * PATIENT_MAX_SIZE_RATIO)
@@ -606,7 +607,7 @@ class PatientTracker:
 __all__ = ["CONTENDER_REST_FRAMES", "CONTENDER_STILL_STEP_SIZES", "DUPLICATE_MAX_SHIFT_SIZES",
            "DUPLICATE_MAX_SIZE_RATIO", "FIRST_CHOICE_CENTRE_FRAC", "FIRST_CHOICE_CENTRE_MARGIN_FRAC",
            "FIRST_CHOICE_MIN_SIZE_RATIO",
-           "PATIENT_MAX_SHIFT_SIZES", "PATIENT_MAX_SIZE_RATIO", "PATIENT_STILL_SIZES", "PERSON_MIN_SIZE_RATIO",
+           "PATIENT_MAX_SHIFT_SIZES", "PATIENT_MAX_SIZE_RATIO", "PATIENT_SIZE_MEMORY_FRAMES", "PATIENT_STILL_SIZES", "PERSON_MIN_SIZE_RATIO",
            "PICTURE_MAX_DRIFT", "PICTURE_PATIENT_MOVED_SIZES", "PatientChoice", "PatientTracker",
            "SECOND_FACE_APART_SIZES", "SECOND_FACE_NEAR_SIZES", "SHOWN_BACK_SIZES",
            "choose_patient", "duplicates", "face_size_px", "first_choice", "fresh_copies"]
