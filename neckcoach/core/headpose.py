@@ -55,6 +55,26 @@ MAX_UNSTEADY_DEG = 1.5
 STEADY_MIN_SAMPLES = 5
 
 
+def path_residual_deg(samples) -> float | None:
+    """RMS distance of (t, deg) readings from the constant-acceleration path that fits them
+    best: how far they stray from how a head moves (see `MAX_UNSTEADY_DEG`); None for fewer
+    than `STEADY_MIN_SAMPLES`."""
+    if len(samples) < STEADY_MIN_SAMPLES:
+        return None
+    t = np.array([a for a, _ in samples])
+    y = np.array([b for _, b in samples])
+    t = t - t[-1]
+    residual = y - np.polyval(np.polyfit(t, y, 2), t)
+    return math.sqrt(float(residual @ residual) / (len(t) - 3))
+
+
+def keep_recent(samples: deque, t_s: float, span_s: float) -> None:
+    """Drop (t, value) samples older than `span_s` before `t_s`, keeping at least
+    `STEADY_MIN_SAMPLES` (at a low frame rate the window grows rather than thins)."""
+    while len(samples) > STEADY_MIN_SAMPLES and samples[1][0] <= t_s - span_s:
+        samples.popleft()
+
+
 class YawGate:
     """Hysteresis on large yaw: why a single-frame threshold is not enough.
 
@@ -111,24 +131,11 @@ class YawGate:
                     self._below_since = t_s
                     self._since_below.clear()
                 self._since_below.append((t_s, yaw_deg if reading_deg is None else reading_deg))
-                while (len(self._since_below) > STEADY_MIN_SAMPLES
-                       and self._since_below[1][0] <= t_s - self.hold_s):
-                    self._since_below.popleft()
-                if t_s - self._below_since >= self.hold_s and self._steady():
+                keep_recent(self._since_below, t_s, self.hold_s)
+                stray = path_residual_deg(self._since_below)
+                if t_s - self._below_since >= self.hold_s and stray is not None and stray <= self.max_unsteady_deg:
                     self.edge = False
         return not self.edge
-
-    def _steady(self) -> bool:
-        """Whether the readings since the estimate came back inside move as a head does: within
-        `max_unsteady_deg` (RMS) of a constant acceleration over the hold."""
-        if len(self._since_below) < STEADY_MIN_SAMPLES:
-            return False
-        t = np.array([a for a, _ in self._since_below])
-        y = np.array([b for _, b in self._since_below])
-        t = t - t[-1]
-        fit = np.polyfit(t, y, 2)
-        residual = y - np.polyval(fit, t)
-        return math.sqrt(float(residual @ residual) / (len(t) - 3)) <= self.max_unsteady_deg
 
 
 # Per-measure trust, from the accuracy sweeps (benchmarks/README.md, tuning seed
@@ -173,6 +180,14 @@ MAX_FLEXION_DEG = 20.0
 # population seed 400481, 15 fps: 78 deg/s against 82).
 MAX_ROLL_DEG = 40.0
 MAX_POSITION_ANGLE_DEG = 25.0
+# Physiology: the neck bends sideways 35-50 deg each way (normative cervical lateral
+# flexion), and a seated person's lean and a tilted laptop add perhaps 15 deg each:
+# a mesh fit seen rolled further than this in the camera's frame is not the head.
+# Face mesh does give such fits: lost at profile and found again, its points came
+# back rotated, the fit reading 135-177 deg of roll while the reading of the turn
+# followed the head 10-15 deg off (held-out scene 515, camera 42 cm below the eyes:
+# 14 yaw and 38 pitch frames trusted 6-17 deg off, benchmarks/README.md "Stop 36").
+MAX_PLAUSIBLE_ROLL_DEG = 75.0
 # Physics: a head does not turn 30 deg within 0.1 s during an exercise (300
 # deg/s sustained over three frames; a deliberate flick of 15-20 deg in 0.2 s
 # is 75-100 deg/s). A jump like that is the mesh re-locking onto a wrong
@@ -445,6 +460,7 @@ class HeadPoseEstimator:
         self._mesh_inside_since: float | None = None
         self._mesh_continuous = True
         self._mesh_unbroken = True  # found in every frame, without a jump, since last trusted
+        self._mesh_recent: deque[tuple[float, float]] = deque()  # (t, camera-frame yaw), unbroken
         self._last_mesh_yaw: tuple[float, float] | None = None
         self._mesh_suspect = False
         self._home: tuple[float, list[float], float] | None = None
@@ -544,8 +560,12 @@ class HeadPoseEstimator:
         if m_yaw is None or mesh_jumped:
             self._mesh_continuous = False  # lost or jumped: it may come back locked on wrong
             self._mesh_unbroken = False
+            self._mesh_recent.clear()
         elif not self._following or (f_yaw_raw is not None and abs(m_yaw - f_yaw_raw) <= AGREE_DEG):
             self._mesh_continuous = True
+        if m_yaw is not None:
+            self._mesh_recent.append((t_s, m_yaw))
+            keep_recent(self._mesh_recent, t_s, self.gate.hold_s)
         mesh_settled = (self._mesh_continuous and self._mesh_inside_since is not None
                         and t_s - self._mesh_inside_since >= MESH_SETTLED_S)
         f_yaw = f_yaw_raw
@@ -616,6 +636,12 @@ class HeadPoseEstimator:
         moved = math.dist(pivot, home_pivot)
         allowed = HOME_POSITION_MM + HOME_DRIFT_MM_S * max(t_s - home_t, 0.0)
         return abs(yaw - home_yaw) <= SUSPECT_CLEAR_YAW_DEG and (moved_ok or moved <= allowed)
+
+    def _mesh_steady(self) -> bool:
+        """Whether the mesh's last readings move as a head does (`MAX_UNSTEADY_DEG`): a mesh
+        collapsing during a held turn reads near the front but strays from frame to frame."""
+        stray = path_residual_deg(self._mesh_recent)
+        return stray is not None and stray <= self.gate.max_unsteady_deg
 
     def _update_home(self, trusted: bool, yaw: float, pivot: list[float], t_s: float) -> None:
         """Home: the trusted mesh's yaw and pivot while the head is near where it rests, followed
@@ -688,7 +714,8 @@ class HeadPoseEstimator:
             rms = math.sqrt(2.0 * float(np.sum(residual * residual)) / float(weights.sum()))
         width = obs.width_px
         rms_rel = rms / max(width, 1.0) * 100.0
-        return rot, t, width, rms_rel <= self.max_rms_px_per_100px, rms_rel, obs.confidence
+        upright = abs(angles_from_rotation(rot)[2]) <= MAX_PLAUSIBLE_ROLL_DEG
+        return rot, t, width, rms_rel <= self.max_rms_px_per_100px and upright, rms_rel, obs.confidence
 
     def _followed_pose(self, followed, yaw: float, t_s: float, picture: dict,
                        conflict: bool = False) -> HeadPose:
@@ -787,7 +814,8 @@ class HeadPoseEstimator:
         if was_edge and not self.gate.edge and not self._at_home(yaw, pivot, t_s,
                                                                   moved_ok=self._mesh_unbroken):
             self.gate.edge = True  # back inside the gate, but not seen back home: not yet
-        if self._mesh_suspect and self._at_home(yaw, pivot, t_s, moved_ok=self._mesh_unbroken):
+        if (self._mesh_suspect and self._at_home(yaw, pivot, t_s, moved_ok=self._mesh_unbroken)
+                and self._mesh_steady()):
             self._mesh_suspect = False
         seen_ok = not self.gate.edge and fit_ok and not self._mesh_suspect
         self._mesh_unbroken = self._mesh_unbroken or seen_ok
