@@ -103,7 +103,8 @@ def test_the_yaw_gate_opens_for_a_head_coming_back_as_heads_move(fps, tremor_deg
     rate (the steadiness test does not hold it back)."""
     rng = np.random.default_rng(int(fps))
     t = np.arange(0.0, 3.0, 1.0 / fps)
-    yaw = _min_jerk_back(t, 55.0, 0.5, 1.0) + tremor_deg * np.sin(2 * np.pi * 6.0 * t) + rng.normal(0, noise_deg, t.size)
+    tremor = tremor_deg * np.sin(2 * np.pi * 6.0 * t)
+    yaw = _min_jerk_back(t, 55.0, 0.5, 1.0) + tremor + rng.normal(0, noise_deg, t.size)
     gate = YawGate(enter_deg=50, exit_deg=40, hold_s=0.4)
     opened = [ti for ti, y in zip(t, yaw) if gate.update(True, y, ti)]
     inside = next(ti for ti, y in zip(t, yaw) if ti > 0.5 and abs(y) < 40)

@@ -86,7 +86,7 @@ class YawGate:
     and has moved over that time as a head moves (`max_unsteady_deg`): a mesh
     collapsing slowly, found in every frame, can come back inside the gate
     reading a head 55 deg round as 0-15 deg, but it jumps about by 4-10 deg
-    from frame to frame as it does (held-out scene 508, benchmarks/README.md).
+    from frame to frame as it does (scene 508, benchmarks/README.md "Stop 36").
     """
 
     def __init__(self, enter_deg: float = 50.0, exit_deg: float = 40.0,
@@ -133,7 +133,8 @@ class YawGate:
                 self._since_below.append((t_s, yaw_deg if reading_deg is None else reading_deg))
                 keep_recent(self._since_below, t_s, self.hold_s)
                 stray = path_residual_deg(self._since_below)
-                if t_s - self._below_since >= self.hold_s and stray is not None and stray <= self.max_unsteady_deg:
+                steady = stray is not None and stray <= self.max_unsteady_deg
+                if t_s - self._below_since >= self.hold_s and steady:
                     self.edge = False
         return not self.edge
 
