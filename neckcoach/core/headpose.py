@@ -68,6 +68,13 @@ def path_residual_deg(samples) -> float | None:
     return math.sqrt(float(residual @ residual) / (len(t) - 3))
 
 
+def moves_as_a_head(samples, max_unsteady_deg: float) -> bool:
+    """Whether (t, deg) readings, enough to judge, stray no more than `max_unsteady_deg` from a
+    head's path (`path_residual_deg`)."""
+    stray = path_residual_deg(samples)
+    return stray is not None and stray <= max_unsteady_deg
+
+
 def keep_recent(samples: deque, t_s: float, span_s: float) -> None:
     """Drop (t, value) samples older than `span_s` before `t_s`, keeping at least
     `STEADY_MIN_SAMPLES` (at a low frame rate the window grows rather than thins)."""
@@ -132,9 +139,8 @@ class YawGate:
                     self._since_below.clear()
                 self._since_below.append((t_s, yaw_deg if reading_deg is None else reading_deg))
                 keep_recent(self._since_below, t_s, self.hold_s)
-                stray = path_residual_deg(self._since_below)
-                steady = stray is not None and stray <= self.max_unsteady_deg
-                if t_s - self._below_since >= self.hold_s and steady:
+                if (t_s - self._below_since >= self.hold_s
+                        and moves_as_a_head(self._since_below, self.max_unsteady_deg)):
                     self.edge = False
         return not self.edge
 
@@ -641,8 +647,7 @@ class HeadPoseEstimator:
     def _mesh_steady(self) -> bool:
         """Whether the mesh's last readings move as a head does (`MAX_UNSTEADY_DEG`): a mesh
         collapsing during a held turn reads near the front but strays from frame to frame."""
-        stray = path_residual_deg(self._mesh_recent)
-        return stray is not None and stray <= self.gate.max_unsteady_deg
+        return moves_as_a_head(self._mesh_recent, self.gate.max_unsteady_deg)
 
     def _update_home(self, trusted: bool, yaw: float, pivot: list[float], t_s: float) -> None:
         """Home: the trusted mesh's yaw and pivot while the head is near where it rests, followed
