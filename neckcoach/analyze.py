@@ -78,7 +78,7 @@ def read_video(path: str | Path):
 
 
 def poses_from_frames(frames, *, hfov_deg: float = 60.0, use_pose: bool = False,
-                      detector=None, method: str = "weak") -> list[HeadPose]:
+                      detector=None, method: str = "mixed") -> list[HeadPose]:
     if detector is None:
         from neckcoach.io.detector import FaceDetector
 

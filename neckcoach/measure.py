@@ -30,7 +30,7 @@ class Measurement:
     """Stateful per-frame measurement; time comes in as `t_s`, never from a clock."""
 
     def __init__(self, *, hfov_deg: float = 60.0, neutral_s: float = 2.5, use_pose: bool = False,
-                 method: str = "weak", detector=None, auto_calibrate: bool = True,
+                 method: str = "mixed", detector=None, auto_calibrate: bool = True,
                  hold_calibration: bool = False) -> None:
         if detector is None:
             from neckcoach.io.detector import FaceDetector

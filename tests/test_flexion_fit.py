@@ -52,7 +52,10 @@ def _observation(pts: np.ndarray) -> FaceObservation:
 
 
 def _estimated(yaw: float, pitch: float, roll: float, slide: bool = True) -> tuple[float, float, float]:
-    est = HeadPoseEstimator()
+    """The weak fit's reading: these landmarks are its own model of the face (seen along the
+    viewing ray, no perspective within the face), the outline weighting is its own, and the
+    default "mixed" fit takes its pitch and roll from it."""
+    est = HeadPoseEstimator(method="weak")
     pose = est.update(_observation(_model_landmarks(yaw, pitch, roll, slide)), 0.0,
                       image_size_px=(CAM.width, CAM.height))
     return pose.yaw_deg, pose.pitch_deg, pose.roll_deg

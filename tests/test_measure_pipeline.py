@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from neckcoach.core import face_model
-from neckcoach.core.geometry import Camera, angles_from_rotation, rotation_from_angles, rotation_to
+from neckcoach.core.geometry import Camera, angles_from_rotation, rotation_from_angles
 from neckcoach.io.detector import FaceObservation
 from neckcoach.measure import Measurement
+from tests.face_synth import perspective_landmarks
 
 CAM = Camera(640, 480, 60.0)
 
@@ -16,9 +17,7 @@ CAM = Camera(640, 480, 60.0)
 def _landmarks(yaw, pitch, roll, depth_mm=600.0):
     """MediaPipe-like landmarks (x, y px; z px) of the face model at known angles."""
     t_mm = np.array([20.0, -10.0, depth_mm])
-    apparent = rotation_to(np.array([0.0, 0.0, 1.0]), t_mm).T @ rotation_from_angles(yaw, pitch, roll)
-    pts = (CAM.focal_px / depth_mm) * face_model.MODEL_POINTS_MM @ apparent.T
-    pts[:, :2] += CAM.project(t_mm)
+    pts = perspective_landmarks(face_model.MODEL_POINTS_MM, rotation_from_angles(yaw, pitch, roll), t_mm, CAM)
     lm = np.zeros((478, 3))
     lm[:, :2] = pts[:, :2].mean(0)
     lm[face_model.MODEL_INDICES] = pts
@@ -72,7 +71,9 @@ def test_calibrates_then_reports_relative_angles_and_retraction():
     assert tuck.retraction_mm == pytest.approx(20.0, abs=1.0) and tuck.retraction_reliable
     turned = out[int(5.9 * 30)]
     assert turned.yaw_deg == pytest.approx(30.0, abs=0.5)
-    assert abs(turned.pitch_deg) < 0.5 and abs(turned.roll_deg) < 0.5
+    # Pitch and roll are the weak fit's, which leaves out the perspective within the face:
+    # from this neutral (5 deg of turn, 8 of extension) a 30 deg turn reads 1.1-1.3 deg of each.
+    assert abs(turned.pitch_deg) < 1.5 and abs(turned.roll_deg) < 1.5
     # A 30 deg step within one frame is no head movement (a source switch or a re-lock):
     # the speeds restart instead of showing ~900 deg/s, and since either reading may be
     # the wrong one, the yaw is not trusted until the head is seen back home.

@@ -19,6 +19,7 @@ from neckcoach.core.headpose import (CONFIRM_WINDOW_S, MAX_TRACKED_YAW_DEG, MESH
 from neckcoach.io.detector import FaceObservation
 from neckcoach.io.headtrack import TrackedPoints
 from neckcoach.measure import pose_of_frame
+from tests.face_synth import perspective_landmarks
 
 CAM = Camera(640, 480, 60.0)
 DEPTH_MM = 600.0
@@ -42,11 +43,8 @@ FACE = _face_points()
 def _landmarks(yaw: float, depth_mm: float = DEPTH_MM, pitch: float = 0.0, roll: float = 0.0) -> np.ndarray:
     """MediaPipe-like landmarks (x, y px; z px in x scale) of FACE turned by `yaw` (and `pitch`,
     `roll`), `depth_mm` away."""
-    centre = np.array([0.0, 0.0, depth_mm])
-    apparent = rotation_to(np.array([0.0, 0.0, 1.0]), centre).T @ rotation_from_angles(yaw, pitch, roll)
-    pts = (CAM.focal_px / depth_mm) * FACE @ apparent.T
-    pts[:, :2] += CAM.project(centre)
-    return pts
+    return perspective_landmarks(FACE, rotation_from_angles(yaw, pitch, roll),
+                                 np.array([0.0, 0.0, depth_mm]), CAM)
 
 
 class FollowingDetector:
@@ -156,9 +154,7 @@ class OffCentreDetector(FollowingDetector):
         return self.ray.T @ rotation_from_angles(yaw, 0.0, 0.0)
 
     def _project(self, apparent: np.ndarray) -> np.ndarray:
-        pts = (CAM.focal_px / DEPTH_MM) * FACE @ apparent.T
-        pts[:, :2] += CAM.project(self.centre)
-        return pts
+        return perspective_landmarks(FACE, self.ray @ apparent, self.centre, CAM)
 
     def update(self, frame):
         seen_yaw = angles_from_rotation(self._seen(self.yaw))[0]

@@ -10,11 +10,9 @@ from statistics import median_low
 from neckcoach.core.compat import SLOTS
 from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
 from neckcoach.core.jitter import JitterEstimate, speed_noise
+from neckcoach.core.motion_limits import impossible_step
 from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, measure_reliable, noise_fields
 
-# A step of 30 deg faster than 300 deg/s is no head movement (see core/headpose.py).
-JUMP_MIN_DEG = 30.0
-MAX_PLAUSIBLE_SPEED_DEG_S = 300.0
 # A trusted value is expected within 5 deg (5 mm) of the truth (issue #14's definition); one whose
 # smoothed value jitters by more than a third of that (3 sigma past 5) is not, whatever else says so.
 TRUSTED_ERROR = 5.0
@@ -211,7 +209,7 @@ class KinematicsFilter:
         if last is None or not 0 < rel.t_s - last[0] <= self.max_gap_s:
             return False
         moved = max(abs(rel.yaw_deg - last[1]), abs(rel.pitch_deg - last[2]), abs(rel.roll_deg - last[3]))
-        return moved >= JUMP_MIN_DEG and moved / (rel.t_s - last[0]) > MAX_PLAUSIBLE_SPEED_DEG_S
+        return impossible_step(moved, rel.t_s - last[0])
 
     def _jumped(self, t_s: float) -> bool:
         return self._last_t is not None and (t_s - self._last_t > self.max_gap_s or t_s < self._last_t)
