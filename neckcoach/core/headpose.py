@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 METHODS = ("mixed", "pnp", "weak")
 # Levenberg-Marquardt steps of the full-perspective fit that gives the "mixed" fit its
-# turn: started from the weak fit, a frame's fit moves a few degrees at most, and four
-# steps agreed with ten within 0.05 deg on the tuning sweeps (benchmarks/README.md).
+# turn: started from the weak fit it has a few degrees to go, and four steps agreed with
+# ten within 0.005 deg (2,404 frames of six tuning clips).
 TURN_FIT_ITERATIONS = 4
 # Upper-neck pivot relative to the model origin (face edge at ear level), mm:
 # roughly 7 cm below and 3 cm behind it (C1/C2 sits below and behind the tragus).
@@ -748,11 +748,11 @@ class HeadPoseEstimator:
         Why: the weak fit leans on MediaPipe's depth of each landmark, a learned guess,
         and treats the face as flat to the camera, though the near half of a turned
         face is centimetres nearer and looks larger; a turn is what the landmarks'
-        image positions show most directly. On the tuning sweeps seen from a camera
-        below the eyes the weak fit read 15-40 deg turns to one side 3-7.5 deg long,
-        trusted, where the perspective fit read them within 1-4.5 (benchmarks/README.md,
-        "Stop 37"). Pitch and roll stay the weak fit's: from the image positions alone
-        flexion is under-read (40 deg read 28).
+        image positions show most directly. From cameras 9-15 cm below the eyes and 5-7
+        cm aside (rendered scenes 514, 516, 520) the weak fit read 15-40 deg turns to one
+        side 2.9-7.5 deg long (mean per 10 deg band), trusted, the perspective fit 1.2-4.4
+        (benchmarks/README.md, "Stop 37"). Pitch and roll stay the weak fit's: from the
+        image positions alone flexion is under-read (40 deg read 28).
         """
         turn, _, _ = solve_pnp(face_model.MODEL_POINTS_MM, pts[:, :2], cam, rot, t,
                                iterations=TURN_FIT_ITERATIONS, weights=weights)
