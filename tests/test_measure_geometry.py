@@ -6,6 +6,7 @@ import pytest
 from neckcoach.core import face_model
 from neckcoach.core.geometry import (Camera, angles_from_rotation, rot_x, rot_y, rot_z,
                                      rotation_from_angles, solve_pnp, umeyama, weak_perspective_pose)
+from neckcoach.core.motion_limits import impossible_step
 from tests.face_synth import perspective_landmarks
 
 ANGLES = [(0, 0, 0), (30, -10, 5), (-75, 10, -20), (80, 30, 25), (45, -35, -30)]
@@ -106,6 +107,4 @@ def test_off_axis_face_is_corrected_for_viewing_ray():
     (31.0, 1 / 15, True),
     (60.0, 0.2, False), (75.0, 0.2, True)])
 def test_a_step_is_impossible_past_a_heads_speed_plus_the_meshs_noise(moved_deg, dt_s, impossible):
-    from neckcoach.core.motion_limits import impossible_step
-
     assert impossible_step(moved_deg, dt_s) is impossible

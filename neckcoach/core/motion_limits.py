@@ -12,7 +12,7 @@ from __future__ import annotations
 
 MAX_PLAUSIBLE_SPEED_DEG_S = 300.0
 # Face mesh's largest frame-to-frame step on the real talking-head clips (tests/data/clips,
-# 2,700 pairs of frames at 24-30 fps, people talking and turning up to ~25 deg, a hand over
+# 2,713 pairs of frames at 24-30 fps, people talking and turning up to ~25 deg, a hand over
 # the face in one) was 9.3 deg; 10 deg covers it. At 30 fps a step is then impossible from
 # 20 deg (a mesh collapsing from 56 to 28 deg between two frames of a held turn, rendered
 # accuracy scene 503, was taken for a movement under the earlier fixed 30), at 15 fps from 30.
