@@ -145,10 +145,10 @@ def test_nobody_for_3_s_then_a_face_calibration_starts_only_after_the_check(tmp_
     cant_see = said_at(voice, CHECK_MESSAGES[ev.FACE_LOST])
     assert len(cant_see) == 1 and 0.45 <= cant_see[0] <= 0.55  # once per 6 s re-announce period
     sit_tall = said_at(voice, CALIBRATION_INSTRUCTION)
-    assert len(sit_tall) == 1 and 3.95 <= sit_tall[0] <= 4.05
+    assert len(sit_tall) == 1 and 3.75 <= sit_tall[0] <= 3.85  # four frames in five of the last second good
     assert capture_started and capture_started[0] > sit_tall[0]  # no neutral taken before the check
     assert m.neutral is not None and m.last_calibration.ok
-    assert 6.5 <= loop.coach.session.to_dict()["exercises"][0]["start_t_s"] <= 6.7
+    assert 6.3 <= loop.coach.session.to_dict()["exercises"][0]["start_t_s"] <= 6.5
     saved = json.loads((tmp_path / "s" / "session.json").read_text())
     assert [e["kind"] for e in saved["camera_check"]] == [ev.FACE_LOST, "ready"]
     assert saved["calibration"]["accepted"] is True
@@ -178,7 +178,8 @@ def test_a_bad_picture_before_calibration_is_named_and_holds_the_capture(kind, c
     else:
         assert said_at(voice, CHECK_MESSAGES[kind])
     assert during == [(None, None, False)]
-    assert said_at(voice, CALIBRATION_INSTRUCTION) == [pytest.approx(3.5, abs=0.05)]
+    # ready once four frames in five of the last second were good
+    assert said_at(voice, CALIBRATION_INSTRUCTION) == [pytest.approx(3.3, abs=0.05)]
     assert m.neutral is not None
 
 
@@ -215,10 +216,10 @@ def test_recalibration_goes_through_the_check_again():
     assert said_at(voice, "Recalibrating.") == [pytest.approx(8.0, abs=0.05)]
     sit_tall = said_at(voice, CALIBRATION_INSTRUCTION)
     assert len(sit_tall) == 3  # first calibration, after `c`, and after the face came back
-    assert 8.95 <= sit_tall[1] <= 9.1 and 12.95 <= sit_tall[2] <= 13.1
+    assert 8.95 <= sit_tall[1] <= 9.1 and 12.75 <= sit_tall[2] <= 12.9
     cant_see = said_at(voice, CHECK_MESSAGES[ev.FACE_LOST])  # the capture was held while nobody was there
     assert len(cant_see) == 1 and 10.4 <= cant_see[0] <= 10.6
-    assert 15.5 <= new_at <= 15.7 and not loop.coach.user_paused
+    assert 15.3 <= new_at <= 15.5 and not loop.coach.user_paused
 
 
 def _with(frames, hook):
@@ -311,7 +312,7 @@ def test_real_clip_darkened_and_blown_out_before_and_during_the_session(tmp_path
                        recorder=recorder)
     result = loop.run(frames())
     assert said_at(voice, CHECK_MESSAGES[ev.POOR_LIGHT])  # too dark before calibration: said, not calibrated
-    assert said_at(voice, CALIBRATION_INSTRUCTION)[0] >= 2.5
+    assert said_at(voice, CALIBRATION_INSTRUCTION)[0] >= 2.3
     assert loop.measurement.neutral is not None
     saved = json.loads((tmp_path / "s" / "session.json").read_text())
     assert [p["reason"] for p in saved["pauses"]] == [ev.POOR_LIGHT, ev.TOO_BRIGHT]

@@ -155,8 +155,8 @@ def test_nobody_for_3_s_then_a_face_is_said_once_and_ready_a_second_later():
     assert len(said) == 1 and said[0][1] == ev.FACE_LOST and 0.45 <= said[0][0] <= 0.6
     status = dict(statuses)[said[0][0]]
     assert status.message == "I can't see you. Please sit in front of the screen." and not status.ready
-    assert 3.95 <= first_ready(statuses) <= 4.1
-    assert all(not s.ready for t, s in statuses if t < 3.95)
+    assert 3.75 <= first_ready(statuses) <= 3.9  # four frames in five of the last second good
+    assert all(not s.ready for t, s in statuses if t < 3.75)
     assert all(s.ready and s.message == "" for t, s in statuses if t >= 4.1)
 
 
@@ -220,7 +220,7 @@ def test_each_problem_holds_the_check_with_its_instruction(kind, changes, messag
     assert announced(statuses)[0][1] == kind
     bad = [s for t, s in statuses if 1.0 <= t < 4.0]
     assert all(not s.ready and s.problem == kind and s.message == message for s in bad)
-    assert 4.95 <= first_ready(statuses) <= 5.1
+    assert 4.75 <= first_ready(statuses) <= 4.9
 
 
 def test_dropped_frames_keep_a_ready_check_but_a_lasting_problem_does_not():
@@ -236,7 +236,7 @@ def test_dropped_frames_keep_a_ready_check_but_a_lasting_problem_does_not():
     lost = next(t for t, s in statuses if t > 6.0 and not s.ready)
     assert 6.4 <= lost <= 6.6
     assert announced(statuses) == [(pytest.approx(lost), ev.TOO_BRIGHT)]
-    assert 8.95 <= next(t for t, s in statuses if t > 8.0 and s.ready) <= 9.1
+    assert 8.75 <= next(t for t, s in statuses if t > 8.0 and s.ready) <= 8.9
 
 
 def test_a_face_found_only_every_other_frame_is_a_problem():
@@ -249,6 +249,28 @@ def test_a_face_found_only_every_other_frame_is_a_problem():
     statuses = run_check(script, 4.0, seed=5)
     assert first_ready(statuses) is None
     assert [k for _, k in announced(statuses)] == [ev.FACE_LOST]
+
+
+@pytest.mark.parametrize("every,ready", [(7, True), (10, True), (3, False), (2, False)])
+def test_a_limit_crossed_now_and_then_is_noise_more_often_is_said(every, ready):
+    """A face at the distance limit, measured too far in one frame of `every` (the width's jitter
+    around the limit): rarer than one in five, the check gets ready; more often, it says so and
+    how far to come. Never neither: a check that is not ready names its problem."""
+    count = {}
+
+    def script(t):
+        count["n"] = count.get("n", 0) + 1
+        return {"face_width_px": 79.0} if count["n"] % every == 0 else {"face_width_px": 81.0}
+
+    statuses = run_check(script, 8.0, seed=7)
+    if ready:
+        assert 0.95 <= first_ready(statuses) <= 1.1 and announced(statuses) == []
+        assert all(s.ready for t, s in statuses if t >= 1.1)
+    else:
+        assert first_ready(statuses) is None
+        assert [k for _, k in announced(statuses)] == [ev.TOO_FAR, ev.TOO_FAR]
+        assert all(s.problem == ev.TOO_FAR and s.message == "Please come about 15 cm closer."
+                   for t, s in statuses if t >= 0.6)
 
 
 def test_a_new_problem_is_named_but_not_sooner_than_the_minimum_gap():
