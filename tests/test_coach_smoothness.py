@@ -167,6 +167,65 @@ def test_a_flick_inside_a_movement_scores_clearly_worse(fps):
     assert rough["sparc_back"] == pytest.approx(smooth["sparc_back"], abs=0.15)  # the way back was smooth
 
 
+@pytest.mark.parametrize("gap_s", [0.5, 2.0])
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_a_turn_soon_after_one_to_the_other_side_is_scored(gap_s, fps):
+    """Turns to alternate sides a moment apart (the demo's: 2 s): the end of one turn's way back
+    is not the rest before the next, so the next is scored, not withheld as too noisy to measure
+    (regression: the demo's third and fourth turns had no smoothness)."""
+    from neckcoach.core.reps import RepCounter
+
+    try:
+        from tests.test_coach_support import exercise, rep_train, routine, stream, timeline
+    except ImportError:
+        from test_coach_support import exercise, rep_train, routine, stream, timeline
+    ex = exercise(movement="rotation", sides="alternate", target_deg=50.0, tempo_s=7.0, hold_s=3.0, reps=3)
+    t = timeline(2.0 + 3 * (7.0 + gap_s) + 4.0, fps=fps, seed=11)
+    signs = [ex.sign(ex.directions()[i % 2]) for i in range(3)]
+    x, _ = rep_train(t, start_s=2.0, amplitudes=[52.0 * s for s in signs], tempo_s=7.0, hold_s=3.0, gap_s=gap_s)
+    c = RepCounter(ex, routine(ex).ranges)
+    for k in stream(t, yaw=x, noise_deg=0.4, seed=4):
+        c.update(k)
+    reps = [r.to_dict() for r in c.records]
+    assert len(reps) == 3 and all(r["complete"] for r in reps), reps
+    for d in reps:
+        for way in ("out", "back"):
+            assert d[f"sparc_{way}"] == pytest.approx(SPARC_MINIMUM_JERK, abs=0.3), (way, d)
+            assert d[f"velocity_peaks_{way}"] == 1, (way, d)
+
+
+@pytest.mark.parametrize("bound_from_deg,withheld", [(None, (None, None)), (42.0, ("beyond", "beyond"))])
+def test_a_movement_read_past_the_measurable_range_has_no_shape(bound_from_deg, withheld):
+    """Where part of a movement is read as a lower bound, that reading's steps are not the head's:
+    its shape is withheld ("beyond"); the same turn read in full is scored."""
+    from dataclasses import replace
+
+    from neckcoach.core.reps import RepCounter
+
+    try:
+        from tests.test_coach_support import exercise, rep_train, routine, stream, timeline
+    except ImportError:
+        from test_coach_support import exercise, rep_train, routine, stream, timeline
+    ex = exercise(movement="rotation", sides="left", target_deg=50.0, tempo_s=7.0, hold_s=2.0, reps=1)
+    sign = ex.sign(ex.directions()[0])
+    t = timeline(12.0, fps=30.0, seed=12)
+    x, _ = rep_train(t, start_s=2.0, amplitudes=[sign * 52.0], tempo_s=7.0, hold_s=2.0)
+    frames = stream(t, yaw=x, noise_deg=0.4, seed=5)
+    if bound_from_deg is not None:
+        frames = [replace(k, yaw_reliable=False, lower_bound_axes=("yaw",)) if abs(y) > bound_from_deg else k
+                  for k, y in zip(frames, x)]
+    c = RepCounter(ex, routine(ex).ranges)
+    for k in frames:
+        c.update(k)
+    d = c.records[0].to_dict()
+    assert d["complete"] and (d["smoothness_withheld_out"], d["smoothness_withheld_back"]) == withheld, d
+    for way, reason in zip(("out", "back"), withheld):
+        if reason is None:
+            assert d[f"sparc_{way}"] == pytest.approx(SPARC_MINIMUM_JERK, abs=0.3), (way, d)
+        else:
+            assert d[f"sparc_{way}"] is None and d[f"velocity_peaks_{way}"] is None, (way, d)
+
+
 @pytest.mark.parametrize("pace,tolerance", [(0.5, 0.4), (1.0, 0.3), (2.0, 0.3)])
 def test_a_chin_nod_is_scored_or_withheld_never_shown_rough(pace, tolerance):
     """An 8 deg nod peaks at 7.5 deg/s at its tempo, 3.8 at half of it: a few times the landmark

@@ -200,3 +200,23 @@ def test_the_summary_says_a_set_ended_on_its_tries(tmp_path):
     lines = patient_summary(SessionData(tmp_path, session, {}))
     assert lines[0] == ("Head turns: you did 0 of 2 rotations. The set ended after two tries for each repetition "
                         "without reaching the target.")
+
+
+def test_a_movement_past_the_measurable_range_reads_past_range_not_a_number(tmp_path):
+    """A turn's way out read past what the camera measures has no shape (`reps._rep_metrics`): the
+    table says so, and the legend says what it means; a shape too faint to measure stays "–"."""
+    from neckcoach.report.html import _rep_table
+
+    rep = {"side": "left", "complete": True, "peak_deg": 48.5, "peak_abs_deg": 48.5, "peak_lower_bound": True,
+           "sparc_out": None, "sparc_back": -1.41, "ldlj_out": None, "ldlj_back": -4.8,
+           "velocity_peaks_out": None, "velocity_peaks_back": 1, "smoothness_withheld_out": "beyond",
+           "smoothness_withheld_back": None}
+    faint = dict(rep, smoothness_withheld_out="noise")
+    session = {"exercises": [{"id": "rot", "name": "Head turns", "movement": "rotation", "reps": [rep, faint]}],
+               "warnings": [], "pauses": [], "complete": True}
+    cells = re.findall(r"<td>([^<]*)</td>", _rep_table(SessionData(tmp_path, session, {})))
+    assert "past range / -1.41" in cells
+    assert "past range / -4.8" in cells and "past range / 1" in cells
+    assert "– / -1.41" in cells and "– / 1" in cells
+    (tmp_path / "session.json").write_text(json.dumps(session))
+    assert '"past range": part of the movement was beyond what the camera' in build_report(tmp_path).read_text()

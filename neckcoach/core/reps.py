@@ -37,6 +37,9 @@ from neckcoach.core.smoothness import (MIN_SNR, MOVEMENT_SMOOTH_FRACTION, gaussi
 # scored as its one peak by the floor in `_movement`).
 PEAK_PROMINENCE_DEG_S = 2.0
 PEAK_PROMINENCE_MM_S = 1.5
+# Axes whose reading past the measurable range says nothing of a movement's shape (see
+# `_rep_metrics`): the turn, past which face mesh collapses and followed points take over.
+SHAPE_LOST_PAST_RANGE = ("yaw",)
 # Seconds of samples kept before a rep leaves neutral (at least; the counter
 # keeps a whole prescribed tempo, since a patient at half the tempo takes
 # ~2 s to cross the start threshold) and after it is back, so each movement
@@ -121,13 +124,16 @@ class RepRecord:
     _t: list[float] = field(default_factory=list)
     _x: list[float] = field(default_factory=list)
     _speed: list[float] = field(default_factory=list)
+    _bound: list[bool] = field(default_factory=list)
     _sign: int = 1
     _metrics: dict[str, Any] | None = None
 
-    def add(self, t_s: float, value: float, velocity: float) -> None:
+    def add(self, t_s: float, value: float, velocity: float, bound: bool = False) -> None:
+        """One sample; `bound` when the value is only a lower bound (past the measurable range)."""
         self._t.append(float(t_s))
         self._x.append(float(value))
         self._speed.append(float(velocity))
+        self._bound.append(bool(bound))
         self._metrics = None
 
     def finish(self, t_s: float) -> None:
@@ -174,6 +180,7 @@ class RepRecord:
             "ldlj_out": r(out.get("ldlj")), "ldlj_back": r(back.get("ldlj")),
             "velocity_peaks_out": out.get("velocity_peaks"), "velocity_peaks_back": back.get("velocity_peaks"),
             "move_out_s": r(out.get("duration_s")), "move_back_s": r(back.get("duration_s")),
+            "smoothness_withheld_out": out.get("withheld"), "smoothness_withheld_back": back.get("withheld"),
             "warnings": self.warnings,
         }
 
@@ -187,10 +194,20 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
     than MIN_SNR times the noise of that smoothed speed while the head was
     still before the rep, the shape is not measured and the metrics are None
     (with "withheld": "noise"): a chin tuck's depth estimate is noisy enough
-    for that on a dim, grainy picture.
+    for that on a dim, grainy picture. Nor where part of a turn was read past
+    the measurable range ("withheld": "beyond"): there face mesh under-reads
+    more and more, collapses, and the followed points take over, so the
+    reading, a lower bound, steps where the head does not (the demo's virtual
+    patient, exactly minimum-jerk, turning 50 deg: its third turn's way out
+    read two speed peaks, the second where the reading, a lower bound from 39
+    deg on, stalled and then stepped 3.8 deg in a frame). Flexion past its
+    trusted reading is a lower bound for another reason, face mesh reading it
+    short by a steady fraction (30 deg read ~28), which keeps its shape: those
+    samples count (`SHAPE_LOST_PAST_RANGE`).
     """
     t = np.asarray(rec._t, dtype=float)
     v = np.asarray(rec._speed, dtype=float) * rec._sign
+    bound = np.asarray(rec._bound, dtype=float)
     x = np.asarray(rec._x, dtype=float) * rec._sign
     empty = {"sparc": None, "ldlj": None, "velocity_peaks": None, "duration_s": None, "peak_speed": None}
     inside = (t >= rec.start_t_s) & (t <= (rec.end_t_s if rec.end_t_s is not None else np.inf))
@@ -203,6 +220,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
     grid, fs = resample_uniform(t, v)
     tg = t[0] + np.arange(grid.size) / fs
     xs = np.interp(tg, t, x)
+    beyond = np.interp(tg, t, bound) > 0.0
     spans = split_rep(tg, xs)
     if spans is None:
         return m
@@ -229,6 +247,9 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         if j - i < 4:
             continue
         peak_speed = float(np.max(sign * vs[i:j + 1]))
+        if beyond[i:j + 1].any():
+            m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld="beyond")
+            continue
         snr = float(peak_speed / noise) if noise > 0 else float("inf")
         # The shape (SPARC, LDLJ) is taken from a speed smoothed over an eighth of the
         # movement, where landmark noise no longer shapes it; the speed peaks from the
@@ -283,13 +304,20 @@ def _rest_noise(t: np.ndarray, vs: np.ndarray, xs: np.ndarray, peak: float, dura
 
     A minimum-jerk movement covers 10 % of its way in its first 20 %: the
     rest ends that long (plus 0.3 s of smoothing) before the head first
-    passes 10 % of its peak.
+    passes 10 % of its peak, and begins as long after the head last came
+    within 10 % of it from further away, the end of the previous rep's way
+    back (the demo's third and fourth turns, each a turn to the other side
+    2 s after the last: the tail of that return in the "rest" read 7 deg/s of
+    noise, and their smoothness was withheld as unmeasurable).
     """
     start = np.nonzero(xs >= 0.1 * peak)[0]
     if not start.size or t.size < 2:
         return 0.0
     dt = max(t[1] - t[0], 1e-6)
-    rest = vs[: max(0, int(start[0]) - int((0.2 * duration + 0.3) / dt))]
+    lead = int((0.2 * duration + 0.3) / dt)
+    before = np.nonzero(np.abs(xs[: int(start[0])]) >= 0.1 * peak)[0]
+    first = int(before[-1]) + 1 + lead if before.size else 0
+    rest = vs[first: max(0, int(start[0]) - lead)]
     if rest.size < 8:
         return 0.0
     return float(np.std(rest))
@@ -758,7 +786,7 @@ class RepCounter:
         rec = self.current
         assert d is not None and rec is not None
         p = self.exercise.sign(d) * x
-        rec.add(t, x, v)
+        rec.add(t, x, v, bound=lower and self.axis in SHAPE_LOST_PAST_RANGE)
         beyond = lower and p > 0  # at least this far, in the rep's direction
         if p > rec.peak or (beyond and p >= rec.peak):
             rec.peak, rec.peak_signed = p, x
@@ -911,7 +939,8 @@ class RepCounter:
         if self._tail is None or not self.usable(sample):
             return out
         t = float(sample.t_s if t_s is None else t_s)
-        self._tail.add(t, self.relative(sample), float(sample.speed(self.axis)))
+        self._tail.add(t, self.relative(sample), float(sample.speed(self.axis)),
+                       bound=self.axis in SHAPE_LOST_PAST_RANGE and sample.is_lower_bound(self.axis))
         if t - (self._tail.end_t_s or t) >= TAIL_S:
             self._close_tail(t, out)
         return out

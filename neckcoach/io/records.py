@@ -63,7 +63,7 @@ REP_CSV_FIELDS: tuple[str, ...] = (
     "start_t_s", "end_t_s", "peak", "peak_lower_bound", "target", "time_to_target_s", "hold_s",
     "peak_speed_per_s", "mean_speed_per_s", "sparc", "ldlj", "velocity_peaks", "sparc_out", "sparc_back",
     "ldlj_out", "ldlj_back", "velocity_peaks_out", "velocity_peaks_back", "move_out_s", "move_back_s",
-    "warnings",
+    "smoothness_withheld_out", "smoothness_withheld_back", "warnings",
 )
 _METRIC_KEYS = {
     "peak": ("peak_deg", "peak_mm"),
