@@ -81,6 +81,15 @@ class Measurement:
                     self._calibrating = False
                     self.filter.reset()
                     self.seat.reset()
+                elif self.neutral is None and pose.faces >= 2:
+                    # The face followed may not be the patient: with nobody calibrated yet, the
+                    # first face found is followed, and it may be a photo on the wall found before
+                    # the person (rendered population seed 400818: a camera 40 cm below the eyes
+                    # found a poster of a head turned 21 deg first; the patient, found once they
+                    # came closer, was "somebody else", and every capture was refused as "not
+                    # facing the camera" until the session gave up). The choice starts over
+                    # among the faces now in view (`neckcoach.io.patient.first_choice`).
+                    getattr(self.detector, "reset", lambda: None)()
         if self.neutral is None:
             kin = self.filter.update(IDENTITY.relative(pose))
         else:

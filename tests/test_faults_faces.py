@@ -302,3 +302,23 @@ def test_fresh_copies_leave_other_faces_alone():
     assert fresh_copies(faces, geometry, P()) == {0}
     assert fresh_copies(faces, geometry, None) == set()
     assert fresh_copies([BESIDE, P()], geometry[1:], P()) == set()
+
+
+def test_a_picture_found_before_the_patient_is_given_up_when_its_neutral_is_refused(detector_factory):
+    """Rendered population seed 400818: a camera far below the eyes found a poster of a head turned
+    21 deg before the patient, and followed it as the patient; the patient, found once they came
+    closer, was somebody else, and every neutral was refused as "not facing the camera" until the
+    session gave up. A refused neutral with other faces in view starts the choice over: the
+    patient, nearer and in the middle, is then followed and calibrated."""
+    poster = model_landmarks(-21.0, 0.0, 0.0, depth_mm=700.0)
+    poster[:, 0] += 140.0
+    patient = model_landmarks(0.0, 0.0, 0.0)
+    frames = _seq((45, [poster]), (180, [poster, patient]))
+    m = Measurement(detector=detector_factory(frames), neutral_s=1.5)
+    out = [m.update(FRAME, k / 30.0) for k in range(len(frames))]
+    refused = [k for k in out if k.extra.get("calibration") and "not facing the camera" in k.extra["calibration"]]
+    assert refused, "the poster's neutral was not refused: the test does not show the case"
+    assert m.neutral is not None and m.last_calibration.ok
+    assert abs(out[-1].yaw_deg) < 1.0 and out[-1].face_found
+    centre = np.asarray(m.last_pose.face_center_px)
+    assert np.linalg.norm(centre - patient[:, :2].mean(0)) < 0.2 * np.linalg.norm(centre - poster[:, :2].mean(0))
