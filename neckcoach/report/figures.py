@@ -258,6 +258,12 @@ def rep_quality_figure(session: Mapping[str, Any]) -> bytes:
     sparc = [_f(r.get("sparc")) for r in reps]
     ax2.bar(x, [s if s is not None else 0.0 for s in sparc], width=0.6, color="#6a1b9a",
             alpha=0.8)
+    if reps and all(v is None for v in sparc):
+        ax2.set_ylim(-3.0, 0.0)  # the scale a measured SPARC would have, not an empty one
+    for xi, value, rep in zip(x, sparc, reps):
+        if value is None:  # said where the bar would be, so a missing bar is not read as 0
+            ax2.text(xi, 0.0, f" {_unmeasured_shape(rep)}", rotation=90, ha="center", va="top",
+                     fontsize=8, color="#5b6b78")
     ax2.set_xlim(-0.6, max(len(x), 8) - 0.4)  # a few reps should not become huge slabs
     ax2.set_ylabel("SPARC\n(closer to 0 = smoother)")
     ax2.set_title("Smoothness per rep", fontsize=10)
@@ -268,6 +274,12 @@ def rep_quality_figure(session: Mapping[str, Any]) -> bytes:
         ax1.text(0.5, 0.5, "no repetitions recorded", ha="center", transform=ax1.transAxes)
     fig.tight_layout()
     return _png(fig)
+
+
+def _unmeasured_shape(rep: Mapping[str, Any]) -> str:
+    """Why a rep has no smoothness: read past the measurable range, or too faint for the noise."""
+    beyond = "beyond" in (rep.get("smoothness_withheld_out"), rep.get("smoothness_withheld_back"))
+    return "past range" if beyond else "not measured"
 
 
 FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
