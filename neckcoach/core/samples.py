@@ -54,7 +54,9 @@ class HeadPose:
     `unconfirmed` names the followed angles ("pitch", "roll") whose recent change
     face mesh, found in the same frames, did not see (see `CONFIRM_WINDOW_S`);
     `disputed` those of them read while face mesh also contradicted the followed
-    yaw (headpose `AGREE_DEG`): a fit that misreads the turn itself.
+    yaw (headpose `AGREE_DEG`): a fit that misreads the turn itself; and every
+    angle of a mesh taken over from the followed points while the two disagreed
+    (headpose `AXES_OF_A_SUSPECT_MESH`), which may be a collapsed one.
 
     Picture fields, for the quality checks: `image_size_px` is (width, height),
     `face_center_px` the face's centre in the image, `face_brightness` the mean
