@@ -101,18 +101,27 @@ def test_smoothing_removes_noise_peaks_but_keeps_submovements():
 
 
 # --------------------------------------------------------------- per movement, through the filter
-def _rep_record(ex, x, t, **stream_kw):
+def _counted(ex, frames) -> list[dict]:
+    """The records of every rep a counter for `ex` saw in `frames`."""
     from neckcoach.core.reps import RepCounter
 
     try:
-        from tests.test_coach_support import routine, stream
+        from tests.test_coach_support import routine
     except ImportError:
-        from test_coach_support import routine, stream
+        from test_coach_support import routine
     c = RepCounter(ex, routine(ex).ranges)
-    for k in stream(t, **{ex.axis: x}, **stream_kw):
+    for k in frames:
         c.update(k)
     assert c.records, "no rep seen"
-    return c.records[0].to_dict()
+    return [r.to_dict() for r in c.records]
+
+
+def _rep_record(ex, x, t, **stream_kw):
+    try:
+        from tests.test_coach_support import stream
+    except ImportError:
+        from test_coach_support import stream
+    return _counted(ex, stream(t, **{ex.axis: x}, **stream_kw))[0]
 
 
 def _one_rep(ex, amplitude, pace, fps, seed):
@@ -173,20 +182,15 @@ def test_a_turn_soon_after_one_to_the_other_side_is_scored(gap_s, fps):
     """Turns to alternate sides a moment apart (the demo's: 2 s): the end of one turn's way back
     is not the rest before the next, so the next is scored, not withheld as too noisy to measure
     (regression: the demo's third and fourth turns had no smoothness)."""
-    from neckcoach.core.reps import RepCounter
-
     try:
-        from tests.test_coach_support import exercise, rep_train, routine, stream, timeline
+        from tests.test_coach_support import exercise, rep_train, stream, timeline
     except ImportError:
-        from test_coach_support import exercise, rep_train, routine, stream, timeline
+        from test_coach_support import exercise, rep_train, stream, timeline
     ex = exercise(movement="rotation", sides="alternate", target_deg=50.0, tempo_s=7.0, hold_s=3.0, reps=3)
     t = timeline(2.0 + 3 * (7.0 + gap_s) + 4.0, fps=fps, seed=11)
     signs = [ex.sign(ex.directions()[i % 2]) for i in range(3)]
     x, _ = rep_train(t, start_s=2.0, amplitudes=[52.0 * s for s in signs], tempo_s=7.0, hold_s=3.0, gap_s=gap_s)
-    c = RepCounter(ex, routine(ex).ranges)
-    for k in stream(t, yaw=x, noise_deg=0.4, seed=4):
-        c.update(k)
-    reps = [r.to_dict() for r in c.records]
+    reps = _counted(ex, stream(t, yaw=x, noise_deg=0.4, seed=4))
     assert len(reps) == 3 and all(r["complete"] for r in reps), reps
     for d in reps:
         for way in ("out", "back"):
@@ -200,12 +204,10 @@ def test_a_movement_read_past_the_measurable_range_has_no_shape(bound_from_deg, 
     its shape is withheld ("beyond"); the same turn read in full is scored."""
     from dataclasses import replace
 
-    from neckcoach.core.reps import RepCounter
-
     try:
-        from tests.test_coach_support import exercise, rep_train, routine, stream, timeline
+        from tests.test_coach_support import exercise, rep_train, stream, timeline
     except ImportError:
-        from test_coach_support import exercise, rep_train, routine, stream, timeline
+        from test_coach_support import exercise, rep_train, stream, timeline
     ex = exercise(movement="rotation", sides="left", target_deg=50.0, tempo_s=7.0, hold_s=2.0, reps=1)
     sign = ex.sign(ex.directions()[0])
     t = timeline(12.0, fps=30.0, seed=12)
@@ -214,10 +216,7 @@ def test_a_movement_read_past_the_measurable_range_has_no_shape(bound_from_deg, 
     if bound_from_deg is not None:
         frames = [replace(k, yaw_reliable=False, lower_bound_axes=("yaw",)) if abs(y) > bound_from_deg else k
                   for k, y in zip(frames, x)]
-    c = RepCounter(ex, routine(ex).ranges)
-    for k in frames:
-        c.update(k)
-    d = c.records[0].to_dict()
+    d = _counted(ex, frames)[0]
     assert d["complete"] and (d["smoothness_withheld_out"], d["smoothness_withheld_back"]) == withheld, d
     for way, reason in zip(("out", "back"), withheld):
         if reason is None:

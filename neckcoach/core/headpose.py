@@ -392,14 +392,14 @@ SUSPECT_CLEAR_YAW_DEG = 15.0
 # seated person's neck moves a few centimetres, slowly: `HOME_POSITION_MM` plus
 # `HOME_DRIFT_MM_S` for every second since the head was last trusted at home.
 HOME_POSITION_MM = 50.0
+HOME_DRIFT_MM_S = 20.0
+HOME_SMOOTHING_S = 2.0
 # A suspect mesh's movements are not the head's either: taken over from the followed points while
 # the two disagreed, it may be the collapsed one (rendered population seed 400824: a turn held at
 # 50 deg in dim light, handed back to a mesh reading 27; for 2 s it read 17-35 deg, stepping 5-14
 # deg between frames, and its 93-101 deg/s velocity changes were warned as jerks, twice, with the
 # head still). Its angles are `disputed`: the safety monitor does not judge jolts from them.
 AXES_OF_A_SUSPECT_MESH = ("yaw", "pitch", "roll")
-HOME_DRIFT_MM_S = 20.0
-HOME_SMOOTHING_S = 2.0
 
 
 class _Anchor:

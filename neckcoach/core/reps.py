@@ -40,6 +40,8 @@ PEAK_PROMINENCE_MM_S = 1.5
 # Axes whose reading past the measurable range says nothing of a movement's shape (see
 # `_rep_metrics`): the turn, past which face mesh collapses and followed points take over.
 SHAPE_LOST_PAST_RANGE = ("yaw",)
+# Why a movement's shape was withheld (`RepRecord.to_dict`'s smoothness_withheld_out/back).
+WITHHELD_NOISE, WITHHELD_BEYOND = "noise", "beyond"
 # Seconds of samples kept before a rep leaves neutral (at least; the counter
 # keeps a whole prescribed tempo, since a patient at half the tempo takes
 # ~2 s to cross the start threshold) and after it is back, so each movement
@@ -248,7 +250,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
             continue
         peak_speed = float(np.max(sign * vs[i:j + 1]))
         if beyond[i:j + 1].any():
-            m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld="beyond")
+            m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld=WITHHELD_BEYOND)
             continue
         snr = float(peak_speed / noise) if noise > 0 else float("inf")
         # The shape (SPARC, LDLJ) is taken from a speed smoothed over an eighth of the
@@ -258,7 +260,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         shaped = gaussian_smooth(grid, fs, shape_sigma)
         shape_noise = max(_rest_noise(tg, shaped, xs, peak, duration), _hold_noise(shaped, o1, b0, fs))
         if shape_noise > 0 and peak_speed < MIN_SNR * shape_noise:
-            m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld="noise")
+            m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld=WITHHELD_NOISE)
             continue
         mm = movement_metrics(tg[i:j + 1], sign * grid[i:j + 1], smooth_s=shape_sigma)
         peaks = movement_metrics(tg[i:j + 1], sign * grid[i:j + 1], smooth_s=sigma,
@@ -651,6 +653,10 @@ class RepCounter:
                 step = REST_DRIFT_PER_S * dt
                 self.rest += min(max(m - self.rest, -step), step)
 
+    def _shape_lost(self, lower_bound: bool) -> bool:
+        """Whether a sample read as a lower bound on this axis says nothing of the movement's shape."""
+        return lower_bound and self.axis in SHAPE_LOST_PAST_RANGE
+
     def usable(self, sample: Kinematics) -> bool:
         """Whether this frame's value on the exercise axis may move the count."""
         return bool(sample.face_found and (sample.is_reliable(self.axis) or sample.is_lower_bound(self.axis)))
@@ -786,7 +792,7 @@ class RepCounter:
         rec = self.current
         assert d is not None and rec is not None
         p = self.exercise.sign(d) * x
-        rec.add(t, x, v, bound=lower and self.axis in SHAPE_LOST_PAST_RANGE)
+        rec.add(t, x, v, bound=self._shape_lost(lower))
         beyond = lower and p > 0  # at least this far, in the rep's direction
         if p > rec.peak or (beyond and p >= rec.peak):
             rec.peak, rec.peak_signed = p, x
@@ -940,7 +946,7 @@ class RepCounter:
             return out
         t = float(sample.t_s if t_s is None else t_s)
         self._tail.add(t, self.relative(sample), float(sample.speed(self.axis)),
-                       bound=self.axis in SHAPE_LOST_PAST_RANGE and sample.is_lower_bound(self.axis))
+                       bound=self._shape_lost(sample.is_lower_bound(self.axis)))
         if t - (self._tail.end_t_s or t) >= TAIL_S:
             self._close_tail(t, out)
         return out

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from neckcoach.core.reps import WITHHELD_BEYOND
 from neckcoach.core.samples import MOVEMENT_AXIS
 from neckcoach.io.records import iter_reps, rep_metric, rep_warning_kinds
 from neckcoach.report.norms import DIRECTION_ORDER, LABELS, NORMS, UNITS
@@ -276,10 +277,17 @@ def rep_quality_figure(session: Mapping[str, Any]) -> bytes:
     return _png(fig)
 
 
+PAST_RANGE = "past range"
+
+
+def shape_past_range(rep: Mapping[str, Any], way: str) -> bool:
+    """Whether the rep's movement `way` ("out", "back") was read past the measurable range."""
+    return rep.get(f"smoothness_withheld_{way}") == WITHHELD_BEYOND
+
+
 def _unmeasured_shape(rep: Mapping[str, Any]) -> str:
     """Why a rep has no smoothness: read past the measurable range, or too faint for the noise."""
-    beyond = "beyond" in (rep.get("smoothness_withheld_out"), rep.get("smoothness_withheld_back"))
-    return "past range" if beyond else "not measured"
+    return PAST_RANGE if any(shape_past_range(rep, way) for way in ("out", "back")) else "not measured"
 
 
 FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -194,14 +194,11 @@ def _peak_cell(rep: Mapping[str, Any]) -> str:
     return _fmt(rep_metric(rep, "peak"))
 
 
-PAST_RANGE = "past range"
-
-
 def _pair(rep: Mapping[str, Any], name: str, digits: int) -> str:
     """'out / back' of a per-movement smoothness metric; older records hold one value per rep."""
     if f"{name}_out" not in rep and f"{name}_back" not in rep:
         return _fmt(rep.get(name), digits)
-    return " / ".join(PAST_RANGE if rep.get(f"smoothness_withheld_{way}") == "beyond"
+    return " / ".join(figures.PAST_RANGE if figures.shape_past_range(rep, way)
                       else _fmt(rep.get(f"{name}_{way}"), digits) for way in ("out", "back"))
 
 
@@ -437,7 +434,7 @@ warnings.</p></section>
 SPARC and LDLJ: closer to zero is smoother. One smooth, steady movement scores a SPARC of about
 −1.4 (−1.41 in theory) and 1 speed peak; a movement with a hesitation or a jolt scores lower
 (−1.8 and below) and 2 or more speed peaks. "–": the movement was too slow and small to measure its
-shape over the camera's noise. "{PAST_RANGE}": part of the movement was beyond what the camera
+shape over the camera's noise. "{figures.PAST_RANGE}": part of the movement was beyond what the camera
 measures (its peak reads "at least"), so its shape was not measured.</p></section>
 <section class="card"><h2>Repetitions</h2>{_rep_table(data)}</section>
 <section class="card"><h2>Warnings</h2>{_warning_list(data)}</section>
