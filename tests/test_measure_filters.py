@@ -63,6 +63,39 @@ def test_gap_resets_derivatives_instead_of_faking_speed():
     assert k.yaw_deg == pytest.approx(40.0) and k.yaw_speed_deg_s == 0.0
 
 
+def _switch_mid_turn(fps: float, step_deg: float, switch: dict | None):
+    """A 20 deg/s turn whose reading steps by `step_deg` at 2 s (a change of estimator); `switch`
+    is what the frame of the step says about it (None: nothing). Returns (times, yaw speeds)."""
+    t = _uneven_t(int(4 * fps), fps=fps, seed=5)
+    f = KinematicsFilter()
+    speeds = []
+    stepped = False
+    for ti in t:
+        x = 20.0 * ti
+        extra = {}
+        if ti >= 2.0 and not stepped:
+            stepped = True
+            extra = {k: (v(x) if callable(v) else v) for k, v in (switch or {}).items()}
+        speeds.append(f.update(RelativePose(float(ti), True, yaw_deg=float(x + (step_deg if ti >= 2.0 else 0.0)),
+                                            **extra)).yaw_speed_deg_s)
+    return t, np.array(speeds)
+
+
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+@pytest.mark.parametrize("known", [True, False])
+def test_a_change_of_estimator_is_taken_out_of_the_speed(fps, known):
+    """Told what the estimator it left read (or only that it switched: the step is then the new
+    reading's distance from where the old one was heading), the speed carries on through a 12 deg
+    step; not told, the step reads as a speed blip of ~90 deg/s."""
+    switch = ({"source_step_deg": 12.0, "switched_from_deg": lambda x: (float(x), 0.0, 0.0)} if known
+              else {"source_step_deg": float("inf")})
+    t, told = _switch_mid_turn(fps, 12.0, switch)
+    _, blind = _switch_mid_turn(fps, 12.0, None)
+    after = t >= 1.0
+    assert np.abs(told[after] - 20.0).max() < 1.0
+    assert blind[after].max() > 60.0
+
+
 def test_rest_noise_is_reduced():
     t = _uneven_t(300)
     noise = np.random.default_rng(5).normal(0, 0.5, len(t))

@@ -9,6 +9,7 @@ steady" three times for smooth turns.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -27,10 +28,12 @@ FOLLOW_FROM_DEG = 22.0
 STUCK_DEG = 25.0
 
 
-def quick_turns(*, flick_at_s: float | None = None, seed: int = 7):
+def quick_turns(*, flick_at_s: float | None = None, seed: int = 7, told: bool = False):
     """Two 50 deg turns at twice the bundled rotation's tempo (out 1.25 s, hold 1 s, back 1.25 s)
     seen through a follower that takes over at 22 deg and sticks at 25 deg, then face mesh again
-    as the head comes back past 25 deg, at its fastest."""
+    as the head comes back past 25 deg, at its fastest. `told`: the switches come with what the
+    source left read (`switched_from_deg`), as the estimator reports them, so the filter takes
+    the step out of the speed and the monitor judges across them."""
     t = timeline(16.0, fps=24.0, seed=seed)
     x = np.zeros_like(t)
     for t0, a in ((2.0, 50.0), (7.0, -50.0)):
@@ -43,16 +46,23 @@ def quick_turns(*, flick_at_s: float | None = None, seed: int = 7):
     following = False
     peak = 0.0
     for ti, xi in zip(t, x):
+        was = following
         if abs(xi) > FOLLOW_FROM_DEG and not following:
             following, peak = True, abs(xi)
         elif following:
             peak = max(peak, abs(xi))
             if abs(xi) < min(STUCK_DEG, peak - 1.0):
                 following = False  # on the way back: face mesh is back, and reads the truth
-        yaw = (np.sign(xi) * min(abs(xi), STUCK_DEG) if following else xi) + rng.normal(0.0, 0.3)
+        noise = rng.normal(0.0, 0.3, 2)
+        points, mesh = np.sign(xi) * min(abs(xi), STUCK_DEG) + noise[0], xi + noise[1]
+        yaw, left = (points, mesh) if following else (mesh, points)
+        switch = {}
+        if told and following != was:
+            switch = dict(source_step_deg=float(abs(yaw - left)), switched_from_deg=(float(left), 0.0, 0.0))
         rel = RelativePose(t_s=float(ti), face_found=True, yaw_deg=float(yaw), confidence=0.8, reliable=True,
                            faces=1, face_width_px=180.0, brightness=120.0, yaw_reliable=not following,
-                           pitch_reliable=not following, roll_reliable=not following, tracked=following)
+                           pitch_reliable=not following, roll_reliable=not following, tracked=following,
+                           **switch)
         frames.append(filt.update(rel))
     return frames
 
@@ -82,11 +92,23 @@ def test_a_flick_after_the_switch_is_still_caught():
     assert found and 13.0 <= found[0].t_s <= 13.3
 
 
-def handover_during_a_hold(*, fps: float, step_deg: float, flick: bool, seed: int = 3):
+def test_judged_across_switches_it_is_told_of_the_quick_turns_draw_no_jerk():
+    """The step is out of the speed, and the stuck points' speed (0) against face mesh's (75 deg/s)
+    is within the wider margin the switch is judged with."""
+    frames = quick_turns(told=True)
+    assert any(k.extra.get("speed_rebased") for k in frames)
+    assert jerks(frames) == []
+    found = jerks(quick_turns(flick_at_s=13.0, told=True))
+    assert found and 13.0 <= found[0].t_s <= 13.3
+
+
+def handover_during_a_hold(*, fps: float, step_deg: float, flick: bool, told: str = "both", seed: int = 3):
     """A 40 deg turn held, then a 16 deg extension flick (0.2 s out, 1 s back) that pushes face
     mesh's yaw past where the followed points take over (rendered tuning clip 100 at 40 deg): from
     the flick's onset at 3.0 s on the estimate is the points', which read the pitch `step_deg` apart
-    from the mesh. Returns (onset, frames)."""
+    from the mesh. `told`: at the handover the estimator had both readings ("both": the step and
+    what the mesh read), only the points' ("points": step unknown), or the filter is not told of
+    the switch at all ("no"). Returns (onset, frames)."""
     t = timeline(6.0, fps=fps, seed=seed)
     yaw = min_jerk(t, 0.5, 1.5, 40.0)
     pitch = (min_jerk(t, 3.0, 0.2, -16.0) - min_jerk(t, 3.2, 1.0, -16.0)) if flick else np.zeros_like(t)
@@ -95,12 +117,16 @@ def handover_during_a_hold(*, fps: float, step_deg: float, flick: bool, seed: in
     frames = []
     for ti, y, p in zip(t, yaw, pitch):
         tracked = ti >= 3.0
-        step = float(step_deg) if tracked and frames and not frames[-1].extra.get("tracked") else 0.0
-        rel = RelativePose(t_s=float(ti), face_found=True, yaw_deg=float(y + rng.normal(0.0, 0.2)),
-                           pitch_deg=float(p + (step_deg if tracked else 0.0) + rng.normal(0.0, 0.2)),
+        y, p = y + rng.normal(0.0, 0.2), p + rng.normal(0.0, 0.2)
+        switch = {}
+        if tracked and frames and not frames[-1].extra.get("tracked") and told != "no":
+            switch = (dict(source_step_deg=float(step_deg), switched_from_deg=(float(y), float(p), 0.0))
+                      if told == "both" else dict(source_step_deg=math.inf))
+        rel = RelativePose(t_s=float(ti), face_found=True, yaw_deg=float(y),
+                           pitch_deg=float(p + (step_deg if tracked else 0.0)),
                            confidence=0.8, reliable=True, faces=1, face_width_px=180.0, brightness=120.0,
                            yaw_reliable=True, pitch_reliable=not tracked, roll_reliable=not tracked,
-                           tracked=tracked, source_step_deg=step)
+                           tracked=tracked, **switch)
         frames.append(filt.update(rel))
     return 3.0, frames
 
@@ -115,15 +141,38 @@ def test_a_flick_that_sets_off_a_seamless_handover_is_caught(fps):
     assert found and onset <= found[0].t_s <= onset + 0.3
 
 
+@pytest.mark.parametrize("told", ["both", "points"])
 @pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
-def test_a_handover_with_a_step_is_still_waited_out(fps):
-    """A 16 deg step between the two at the handover (a speed blip of ~120 deg/s through the
-    filters) is the estimators' difference, not a movement; so is a step of unknown size."""
-    _, frames = handover_during_a_hold(fps=fps, step_deg=16.0, flick=False)
+def test_a_flick_that_sets_off_a_handover_with_a_step_is_caught(fps, told):
+    """A 6 deg step at the handover, known or not: the step is taken out of the speed and the
+    flick is judged across the switch (before, the 0.3 s without judging after it hid the flick:
+    rendered population seeds 400830 and 400842)."""
+    onset, frames = handover_during_a_hold(fps=fps, step_deg=6.0, flick=True, told=told)
+    assert sum(bool(k.extra.get("speed_rebased")) for k in frames) == 1
+    found = jerks(frames)
+    assert found and onset <= found[0].t_s <= onset + 0.3
+
+
+@pytest.mark.parametrize("told", ["both", "points"])
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+def test_a_handover_with_a_step_is_no_movement(fps, told):
+    """A 16 deg step between the two at the handover is the estimators' difference, not a
+    movement, whether the estimator knew both readings or only the new one."""
+    _, frames = handover_during_a_hold(fps=fps, step_deg=16.0, flick=False, told=told)
     assert jerks(frames) == []
-    unknown = [replace(k, extra={kk: v for kk, v in k.extra.items() if kk != "source_step_deg"}) for k in frames]
+
+
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+def test_a_step_left_in_the_speed_would_be_called_a_jolt(fps):
+    """So the test above can fail: with the filter not told of the switch, the step stays in the
+    speed (a blip of ~120 deg/s), and a monitor taking the handover for seamless warns; told of
+    it (no step, or one of unknown size), the monitor waits the switch out."""
+    _, frames = handover_during_a_hold(fps=fps, step_deg=16.0, flick=False, told="no")
+    marked = [replace(k, extra={**k.extra, "source_step_deg": 0.5})
+              if k.extra.get("tracked") and not frames[i - 1].extra.get("tracked") else k
+              for i, k in enumerate(frames)]
+    assert jerks(marked)
+    unknown = [replace(k, extra={**k.extra, "source_step_deg": math.inf})
+               if k.extra.get("tracked") and not frames[i - 1].extra.get("tracked") else k
+               for i, k in enumerate(frames)]
     assert jerks(unknown) == []
-    # ... and were it taken for seamless, the step would be called a jolt: the test can fail
-    seamless = [replace(k, extra={**k.extra, "source_step_deg": 0.5}) if k.extra.get("source_step_deg") else k
-                for k in frames]
-    assert jerks(seamless)

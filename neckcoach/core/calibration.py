@@ -55,6 +55,9 @@ class Neutral:
         rn = self.rotation
         rel = rn.T @ rotation_from_angles(pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
         yaw, pitch, roll = angles_from_rotation(rel)
+        left = pose.switched_from_deg
+        if left is not None:
+            left = tuple(map(float, angles_from_rotation(rn.T @ rotation_from_angles(*left))))
         # Retraction is the pivot shift along the neutral head's z axis: (Rn^T d)[2].
         (_, _, r02), (_, _, r12), (_, _, r22) = rn.tolist()
         (px, py, pz), (nx, ny, nz) = pose.position_mm, self.position_mm
@@ -69,7 +72,7 @@ class Neutral:
                             pose.yaw_reliable, pose.pitch_reliable, pose.roll_reliable,
                             pose.position_reliable, pose.lower_bounds, pose.tracked,
                             pose.source_step_deg, pose.glare_share, unconfirmed=pose.unconfirmed,
-                            disputed=pose.disputed)
+                            disputed=pose.disputed, switched_from_deg=left)
 
 
 IDENTITY = Neutral(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))

@@ -110,6 +110,15 @@ class Differentiator:
         self._last: tuple[float, float] | None = None
         self.value = 0.0
 
+    def shift(self, offset: float) -> None:
+        """Move the input's history by `offset`: the next input is read as continuing from
+        there, so a step in the input that is not a movement (a change of estimator) adds
+        no speed, and the speed so far carries on."""
+        if self._pre is not None and self._pre.value is not None:
+            self._pre.value += offset
+        if self._last is not None:
+            self._last = (self._last[0] + offset, self._last[1])
+
     def update(self, x: float, t_s: float) -> float:
         if not _usable(x, t_s) or (self._last is not None and t_s == self._last[1]):
             return self.value

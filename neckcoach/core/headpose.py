@@ -352,6 +352,10 @@ AHEAD_OFFSET_RATE_DEG_S = 20.0
 # otherwise be believed for good), whereas a mesh lost at profile and found
 # again may have locked onto a wrong half-face (-90 read as -16 for seconds).
 MESH_SETTLED_S = 0.7
+# How far back the two estimators' last clean readings may date to stand in for the one left at a
+# switch it has no reading for (see `update`): a flick, the usual reason one of them misreads,
+# lasts at most 0.25 s (issue #15's definition), so its start is within this, plus a frame.
+CLEAN_READINGS_S = 0.3
 MAX_FOLLOWED_YAW_DEG = 100.0
 # A movement of the head moves the whole face, and face mesh, still found through
 # most of a turn's hold though it no longer gives the turn, sees a nod or a tilt
@@ -488,6 +492,7 @@ class HeadPoseEstimator:
         self._mesh_suspect = False
         self._home: tuple[float, list[float], float] | None = None
         self._readings: dict[str, tuple[float, float, float]] = {}  # this frame's, by source
+        self._both_clean: tuple[float, dict] | None = None  # (t, readings) when last both read cleanly
         self._both: deque[tuple[float, tuple | None, tuple]] = deque()  # (t, mesh, followed) while followed
         self._was_tracked = False
         self.anchor_ok = False
@@ -541,17 +546,29 @@ class HeadPoseEstimator:
 
         They are taken as arguments so the caller need not copy the pose to add them.
         Where the estimate switches between face mesh and the followed points, the pose
-        says how far apart the two read the head then (`source_step_deg`).
+        says how far apart the two read the head then (`source_step_deg`) and what the
+        one it left read (`switched_from_deg`).
         """
         self._readings = {}
         pose = self._estimate(obs, t_s, image_size_px, face_center_px, face_brightness)
         was_tracked, self._was_tracked = self._was_tracked, pose.tracked and pose.face_found
         if pose.face_found and pose.tracked != was_tracked:
-            mesh, followed = self._readings.get("mesh"), self._readings.get("followed")
-            other = mesh if pose.tracked else followed
-            step = (max(abs(a - b) for a, b in zip((pose.yaw_deg, pose.pitch_deg, pose.roll_deg), other))
-                    if mesh is not None and followed is not None else math.inf)
-            pose = dataclasses.replace(pose, source_step_deg=float(step))
+            now = (pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
+            new, left = ("followed", "mesh") if pose.tracked else ("mesh", "followed")
+            other = self._readings.get(left) if new in self._readings else None
+            clean = self._both_clean
+            if other is None and clean is not None and t_s - clean[0] <= CLEAN_READINGS_S:
+                # The one left has no reading now (the points lost in the frame a nod brought face
+                # mesh back, rendered population seed 400830): it is taken to read the head as far
+                # from the new one as the two did when last both read it, neither known to misread
+                # it, which a movement does not change (in 400830's frame before, the points' pitch
+                # was `disputed`: it moved 4 deg against a true 7 deg the other way).
+                other = tuple(a - (b - c) for a, b, c in zip(now, clean[1][new], clean[1][left]))
+            step = max(abs(a - b) for a, b in zip(now, other)) if other is not None else math.inf
+            pose = dataclasses.replace(pose, source_step_deg=float(step),
+                                       switched_from_deg=tuple(map(float, other)) if other is not None else None)
+        if len(self._readings) == 2 and not pose.unconfirmed and not pose.disputed:
+            self._both_clean = (t_s, dict(self._readings))
         return pose
 
     def _estimate(self, obs: "FaceObservation", t_s: float, image_size_px: tuple[int, int],

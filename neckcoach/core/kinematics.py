@@ -58,6 +58,7 @@ class RelativePose:
     far_face_px: float = 0.0
     unconfirmed: tuple[str, ...] = ()
     disputed: tuple[str, ...] = ()
+    switched_from_deg: tuple[float, float, float] | None = None
 
 
 class _AxisChain:
@@ -232,12 +233,17 @@ class KinematicsFilter:
         if self._tracking and self._last_out is not None and rel.t_s == self._last_t:
             return self._last_out
         restarted = self._restarted_in_view(rel.t_s)
+        before = self._last_angles
+        rebased = False
         if self._jump(rel):
             # The estimate switched source (the mesh taking over from followed points that
             # had slid off, or a re-lock): a step no head makes. Differentiating it would
             # fake a violent movement, so the history restarts from here, settling first.
             self.reset()
             self._settle_until_s = rel.t_s + self.restart_settle_s
+        elif rel.source_step_deg and self._tracking and before is not None and not self._jumped(rel.t_s):
+            self._rebase(rel, before)
+            rebased = True
         if self._tracking and self._last_t is not None and rel.t_s > self._last_t:
             self._steps_s.append(rel.t_s - self._last_t)
         if self._jumped(rel.t_s):
@@ -268,6 +274,8 @@ class KinematicsFilter:
             extra["tracked"] = True
         if rel.source_step_deg:
             extra["source_step_deg"] = rel.source_step_deg
+        if rebased:
+            extra["speed_rebased"] = True
         if rel.unconfirmed:
             extra["unconfirmed"] = rel.unconfirmed
         if rel.disputed:
@@ -303,6 +311,24 @@ class KinematicsFilter:
             retraction_reliable=bool(position_ok and yaw_ok and pitch_ok and roll_ok and near),
             lower_bound_axes=() if settling else bounds, glare_share=rel.glare_share, **out)
         return self._last_out
+
+    def _rebase(self, rel: RelativePose, before: tuple[float, float, float, float]) -> None:
+        """The estimate changed source: take the step between the two out of the speeds.
+
+        The step is what the two read apart in this frame (`switched_from_deg`); where the one
+        left had no reading, it is the new reading's distance from where the last one was
+        heading (its last value moved on at the current speed), which puts this one frame's
+        change of speed into the step too. Differentiated, a step of s deg reads as a speed
+        blip of ~7 s deg/s (two 5 Hz low-passes), which the safety monitor would otherwise have
+        to wait out, blind to a flick that set off the switch (rendered population seeds 400830
+        and 400842: two flicks missed)."""
+        now = (rel.yaw_deg, rel.pitch_deg, rel.roll_deg)
+        left = rel.switched_from_deg
+        dt = rel.t_s - before[0]
+        for i, axis in enumerate(("yaw", "pitch", "roll")):
+            speed = self._chains[axis].speed
+            was = left[i] if left is not None else before[i + 1] + speed.value * dt
+            speed.shift(now[i] - was)
 
     @staticmethod
     def _lost(rel: RelativePose) -> Kinematics:

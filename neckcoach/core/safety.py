@@ -242,7 +242,15 @@ class SafetyMonitor:
       50 deg turn by up to 25 deg on rendered seed 400236), so the speed
       across the switch is the step between them, not a movement -- unless,
       handing over to the points, the two read it within SOURCE_STEP_DEG of
-      each other then (`extra["source_step_deg"]`).
+      each other then (`extra["source_step_deg"]`), or the filter took the
+      step out of the speeds (`extra["speed_rebased"]`, `KinematicsFilter`).
+      Then the angles are judged across the switch, with the wider margin
+      (uncertain_factor) for warmup_s: what is left there is how differently
+      the two read the speed (points stuck at 25 deg while the head came
+      back at 75 deg/s, seed 400236's case, is within it). Waiting out every
+      switch hid flicks that set one off (rendered population seeds 400830,
+      a nod in a 45 deg hold that lost the followed points, and 400842, a
+      flick on the way back that brought face mesh back: both missed).
     - uncertain_factor: an angle flagged not reliable (e.g. pitch and roll
       while the face is followed far out in a turn) is still watched for
       jolts, with the velocity change and travel thresholds this many times
@@ -368,10 +376,22 @@ class SafetyMonitor:
         # A handover to the points with no step between the two is not a switch to wait out.
         seamless = tracked and float(sample.extra.get("source_step_deg", math.inf)) <= SOURCE_STEP_DEG
         switched = self._tracked is not None and tracked != self._tracked and not seamless
+        # With the step between the two taken out of the speeds (`speed_rebased`), what is left
+        # across the switch is how differently the two read the speed: judged, with the wider
+        # margin, for warmup_s (see the class docstring).
+        rebased = switched and bool(sample.extra.get("speed_rebased"))
         self._tracked = tracked
         window_start = self._speeds_at_window_start(t, sample)
         for a in self.axes:
-            if switched and a != "retraction":
+            if rebased and a != "retraction":
+                self._uncertain_until[a] = t + self.warmup_s
+                self._untrusted_since[a] = t
+                # A change of speed found before the switch is not carried across it: the new
+                # source's travel would complete a jolt the old one's misreading began (tuning
+                # sweep 502 combined: face mesh's pitch swung 49 -> -45 deg/s, too short to be a
+                # jolt; 0.2 s after the handover the followed turn's travel made it one).
+                self._base.pop(a, None)
+            elif switched and a != "retraction":
                 self._forget(a)  # judged again after warmup_s (see the class docstring)
             # An angle that is not trusted is still watched for jolts, with a wider margin; so is
             # a lower bound read by the followed points (see the module docstring).
@@ -417,7 +437,7 @@ class SafetyMonitor:
                 self._untrusted_since.pop(a, None)
                 sure = t > self._uncertain_until.get(a, -1.0)
             else:
-                self._uncertain_until[a] = t + self.window_s
+                self._uncertain_until[a] = max(self._uncertain_until.get(a, -1.0), t + self.window_s)
                 steady = t - self._untrusted_since.setdefault(a, t) >= self.steady_untrusted_s
                 # (Retraction never gets here: it is judged only while trusted, above.)
                 # A lower bound keeps the margin however steady: its speed is the estimate's

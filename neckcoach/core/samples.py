@@ -51,6 +51,9 @@ class HeadPose:
     mesh and the followed points, how far the two read the angles apart (the
     largest of the three; inf where one of them had no reading), so a step
     in the values can be told from a movement; 0 in every other frame.
+    `switched_from_deg`: in that frame, the (yaw, pitch, roll) the estimate
+    switched away from read, where it had a reading (None otherwise), so the
+    speed filters can take the step out (`KinematicsFilter`).
     `unconfirmed` names the followed angles ("pitch", "roll") whose recent change
     face mesh, found in the same frames, did not see (see `CONFIRM_WINDOW_S`);
     `disputed` those of them read while face mesh also contradicted the followed
@@ -94,6 +97,7 @@ class HeadPose:
     far_face_px: float = 0.0
     unconfirmed: tuple[str, ...] = ()
     disputed: tuple[str, ...] = ()
+    switched_from_deg: tuple[float, float, float] | None = None
 
     @classmethod
     def empty(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "HeadPose":
