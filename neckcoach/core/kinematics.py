@@ -100,6 +100,10 @@ class KinematicsFilter:
     climb back from rest, so that the restart transient is not judged as a
     sudden movement.
 
+    Where the estimate changes source (face mesh <-> the followed points, `source_step_deg`), the
+    step between the two is taken out of the speeds (`_rebase`; `extra["speed_rebased"]`): the
+    angle shows the new reading, the speed carries on as the head's.
+
     Each measure's flag is the estimator's (see `HeadPose.is_reliable`) and
     not settling. Retraction comes from the head's depth, estimated from the
     face's apparent size, which turning the face also changes: in the
