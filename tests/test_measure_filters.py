@@ -1,5 +1,7 @@
 """Filter and kinematics behaviour on synthetic signals with timestamps."""
 
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
