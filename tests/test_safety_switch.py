@@ -28,6 +28,15 @@ FOLLOW_FROM_DEG = 22.0
 STUCK_DEG = 25.0
 
 
+def switch_fields(told: str, now, left) -> dict:
+    """What the estimator says in the frame it switches source: "both" readings known (the step
+    and what the one left read), only the new one's ("points": step unknown), or nothing ("no")."""
+    if told == "both":
+        return dict(source_step_deg=float(max(abs(a - b) for a, b in zip(now, left))),
+                    switched_from_deg=tuple(float(v) for v in left))
+    return dict(source_step_deg=math.inf) if told == "points" else {}
+
+
 def quick_turns(*, flick_at_s: float | None = None, seed: int = 7, told: bool = False):
     """Two 50 deg turns at twice the bundled rotation's tempo (out 1.25 s, hold 1 s, back 1.25 s)
     seen through a follower that takes over at 22 deg and sticks at 25 deg, then face mesh again
@@ -56,9 +65,7 @@ def quick_turns(*, flick_at_s: float | None = None, seed: int = 7, told: bool = 
         noise = rng.normal(0.0, 0.3, 2)
         points, mesh = np.sign(xi) * min(abs(xi), STUCK_DEG) + noise[0], xi + noise[1]
         yaw, left = (points, mesh) if following else (mesh, points)
-        switch = {}
-        if told and following != was:
-            switch = dict(source_step_deg=float(abs(yaw - left)), switched_from_deg=(float(left), 0.0, 0.0))
+        switch = switch_fields("both" if told else "no", (yaw, 0.0, 0.0), (left, 0.0, 0.0)) if following != was else {}
         rel = RelativePose(t_s=float(ti), face_found=True, yaw_deg=float(yaw), confidence=0.8, reliable=True,
                            faces=1, face_width_px=180.0, brightness=120.0, yaw_reliable=not following,
                            pitch_reliable=not following, roll_reliable=not following, tracked=following,
@@ -119,9 +126,8 @@ def handover_during_a_hold(*, fps: float, step_deg: float, flick: bool, told: st
         tracked = ti >= 3.0
         y, p = y + rng.normal(0.0, 0.2), p + rng.normal(0.0, 0.2)
         switch = {}
-        if tracked and frames and not frames[-1].extra.get("tracked") and told != "no":
-            switch = (dict(source_step_deg=float(step_deg), switched_from_deg=(float(y), float(p), 0.0))
-                      if told == "both" else dict(source_step_deg=math.inf))
+        if tracked and frames and not frames[-1].extra.get("tracked"):
+            switch = switch_fields(told, (y, p + step_deg, 0.0), (y, p, 0.0))
         rel = RelativePose(t_s=float(ti), face_found=True, yaw_deg=float(y),
                            pitch_deg=float(p + (step_deg if tracked else 0.0)),
                            confidence=0.8, reliable=True, faces=1, face_width_px=180.0, brightness=120.0,
@@ -167,10 +173,7 @@ def handback_on_the_way_back(*, fps: float, flick: bool, told: str, catch_up: bo
         mesh = y
         shown, left = (points, mesh) if following else (mesh, points)
         shown, left = shown + rng.normal(0.0, 0.2), left + rng.normal(0.0, 0.2)
-        switch = {}
-        if following != was and told != "no":
-            switch = (dict(source_step_deg=float(abs(shown - left)), switched_from_deg=(float(left), 0.0, 0.0))
-                      if told == "both" else dict(source_step_deg=math.inf))
+        switch = switch_fields(told, (shown, 0.0, 0.0), (left, 0.0, 0.0)) if following != was else {}
         rel = RelativePose(t_s=float(ti), face_found=True, yaw_deg=float(shown), confidence=0.8, reliable=True,
                            faces=1, face_width_px=180.0, brightness=120.0, yaw_reliable=not following,
                            pitch_reliable=not following, roll_reliable=not following, tracked=following, **switch)

@@ -568,7 +568,7 @@ class HeadPoseEstimator:
             pose = dataclasses.replace(pose, source_step_deg=float(step),
                                        switched_from_deg=tuple(map(float, other)) if other is not None else None)
         if len(self._readings) == 2 and not pose.unconfirmed and not pose.disputed:
-            self._both_clean = (t_s, dict(self._readings))
+            self._both_clean = (t_s, self._readings)  # a new dict is made each frame
         return pose
 
     def _estimate(self, obs: "FaceObservation", t_s: float, image_size_px: tuple[int, int],

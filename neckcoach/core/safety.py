@@ -394,25 +394,24 @@ class SafetyMonitor:
         window_start = self._speeds_at_window_start(t, sample)
         was_reliable, self._was_reliable = self._was_reliable, {a: sample.is_reliable(a) for a in ANGULAR_AXES}
         for a in self.axes:
-            if rebased and a != "retraction" and sample.is_reliable(a):
-                if not was_reliable.get(a, False):
-                    self._carried_until[a] = t + SPEED_SETTLE_S
-                self._uncertain_until[a] = t + self.warmup_s
-                self._across_until[a] = t + self.warmup_s
-                self._untrusted_since[a] = t
-                # A change of speed found before the switch is not carried across it: the new
-                # source's travel would complete a jolt the old one's misreading began (tuning
-                # sweep 502 combined: face mesh's pitch swung 49 -> -45 deg/s, too short to be a
-                # jolt; 0.2 s after the handover the followed turn's travel made it one).
-                self._base.pop(a, None)
-            elif (switched and a != "retraction") or (t < self._across_until.get(a, -1.0)
-                                                      and not sample.is_reliable(a)):
-                # Judged again after warmup_s (see the class docstring); so is a reading judged
-                # across a switch that is no longer trusted soon after it (held-out sweep 532
-                # combined: face mesh, trusted in the frame it took over, a lower bound in the
-                # next, then stepped 13 deg closer to the truth: a 158 deg/s velocity change).
-                self._across_until.pop(a, None)
-                self._forget(a)
+            if a != "retraction":
+                if rebased and sample.is_reliable(a):
+                    if not was_reliable.get(a, False):
+                        self._carried_until[a] = t + SPEED_SETTLE_S
+                    self._uncertain_until[a] = self._across_until[a] = t + self.warmup_s
+                    self._untrusted_since[a] = t
+                    # A change of speed found before the switch is not carried across it: the new
+                    # source's travel would complete a jolt the old one's misreading began (tuning
+                    # sweep 502 combined: face mesh's pitch swung 49 -> -45 deg/s, too short to be
+                    # a jolt; 0.2 s after the handover the followed turn's travel made it one).
+                    self._base.pop(a, None)
+                elif switched or (t < self._across_until.get(a, -1.0) and not sample.is_reliable(a)):
+                    # Judged again after warmup_s (see the class docstring); so is a reading judged
+                    # across a switch that is no longer trusted soon after it (held-out sweep 532
+                    # combined: face mesh, trusted in the frame it took over, a lower bound in the
+                    # next, then stepped 13 deg closer to the truth: a 158 deg/s velocity change).
+                    self._across_until.pop(a, None)
+                    self._forget(a)
             # An angle that is not trusted is still watched for jolts, with a wider margin; so is
             # a lower bound read by the followed points (see the module docstring).
             bound = sample.is_lower_bound(a)
