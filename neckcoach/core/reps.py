@@ -95,6 +95,19 @@ NEUTRAL_MAX_OF_START = 0.8
 # in one go at up to twice the tempo.
 UNMEASURED_S = 0.3
 UNMEASURED_MESSAGE = "I could not see how far you went on that one, so it did not count."
+# A head seen again after such a gap, already in the target band, may be arriving or coming
+# back from an unseen hold (rendered population seed 400885: a look-up held 8 s past what a
+# camera below the eyes reads, first seen again at 26 of its 30 deg on the way back at
+# 26 deg/s; it was told "Hold", "Stay at the target until I say release" and "Hold it a
+# little longer next time"). It is coming back when its speed towards neutral is past what
+# a head held still shows: the jitter's speed sigma times BACK_SPEED_SIGMAS (judged at the
+# frames after a gap only: pure jitter passes 3 sigma one way in 0.13 % of frames) plus
+# BACK_SPEED_MIN_DEG_S (breathing sway of up to 1 deg, or mm, at 0.2-0.4 Hz moves the
+# head at up to 2.5 deg/s). Slower returns are not told apart from a hold; but a hold seen
+# only after such a gap may have begun unseen, so one that ends short by no more than the
+# gap is not "broken" nor "short": it is unmeasured too.
+BACK_SPEED_SIGMAS = 3.0
+BACK_SPEED_MIN_DEG_S = 2.5
 _MOVING = ("out", "at_target", "returning")
 TAIL_S = 1.0
 
@@ -436,6 +449,7 @@ class RepCounter:
         self._unseen = False
         self._jolt_t: float | None = None
         self._sigma = 0.0
+        self._speed_sigma = 0.0
 
     def _clear_rep(self) -> None:
         self.current: RepRecord | None = None
@@ -451,6 +465,12 @@ class RepCounter:
         self._blind_since: float | None = None
         self._lead_unmeasured_s = 0.0
         self._bound_since: float | None = None
+        # The gap just before the head was seen again on its way out or back, and the one before
+        # the hold in progress began (see BACK_SPEED_SIGMAS).
+        self._gap_s = 0.0
+        self._hold_gap_s = 0.0
+        self._seen_again_t: float | None = None
+        self._back = False
 
     def suspend(self, moved: bool = False, keep_held: bool = False) -> None:
         """Measurement became unusable: drop the rep in progress, keep the count.
@@ -675,10 +695,13 @@ class RepCounter:
         lower = sample.is_lower_bound(self.axis)
         if not lower:
             self._sigma = float(sample.noise(self.axis))
+            self._speed_sigma = float(sample.speed_noise(self.axis))
             self._track_rest(t, float(sample.value(self.axis)))
         x = self.relative(sample)
         if self.current is not None:
             self.current.unmeasured_s += blind_s
+            if blind_s >= UNMEASURED_S and self.state in ("out", "returning"):
+                self._gap_s, self._seen_again_t, self._back = blind_s, t, False
         elif self.state == "neutral" and blind_s and abs(x) >= self.neutral_band:
             # The head left neutral while it could not be measured (rendered population seed
             # 400621: a quick extension past what a camera below the face can read, seen only
@@ -814,8 +837,11 @@ class RepCounter:
                 return
         else:
             self._pending_since = None
+        if not reach:
+            self._gap_s = 0.0  # seen short of the band since the gap: whatever comes next is seen
+        back = reach and self._coming_back(t, v)
         if self.state == "out":
-            if reach:
+            if reach and not back:
                 self._enter_band(t, out)
             elif p >= self.almost_fraction * self.targets[d] and self._stalled(t, p, d):
                 if not self._almost_sent:
@@ -834,7 +860,7 @@ class RepCounter:
                 if t - self._exit_since >= self.dwell_s:
                     held = self._exit_since - (self._hold_start or self._exit_since)
                     rec.hold_s = max(rec.hold_s, held)
-                    if not self._hold_done:
+                    if not self._hold_done and held + self._hold_gap_s < self.hold_s:
                         out.append(self._event(t, ev.HOLD_BROKEN, magnitude=held, unit="s",
                                                data={"hold_s": self.hold_s}))
                     self._hold_start = None
@@ -842,8 +868,18 @@ class RepCounter:
             else:
                 self._exit_since = None
         elif self.state == "returning":
-            if reach and (not self._hold_done or rec.time_to_target_s is None):
+            if reach and (not self._hold_done or rec.time_to_target_s is None) and not back:
                 self._enter_band(t, out)
+
+    def _coming_back(self, t: float, v: float) -> bool:
+        """Seen again after a gap and, in any frame since, moving towards neutral faster than a
+        head held still (see BACK_SPEED_SIGMAS); or seen again less than `dwell_s` ago, too few
+        frames to tell."""
+        if self._gap_s <= 0.0 or self._dir is None or self._seen_again_t is None:
+            return False
+        towards = -self.exercise.sign(self._dir) * v
+        self._back = self._back or towards > BACK_SPEED_SIGMAS * self._speed_sigma + BACK_SPEED_MIN_DEG_S
+        return self._back or t - self._seen_again_t < self.dwell_s
 
     def _stalled(self, t: float, p: float, d: str) -> bool:
         """No progress for stall_s: the head moved less than the stall threshold in that time."""
@@ -867,6 +903,7 @@ class RepCounter:
         self.state = "at_target"
         self._exit_since = None
         self._hold_start = t
+        self._hold_gap_s, self._gap_s = self._gap_s, 0.0
         if self.hold_s > 0:
             out.append(self._event(t, ev.HOLD, data={"hold_s": self.hold_s}))
         else:
@@ -885,9 +922,11 @@ class RepCounter:
         rec.reason = None if rec.complete else ("short_of_target" if not reached else "hold_short")
         if not reached and rec.jolted:
             rec.reason = "sudden"  # a jolt, already warned about: not an attempt at the exercise
-        if not reached and rec.unmeasured_s >= UNMEASURED_S:
-            # Whatever else happened on the way, where the head turned round was not seen:
-            # it went at least as far as measured, so its peak is a lower bound (said "at least").
+        # Whatever else happened on the way, where the head turned round was not seen, or the
+        # hold may have begun unseen: it went at least as far as measured, so its peak is a
+        # lower bound (said "at least").
+        unseen_hold = reached and not rec.complete and rec.hold_s + self._hold_gap_s >= self.hold_s
+        if (not reached and rec.unmeasured_s >= UNMEASURED_S) or unseen_hold:
             rec.reason = "unmeasured"
             rec.peak_lower_bound = True
         rec.finish(t)
