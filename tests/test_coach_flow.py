@@ -284,6 +284,20 @@ def test_a_set_the_patient_cannot_reach_ends_after_two_tries_per_rep():
     assert not kinds(out, ev.REP)
 
 
+def test_a_set_whose_tries_the_camera_could_not_see_ends_saying_so():
+    """Rendered population seed 400879: look-ups past what a camera below the eyes reads, every one
+    "unmeasured": the set ends on its tries, but without "only go as far as is comfortable"."""
+    from neckcoach.core.coach import TRIES_UNSEEN_MESSAGE
+
+    rt = routine(exercise(reps=2, target_deg=50.0, tempo_s=6.0, hold_s=1.0))
+    t = timeline(90.0, seed=24)
+    x, _ = rep_train(t, start_s=8.0, amplitudes=[50.0, -50.0] * 4, tempo_s=6.0, hold_s=1.0, gap_s=3.0)
+    frames = [replace(k, yaw_reliable=False) if abs(xi) > 35.0 else k for k, xi in zip(stream(t, yaw=x, seed=24), x)]
+    events, session = run_coach(rt, frames)
+    assert [(e.data["tries_used"], e.message) for e in kinds(events, ev.SET_DONE)] == [(True, TRIES_UNSEEN_MESSAGE)]
+    assert {r["reason"] for r in session["exercises"][0]["reps"]} == {"unmeasured"}
+
+
 def test_quick_short_tries_leave_time_for_the_reps():
     """Four short tries in 12 s (jitter can also split one slow movement into several records, held-out
     kinematics seed 601755): the set goes on, and the two reps that follow count."""

@@ -189,17 +189,22 @@ def test_malformed_session_json_still_reports(tmp_path, session):
     assert len(_embedded_pngs(text)) == 3 and "stopped early" in text
 
 
-def test_the_summary_says_a_set_ended_on_its_tries(tmp_path):
-    """coach.TRIES_PER_REP: the therapist reads why the set ended with reps uncounted."""
+@pytest.mark.parametrize("reasons, why", [
+    (["short_of_target"] * 4, "without reaching the target."),
+    (["unmeasured"] * 3 + ["short_of_target"], "that the camera could not see reach the target."),
+    (["unmeasured"] * 2 + ["hold_short"] * 2, "without reaching the target."),
+])
+def test_the_summary_says_a_set_ended_on_its_tries(tmp_path, reasons, why):
+    """coach.TRIES_PER_REP: the therapist reads why the set ended with reps uncounted, and whether
+    the camera saw the tries fall short (reps.mostly_unmeasured)."""
     from neckcoach.io.records import SessionData
 
     session = {"exercises": [{"id": "rot", "name": "Head turns", "movement": "rotation", "reps_target": 2,
                               "reps_completed": 0, "sets_stopped": 1,
-                              "reps": [{"side": "left", "complete": False, "reason": "short_of_target"}] * 4}],
+                              "reps": [{"side": "left", "complete": False, "reason": r} for r in reasons]}],
                "warnings": [], "pauses": [], "complete": True}
     lines = patient_summary(SessionData(tmp_path, session, {}))
-    assert lines[0] == ("Head turns: you did 0 of 2 rotations. The set ended after two tries for each repetition "
-                        "without reaching the target.")
+    assert lines[0] == "Head turns: you did 0 of 2 rotations. The set ended after two tries for each repetition " + why
 
 
 def test_a_movement_past_the_measurable_range_reads_past_range_not_a_number(tmp_path):

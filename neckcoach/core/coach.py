@@ -17,7 +17,7 @@ from neckcoach.core.events import Event
 from neckcoach.core.kinematics import TRUST_SIGMAS, TRUSTED_ERROR
 from neckcoach.core.pacing import Pacer
 from neckcoach.core.quality import PictureQuality
-from neckcoach.core.reps import RepCounter, cue_text
+from neckcoach.core.reps import RepCounter, cue_text, mostly_unmeasured
 from neckcoach.core.safety import SafetyMonitor
 from neckcoach.core.samples import Kinematics
 from neckcoach.core.session_model import SessionRecord, is_recorded_warning
@@ -75,6 +75,12 @@ TRIES_PER_REP = 2
 TRIES_SLOWEST_PACE = 0.5
 TRIES_USED_MESSAGE = ("That's enough tries for this set, so we'll move on. Only go as far as is "
                       "comfortable: your record shows how far you went.")
+# ... unless most of the tries went where the camera could not measure them (a look-up past what
+# a camera below the eyes reads, a turn past the followed face): then how far the person went is
+# not known, and "only go as far as is comfortable" would read as "you fell short" (rendered
+# population seed 400879: both look-ups held 13 deg past their 30 deg target, unseen).
+TRIES_UNSEEN_MESSAGE = ("That's enough tries for this set, so we'll move on. I could not see how far you "
+                        "went on most of them: your record shows which.")
 TRIES_EXERCISE_DONE = "That's the end of this exercise."
 
 
@@ -458,7 +464,10 @@ class Coach:
         if tries_used:
             rec.sets_stopped += 1
         rec.sets_completed = self.set_index - rec.sets_stopped
-        text = TRIES_USED_MESSAGE if tries_used else f"Set {self.set_index} of {ex.sets} done."
+        text = f"Set {self.set_index} of {ex.sets} done."
+        if tries_used:
+            unseen = mostly_unmeasured(r.reason for r in self.counter.records)
+            text = TRIES_UNSEEN_MESSAGE if unseen else TRIES_USED_MESSAGE
         out.append(self._event(t, ev.SET_DONE, text, set=self.set_index, sets=ex.sets, tries_used=tries_used))
         if self.set_index < ex.sets:
             self._begin_rest(t, float(ex.rest_s), "set", out)

@@ -109,6 +109,13 @@ UNMEASURED_MESSAGE = "I could not see how far you went on that one, so it did no
 BACK_SPEED_SIGMAS = 3.0
 BACK_SPEED_MIN_DEG_S = 2.5
 _MOVING = ("out", "at_target", "returning")
+
+
+def mostly_unmeasured(reasons) -> bool:
+    """Whether most of the uncounted attempts among these reasons (`RepRecord.reason`, None for a
+    counted rep) went where the camera could not measure them; a jolt is not an attempt."""
+    missed = [r for r in reasons if r is not None and r != "sudden"]
+    return 2 * missed.count("unmeasured") > len(missed)
 TAIL_S = 1.0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from neckcoach.core.coach import TRIES_PER_REP
+from neckcoach.core.reps import mostly_unmeasured
 from neckcoach.io.history import describe_range, summarize
 from neckcoach.io.records import SessionData, load_session, rep_metric, rep_warning_kinds
 from neckcoach.report import figures
@@ -92,8 +93,11 @@ def patient_summary(data: SessionData) -> list[str]:
             lines[-1] += f" Counting could not start: {ex['note']}."
         stopped = ex.get("sets_stopped")
         if isinstance(stopped, int) and stopped > 0:  # coach.TRIES_PER_REP
+            unseen = mostly_unmeasured(r.get("reason") for r in ex.get("reps") or [] if isinstance(r, Mapping))
             lines[-1] += (f" {'The set' if stopped == 1 else f'{_words(stopped).capitalize()} sets'} ended "
-                          f"after {_words(TRIES_PER_REP)} tries for each repetition without reaching the target.")
+                          f"after {_words(TRIES_PER_REP)} tries for each repetition "
+                          + ("that the camera could not see reach the target." if unseen
+                             else "without reaching the target."))
     warnings = [w for w in session.get("warnings") or [] if isinstance(w, Mapping)]
     if warnings:
         kinds = Counter(_WARNING_PHRASE.get(str(w.get("kind")), str(w.get("kind")).replace("_", " "))
