@@ -275,3 +275,20 @@ def test_a_gap_well_short_of_the_band_does_not_excuse_a_short_hold_seen_whole():
     assert [r.reason for r in c.records] == ["hold_short"]
     assert c.records[0].unmeasured_s >= 1.0
     assert len([e for e in events if e.kind == ev.HOLD_BROKEN]) == 1
+
+
+@pytest.mark.parametrize("hold_s, reason", [(0.0, None), (1.0, "unmeasured")])
+def test_a_turn_first_seen_in_the_band_on_its_way_back_counts_only_without_a_hold(hold_s, reason):
+    """Untrusted past 30 deg on the way out and through the hold, seen again at 10 fps on the way
+    back just inside the 34 deg reach (tests/test_faults_room.py's poster room): with no hold to
+    time the target was reached, and the rep counts; with one, the hold was not seen."""
+    t = timeline(12.0, fps=10.0, seed=17)
+    x, spans = rep_train(t, start_s=2.0, amplitudes=[44.0], tempo_s=5.0, hold_s=1.5)
+    back_from = spans[0][0] + 3.25  # the end of the hold
+    frames = [replace(k, yaw_reliable=False) if abs(xi) > (30.0 if ti < back_from else 35.5) else k
+              for k, xi, ti in zip(stream(t, yaw=x, seed=17), x, t)]
+    ex = exercise(reps=1, target_deg=40.0, tempo_s=5.0, hold_s=hold_s)
+    c = RepCounter(ex, routine(ex).ranges)
+    events = [e for k in frames for e in c.update(k)]
+    assert [r.reason for r in c.records] == [reason]
+    assert len([e for e in events if e.kind == ev.REP]) == (1 if reason is None else 0)

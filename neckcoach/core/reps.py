@@ -105,7 +105,10 @@ UNMEASURED_MESSAGE = "I could not see how far you went on that one, so it did no
 # BACK_SPEED_MIN_DEG_S (breathing sway of up to 1 deg, or mm, at 0.2-0.4 Hz moves the
 # head at up to 2.5 deg/s). Slower returns are not told apart from a hold; but a hold seen
 # only after such a gap may have begun unseen, so one that ends short by no more than the
-# gap is not "broken" nor "short": it is unmeasured too.
+# gap is not "broken" nor "short": it is unmeasured too. Without a hold to time, reaching
+# the band is the whole rep: a value there, measured or a lower bound, counts whichever way
+# the head moves (tests/test_faults_room.py: a turn whose way out was untrusted, first seen
+# again as "at least 34 deg" of a 34 deg reach on its way back).
 BACK_SPEED_SIGMAS = 3.0
 BACK_SPEED_MIN_DEG_S = 2.5
 _MOVING = ("out", "at_target", "returning")
@@ -846,7 +849,7 @@ class RepCounter:
             self._pending_since = None
         if not reach:
             self._gap_s = 0.0  # seen short of the band since the gap: whatever comes next is seen
-        back = reach and self._coming_back(t, v)
+        back = reach and self.hold_s > 0 and self._coming_back(t, v)
         if self.state == "out":
             if reach and not back:
                 self._enter_band(t, out)
