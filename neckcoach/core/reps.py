@@ -112,6 +112,7 @@ UNMEASURED_MESSAGE = "I could not see how far you went on that one, so it did no
 BACK_SPEED_SIGMAS = 3.0
 BACK_SPEED_MIN_DEG_S = 2.5
 _MOVING = ("out", "at_target", "returning")
+TAIL_S = 1.0
 
 
 def mostly_unmeasured(reasons) -> bool:
@@ -119,7 +120,6 @@ def mostly_unmeasured(reasons) -> bool:
     counted rep) went where the camera could not measure them; a jolt is not an attempt."""
     missed = [r for r in reasons if r is not None and r != "sudden"]
     return 2 * missed.count("unmeasured") > len(missed)
-TAIL_S = 1.0
 
 
 @dataclass(**SLOTS)
