@@ -38,8 +38,9 @@ def turns(blind_from_deg: float | None, *, blind_min_s: float = 0.0, amplitudes=
     return out
 
 
-def count(frames):
-    ex = exercise(reps=2, target_deg=50.0, tempo_s=5.0, hold_s=1.0)
+def count(frames, **kw):
+    """The counter fed `frames`, and its events; the exercise is a 50 deg turn unless `kw` says."""
+    ex = exercise(**{**dict(reps=2, target_deg=50.0, tempo_s=5.0, hold_s=1.0), **kw})
     c = RepCounter(ex, routine(ex).ranges)
     events = [e for k in frames for e in c.update(k)]
     return c, events
@@ -217,12 +218,8 @@ def held_look_ups(*, out_blind_deg: float, back_blind_deg: float, held_s: float,
     t = timeline(24.0, fps=20.0, seed=seed)
     x, spans = rep_train(t, start_s=2.0, amplitudes=[amplitude_deg] * 2, tempo_s=2.0 * move_s + held_s,
                          hold_s=held_s, gap_s=3.0)
-    frames = stream(t, pitch=x, seed=seed)
-    ex = exercise(id="ext", name="Extension", movement="extension", sides=None, reps=2, target_deg=30.0,
-                  tempo_s=5.0, hold_s=1.0)
-    c = RepCounter(ex, routine(ex).ranges)
-    events = []
-    for k, xi, ti in zip(frames, x, t):
+    frames = []
+    for k, xi, ti in zip(stream(t, pitch=x, seed=seed), x, t):
         span = next(((a, b) for a, b in spans if a <= ti <= b), None)
         held_from = span[0] + move_s if span else None
         if span is not None and ti > held_from + held_s:
@@ -231,8 +228,8 @@ def held_look_ups(*, out_blind_deg: float, back_blind_deg: float, held_s: float,
             blind = False
         else:
             blind = abs(xi) > out_blind_deg
-        events += c.update(replace(k, pitch_reliable=False, lower_bound_axes=()) if blind else k)
-    return c, events
+        frames.append(replace(k, pitch_reliable=False, lower_bound_axes=()) if blind else k)
+    return count(frames, id="ext", name="Extension", movement="extension", sides=None, target_deg=30.0)
 
 
 def test_a_look_up_held_unseen_and_seen_again_on_its_way_back_is_unmeasured_not_called_short():
@@ -269,9 +266,7 @@ def test_a_gap_well_short_of_the_band_does_not_excuse_a_short_hold_seen_whole():
     t = timeline(12.0, fps=20.0, seed=13)
     x = np.interp(t, [0.0, 2.0, 6.0, 6.5, 6.9, 8.4, 12.0], [0.0, 0.0, 40.0, 45.0, 45.0, 0.0, 0.0])
     frames = [replace(k, yaw_reliable=False) if 4.0 <= k.t_s <= 5.5 else k for k in stream(t, yaw=x, seed=13)]
-    ex = exercise(reps=1, target_deg=50.0, tempo_s=8.0, hold_s=1.0)
-    c = RepCounter(ex, routine(ex).ranges)
-    events = [e for k in frames for e in c.update(k)]
+    c, events = count(frames, reps=1, tempo_s=8.0)
     assert [r.reason for r in c.records] == ["hold_short"]
     assert c.records[0].unmeasured_s >= 1.0
     assert len([e for e in events if e.kind == ev.HOLD_BROKEN]) == 1
@@ -287,8 +282,6 @@ def test_a_turn_first_seen_in_the_band_on_its_way_back_counts_only_without_a_hol
     back_from = spans[0][0] + 3.25  # the end of the hold
     frames = [replace(k, yaw_reliable=False) if abs(xi) > (30.0 if ti < back_from else 35.5) else k
               for k, xi, ti in zip(stream(t, yaw=x, seed=17), x, t)]
-    ex = exercise(reps=1, target_deg=40.0, tempo_s=5.0, hold_s=hold_s)
-    c = RepCounter(ex, routine(ex).ranges)
-    events = [e for k in frames for e in c.update(k)]
+    c, events = count(frames, reps=1, target_deg=40.0, hold_s=hold_s)
     assert [r.reason for r in c.records] == [reason]
     assert len([e for e in events if e.kind == ev.REP]) == (1 if reason is None else 0)

@@ -870,7 +870,7 @@ class RepCounter:
                 if t - self._exit_since >= self.dwell_s:
                     held = self._exit_since - (self._hold_start or self._exit_since)
                     rec.hold_s = max(rec.hold_s, held)
-                    if not self._hold_done and held + self._hold_gap_s < self.hold_s:
+                    if not self._hold_done and not self._hold_maybe_unseen(held):
                         out.append(self._event(t, ev.HOLD_BROKEN, magnitude=held, unit="s",
                                                data={"hold_s": self.hold_s}))
                     self._hold_start = None
@@ -880,6 +880,11 @@ class RepCounter:
         elif self.state == "returning":
             if reach and (not self._hold_done or rec.time_to_target_s is None) and not back:
                 self._enter_band(t, out)
+
+    def _hold_maybe_unseen(self, held_s: float) -> bool:
+        """Whether a hold seen for `held_s` may have lasted its time, counting the gap before it
+        was first seen (see BACK_SPEED_SIGMAS)."""
+        return held_s + self._hold_gap_s >= self.hold_s
 
     def _coming_back(self, t: float, v: float) -> bool:
         """Seen again after a gap and, in any frame since, moving towards neutral faster than a
@@ -935,7 +940,7 @@ class RepCounter:
         # Whatever else happened on the way, where the head turned round was not seen, or the
         # hold may have begun unseen: it went at least as far as measured, so its peak is a
         # lower bound (said "at least").
-        unseen_hold = reached and not rec.complete and rec.hold_s + self._hold_gap_s >= self.hold_s
+        unseen_hold = reached and not rec.complete and self._hold_maybe_unseen(rec.hold_s)
         if (not reached and rec.unmeasured_s >= UNMEASURED_S) or unseen_hold:
             rec.reason = "unmeasured"
             rec.peak_lower_bound = True
