@@ -127,6 +127,23 @@ def test_alternate_flags_wrong_side_and_does_not_count_it():
     assert len(kinds(out, ev.REP)) == 4 and c.done()
 
 
+@pytest.mark.parametrize("fps", [15.0, 24.0, 30.0])
+def test_a_tuck_begun_under_a_moment_read_forward_is_counted(fps):
+    """The head leaves the wrong side straight into the rep, with no stop at neutral to dwell in
+    (rendered population seed 400929: a chin tuck begun just before "go" read 5.6 mm forward for a
+    moment, "Other way: now back", and the 18 mm tuck held 9 s that followed was never counted)."""
+    ex = exercise(id="tuck", name="Chin tuck", movement="retraction", sides=None, target_deg=None,
+                  target_mm=15.0, reps=2, hold_s=3.0, tempo_s=7.0)
+    t = timeline(14.0, fps=fps, seed=8)
+    tuck = min_jerk(t, 1.9, 1.6, 18.0) - min_jerk(t, 6.5, 2.0, 18.0)
+    forward_misread = min_jerk(t, 2.0, 0.08, -6.5) - min_jerk(t, 2.3, 0.08, -6.5)
+    c, out = run_counter(ex, stream(t, retraction=tuck + forward_misread, seed=8))
+    wrong_cues = kinds(out, ev.WRONG_SIDE)
+    assert len(wrong_cues) == 1 and wrong_cues[0].t_s < 2.4
+    assert len(kinds(out, ev.REP)) == 1
+    assert len(c.records) == 1 and c.records[0].complete and c.records[0].start_t_s > 2.2
+
+
 def test_both_sides_counts_per_side_in_any_order():
     ex = exercise(sides="both", reps=2, target_deg=40.0)
     amps = [-42, 42, -42, -42, 42]  # third right is one too many

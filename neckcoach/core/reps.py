@@ -453,6 +453,7 @@ class RepCounter:
         self.records = []
         self._clear_rep()
         self._settle_since: float | None = None
+        self._wrong_positive = False  # the side of neutral a wrong-side movement went to
         self._pre: deque[tuple[float, float, float]] = deque()
         self._tail: RepRecord | None = None
         self._still: deque[tuple[float, float]] = deque()
@@ -745,7 +746,17 @@ class RepCounter:
                     self._lead.pop(0)
             self._update_neutral(t, x, v, out)
         elif self.state == "wrong":
-            if abs(x) < self.neutral_band:
+            if abs(x) >= self.neutral_band and (x > 0) != self._wrong_positive:
+                # Straight through neutral to the other side, as "Other way" asked: a responsive
+                # patient does not stop at neutral first, and waiting for that dwell lost the
+                # whole rep that followed (rendered population seed 400929: a chin tuck begun
+                # before "go", read 4.6 mm forward for a moment, "Other way: now back", then a
+                # 18 mm tuck held 9 s that was never counted). The new side is judged afresh.
+                self.state = "neutral"
+                self._clear_rep()
+                self._lead = [(t, x, v)]
+                self._update_neutral(t, x, v, out)
+            elif abs(x) < self.neutral_band:
                 self._pending_since = self._pending_since if self._pending_since is not None else t
                 if t - self._pending_since >= self.dwell_s:
                     self.state = "neutral"
@@ -783,6 +794,7 @@ class RepCounter:
             return
         if cand == "opposite" or not self._allowed(cand):
             self.state = "wrong"
+            self._wrong_positive = x > 0
             exp = self.expected_direction()
             if exp is None:
                 exp = next((d for d in self.directions if self.completed[d] < self.exercise.reps), "")
