@@ -111,6 +111,22 @@ UNMEASURED_MESSAGE = "I could not see how far you went on that one, so it did no
 # again as "at least 34 deg" of a 34 deg reach on its way back).
 BACK_SPEED_SIGMAS = 3.0
 BACK_SPEED_MIN_DEG_S = 2.5
+# A hold ends when the reading leaves the target band (its exit a hysteresis below the reach), or,
+# in a grainy picture, BAND_EXIT_SIGMAS x the value's jitter sigma below the reach, whichever is
+# further: the smoothed jitter of a still head stays within 3 sigma of its mean in 97-99 % of
+# frames (benchmarks/README.md, "Thresholds under jitter"; the neutral band's NEUTRAL_SIGMAS), where
+# it crosses a fixed 1 mm hysteresis in a third of them (kinematics population seed 159, a tuck
+# held 4.6 s at 13.8 of 15 mm with a 1.5 mm jitter: "Stay at the target until I say release" after
+# 1.8 s, the hold never timed and the rep not counted; seed 675 heard it six times in one hold).
+# What the wider exit lets in is kept out by the hold's readings: a hold whose median reading since
+# it began is below the band's exit (`_hold_off_target`) is not at the target (a short rep whose
+# jitter reached the band), and a hold's time runs only while the reading is inside the band's
+# exit, so a head that leaves it is credited until it did, not until the jitter-wide exit noticed.
+BAND_EXIT_SIGMAS = 3.0
+# The hold's median is judged once the hold has lasted this long: the jitter is correlated over
+# ~65 ms (`sim.closed_loop.MeasurementNoise`, fitted to the pipeline), so 0.5 s holds some eight
+# independent readings, and the head is still arriving in the hold's first few frames.
+HOLD_MEDIAN_AFTER_S = 0.5
 _MOVING = ("out", "at_target", "returning")
 TAIL_S = 1.0
 
@@ -468,6 +484,9 @@ class RepCounter:
         self._pending_since: float | None = None
         self._pending_dir: str | None = None
         self._exit_since: float | None = None
+        self._below_since: float | None = None  # since when below the band's exit (`_track_below`)
+        self._above_since: float | None = None
+        self._hold_values: list[float] = []  # the readings since the hold began (see BAND_EXIT_SIGMAS)
         self._progress: deque[tuple[float, float]] = deque()
         self._almost_sent = False
         self._hold_start: float | None = None
@@ -873,14 +892,20 @@ class RepCounter:
             if p < rec.peak - self.band_hysteresis_fraction * self.targets[d] - 2.0 and rec.time_to_target_s is None:
                 self.state = "returning"
         elif self.state == "at_target":
-            if not self._hold_done and self._hold_start is not None and t - self._hold_start >= self.hold_s:
+            if (not self._hold_done and self._hold_start is not None and t - self._hold_start >= self.hold_s
+                    and (self._below_since is None or self._below_since - self._hold_start >= self.hold_s)):
                 self._hold_done = True
                 rec.hold_s = max(rec.hold_s, t - self._hold_start)
                 out.append(self._event(t, ev.RELEASE))
-            if p < self._band_exit[d] and not beyond:
+            below = p < self._band_exit[d] and not beyond
+            self._track_below(t, below)
+            if not beyond and not self._hold_done:
+                self._hold_values.append(p)
+            if below and (p < self._noisy_exit(d) or (not self._hold_done and self._hold_off_target(d, t))):
                 self._exit_since = self._exit_since if self._exit_since is not None else t
                 if t - self._exit_since >= self.dwell_s:
-                    held = self._exit_since - (self._hold_start or self._exit_since)
+                    left = self._below_since if self._below_since is not None else self._exit_since
+                    held = left - (self._hold_start or left)
                     rec.hold_s = max(rec.hold_s, held)
                     if not self._hold_done and not self._hold_maybe_unseen(held):
                         out.append(self._event(t, ev.HOLD_BROKEN, magnitude=held, unit="s",
@@ -892,6 +917,33 @@ class RepCounter:
         elif self.state == "returning":
             if reach and (not self._hold_done or rec.time_to_target_s is None) and not back:
                 self._enter_band(t, out)
+
+    def _track_below(self, t: float, below: bool) -> None:
+        """Since when the reading has been below the band's exit: a run of such frames ends once
+        it has been back above for `dwell_s` (one frame of jitter back inside does not end it)."""
+        if below:
+            self._above_since = None
+            if self._below_since is None:
+                self._below_since = t
+        elif self._below_since is not None:
+            if self._above_since is None:
+                self._above_since = t
+            if t - self._above_since >= self.dwell_s:
+                self._below_since = self._above_since = None
+
+    def _noisy_exit(self, direction: str) -> float:
+        """Where a hold ends: the band's exit, or further below the reach where the reading's jitter
+        would cross it (see BAND_EXIT_SIGMAS)."""
+        return min(self._band_exit[direction], self._reach[direction] - BAND_EXIT_SIGMAS * self._sigma)
+
+    def _hold_off_target(self, direction: str, t_s: float) -> bool:
+        """Whether the readings since the hold began lie mostly below the band's exit: the head is
+        not at the target, whatever its jitter carried into the band (see BAND_EXIT_SIGMAS)."""
+        exit_at = self._band_exit[direction]
+        if (self._noisy_exit(direction) >= exit_at or self._hold_start is None
+                or t_s - self._hold_start < HOLD_MEDIAN_AFTER_S):
+            return False
+        return float(np.median(self._hold_values)) < exit_at
 
     def _hold_maybe_unseen(self, held_s: float) -> bool:
         """Whether a hold seen for `held_s` may have lasted its time, counting the gap before it
@@ -928,7 +980,8 @@ class RepCounter:
             out.append(self._event(t, ev.AT_TARGET, magnitude=rec.peak, unit=self.unit,
                                    data={"time_to_target_s": rec.time_to_target_s}))
         self.state = "at_target"
-        self._exit_since = None
+        self._exit_since = self._below_since = self._above_since = None
+        self._hold_values = []
         self._hold_start = t
         self._hold_gap_s, self._gap_s = self._gap_s, 0.0
         if self.hold_s > 0:
@@ -943,7 +996,8 @@ class RepCounter:
             rec.unmeasured_s += t - self._bound_since
             self._bound_since = None
         if self.state == "at_target" and self._hold_start is not None:
-            rec.hold_s = max(rec.hold_s, t - self._hold_start)
+            left = self._below_since if self._below_since is not None else t
+            rec.hold_s = max(rec.hold_s, left - self._hold_start)
         reached = rec.time_to_target_s is not None
         rec.complete = reached and self._hold_done
         rec.reason = None if rec.complete else ("short_of_target" if not reached else "hold_short")

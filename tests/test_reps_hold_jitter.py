@@ -1,0 +1,84 @@
+"""Holds judged in a grainy picture: the target band's exit widens with the reading's jitter,
+and the hold's own readings keep a short rep out (see reps.BAND_EXIT_SIGMAS)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neckcoach.core import events as ev
+from neckcoach.core.reps import RepCounter
+from neckcoach.core.samples import Kinematics
+
+try:
+    from tests.test_coach_support import exercise, min_jerk, routine, timeline
+except ImportError:  # tests/ on sys.path (pytest rootdir-less import mode)
+    from test_coach_support import exercise, min_jerk, routine, timeline
+
+SEEDS = range(8)
+FPS = (15.0, 24.0, 30.0)
+HOLD_S = 3.0
+
+
+def tuck():
+    return exercise(id="tuck", name="Chin tuck", movement="retraction", sides=None, target_deg=None,
+                    target_mm=15.0, reps=1, hold_s=HOLD_S, tempo_s=7.0)
+
+
+def jittery_tuck(fps: float, seed: int, amplitude_mm: float, held_s: float, sigma_mm: float):
+    """A chin tuck out in 1.5 s, held `held_s`, back in 1.5 s, read with correlated jitter of
+    `sigma_mm` (time constant 65 ms, as `sim.closed_loop.MeasurementNoise`) and that jitter
+    reported as the reading's noise, every frame trusted."""
+    t = timeline(14.0, fps=fps, seed=seed)
+    x = min_jerk(t, 2.0, 1.5, amplitude_mm) - min_jerk(t, 3.5 + held_s, 1.5, amplitude_mm)
+    rng = np.random.default_rng(seed)
+    jitter = np.zeros_like(t)
+    for i in range(1, len(t)):
+        a = np.exp(-(t[i] - t[i - 1]) / 0.065)
+        jitter[i] = a * jitter[i - 1] + np.sqrt(1.0 - a * a) * sigma_mm * rng.standard_normal()
+    y = x + jitter
+    v = np.gradient(y, t)
+    return [Kinematics(t_s=float(ti), face_found=True, reliable=True, faces=1, face_width_px=200,
+                       brightness=120, retraction_mm=float(yi), retraction_speed_mm_s=float(vi),
+                       retraction_reliable=True, retraction_noise_mm=sigma_mm)
+            for ti, yi, vi in zip(t, y, v)]
+
+
+def run(frames):
+    ex = tuck()
+    c = RepCounter(ex, routine(ex).ranges)
+    out = [e for k in frames for e in c.update(k)]
+    return c, out
+
+
+@pytest.mark.parametrize("sigma_mm", [1.0, 1.5, 2.5])
+def test_a_tuck_held_inside_the_band_in_a_grainy_picture_counts(sigma_mm):
+    """Held 4.6 s at 13.8 of 15 mm (reach 12.75): the jitter dips the reading below a 1 mm
+    hysteresis time and again (kinematics population seed 159: "Stay at the target until I say
+    release" after 1.8 s, not counted; before the change, at 1.5 mm: 51 of 60 counted here and 42
+    such cues, at 2.5 mm 29 of 60)."""
+    counted = broken = runs = 0
+    for seed in SEEDS:
+        for fps in FPS:
+            c, out = run(jittery_tuck(fps, seed, 13.8, 4.6, sigma_mm))
+            runs += 1
+            counted += sum(1 for r in c.records if r.complete)
+            broken += sum(1 for e in out if e.kind == ev.HOLD_BROKEN)
+    if sigma_mm <= 1.5:
+        assert counted == runs and broken <= runs // 5
+    else:  # 2.5 mm: at the edge of what is trusted at all; most, not all
+        assert counted >= 0.75 * runs and broken <= runs
+
+
+@pytest.mark.parametrize("sigma_mm", [1.0, 1.5, 2.5])
+@pytest.mark.parametrize("amplitude_mm,held_s", [(10.2, 4.6), (13.8, 1.5)])
+def test_a_short_tuck_or_a_short_hold_is_not_counted_however_grainy(sigma_mm, amplitude_mm, held_s):
+    """What the wider exit lets in stays out: a tuck 68 % of the way, which the jitter carries into
+    the band, and a hold let go after 1.5 of its 3 s (credited until the reading left the band's
+    exit, not until the jitter-wide exit noticed)."""
+    for seed in SEEDS:
+        for fps in FPS:
+            c, _ = run(jittery_tuck(fps, seed, amplitude_mm, held_s, sigma_mm))
+            assert not any(r.complete for r in c.records), (seed, fps)
+            if held_s < HOLD_S:
+                assert all(r.hold_s < HOLD_S for r in c.records), (seed, fps)
