@@ -115,17 +115,22 @@ BACK_SPEED_MIN_DEG_S = 2.5
 # in a grainy picture, BAND_EXIT_SIGMAS x the value's jitter sigma below the reach, whichever is
 # further: the smoothed jitter of a still head stays within 3 sigma of its mean in 97-99 % of
 # frames (benchmarks/README.md, "Thresholds under jitter"; the neutral band's NEUTRAL_SIGMAS), where
-# it crosses a fixed 1 mm hysteresis in a third of them (kinematics population seed 159, a tuck
-# held 4.6 s at 13.8 of 15 mm with a 1.5 mm jitter: "Stay at the target until I say release" after
-# 1.8 s, the hold never timed and the rep not counted; seed 675 heard it six times in one hold).
-# What the wider exit lets in is kept out by the hold's readings: a hold whose median reading since
-# it began is below the band's exit (`_hold_off_target`) is not at the target (a short rep whose
-# jitter reached the band), and a hold's time runs only while the reading is inside the band's
-# exit, so a head that leaves it is credited until it did, not until the jitter-wide exit noticed.
+# it crosses a fixed 1 mm hysteresis in a third of them (kinematics population seed 675: a chin
+# tuck in a dim room heard "Stay at the target until I say release" six times in one hold, and
+# was not counted). A hold's time runs only while the reading is inside the band's exit, so a head
+# that leaves it is credited until it did, not until the jitter-wide exit noticed. Where the exit
+# was widened, where the head held is judged by the hold's readings, not by a frame
+# (`_held_at_target`): their median over the hold (after its first HOLD_MEDIAN_AFTER_S) must be at
+# the reach, for a median has far less jitter than a frame and the share of the hysteresis that
+# was there for the jitter is not given to it (with the exit as its line, kinematics seeds 411963
+# and 410465 counted tucks held at 11.0 of 15 mm, read 1 mm long with 2 mm of jitter). Held still
+# short of it, the patient hears "almost" once and the hold goes on, judged again over each further
+# `hold_s` (not frame by frame: a median slid along a long hold would sooner or later cross the
+# line on the jitter alone); let go, the rep is short of the target, not short of hold.
 BAND_EXIT_SIGMAS = 3.0
-# The hold's median is judged once the hold has lasted this long: the jitter is correlated over
-# ~65 ms (`sim.closed_loop.MeasurementNoise`, fitted to the pipeline), so 0.5 s holds some eight
-# independent readings, and the head is still arriving in the hold's first few frames.
+# The hold's first this long is not judged for where the head held: the reading that entered the
+# band may be the jitter's, with the head still arriving (a chin tuck's last millimetres take a
+# few tenths of a second at the bundled tempo).
 HOLD_MEDIAN_AFTER_S = 0.5
 _MOVING = ("out", "at_target", "returning")
 TAIL_S = 1.0
@@ -484,9 +489,10 @@ class RepCounter:
         self._pending_since: float | None = None
         self._pending_dir: str | None = None
         self._exit_since: float | None = None
-        self._below_since: float | None = None  # since when below the band's exit (`_track_below`)
-        self._above_since: float | None = None
-        self._hold_values: list[float] = []  # the readings since the hold began (see BAND_EXIT_SIGMAS)
+        self._below_since: float | None = None  # since when below the band's exit, in this run
+        self._hold_due_s = 0.0  # when (from the hold's start) its readings are next judged
+        self._held_short = False  # a hold's readings were judged short of the target (`_held_at_target`)
+        self._hold_values: list[tuple[float, float]] = []  # (t, reading) since the hold began (see BAND_EXIT_SIGMAS)
         self._progress: deque[tuple[float, float]] = deque()
         self._almost_sent = False
         self._hold_start: float | None = None
@@ -892,16 +898,24 @@ class RepCounter:
             if p < rec.peak - self.band_hysteresis_fraction * self.targets[d] - 2.0 and rec.time_to_target_s is None:
                 self.state = "returning"
         elif self.state == "at_target":
-            if (not self._hold_done and self._hold_start is not None and t - self._hold_start >= self.hold_s
+            if (not self._hold_done and self._hold_start is not None and t - self._hold_start >= self._hold_due_s
                     and (self._below_since is None or self._below_since - self._hold_start >= self.hold_s)):
-                self._hold_done = True
-                rec.hold_s = max(rec.hold_s, t - self._hold_start)
-                out.append(self._event(t, ev.RELEASE))
+                self._hold_due_s += self.hold_s  # judged once per hold_s of readings
+                if self._held_at_target(d, t):
+                    self._hold_done = True
+                    rec.hold_s = max(rec.hold_s, t - self._hold_start)
+                    out.append(self._event(t, ev.RELEASE))
+                else:
+                    self._held_short = True
+                    if not self._almost_sent:
+                        self._almost_sent = True  # held still just short of the target: say so, once
+                        out.append(self._event(t, ev.ALMOST, magnitude=rec.peak, unit=self.unit,
+                                               data={"target": self.targets[d]}))
             below = p < self._band_exit[d] and not beyond
-            self._track_below(t, below)
+            self._below_since = (self._below_since if self._below_since is not None else t) if below else None
             if not beyond and not self._hold_done:
-                self._hold_values.append(p)
-            if below and (p < self._noisy_exit(d) or (not self._hold_done and self._hold_off_target(d, t))):
+                self._hold_values.append((t, p))
+            if below and p < self._noisy_exit(d):
                 self._exit_since = self._exit_since if self._exit_since is not None else t
                 if t - self._exit_since >= self.dwell_s:
                     left = self._below_since if self._below_since is not None else self._exit_since
@@ -918,32 +932,25 @@ class RepCounter:
             if reach and (not self._hold_done or rec.time_to_target_s is None) and not back:
                 self._enter_band(t, out)
 
-    def _track_below(self, t: float, below: bool) -> None:
-        """Since when the reading has been below the band's exit: a run of such frames ends once
-        it has been back above for `dwell_s` (one frame of jitter back inside does not end it)."""
-        if below:
-            self._above_since = None
-            if self._below_since is None:
-                self._below_since = t
-        elif self._below_since is not None:
-            if self._above_since is None:
-                self._above_since = t
-            if t - self._above_since >= self.dwell_s:
-                self._below_since = self._above_since = None
-
     def _noisy_exit(self, direction: str) -> float:
         """Where a hold ends: the band's exit, or further below the reach where the reading's jitter
         would cross it (see BAND_EXIT_SIGMAS)."""
         return min(self._band_exit[direction], self._reach[direction] - BAND_EXIT_SIGMAS * self._sigma)
 
-    def _hold_off_target(self, direction: str, t_s: float) -> bool:
-        """Whether the readings since the hold began lie mostly below the band's exit: the head is
-        not at the target, whatever its jitter carried into the band (see BAND_EXIT_SIGMAS)."""
+    def _held_at_target(self, direction: str, t_s: float) -> bool:
+        """Whether the last `hold_s` of readings put the head at the target: their median at least
+        as far as the band's exit plus as much of the hysteresis as the jitter's widening of the
+        exit took (see BAND_EXIT_SIGMAS). Always where the exit was not widened."""
         exit_at = self._band_exit[direction]
-        if (self._noisy_exit(direction) >= exit_at or self._hold_start is None
-                or t_s - self._hold_start < HOLD_MEDIAN_AFTER_S):
-            return False
-        return float(np.median(self._hold_values)) < exit_at
+        widened = exit_at - self._noisy_exit(direction)
+        if widened <= 0.0:
+            return True
+        since = max(t_s - self.hold_s, (self._hold_start or 0.0) + HOLD_MEDIAN_AFTER_S)  # not the arrival
+        recent = [p for tp, p in self._hold_values if tp >= since]
+        if not recent:
+            return True  # nothing seen but bounds: judged as before the jitter was known
+        line = exit_at + min(widened, self._reach[direction] - exit_at)
+        return float(np.median(recent)) >= line
 
     def _hold_maybe_unseen(self, held_s: float) -> bool:
         """Whether a hold seen for `held_s` may have lasted its time, counting the gap before it
@@ -980,8 +987,9 @@ class RepCounter:
             out.append(self._event(t, ev.AT_TARGET, magnitude=rec.peak, unit=self.unit,
                                    data={"time_to_target_s": rec.time_to_target_s}))
         self.state = "at_target"
-        self._exit_since = self._below_since = self._above_since = None
+        self._exit_since = self._below_since = None
         self._hold_values = []
+        self._hold_due_s = self.hold_s
         self._hold_start = t
         self._hold_gap_s, self._gap_s = self._gap_s, 0.0
         if self.hold_s > 0:
@@ -1000,13 +1008,14 @@ class RepCounter:
             rec.hold_s = max(rec.hold_s, left - self._hold_start)
         reached = rec.time_to_target_s is not None
         rec.complete = reached and self._hold_done
-        rec.reason = None if rec.complete else ("short_of_target" if not reached else "hold_short")
+        short = not reached or (self._held_short and rec.hold_s >= self.hold_s)
+        rec.reason = None if rec.complete else ("short_of_target" if short else "hold_short")
         if not reached and rec.jolted:
             rec.reason = "sudden"  # a jolt, already warned about: not an attempt at the exercise
         # Whatever else happened on the way, where the head turned round was not seen, or the
         # hold may have begun unseen: it went at least as far as measured, so its peak is a
         # lower bound (said "at least").
-        unseen_hold = reached and not rec.complete and self._hold_maybe_unseen(rec.hold_s)
+        unseen_hold = reached and not rec.complete and not short and self._hold_maybe_unseen(rec.hold_s)
         if (not reached and rec.unmeasured_s >= UNMEASURED_S) or unseen_hold:
             rec.reason = "unmeasured"
             rec.peak_lower_bound = True
@@ -1023,7 +1032,7 @@ class RepCounter:
             out.append(self._event(t, ev.REP, magnitude=rec.peak, unit=self.unit, data=data,
                                    message=f"{self.total_completed}"))
         else:
-            msg = ("Not quite far enough. Go a little further next time." if not reached
+            msg = ("Not quite far enough. Go a little further next time." if short
                    else "Hold it a little longer next time.")
             if rec.reason == "unmeasured":
                 msg = UNMEASURED_MESSAGE
