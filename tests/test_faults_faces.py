@@ -283,6 +283,22 @@ def test_a_face_found_twice_keeps_the_copy_that_continues_the_patients_mesh(dete
         assert np.allclose(obs.landmarks_px, P(), atol=0.01), f"frame {k}: the fresh copy was taken"
 
 
+def test_a_smaller_mesh_on_the_patients_face_is_a_copy_not_a_second_person(detector_factory):
+    """Rendered population seed 400944 (a camera 45 cm below the eyes): face mesh also put a mesh
+    0.73 times the patient's size, 20 px off its centre, on the patient's face. Counted as a second
+    person, every such frame lost the patient and the session stalled on "two faces". A smaller
+    face where the patient's is would be hidden by it: it is a copy. A larger one there is still
+    somebody (leaning in front)."""
+    c = P()[:, :2].mean(0)
+    inner = face_px((float(c[0]) - 20.0, float(c[1]) + 4.0), 0.73 * face_size_px(P()))
+    frames = _seq((4, [P()]), (6, [inner, P()]), (2, [P()]))
+    det = detector_factory(frames)
+    for k, faces in enumerate(frames):
+        obs = det.update(FRAME)
+        assert obs.face_found and obs.faces == 1, k
+        assert np.allclose(obs.landmarks_px, P(), atol=0.01), f"frame {k}: the copy was taken"
+
+
 def test_without_a_mesh_last_frame_the_larger_copy_is_kept(detector_factory):
     """Nothing to continue (the first frame, or the patient not found last frame): as before, the
     larger copy, and still one face."""

@@ -212,6 +212,14 @@ def fresh_copies(landmarks: list[np.ndarray], geometry: list[tuple[np.ndarray | 
     and was warned as a jerk, twice. Between frames a head at exercise speed moves its
     landmarks under about 1 px at that size (30 deg/s at 15 fps), so the copy nearest the last
     mesh is the followed one.
+
+    A smaller face centred where the followed one is (within DUPLICATE_MAX_SHIFT_SIZES of its
+    size) is a copy however much smaller: a face behind the patient's, in the same place, is
+    hidden by it. (The size limit of `_same_face` is for a larger face there, somebody leaning in
+    front.) Rendered population seed 400944, a camera 45 cm below the eyes: from 70.6 s face mesh
+    also put a mesh 0.73 times the patient's size 20 px off its centre, on the patient's face, in
+    most frames; counted as a second person, every such frame lost the patient, and the session
+    paused on "two faces" and stalled.
     """
     if previous_px is None or len(landmarks) < 2:
         return set()
@@ -222,7 +230,14 @@ def fresh_copies(landmarks: list[np.ndarray], geometry: list[tuple[np.ndarray | 
     if not math.isfinite(near[keep]):
         return set()
     return {j for j in range(len(geometry)) if j != keep
-            and _same_face(geometry[keep], geometry[j])}
+            and (_same_face(geometry[keep], geometry[j]) or _behind(geometry[j], geometry[keep]))}
+
+
+def _behind(a: tuple[np.ndarray | None, float], b: tuple[np.ndarray | None, float]) -> bool:
+    """Whether face a is smaller than face b and centred where b is (see `fresh_copies`)."""
+    (ca, sa), (cb, sb) = a, b
+    return (ca is not None and cb is not None and sa < sb
+            and _distance(ca, cb) <= DUPLICATE_MAX_SHIFT_SIZES * sb)
 
 
 def first_choice(geometry: list[tuple[np.ndarray | None, float]],
