@@ -7,12 +7,12 @@ import pytest
 
 from neckcoach.core import events as ev
 from neckcoach.core.reps import UNMEASURED_MESSAGE, RepCounter
-from neckcoach.core.samples import Kinematics
 
 try:
-    from tests.test_coach_support import exercise, kinds, min_jerk, rep_train, routine, stream, timeline
+    from tests.test_coach_support import (exercise, kinds, min_jerk, raw_frames, rep_train, routine, stream,
+                                          timeline)
 except ImportError:  # tests/ on sys.path (pytest rootdir-less import mode)
-    from test_coach_support import exercise, kinds, min_jerk, rep_train, routine, stream, timeline
+    from test_coach_support import exercise, kinds, min_jerk, raw_frames, rep_train, routine, stream, timeline
 
 
 def run_counter(ex, frames, **kw):
@@ -21,17 +21,6 @@ def run_counter(ex, frames, **kw):
     for k in frames:
         out.extend(c.update(k))
     return c, out
-
-
-def raw_frames(t, axis: str, x):
-    """Unfiltered frames (value and finite-difference speed): worst-case jitter."""
-    x = np.asarray(x, dtype=float)
-    v = np.gradient(x, t)
-    unit = "mm" if axis == "retraction" else "deg"
-    return [Kinematics(t_s=float(ti), face_found=True, reliable=True, faces=1, face_width_px=200,
-                       brightness=120, **{f"{axis}_{unit}": float(xi), f"{axis}_speed_{unit}_s": float(vi),
-                                          f"{axis}_reliable": True})
-            for ti, xi, vi in zip(t, x, v)]
 
 
 CLEAN_CASES = [

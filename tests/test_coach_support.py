@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from neckcoach.core.kinematics import KinematicsFilter, RelativePose
+from neckcoach.core.samples import Kinematics
 from neckcoach.routine.model import Exercise, Routine
 
 AXIS_KEY = {"yaw": "yaw_deg", "pitch": "pitch_deg", "roll": "roll_deg", "retraction": "retraction_mm"}
@@ -76,6 +77,18 @@ def stream(t, *, yaw=None, pitch=None, roll=None, retraction=None, noise_deg: fl
             torso_roll_deg=None if torso_roll is None else float(torso_roll[i]))
         out.append(filt.update(rel))
     return out
+
+
+def raw_frames(t, axis: str, x, noise: float = 0.0):
+    """Unfiltered frames (value and finite-difference speed): worst-case jitter. `noise` is the
+    jitter sigma the frames report for the axis (`Kinematics.noise`), 0 by default."""
+    x = np.asarray(x, dtype=float)
+    v = np.gradient(x, t)
+    unit = "mm" if axis == "retraction" else "deg"
+    return [Kinematics(t_s=float(ti), face_found=True, reliable=True, faces=1, face_width_px=200,
+                       brightness=120, **{f"{axis}_{unit}": float(xi), f"{axis}_speed_{unit}_s": float(vi),
+                                          f"{axis}_reliable": True, f"{axis}_noise_{unit}": noise})
+            for ti, xi, vi in zip(t, x, v)]
 
 
 def exercise(**kw) -> Exercise:

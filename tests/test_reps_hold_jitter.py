@@ -8,12 +8,11 @@ import pytest
 
 from neckcoach.core import events as ev
 from neckcoach.core.reps import RepCounter
-from neckcoach.core.samples import Kinematics
 
 try:
-    from tests.test_coach_support import exercise, min_jerk, routine, timeline
+    from tests.test_coach_support import exercise, min_jerk, raw_frames, routine, timeline
 except ImportError:  # tests/ on sys.path (pytest rootdir-less import mode)
-    from test_coach_support import exercise, min_jerk, routine, timeline
+    from test_coach_support import exercise, min_jerk, raw_frames, routine, timeline
 
 SEEDS = range(8)
 FPS = (15.0, 24.0, 30.0)
@@ -36,12 +35,7 @@ def jittery_tuck(fps: float, seed: int, amplitude_mm: float, held_s: float, sigm
     for i in range(1, len(t)):
         a = np.exp(-(t[i] - t[i - 1]) / 0.065)
         jitter[i] = a * jitter[i - 1] + np.sqrt(1.0 - a * a) * sigma_mm * rng.standard_normal()
-    y = x + jitter
-    v = np.gradient(y, t)
-    return [Kinematics(t_s=float(ti), face_found=True, reliable=True, faces=1, face_width_px=200,
-                       brightness=120, retraction_mm=float(yi), retraction_speed_mm_s=float(vi),
-                       retraction_reliable=True, retraction_noise_mm=sigma_mm)
-            for ti, yi, vi in zip(t, y, v)]
+    return raw_frames(t, "retraction", x + jitter, noise=sigma_mm)
 
 
 def run(frames):

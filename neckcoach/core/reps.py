@@ -492,7 +492,7 @@ class RepCounter:
         self._below_since: float | None = None  # since when below the band's exit, in this run
         self._hold_due_s = 0.0  # when (from the hold's start) its readings are next judged
         self._held_short = False  # a hold's readings were judged short of the target (`_held_at_target`)
-        self._hold_values: list[tuple[float, float]] = []  # (t, reading) since the hold began (see BAND_EXIT_SIGMAS)
+        self._hold_values: deque[tuple[float, float]] = deque()  # (t, reading) over the last hold_s of the hold
         self._progress: deque[tuple[float, float]] = deque()
         self._almost_sent = False
         self._hold_start: float | None = None
@@ -915,10 +915,12 @@ class RepCounter:
             self._below_since = (self._below_since if self._below_since is not None else t) if below else None
             if not beyond and not self._hold_done:
                 self._hold_values.append((t, p))
+                while self._hold_values[0][0] < t - self.hold_s:  # older than `_held_at_target` looks
+                    self._hold_values.popleft()
             if below and p < self._noisy_exit(d):
                 self._exit_since = self._exit_since if self._exit_since is not None else t
                 if t - self._exit_since >= self.dwell_s:
-                    left = self._below_since if self._below_since is not None else self._exit_since
+                    left = self._below_since  # set: this frame is below the band's exit
                     held = left - (self._hold_start or left)
                     rec.hold_s = max(rec.hold_s, held)
                     if not self._hold_done and not self._hold_maybe_unseen(held):
@@ -988,7 +990,7 @@ class RepCounter:
                                    data={"time_to_target_s": rec.time_to_target_s}))
         self.state = "at_target"
         self._exit_since = self._below_since = None
-        self._hold_values = []
+        self._hold_values.clear()
         self._hold_due_s = self.hold_s
         self._hold_start = t
         self._hold_gap_s, self._gap_s = self._gap_s, 0.0
