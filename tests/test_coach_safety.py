@@ -415,6 +415,27 @@ def test_a_flexion_flick_past_what_face_mesh_reads_fully_is_warned(fps, context)
     assert jerk and 0 <= jerk[0].t_s - onset <= 0.3, [e.t_s for e in jerk]
 
 
+@pytest.mark.parametrize("fps", [15.0, 24.0, 30.0])
+def test_a_step_of_extension_read_past_what_face_mesh_follows_is_not_a_jolt(fps):
+    """From a camera below, extension past what face mesh follows is a saturated bound: the mesh
+    stops there and steps where the head does not, so its jolts are judged with the untrusted
+    values' margin (as the followed points' are). The same bound read by the mesh within its
+    range would be a jolt."""
+    ex, ranges = bundled("flexion_extension")
+    t = timeline(6.0, fps=fps, seed=int(fps) + 3)
+    pitch = -min_jerk(t, 0.5, 2.0, 30.0) - min_jerk(t, 3.5, 0.3, 15.0)  # held, then the reading steps
+    frames = stream(t, pitch=pitch, noise_deg=0.3, seed=9)
+
+    def bound(k, p, saturated):
+        return replace(k, pitch_reliable=False, lower_bound_axes=("pitch",),
+                       saturated_axes=("pitch",) if saturated else ()) if p < -25.0 else k
+
+    saturated = [bound(k, p, True) for k, p in zip(frames, pitch)]
+    plain = [bound(k, p, False) for k, p in zip(frames, pitch)]
+    assert [e for e in monitor_events(ex, saturated, ranges) if e.kind in MOTION_WARNINGS] == []
+    assert [e.kind for e in monitor_events(ex, plain, ranges) if e.kind in MOTION_WARNINGS] == [ev.JERK]
+
+
 @pytest.mark.parametrize("fps", [15.0, 30.0])
 def test_a_lower_bounds_speed_is_not_too_fast(fps):
     """A lower bound's speed is no bound on the head's (see above): too fast is judged on trusted

@@ -72,7 +72,7 @@ class Neutral:
                             pose.yaw_reliable, pose.pitch_reliable, pose.roll_reliable,
                             pose.position_reliable, pose.lower_bounds, pose.tracked,
                             pose.source_step_deg, pose.glare_share, unconfirmed=pose.unconfirmed,
-                            disputed=pose.disputed, switched_from_deg=left)
+                            disputed=pose.disputed, switched_from_deg=left, saturated=pose.saturated)
 
 
 IDENTITY = Neutral(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))

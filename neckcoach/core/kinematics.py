@@ -9,6 +9,7 @@ from statistics import median_low
 
 from neckcoach.core.compat import SLOTS
 from neckcoach.core.filters import Differentiator, LowPass, OneEuroFilter
+from neckcoach.core.headpose import EXTENSION_BOUND_SLACK_DEG
 from neckcoach.core.jitter import JitterEstimate, speed_noise
 from neckcoach.core.motion_limits import impossible_step
 from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, measure_reliable, noise_fields
@@ -59,6 +60,7 @@ class RelativePose:
     unconfirmed: tuple[str, ...] = ()
     disputed: tuple[str, ...] = ()
     switched_from_deg: tuple[float, float, float] | None = None
+    saturated: tuple[str, ...] = ()
 
 
 class _AxisChain:
@@ -301,6 +303,12 @@ class KinematicsFilter:
             # readings more than 6 deg off went 89 -> 68): not measurements either.
             yaw_ok = roll_ok = False
         position_ok = position_ok and not acquiring
+        saturated = () if settling else tuple(a for a in rel.saturated if a in bounds)
+        for axis in saturated:
+            # The reading may run past the truth here (see EXTENSION_BOUND_SLACK_DEG): the bound
+            # given is the reading that much nearer neutral. Speeds stay the reading's.
+            name = self._outputs[AXES.index(axis)][0][0]
+            out[name] = math.copysign(max(abs(out[name]) - EXTENSION_BOUND_SLACK_DEG, 0.0), out[name])
         if restarted:
             extra["tracking_restarted"] = True
         self._last_out = Kinematics(
@@ -313,7 +321,8 @@ class KinematicsFilter:
             face_brightness=rel.face_brightness, yaw_reliable=yaw_ok, pitch_reliable=pitch_ok,
             roll_reliable=roll_ok,
             retraction_reliable=bool(position_ok and yaw_ok and pitch_ok and roll_ok and near),
-            lower_bound_axes=() if settling else bounds, glare_share=rel.glare_share, **out)
+            lower_bound_axes=() if settling else bounds, saturated_axes=saturated,
+            glare_share=rel.glare_share, **out)
         return self._last_out
 
     def _rebase(self, rel: RelativePose, before: tuple[float, float, float, float]) -> None:

@@ -249,7 +249,9 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
     deg on, stalled and then stepped 3.8 deg in a frame). Flexion past its
     trusted reading is a lower bound for another reason, face mesh reading it
     short by a steady fraction (30 deg read ~28), which keeps its shape: those
-    samples count (`SHAPE_LOST_PAST_RANGE`).
+    samples count (`SHAPE_LOST_PAST_RANGE`). Extension past what face mesh
+    follows from a camera below (`Kinematics.saturated_axes`) does not: there
+    the mesh stops and steps where the head does not.
     """
     t = np.asarray(rec._t, dtype=float)
     v = np.asarray(rec._speed, dtype=float) * rec._sign
@@ -709,9 +711,10 @@ class RepCounter:
                 step = REST_DRIFT_PER_S * dt
                 self.rest += min(max(m - self.rest, -step), step)
 
-    def _shape_lost(self, lower_bound: bool) -> bool:
+    def _shape_lost(self, sample: Kinematics) -> bool:
         """Whether a sample read as a lower bound on this axis says nothing of the movement's shape."""
-        return lower_bound and self.axis in SHAPE_LOST_PAST_RANGE
+        return sample.is_lower_bound(self.axis) and (self.axis in SHAPE_LOST_PAST_RANGE
+                                                     or self.axis in sample.saturated_axes)
 
     def usable(self, sample: Kinematics) -> bool:
         """Whether this frame's value on the exercise axis may move the count."""
@@ -789,7 +792,7 @@ class RepCounter:
             else:
                 self._pending_since = None
         else:
-            self._update_moving(t, x, v, lower, out)
+            self._update_moving(t, x, v, lower, self._shape_lost(sample), out)
         return out
 
     def _update_neutral(self, t: float, x: float, v: float, out: list[Event]) -> None:
@@ -857,12 +860,13 @@ class RepCounter:
         self.state = "out"
         out.append(self._event(t, ev.REP_START, data={"count": self.total_completed}))
 
-    def _update_moving(self, t: float, x: float, v: float, lower: bool, out: list[Event]) -> None:
+    def _update_moving(self, t: float, x: float, v: float, lower: bool, shape_lost: bool,
+                       out: list[Event]) -> None:
         d = self._dir
         rec = self.current
         assert d is not None and rec is not None
         p = self.exercise.sign(d) * x
-        rec.add(t, x, v, bound=self._shape_lost(lower))
+        rec.add(t, x, v, bound=shape_lost)
         beyond = lower and p > 0  # at least this far, in the rep's direction
         if p > rec.peak or (beyond and p >= rec.peak):
             rec.peak, rec.peak_signed = p, x
@@ -1077,7 +1081,7 @@ class RepCounter:
             return out
         t = float(sample.t_s if t_s is None else t_s)
         self._tail.add(t, self.relative(sample), float(sample.speed(self.axis)),
-                       bound=self._shape_lost(sample.is_lower_bound(self.axis)))
+                       bound=self._shape_lost(sample))
         if t - (self._tail.end_t_s or t) >= TAIL_S:
             self._close_tail(t, out)
         return out

@@ -89,8 +89,9 @@ sweep missed a flexion flick at 15 fps. Where the points followed past face
 mesh give it, its speed is no bound on the head's: they lag a turn and then
 catch up (rendered tuning sweeps, scenes 101 and 103: three `jerk` warnings
 on a yaw lower bound where the head's speed had changed by only 22-37 deg/s
-within the window), so it is watched for jolts as an untrusted value is. No
-lower bound's speed is judged as too fast.
+within the window), so it is watched for jolts as an untrusted value is; so
+is extension read past what face mesh follows (`Kinematics.saturated_axes`),
+where the mesh stops and steps. No lower bound's speed is judged as too fast.
 
 `out_of_range` compares the excursion with the exercise's safety limit
 (`max_deg` / `max_mm`) and, where the routine states the person's own range
@@ -415,7 +416,7 @@ class SafetyMonitor:
             # An angle that is not trusted is still watched for jolts, with a wider margin; so is
             # a lower bound read by the followed points (see the module docstring).
             bound = sample.is_lower_bound(a)
-            strict = sample.is_reliable(a) or (bound and not tracked)
+            strict = sample.is_reliable(a) or (bound and not tracked and a not in sample.saturated_axes)
             if not (warm and sample.reliable) or (a == "retraction" and not strict):
                 self._forget(a)
                 continue

@@ -60,6 +60,11 @@ class HeadPose:
     yaw (headpose `AGREE_DEG`): a fit that misreads the turn itself; and every
     angle of a mesh taken over from the followed points while the two disagreed
     (headpose `AXES_OF_A_SUSPECT_MESH`), which may be a collapsed one.
+    `saturated` names the lower bounds read where the estimator no longer
+    measures at all (extension past what face mesh follows from the camera):
+    the reading may run a few degrees past the truth there and its steps are
+    not the head's, so the filter gives the bound nearer neutral and its
+    shape and speed are not judged as a measurement's.
 
     Picture fields, for the quality checks: `image_size_px` is (width, height),
     `face_center_px` the face's centre in the image, `face_brightness` the mean
@@ -98,6 +103,7 @@ class HeadPose:
     unconfirmed: tuple[str, ...] = ()
     disputed: tuple[str, ...] = ()
     switched_from_deg: tuple[float, float, float] | None = None
+    saturated: tuple[str, ...] = ()
 
     @classmethod
     def empty(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "HeadPose":
@@ -126,7 +132,9 @@ class Kinematics:
 
     Angles are relative to the person's calibrated neutral. Speeds, accelerations
     and jerks are time derivatives from timestamps (not frame counts). The
-    picture fields are those of `HeadPose`, passed through.
+    picture fields are those of `HeadPose`, passed through. `saturated_axes`:
+    the lower bounds that are `HeadPose.saturated` (given nearer neutral than
+    the reading by `KinematicsFilter`).
     """
 
     t_s: float
@@ -170,6 +178,7 @@ class Kinematics:
     roll_reliable: bool = False
     retraction_reliable: bool = False
     lower_bound_axes: tuple[str, ...] = ()
+    saturated_axes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
     glare_share: float = 0.0
     far_face_px: float = 0.0
