@@ -307,7 +307,7 @@ class KinematicsFilter:
         for axis in saturated:
             # The reading may run past the truth here (see EXTENSION_BOUND_SLACK_DEG): the bound
             # given is the reading that much nearer neutral. Speeds stay the reading's.
-            name = self._outputs[AXES.index(axis)][0][0]
+            name = kinematic_fields(axis)[0]
             out[name] = math.copysign(max(abs(out[name]) - EXTENSION_BOUND_SLACK_DEG, 0.0), out[name])
         if restarted:
             extra["tracking_restarted"] = True
