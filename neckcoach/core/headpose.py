@@ -645,7 +645,7 @@ class HeadPoseEstimator:
         if m_yaw is None or mesh_jumped or self._mesh_slid:
             self._mesh_continuous = False  # lost, jumped or slid: it may come back locked on wrong
             self._mesh_unbroken = False
-            if not self._mesh_slid:
+            if not self._mesh_slid:  # a slid mesh was found throughout: `_mesh_steady` judges its path
                 self._mesh_recent.clear()
         if m_yaw is not None and not mesh_jumped and (
                 not self._following or (f_yaw_raw is not None and abs(m_yaw - f_yaw_raw) <= AGREE_DEG)):
