@@ -702,7 +702,8 @@ class PointsDriftingOntoTheSlide(SlidingInTheHold):
     def update(self, frame):
         true = self.yaw
         seen = true
-        if self.slide_from is not None and self.t > self.slide_from + self.slide_s and abs(true) > self.back_deg:
+        slid = self.slide_from is not None and self.t > self.slide_from + self.slide_s
+        if slid and abs(true) > self.back_deg:
             drifted = abs(true) - self.drift_deg_s * (self.t - self.slide_from - self.slide_s)
             seen = float(np.sign(true)) * max(drifted, self.meet_deg)
         self.yaw = seen  # the follower's view only

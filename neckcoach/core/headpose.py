@@ -384,11 +384,12 @@ MESH_SETTLED_S = 0.7
 # makes no conflict with the points but checks them no more: they go on giving the turn as a
 # bound past `MAX_TRACKED_YAW_DEG`, and nothing inside it, until the two agree again or following
 # ends, also once the points read less than `COLLAPSE_YAW_DEG`. Not the way out: a mesh that reads
-# further than the points is the lag rule's (below). Over the 32 cached sweeps of stop 42 (tuning scenes 100-103, held-out
-# 538-545) the rule found six slides. In five the mesh had collapsed (15-30 deg short, then
-# shorter); the points were within 4 deg of the truth in two, 6-7 deg short in two, 11 past it in
-# one. In the sixth the points had crossed to the wrong side and the mesh, following the head,
-# crossed the front: a collapse reads towards the front on its side, not across it.
+# further than the points is the lag rule's (below). Over the 32 cached sweeps of stop 42 (tuning
+# scenes 100-103, held-out 538-545) the rule found six slides. In five the mesh had collapsed
+# (15-30 deg short, then shorter); the points were within 4 deg of the truth in two, 6-7 deg short
+# in two, 11 past it in one. In the sixth the points had crossed to the wrong side and the mesh,
+# following the head, crossed the front: a collapse reads towards the front on its side, not
+# across it.
 SLIDE_DEG = 20.0
 SLIDE_WINDOW_S = 0.5
 # How far back the two estimators' last clean readings may date to stand in for the one left at a
