@@ -92,6 +92,12 @@ class FollowingDetector:
         pass
 
 
+def _with_followed(mesh: FaceObservation, followed: FaceObservation) -> FaceObservation:
+    """Face mesh's view of one head with the follower's points of another view of it."""
+    return FaceObservation(mesh.landmarks_px, mesh.image_size, mesh.faces, mesh.brightness,
+                           mesh.confidence, mesh.face_found, tracked=followed.tracked)
+
+
 def _turn(det, est, peaks, rate_deg_s=40.0, fps=30.0):
     """Out to each peak and back at a steady rate; yields (true yaw, HeadPose)."""
     t, yaw = 0.0, 0.0
@@ -259,8 +265,7 @@ class DriftingDetector(FollowingDetector):
         followed = super().update(frame)
         self.yaw = true
         mesh = super().update(frame)
-        return FaceObservation(mesh.landmarks_px, mesh.image_size, mesh.faces, mesh.brightness,
-                               mesh.confidence, mesh.face_found, tracked=followed.tracked)
+        return _with_followed(mesh, followed)
 
 
 def test_a_follower_that_drifts_off_is_dropped_when_the_mesh_is_back():
@@ -290,8 +295,7 @@ class StallingDetector(FollowingDetector):
         followed = super().update(frame)
         self.yaw = true
         mesh = super().update(frame)
-        return FaceObservation(mesh.landmarks_px, mesh.image_size, mesh.faces, mesh.brightness,
-                               mesh.confidence, mesh.face_found, tracked=followed.tracked)
+        return _with_followed(mesh, followed)
 
 
 @pytest.mark.parametrize("peak", [75.0, -75.0])
@@ -618,8 +622,7 @@ class CollapsingInTheHold(FollowingDetector):
             self.collapsed = 0
         mesh = super().update(frame)
         self.yaw = true
-        return FaceObservation(mesh.landmarks_px, mesh.image_size, mesh.faces, mesh.brightness,
-                               mesh.confidence, mesh.face_found, tracked=followed.tracked)
+        return _with_followed(mesh, followed)
 
 
 @pytest.mark.parametrize("peak", [48.0, -48.0])
@@ -658,8 +661,23 @@ class SlidingInTheHold(FollowingDetector):
             self.yaw = float(np.sign(true)) * min(abs(true), shown)
         mesh = super().update(frame)
         self.yaw = true
-        return FaceObservation(mesh.landmarks_px, mesh.image_size, mesh.faces, mesh.brightness,
-                               mesh.confidence, mesh.face_found, tracked=followed.tracked)
+        return _with_followed(mesh, followed)
+
+
+def _hold_with_a_slide(det, peak, hold_s, fps):
+    """Out to `peak` at 40 deg/s, held `hold_s`, back; the slide starts 1 s into the hold.
+    Returns (t, true yaw, HeadPose) per frame."""
+    est, frame = HeadPoseEstimator(), np.zeros((480, 640, 3), np.uint8)
+    out_s = abs(peak) / 40.0
+    rows = []
+    for i in range(int((2 * out_s + hold_s + 2.0) * fps)):
+        t = det.t = i / fps
+        true = peak * min(t / out_s, 1.0, max(2 * out_s + hold_s - t, 0.0) / out_s)
+        if det.slide_from is None and t >= out_s + 1.0:
+            det.slide_from = t
+        det.yaw = float(true)
+        rows.append((t, true, pose_of_frame(det, est, frame, t)))
+    return rows
 
 
 @pytest.mark.parametrize("peak", [60.0, -60.0])
@@ -668,17 +686,9 @@ def test_a_mesh_that_slides_to_the_front_while_the_followed_points_hold_still_is
     """Seed 400992: found in every frame, without a jump, the slid mesh took over as having come
     back by itself and was trusted 60 deg short for 3.3 s. The points, still, go on giving the
     held turn as a bound; the mesh is trusted again once the head is back."""
-    det, est = SlidingInTheHold(), HeadPoseEstimator()
-    frame = np.zeros((480, 640, 3), np.uint8)
+    det = SlidingInTheHold()
+    rows = _hold_with_a_slide(det, peak, hold_s=4.0, fps=fps)
     out_s = abs(peak) / 40.0
-    rows = []
-    for i in range(int((2 * out_s + 6.0) * fps)):
-        t = det.t = i / fps
-        true = peak * min(t / out_s, 1.0, max(2 * out_s + 4.0 - t, 0.0) / out_s)
-        if det.slide_from is None and t >= out_s + 1.0:
-            det.slide_from = t
-        det.yaw = float(true)
-        rows.append((t, true, pose_of_frame(det, est, frame, t)))
     for t, true, p in rows:
         if p.is_reliable("yaw"):
             assert abs(p.yaw_deg - true) <= 5.0, (t, true, p.yaw_deg)
@@ -710,25 +720,14 @@ class PointsDriftingOntoTheSlide(SlidingInTheHold):
         followed = FollowingDetector.update(self, frame)
         self.yaw = true
         mesh = super().update(frame)
-        return FaceObservation(mesh.landmarks_px, mesh.image_size, mesh.faces, mesh.brightness,
-                               mesh.confidence, mesh.face_found, tracked=followed.tracked)
+        return _with_followed(mesh, followed)
 
 
 @pytest.mark.parametrize("peak", [60.0, -60.0])
 def test_followed_points_that_drift_onto_a_slid_mesh_do_not_make_it_the_head(peak):
     """The two agree again, but on the collapse: the mesh taken back is suspect until it sees the
     head back home, so nothing is trusted at the collapsed reading."""
-    det, est = PointsDriftingOntoTheSlide(), HeadPoseEstimator()
-    frame = np.zeros((480, 640, 3), np.uint8)
-    fps, out_s = 30.0, abs(peak) / 40.0
-    rows = []
-    for i in range(int((2 * out_s + 7.0) * fps)):
-        t = det.t = i / fps
-        true = peak * min(t / out_s, 1.0, max(2 * out_s + 5.0 - t, 0.0) / out_s)
-        if det.slide_from is None and t >= out_s + 1.0:
-            det.slide_from = t
-        det.yaw = float(true)
-        rows.append((t, true, pose_of_frame(det, est, frame, t)))
+    rows = _hold_with_a_slide(PointsDriftingOntoTheSlide(), peak, hold_s=5.0, fps=30.0)
     met = [p for t, true, p in rows if abs(true) >= 59.0 and not p.tracked and p.face_found]
     assert met, "the mesh was never taken back in the held turn: the test does not show the case"
     for t, true, p in rows:
