@@ -641,10 +641,10 @@ def test_a_mesh_collapsing_towards_the_front_in_a_held_turn_is_not_trusted(peak)
 
 
 class SlidingInTheHold(FollowingDetector):
-    """The followed points exact; face mesh exact until `slide_at_s` into a held turn, then sliding
-    steadily to `to_deg` over `slide_s` and staying there, without jitter, until the head comes
-    back inside `back_deg` (rendered population seed 400992: 60 -> 8.5 deg in 0.33 s, then 4-10
-    deg; on the way back it read 18 deg at 52 and 40 at 45)."""
+    """The followed points exact; face mesh exact until `slide_from` (set by the caller, in a held
+    turn), then sliding steadily to `to_deg` over `slide_s` and staying there, without jitter,
+    until the head comes back inside `back_deg` (rendered population seed 400992: 60 -> 8.5 deg
+    in 0.33 s, then 4-10 deg; on the way back it read 18 deg at 52 and 40 at 45)."""
 
     def __init__(self, to_deg=8.0, slide_s=0.33, back_deg=50.0):
         super().__init__(collapse_deg=90.0, lost_deg=95.0)
@@ -652,13 +652,23 @@ class SlidingInTheHold(FollowingDetector):
         self.t = 0.0
         self.slide_from: float | None = None  # when the slide began
 
+    def followed_yaw(self, true: float) -> float:
+        """The turn the follower's points show."""
+        return true
+
+    def mesh_yaw(self, true: float) -> float:
+        """The turn face mesh shows."""
+        if self.slide_from is None or abs(true) <= self.back_deg:
+            return true
+        done = min((self.t - self.slide_from) / self.slide_s, 1.0)
+        shown = abs(true) + (self.to_deg - abs(true)) * done
+        return float(np.sign(true)) * min(abs(true), shown)
+
     def update(self, frame):
         true = self.yaw
+        self.yaw = self.followed_yaw(true)
         followed = super().update(frame)
-        if self.slide_from is not None and abs(true) > self.back_deg:
-            done = min((self.t - self.slide_from) / self.slide_s, 1.0)
-            shown = abs(true) + (self.to_deg - abs(true)) * done
-            self.yaw = float(np.sign(true)) * min(abs(true), shown)
+        self.yaw = self.mesh_yaw(true)
         mesh = super().update(frame)
         self.yaw = true
         return _with_followed(mesh, followed)
@@ -709,18 +719,12 @@ class PointsDriftingOntoTheSlide(SlidingInTheHold):
         super().__init__(to_deg=to_deg)
         self.meet_deg, self.drift_deg_s = meet_deg, drift_deg_s
 
-    def update(self, frame):
-        true = self.yaw
-        seen = true
+    def followed_yaw(self, true: float) -> float:
         slid = self.slide_from is not None and self.t > self.slide_from + self.slide_s
-        if slid and abs(true) > self.back_deg:
-            drifted = abs(true) - self.drift_deg_s * (self.t - self.slide_from - self.slide_s)
-            seen = float(np.sign(true)) * max(drifted, self.meet_deg)
-        self.yaw = seen  # the follower's view only
-        followed = FollowingDetector.update(self, frame)
-        self.yaw = true
-        mesh = super().update(frame)
-        return _with_followed(mesh, followed)
+        if not slid or abs(true) <= self.back_deg:
+            return true
+        drifted = abs(true) - self.drift_deg_s * (self.t - self.slide_from - self.slide_s)
+        return float(np.sign(true)) * max(drifted, self.meet_deg)
 
 
 @pytest.mark.parametrize("peak", [60.0, -60.0])
