@@ -52,6 +52,7 @@ from neckcoach.analyze import neutral_from_window, read_video  # noqa: E402
 from neckcoach.core.headpose import HeadPoseEstimator  # noqa: E402
 from neckcoach.core.kinematics import KinematicsFilter  # noqa: E402
 from neckcoach.io.headtrack import FollowsProfile, ProfileFollower  # noqa: E402
+from neckcoach.io.surround import SUBSAMPLE, SurroundMotion, watched  # noqa: E402
 from neckcoach.measure import pose_of_frame  # noqa: E402
 
 FPS = 30.0
@@ -202,6 +203,7 @@ class ReplayDetector(FollowsProfile):
     def __init__(self, rec) -> None:
         self.rec = rec
         self.follower = ProfileFollower()
+        self.surround = SurroundMotion()
 
     def grey(self, i: int) -> np.ndarray:
         import cv2
@@ -222,7 +224,8 @@ class ReplayDetector(FollowsProfile):
             obs = FaceObservation(np.zeros((0, 3)), size, int(rec["faces"][i]), float(rec["brightness"][i]),
                                   0.0, False, pictures=int(rec["pictures"][i]),
                                   ambiguous=bool(rec["ambiguous"][i]))
-        return self.follow(obs, lambda: self.grey(i))
+        grey = self.grey(i)
+        return watched(self.follow(obs, lambda: grey), self.surround, grey[::SUBSAMPLE, ::SUBSAMPLE])
 
 
 def replay(rec, estimator=None) -> list:

@@ -16,6 +16,7 @@ import numpy as np
 
 from neckcoach.core.compat import SLOTS
 from neckcoach.io.headtrack import FeatureTracker, FollowsProfile, ProfileFollower, TrackedPoints, grey_of
+from neckcoach.io.surround import SurroundMotion, small_grey, watched
 # Which face is the patient: see neckcoach/io/patient.py (these names are re-exported here).
 from neckcoach.io.patient import (
     PATIENT_MAX_SHIFT_SIZES,
@@ -55,6 +56,9 @@ class FaceObservation:
     # Width (px) of the box of a face MediaPipe's full-range face detector found in a frame where
     # face mesh found none: someone too far away for face mesh (see `FaceDetector.far_face_px`).
     far_face_px: float = 0.0
+    # Share of the picture just around the face that changed since the last frame: something
+    # moving behind or beside the head (see neckcoach/io/surround.py).
+    surround_motion: float = 0.0
 
     @classmethod
     def empty(cls, image_size: tuple[int, int], faces: int = 0, brightness: float = 0.0,
@@ -312,6 +316,7 @@ class FaceDetector(FollowsProfile):
         # (`tracking_wanted`, only at large yaw, so near the front it costs
         # nothing) and which frames' meshes may anchor it (`confirm_anchor`).
         self.follower = ProfileFollower()
+        self.surround = SurroundMotion()
         self.during_inference: Callable[[], None] | None = None
         self._restart_mesh = False
         self._far = None  # the full-range face detector, made when first needed (see far_face_px)
@@ -391,7 +396,7 @@ class FaceDetector(FollowsProfile):
             self._prev_center, self._prev_size = obs.center_px, obs.size_px
         elif inference.far_face_px > 0:  # only looked for where face mesh found no face at all
             obs = replace(obs, far_face_px=inference.far_face_px)
-        obs = self.follow(obs, lambda: grey_of(frame))
+        obs = watched(self.follow(obs, lambda: grey_of(frame)), self.surround, small_grey(frame))
         self._keep_a_place_for_the_patient(obs)
         return obs
 
@@ -420,6 +425,7 @@ class FaceDetector(FollowsProfile):
         self._prev_landmarks = None
         self.patient.reset()
         self.follower.reset()
+        self.surround.reset()
 
     def close(self) -> None:
         self._mesh.close()
