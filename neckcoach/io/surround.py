@@ -20,10 +20,10 @@ benchmarks/README.md "A person passing behind a chin tuck"):
 - real people talking at a webcam (cap12, cap13, franck, single_face, face_noface): the
   99th percentile of frames 0.013-0.026, 0.059 at most; hands over the face and
   expressions (WolfgangLanger): 0.09 at the 99th percentile;
-- a person walking 0.3-0.9 m behind the patient: 0.05-0.15 at the peak.
+- a person walking 0.3-0.9 m behind the patient: 0.04-0.15 at the peak.
 The floor of 25 grey levels (a tenth of the range) keeps out the small changes of video
-compression and of a real person's breathing and hair, which a noise threshold alone,
-set from a mostly still frame's median, counted in 75 % of a still face's frames.
+compression and of a real person's breathing and hair: with a noise threshold alone, set
+from a mostly still frame's median, 75 % of a still real face's frames passed 0.05.
 """
 
 from __future__ import annotations
