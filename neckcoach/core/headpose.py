@@ -246,8 +246,9 @@ EDGE_HOLD_S = 5.0
 # over the face; a still face 0.034 at most; WolfgangLanger's hands pass it often), under what a
 # person walking past behind did at the peak on the tuning clips (0.05-0.15); nor for
 # `SURROUND_SETTLE_S` after: the filtered depth still carries the disturbance (the retraction
-# filter's time constant at rest is 0.3 s) and a velocity change is judged over 0.2 s. The angles, moved by 1-1.5 deg, stay trusted. Figures in
-# benchmarks/README.md ("A person passing behind a chin tuck").
+# filter's time constant at rest is 0.3 s) and a velocity change is judged over 0.2 s. The angles,
+# moved by 1-1.5 deg, stay trusted. Figures in benchmarks/README.md ("Stop 44: a person passing
+# behind a chin tuck").
 SURROUND_MOVING_SHARE = 0.04
 SURROUND_SETTLE_S = 0.5
 

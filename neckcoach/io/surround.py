@@ -14,7 +14,7 @@ The share: pixels of a ring around the face's landmark box (from `RING_INNER` to
 whose grey level changed by more than `CHANGE_SIGMAS` times the frame's pixel noise and
 at least `MIN_CHANGE_GREY`, on every `SUBSAMPLE`-th pixel of every `SUBSAMPLE`-th row.
 Figures (measured on rendered clips and the real clips of tests/data/clips, stop 44,
-benchmarks/README.md "A person passing behind a chin tuck"):
+benchmarks/README.md "Stop 44: a person passing behind a chin tuck"):
 - the patient's own movements at a steady camera, rendered: at most 0.004 of the ring
   over chin tucks at up to 15 deg of turn, nod and tilt, 0.013 over nods to 55 deg;
 - real people talking at a webcam (cap12, cap13, franck, single_face, face_noface): the
@@ -47,7 +47,7 @@ def small_grey(frame_rgb: np.ndarray) -> np.ndarray:
     """The grey image `SurroundMotion` reads, from an RGB frame: every `SUBSAMPLE`-th pixel.
 
     Grey conversion is per pixel, so this equals `full_grey[::SUBSAMPLE, ::SUBSAMPLE]`
-    exactly (a replay of cached grey frames reads the same) at a sixteenth of the cost.
+    exactly (a replay of cached grey frames reads the same), converting a sixteenth of the pixels.
     """
     return cv2.cvtColor(np.ascontiguousarray(frame_rgb[::SUBSAMPLE, ::SUBSAMPLE]), cv2.COLOR_RGB2GRAY)
 
