@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neckcoach.core import face_model
 from neckcoach.core.geometry import Camera
 
 
@@ -21,3 +22,13 @@ def perspective_landmarks(points_mm: np.ndarray, rotation: np.ndarray, centre_mm
     rotated = np.asarray(points_mm, float) @ np.asarray(rotation, float).T
     xy = camera.project(rotated + centre)
     return np.column_stack([xy, rotated[:, 2] * camera.focal_px / centre[2]])
+
+
+def mesh_array(model_landmarks: np.ndarray) -> np.ndarray:
+    """(478, 3) face-mesh landmarks with the face model's points (`model_landmarks`, in the order
+    of `face_model.MODEL_INDICES`) in place and every other landmark at their centre: what the
+    estimator reads of a frame, and nothing it does not."""
+    lm = np.zeros((478, 3))
+    lm[:, :2] = model_landmarks[:, :2].mean(0)
+    lm[face_model.MODEL_INDICES] = model_landmarks
+    return lm

@@ -16,6 +16,7 @@ from neckcoach.core.geometry import (Camera, OutlineFit, SimilarityFit, angles_f
                                      rotation_from_angles, rotation_to, weak_perspective_pose)
 from neckcoach.core.headpose import HeadPoseEstimator
 from neckcoach.io.detector import FaceObservation
+from tests.face_synth import mesh_array
 
 CAM = Camera(640, 480, 60.0)
 T_MM = np.array([15.0, -20.0, 600.0])
@@ -45,9 +46,7 @@ def _model_landmarks(yaw: float, pitch: float, roll: float, slide: bool) -> np.n
 
 
 def _observation(pts: np.ndarray) -> FaceObservation:
-    lm = np.zeros((478, 3))
-    lm[:, :2] = pts[:, :2].mean(0)
-    lm[face_model.MODEL_INDICES] = pts
+    lm = mesh_array(pts)
     return FaceObservation(lm, (CAM.width, CAM.height), 1, 100.0, 1.0, True)
 
 

@@ -9,7 +9,7 @@ from neckcoach.core import face_model
 from neckcoach.core.geometry import Camera, angles_from_rotation, rotation_from_angles
 from neckcoach.io.detector import FaceObservation
 from neckcoach.measure import Measurement
-from tests.face_synth import perspective_landmarks
+from tests.face_synth import mesh_array, perspective_landmarks
 
 CAM = Camera(640, 480, 60.0)
 
@@ -18,9 +18,7 @@ def _landmarks(yaw, pitch, roll, depth_mm=600.0):
     """MediaPipe-like landmarks (x, y px; z px) of the face model at known angles."""
     t_mm = np.array([20.0, -10.0, depth_mm])
     pts = perspective_landmarks(face_model.MODEL_POINTS_MM, rotation_from_angles(yaw, pitch, roll), t_mm, CAM)
-    lm = np.zeros((478, 3))
-    lm[:, :2] = pts[:, :2].mean(0)
-    lm[face_model.MODEL_INDICES] = pts
+    lm = mesh_array(pts)
     return lm
 
 

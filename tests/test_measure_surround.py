@@ -15,7 +15,7 @@ from neckcoach.io.surround import SUBSAMPLE, SurroundMotion, small_grey
 from neckcoach.measure import Measurement
 from neckcoach.routine.bundled import resolve_routine
 from neckcoach.routine.loader import load_routine
-from tests.face_synth import perspective_landmarks
+from tests.face_synth import mesh_array, perspective_landmarks
 
 BOX = (280.0, 180.0, 360.0, 290.0)  # a face 80 px wide, 110 px high, in full-frame pixels
 
@@ -104,9 +104,7 @@ CAM = Camera(640, 480, 60.0)
 def _landmarks(depth_mm):
     pts = perspective_landmarks(face_model.MODEL_POINTS_MM, rotation_from_angles(2.0, -5.0, 1.0),
                                 np.array([15.0, -20.0, depth_mm]), CAM)
-    lm = np.zeros((478, 3))
-    lm[:, :2] = pts[:, :2].mean(0)
-    lm[face_model.MODEL_INDICES] = pts
+    lm = mesh_array(pts)
     return lm
 
 

@@ -9,7 +9,7 @@ from neckcoach.core import face_model
 from neckcoach.core.geometry import Camera, angles_from_rotation, rotation_from_angles
 from neckcoach.core.headpose import HeadPoseEstimator
 from neckcoach.io.detector import FaceObservation
-from tests.face_synth import perspective_landmarks
+from tests.face_synth import mesh_array, perspective_landmarks
 
 
 def _estimated_pose(rot, t_mm, method, depth_scale=1.0):
@@ -18,9 +18,7 @@ def _estimated_pose(rot, t_mm, method, depth_scale=1.0):
     cam = Camera(640, 480, 60.0)
     pts = perspective_landmarks(face_model.MODEL_POINTS_MM, rot, t_mm, cam)
     pts[:, 2] *= depth_scale
-    lm = np.zeros((478, 3))
-    lm[:, :2] = pts[:, :2].mean(0)
-    lm[face_model.MODEL_INDICES] = pts
+    lm = mesh_array(pts)
     obs = FaceObservation(lm, (640, 480), 1, 100.0, 1.0, True)
     return HeadPoseEstimator(method=method).update(obs, 0.0, image_size_px=(640, 480))
 
