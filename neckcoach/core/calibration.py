@@ -28,6 +28,7 @@ class Neutral:
     position_mm: tuple[float, float, float]
     torso_yaw_deg: float | None = None
     torso_roll_deg: float | None = None
+    depth_gap_mm: float | None = None  # `HeadPose.depth_gap_mm` at neutral
 
     @cached_property
     def rotation(self) -> np.ndarray:
@@ -72,7 +73,10 @@ class Neutral:
                             pose.yaw_reliable, pose.pitch_reliable, pose.roll_reliable,
                             pose.position_reliable, pose.lower_bounds, pose.tracked,
                             pose.source_step_deg, pose.glare_share, unconfirmed=pose.unconfirmed,
-                            disputed=pose.disputed, switched_from_deg=left, saturated=pose.saturated)
+                            disputed=pose.disputed, switched_from_deg=left, saturated=pose.saturated,
+                            depth_gap_mm=(pose.depth_gap_mm - self.depth_gap_mm
+                                          if pose.depth_gap_mm is not None and self.depth_gap_mm is not None
+                                          else None))
 
 
 IDENTITY = Neutral(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))
@@ -220,10 +224,12 @@ class NeutralCalibrator:
         pos = np.median(np.array([p.position_mm for p in found]), axis=0)
         ty = [p.torso_yaw_deg for p in found if p.torso_yaw_deg is not None]
         tr = [p.torso_roll_deg for p in found if p.torso_roll_deg is not None]
+        gaps = [p.depth_gap_mm for p in found if p.depth_gap_mm is not None]
         neutral = Neutral(float(med[0]), float(med[1]), float(med[2]),
                           (float(pos[0]), float(pos[1]), float(pos[2])),
                           float(np.median(ty)) if ty else None,
-                          float(np.median(tr)) if tr else None)
+                          float(np.median(tr)) if tr else None,
+                          float(np.median(gaps)) if gaps else None)
         return CalibrationResult(True, "ok", neutral, std, extension_room_deg=room)
 
     def _ask_view(self, room: float, t_s: float) -> bool:

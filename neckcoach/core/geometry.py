@@ -302,6 +302,31 @@ def weak_perspective_pose(model_mm: np.ndarray | SimilarityFit, obs_px3: np.ndar
     return rot, np.array([dx * z_mm, dy * z_mm, z_mm])
 
 
+def width_depth_mm(model_mm: np.ndarray, obs_px: np.ndarray, weights: np.ndarray, camera: Camera,
+                   rot: np.ndarray, t: np.ndarray, iterations: int = 5) -> float:
+    """Depth (mm) at which the model, turned by `rot` and moved along `t`'s viewing ray, best
+    matches the image x-coordinates `obs_px[:, 0]` (weighted): the face's depth from its width.
+
+    Why: a nod turns the face about its left-right axis, which leaves the points' x where
+    they were (but for perspective), so this depth does not depend on how well the model's
+    heights and relief match the face; the whole fit's scale does. Gauss-Newton from `t`'s depth.
+    """
+    pts = np.asarray(model_mm, float) @ rot.T
+    ray_x = float(t[0] / t[2])
+    f, cx = camera.focal_px, float(camera.center[0])
+    w = np.asarray(weights, float)
+    z = float(t[2])
+    for _ in range(iterations):
+        depth = pts[:, 2] + z
+        residual = f * (pts[:, 0] + z * ray_x) / depth + cx - obs_px[:, 0]
+        slope = f * (ray_x * pts[:, 2] - pts[:, 0]) / (depth * depth)
+        step = float(np.sum(w * residual * slope)) / max(float(np.sum(w * slope * slope)), 1e-12)
+        z -= step
+        if abs(step) < 0.01:
+            break
+    return z
+
+
 def _solve_spd(h: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Solve h x = b for a small symmetric positive-definite h (Cholesky).
 

@@ -29,7 +29,8 @@ import numpy as np
 
 from neckcoach.core import face_model
 from neckcoach.core.geometry import (Camera, OutlineFit, angles_from_rotation, ray_rotation,
-                                     rotation_from_angles, solve_pnp, weak_perspective_pose)
+                                     rotation_from_angles, solve_pnp, weak_perspective_pose,
+                                     width_depth_mm)
 from neckcoach.core.motion_limits import impossible_step
 from neckcoach.core.samples import HeadPose
 from neckcoach.core.torso import torso_angles
@@ -862,6 +863,7 @@ class HeadPoseEstimator:
         rot, t = weak_perspective_pose(self._model_fit, pts, cam)
         # The image coordinates as far as they are measured (see `OutlineFit`).
         weights = self._model_fit.last_weights[:, :2]
+        depth_gap = float(t[2]) - width_depth_mm(model, pts, weights[:, 0], cam, rot, t)
         if self.method == "pnp":
             rot, t, rms = solve_pnp(model, pts[:, :2], cam, rot, t, weights=weights)
         else:
@@ -872,7 +874,8 @@ class HeadPoseEstimator:
         width = obs.width_px
         rms_rel = rms / max(width, 1.0) * 100.0
         upright = abs(angles_from_rotation(rot)[2]) <= MAX_PLAUSIBLE_ROLL_DEG
-        return rot, t, width, rms_rel <= self.max_rms_px_per_100px and upright, rms_rel, obs.confidence
+        return (rot, t, width, rms_rel <= self.max_rms_px_per_100px and upright, rms_rel, obs.confidence,
+                depth_gap)
 
     @staticmethod
     def _turn_from_image(rot: np.ndarray, t: np.ndarray, pts: np.ndarray, cam: Camera,
@@ -979,7 +982,7 @@ class HeadPoseEstimator:
         return HeadPose(t_s=t_s, face_found=False, **picture)
 
     def _mesh_pose(self, mesh, t_s: float, picture: dict) -> HeadPose:
-        rot, t, face_width, fit_ok, rms_rel, det_conf = mesh
+        rot, t, face_width, fit_ok, rms_rel, det_conf, depth_gap = mesh
         self._edge_lost_since = None
         yaw, pitch, roll = angles_from_rotation(rot)
         turned = seen_turn_deg(rot, t)
@@ -1048,5 +1051,5 @@ class HeadPoseEstimator:
                         face_width_px=face_width, yaw_reliable=bool(yaw_ok),
                         pitch_reliable=bool(pitch_ok), roll_reliable=bool(roll_ok),
                         position_reliable=bool(position_ok), lower_bounds=bounds,
-                        saturated=("pitch",) if extended else (),
+                        saturated=("pitch",) if extended else (), depth_gap_mm=depth_gap,
                         disputed=AXES_OF_A_SUSPECT_MESH if self._mesh_suspect else (), **picture)

@@ -18,6 +18,21 @@ from neckcoach.core.samples import AXES, Kinematics, kinematic_fields, measure_r
 # smoothed value jitters by more than a third of that (3 sigma past 5) is not, whatever else says so.
 TRUSTED_ERROR = 5.0
 TRUST_SIGMAS = 3.0
+# The retraction is the head's depth, read from the face's size in face mesh's fit, and that size
+# depends on how the model's heights and relief fit the face as it nods or tilts: on the random
+# tuning sweeps (accuracy scenes 100-103; 100, 101, 550, 551 for chin tucks and nods) a nod of 2-7
+# deg inside the retraction window moved it by 5-10 mm, trusted (by scene -3.6 to +1.7 mm per
+# degree). The depth read from the face's width alone does not depend on a nod
+# (`geometry.width_depth_mm`). Where the two have moved apart since neutral by more than
+# `DEPTH_AGREE_MM`, smoothed at `DEPTH_GAP_CUTOFF_HZ`, the retraction is not trusted. The limit
+# trades what is withheld against what is wrong. On those tuning sweeps, retraction trusted and
+# more than 6 mm off: 229 frames without the check, 97 at 2 mm, 149 at 3 mm, 209 at 4 mm, keeping
+# 84, 90 and 96 % of the trusted frames. On real people the width's depth is less steady than on
+# the rendered head (single_face: in MediaPipe's first 0.8 s it moved 11 mm, the whole size's 1 mm),
+# and near-neutral retraction trust on the real clips fell 14-23 points at 2 mm, 2-19 at 3 mm. 3 mm.
+# Held-out figures in benchmarks/README.md ("Stop 45").
+DEPTH_AGREE_MM = 3.0
+DEPTH_GAP_CUTOFF_HZ = 2.0
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -61,6 +76,7 @@ class RelativePose:
     disputed: tuple[str, ...] = ()
     switched_from_deg: tuple[float, float, float] | None = None
     saturated: tuple[str, ...] = ()
+    depth_gap_mm: float | None = None  # `HeadPose.depth_gap_mm` less neutral's
 
 
 class _AxisChain:
@@ -113,7 +129,8 @@ class KinematicsFilter:
     ~5 deg, or an extension beyond ~3 deg, moved the estimate by more than
     5 mm while moving (flexion to 10 deg did not). So `retraction_reliable`
     further needs all angles reliable and within that window of neutral
-    (`retraction_max_angle_deg` for yaw and roll, `retraction_pitch_window_deg`).
+    (`retraction_max_angle_deg` for yaw and roll, `retraction_pitch_window_deg`),
+    and the depth by the face's size and by its width to agree (`DEPTH_AGREE_MM`).
     Flexion beyond `max_flexion_deg` from neutral is a lower bound: face mesh
     under-reads it whether the camera is level or looks up at the face (the
     estimator's own limit is on the camera-relative reading, which a camera
@@ -190,6 +207,7 @@ class KinematicsFilter:
         self.speed_cutoff_hz = float(speed_cutoff_hz)
         self._jitter = {a: JitterEstimate() for a in AXES}
         self._torso = {"yaw": LowPass(1.0), "roll": LowPass(1.0)}  # pose-model z is noisy
+        self._depth_gap = LowPass(DEPTH_GAP_CUTOFF_HZ)
         # Per axis: the output fields (value, speed, accel, jerk; the value field is also
         # the input's) and the chain.
         self._outputs = tuple((kinematic_fields(a), self._chains[a]) for a in AXES)
@@ -199,7 +217,7 @@ class KinematicsFilter:
     def reset(self) -> None:
         for c in self._chains.values():
             c.reset()
-        for f in self._torso.values():
+        for f in (*self._torso.values(), self._depth_gap):
             f.reset()
         for j in self._jitter.values():
             j.reset()
@@ -274,7 +292,7 @@ class KinematicsFilter:
             out[self._noise_fields[axis][1]] = speed_noise(sigma, dt, self.speed_cutoff_hz, self.speed_cutoff_hz)
         lo, hi = self.retraction_pitch_window_deg
         near = (max(abs(rel.yaw_deg), abs(rel.roll_deg)) <= self.retraction_max_angle_deg
-                and lo <= rel.pitch_deg <= hi)
+                and lo <= rel.pitch_deg <= hi and self._depths_agree(rel))
         reliable = rel.reliable and not settling
         if rel.tracked:
             extra["tracked"] = True
@@ -348,6 +366,14 @@ class KinematicsFilter:
         return Kinematics.lost(rel.t_s, rel.faces, rel.brightness, image_size_px=rel.image_size_px,
                                face_center_px=rel.face_center_px, face_brightness=rel.face_brightness,
                                glare_share=rel.glare_share, far_face_px=rel.far_face_px)
+
+    def _depths_agree(self, rel: RelativePose) -> bool:
+        """The depth by the face's size and by its width moved alike since neutral (see
+        `DEPTH_AGREE_MM`); True where either is unknown (no face mesh fit, no neutral yet)."""
+        if rel.depth_gap_mm is None:
+            self._depth_gap.reset()
+            return True
+        return abs(self._depth_gap.update(rel.depth_gap_mm, rel.t_s)) <= DEPTH_AGREE_MM
 
     def _smooth_torso(self, axis: str, value: float | None, t_s: float) -> float | None:
         if value is None:

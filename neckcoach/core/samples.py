@@ -65,6 +65,10 @@ class HeadPose:
     the reading may run a few degrees past the truth there and its steps are
     not the head's, so the filter gives the bound nearer neutral and its
     shape and speed are not judged as a measurement's.
+    `depth_gap_mm`: how much nearer face mesh's fit puts the face by its whole
+    size than by its width alone (`geometry.width_depth_mm`); None where face
+    mesh gave no fit. Its change from neutral says how far the depth, hence the
+    retraction, depends on how the face's shape is fitted (see `KinematicsFilter`).
 
     Picture fields, for the quality checks: `image_size_px` is (width, height),
     `face_center_px` the face's centre in the image, `face_brightness` the mean
@@ -104,6 +108,7 @@ class HeadPose:
     disputed: tuple[str, ...] = ()
     switched_from_deg: tuple[float, float, float] | None = None
     saturated: tuple[str, ...] = ()
+    depth_gap_mm: float | None = None
 
     @classmethod
     def empty(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "HeadPose":
