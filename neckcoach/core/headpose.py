@@ -762,9 +762,9 @@ class HeadPoseEstimator:
             return False
         if moved_ok:
             return True
-        seen = self._seen or (home_t, home_pivot)
+        # Home is set only from a trusted mesh, which is then also where the head was last seen.
         return all(math.dist(pivot, where) <= HOME_POSITION_MM + HOME_DRIFT_MM_S * max(t_s - t0, 0.0)
-                   for t0, where in ((home_t, home_pivot), seen))
+                   for t0, where in ((home_t, home_pivot), self._seen))
 
     def _mesh_steady(self, t_s: float) -> bool:
         """Whether the mesh's readings over the gate's whole hold, unbroken, move as a head does
@@ -781,7 +781,6 @@ class HeadPoseEstimator:
         slowly (a person settles, leans) -- what `_at_home` compares a re-found mesh with."""
         if not trusted:
             return
-        self._seen = (t_s, list(pivot))
         home = self._home
         if home is None:
             self._home = (yaw, list(pivot), t_s)
@@ -1001,6 +1000,8 @@ class HeadPoseEstimator:
             self._mesh_suspect = False
         seen_ok = not self.gate.edge and fit_ok and not self._mesh_suspect
         self._mesh_unbroken = self._mesh_unbroken or seen_ok
+        if seen_ok:
+            self._seen = (t_s, pivot)
         self._update_home(seen_ok, yaw, pivot, t_s)
         yaw_ok = seen_ok and turned <= MAX_TRUSTED_YAW_DEG
         if self.gate.edge:
