@@ -99,12 +99,7 @@ def neutral_from_window(poses: list[HeadPose], start_s: float, end_s: float
     found = [p for p in (window or poses) if p.face_found] or [p for p in poses if p.face_found]
     if not found:
         return Neutral(0.0, 0.0, 0.0, (0.0, 0.0, 0.0)), False, "no face found in the video"
-    a = np.median([(p.yaw_deg, p.pitch_deg, p.roll_deg) for p in found], axis=0)
-    pos = np.median([p.position_mm for p in found], axis=0)
-    gaps = [p.depth_gap_mm for p in found if p.depth_gap_mm is not None]
-    return (Neutral(float(a[0]), float(a[1]), float(a[2]), tuple(float(v) for v in pos),
-                    depth_gap_mm=float(np.median(gaps)) if gaps else None),
-            False, result.reason)
+    return Neutral.median_of(found), False, result.reason
 
 
 def kinematics_from_poses(poses: list[HeadPose], neutral: Neutral) -> list[Kinematics]:

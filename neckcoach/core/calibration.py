@@ -30,6 +30,20 @@ class Neutral:
     torso_roll_deg: float | None = None
     depth_gap_mm: float | None = None  # `HeadPose.depth_gap_mm` at neutral
 
+    @classmethod
+    def median_of(cls, poses: list[HeadPose]) -> "Neutral":
+        """The medians of `poses` (faces found, at least one): robust to a frame or two misread."""
+        ang = np.median([(p.yaw_deg, p.pitch_deg, p.roll_deg) for p in poses], axis=0)
+        pos = np.median([p.position_mm for p in poses], axis=0)
+
+        def median(values):
+            values = [v for v in values if v is not None]
+            return float(np.median(values)) if values else None
+
+        return cls(float(ang[0]), float(ang[1]), float(ang[2]), (float(pos[0]), float(pos[1]), float(pos[2])),
+                   median(p.torso_yaw_deg for p in poses), median(p.torso_roll_deg for p in poses),
+                   median(p.depth_gap_mm for p in poses))
+
     @cached_property
     def rotation(self) -> np.ndarray:
         """Read-only and computed once: `relative` uses it every frame."""
@@ -221,16 +235,7 @@ class NeutralCalibrator:
             if (room < self.extension_needed_deg and neutral_pitch < 0
                     and self._ask_view(room, found[-1].t_s)):
                 return CalibrationResult(False, self._asked[2], std_deg=std, extension_room_deg=room)
-        pos = np.median(np.array([p.position_mm for p in found]), axis=0)
-        ty = [p.torso_yaw_deg for p in found if p.torso_yaw_deg is not None]
-        tr = [p.torso_roll_deg for p in found if p.torso_roll_deg is not None]
-        gaps = [p.depth_gap_mm for p in found if p.depth_gap_mm is not None]
-        neutral = Neutral(float(med[0]), float(med[1]), float(med[2]),
-                          (float(pos[0]), float(pos[1]), float(pos[2])),
-                          float(np.median(ty)) if ty else None,
-                          float(np.median(tr)) if tr else None,
-                          float(np.median(gaps)) if gaps else None)
-        return CalibrationResult(True, "ok", neutral, std, extension_room_deg=room)
+        return CalibrationResult(True, "ok", Neutral.median_of(found), std, extension_room_deg=room)
 
     def _ask_view(self, room: float, t_s: float) -> bool:
         """Whether to refuse this capture for its view (see `VIEW_ASKS`)."""
