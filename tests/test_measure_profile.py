@@ -556,6 +556,71 @@ def test_a_followed_nod_that_face_mesh_did_not_see_is_unconfirmed(mesh_sees_it, 
     assert not any("pitch" in p.unconfirmed for p in after[int(CONFIRM_WINDOW_S * fps) + 2:])
 
 
+class SplitYawDetector(FollowingDetector):
+    """Face mesh sees the head at `yaw`, the followed points at `followed_yaw` (both rigid)."""
+
+    def __init__(self):
+        super().__init__()
+        self.followed_yaw = 0.0
+
+    def update(self, frame):
+        true = self.yaw
+        self.yaw = self.followed_yaw
+        followed = super().update(frame)
+        self.yaw = true
+        return _with_followed(super().update(frame), followed)
+
+
+def _ramp_deg(deg: float, frames: int, first: int = 1):
+    """A change of `deg` spread evenly over `frames` frames from frame `first` on, then held."""
+    return lambda k: deg * min(max(k - first + 1, 0), frames) / frames
+
+
+def _turning(deg_s: float):
+    return lambda k: deg_s * k / 30.0
+
+
+# name: (mesh, points, frames judged, confirmed there): the change each reads from the frame after
+# a 46 deg hold on (frame 1, 30 fps), and whether any frame in the range is `confirmed`.
+CHANGES = {
+    # a flick both saw, the points under-reading it (seed 401105: mesh 12.8 deg, points 8.6)
+    "flick": (_ramp_deg(12.0, 5), _ramp_deg(8.0, 5), range(1, 11), True),
+    # a steady 35 deg/s turn the points fell 8 deg behind and then caught up with in two frames
+    # (seed 400487); face mesh followed the head
+    "snap": (_turning(35.0), lambda k: _turning(35.0)(k) - 0.8 * min(k, 10) + _ramp_deg(8.0, 2, 11)(k),
+             range(11, 19), False),
+    # points stalling while the head and face mesh turn on at 40 deg/s (held-out sweep 554 yaw)
+    "stall": (_turning(40.0), lambda k: _turning(40.0)(min(k, 9)), range(10, 19), False),
+    # both stopping short while the head turns on: near the end of what they read they saturate
+    # together (tuning sweep 103 yaw); readings slowing down outwards are not confirmed
+    "saturating": (lambda k: _turning(40.0)(min(k, 9)), lambda k: _turning(40.0)(min(k, 9)), range(10, 19), False),
+    # face mesh stepping far more than any head moved: not a confirmation
+    "mesh jump": (_ramp_deg(30.0, 5), _ramp_deg(8.0, 5), range(1, 13), False),
+}
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_followed_yaw_change_of_speed_face_mesh_saw_as_well_is_confirmed(sign, change):
+    """Past ~42 deg the followed yaw is a lower bound, whose jolts the safety monitor judges with
+    its wider margin (points that lag a turn snap forward, or stall). A change of speed face mesh
+    saw as well, within CONFIRM_WINDOW_S, is the head's: `confirmed`, judged as a trusted one's."""
+    mesh_at, points_at, judged, confirmed = CHANGES[change]
+    det, est = SplitYawDetector(), HeadPoseEstimator()
+    fps, frame, poses = 30.0, np.zeros((480, 640, 3), np.uint8), {}
+    path = [(y, y) for y in np.linspace(0.0, 46.0, 36)] + [(46.0, 46.0)] * 30
+    path += [(46.0 + mesh_at(k), 46.0 + points_at(k)) for k in range(1, 21)]
+    for i, (mesh, points) in enumerate(path):
+        det.yaw, det.followed_yaw = sign * mesh, sign * points
+        poses[i - 65] = pose_of_frame(det, est, frame, i / fps)  # the hold's last frame is 0
+    settled = -29 + int(CONFIRM_WINDOW_S * fps) + 2  # the turn out is past the window
+    held = [poses[k] for k in range(settled, 1)]
+    assert all(p.tracked for p in held), "not followed in the hold: the test does not show the case"
+    assert not any(p.confirmed for p in held)
+    assert all(poses[k].tracked for k in judged)
+    assert any("yaw" in poses[k].confirmed for k in judged) == confirmed
+
+
 class LaggingPoints(FollowingDetector):
     """The followed points exactly where face mesh sees the face, or, while `lagging`, where it
     was `lag_frames` earlier: tracked points trail a quick flick by a few frames."""

@@ -87,7 +87,8 @@ class Neutral:
                             pose.yaw_reliable, pose.pitch_reliable, pose.roll_reliable,
                             pose.position_reliable, pose.lower_bounds, pose.tracked,
                             pose.source_step_deg, pose.glare_share, unconfirmed=pose.unconfirmed,
-                            disputed=pose.disputed, switched_from_deg=left, saturated=pose.saturated,
+                            confirmed=pose.confirmed, disputed=pose.disputed, switched_from_deg=left,
+                            saturated=pose.saturated,
                             depth_gap_mm=(pose.depth_gap_mm - self.depth_gap_mm
                                           if pose.depth_gap_mm is not None and self.depth_gap_mm is not None
                                           else None))

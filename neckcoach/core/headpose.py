@@ -428,6 +428,25 @@ MAX_FOLLOWED_YAW_DEG = 100.0
 CONFIRM_WINDOW_S = 0.25  # a flick's out phase: 0.15-0.25 s
 CONFIRM_MIN_DEG = 3.0  # under the 5 deg a jolt must cover (`SafetyMonitor.min_jolt_deg`)
 CONFIRM_MIN_SHARE = 0.5
+# The other way round for the yaw, and for what a jolt is, a change of speed: where the followed
+# yaw's speed changed within the window (between its first and second half, by at least
+# `CONFIRM_MIN_DEG` over half the window) and face mesh's changed at least as much the same way (and
+# not more than `CONFIRM_MAX_SHARE` times as much), the change is `confirmed`, the head's. Past ~42
+# deg the followed yaw is a lower bound, which the safety monitor judges with its wider margin,
+# because points that lagged a turn snap forward (rendered population seed 400487: 9 deg in two
+# frames for a head turning at 35 deg/s, face mesh reading the turn 8 deg further and moving with
+# the head at a steady speed) or stall (held-out sweep 554 yaw: coming back from 60 deg at 63 deg/s
+# the points read 99 deg/s, then stopped at 35 deg while face mesh went on). A flick changes both
+# speeds: rendered population seed 401105, a 12.7 deg flick back out during a turn's return at
+# 40-52 deg, read 8.6 deg by the points, missed with the wider margin; face mesh's speed changed by
+# more. Travel alone is no confirmation: in sweep 554 face mesh moved 1.5 times as far as the
+# stalling points within the window. Only a change outwards (away from the front) is confirmed:
+# near the end of what they read both saturate together, so both slow down while the head turns on
+# (tuning sweep 103 yaw: both read 84 deg/s of turn at 45-50 deg and then a few degrees a second,
+# a 58 deg/s change for a true 19), and saturating readings never quicken outwards. The upper limit
+# keeps out a mesh that collapses or is found again in those frames (it steps 15-30 deg); over 45
+# rendered flicks in a hold face mesh moved 0.64-3.0 times as far as the points (above).
+CONFIRM_MAX_SHARE = 3.0
 MIN_TRACKED_POINTS = 12
 MAX_TRACKED_RMS_PER_100PX = 2.6
 LOST_TRACKED_RMS_PER_100PX = 8.0
@@ -567,6 +586,7 @@ class HeadPoseEstimator:
         self._both_clean: tuple[float, dict] | None = None  # (t, readings) when last both read cleanly
         self._surround_moved_t: float | None = None  # last frame with something moving around the face
         self._both: deque[tuple[float, tuple | None, tuple]] = deque()  # (t, mesh, followed) while followed
+        self._both_yaws: deque[tuple[float, float, float]] = deque()  # (t, mesh, followed) where both read
         self._was_tracked = False
         self.anchor_ok = False
         self.tracking_wanted = False
@@ -672,6 +692,7 @@ class HeadPoseEstimator:
                 self._mesh_inside_since = t_s
         else:
             self._mesh_inside_since = None
+        self._keep_both_yaws(t_s, None if mesh_jumped else m_yaw, f_yaw_raw)
         if self._slid_off(t_s, m_yaw, f_yaw_raw, mesh_jumped):
             self._mesh_slid = self._slid_while_followed = True
         if m_yaw is None or mesh_jumped or self._mesh_slid:
@@ -933,6 +954,7 @@ class HeadPoseEstimator:
         self._edge_bound = max(self._edge_bound, self._recent_ahead(yaw, t_s))
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
                         unconfirmed=unconfirmed, disputed=unconfirmed if conflict else (),
+                        confirmed=("yaw",) if self._yaw_confirmed() else (),
                         position_mm=tuple(pivot.tolist()),
                         confidence=0.5, reliable=True,
                         face_width_px=width, yaw_reliable=bool(yaw_ok), pitch_reliable=False,
@@ -962,6 +984,32 @@ class HeadPoseEstimator:
             if abs(moved) >= CONFIRM_MIN_DEG and (m1[k] - m0[k]) * moved < CONFIRM_MIN_SHARE * moved * moved:
                 out.append(name)
         return tuple(out)
+
+    def _keep_both_yaws(self, t_s: float, m_yaw: float | None, f_yaw: float | None) -> None:
+        both = self._both_yaws
+        if m_yaw is not None and f_yaw is not None:
+            both.append((t_s, m_yaw, f_yaw))
+        while both and t_s - both[0][0] > CONFIRM_WINDOW_S:
+            both.popleft()
+
+    def _yaw_confirmed(self) -> bool:
+        """Whether face mesh saw the followed yaw's recent change of speed (see `CONFIRM_MAX_SHARE`)."""
+        both = self._both_yaws
+        if len(both) < 3:
+            return False
+        start, end = both[0], both[-1]
+        middle = min(both, key=lambda b: abs(b[0] - (start[0] + end[0]) / 2))
+        if not start[0] < middle[0] < end[0]:
+            return False
+
+        def change(k: int) -> float:
+            """Speed change (deg/s) between the window's halves, by mesh (k=1) or points (k=2)."""
+            return ((end[k] - middle[k]) / (end[0] - middle[0])
+                    - (middle[k] - start[k]) / (middle[0] - start[0]))
+
+        points, mesh = change(2), change(1)
+        return (abs(points) * (end[0] - start[0]) / 2 >= CONFIRM_MIN_DEG and points * end[2] > 0
+                and points * points <= mesh * points <= CONFIRM_MAX_SHARE * points * points)
 
     def _lost(self, t_s: float, picture: dict) -> HeadPose:
         was_edge = self.gate.edge

@@ -73,6 +73,7 @@ class RelativePose:
     glare_share: float = 0.0
     far_face_px: float = 0.0
     unconfirmed: tuple[str, ...] = ()
+    confirmed: tuple[str, ...] = ()
     disputed: tuple[str, ...] = ()
     switched_from_deg: tuple[float, float, float] | None = None
     saturated: tuple[str, ...] = ()
@@ -302,6 +303,8 @@ class KinematicsFilter:
             extra["speed_rebased"] = True
         if rel.unconfirmed:
             extra["unconfirmed"] = rel.unconfirmed
+        if rel.confirmed:
+            extra["confirmed"] = rel.confirmed
         if rel.disputed:
             extra["disputed"] = rel.disputed
         calm = {a: TRUST_SIGMAS * out[self._noise_fields[a][0]] <= TRUSTED_ERROR for a in AXES}

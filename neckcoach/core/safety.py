@@ -89,7 +89,9 @@ sweep missed a flexion flick at 15 fps. Where the points followed past face
 mesh give it, its speed is no bound on the head's: they lag a turn and then
 catch up (rendered tuning sweeps, scenes 101 and 103: three `jerk` warnings
 on a yaw lower bound where the head's speed had changed by only 22-37 deg/s
-within the window), so it is watched for jolts as an untrusted value is; so
+within the window), so it is watched for jolts as an untrusted value is,
+unless face mesh saw the same change of speed outwards (`confirmed`, headpose
+`CONFIRM_MAX_SHARE`; not within `warmup_s` of a change of source); so
 is extension read past what face mesh follows (`Kinematics.saturated_axes`),
 where the mesh stops and steps. No lower bound's speed is judged as too fast.
 
@@ -289,7 +291,8 @@ class SafetyMonitor:
       points that lagged a turn (the mesh reading 8 deg further) snapped
       forward 9 deg in two frames while the head turned at 35 deg/s, a 66
       deg/s change judged at the plain threshold (rendered population seed
-      400487, a false `jerk`).
+      400487, a false `jerk`) -- unless face mesh saw the change (`confirmed`, see the
+      module docstring).
     """
 
     def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 75.0,
@@ -362,6 +365,7 @@ class SafetyMonitor:
         self._angle_speeds: deque[tuple[float, dict[str, float]]] = deque()
         self._tracking_since: float | None = None
         self._tracked: bool | None = None
+        self._switch_t: float | None = None  # the estimate's last change of source
         self._was_reliable: dict[str, bool] = {}
         self._carried_until: dict[str, float] = {}
         self._across_until: dict[str, float] = {}
@@ -391,6 +395,8 @@ class SafetyMonitor:
         # across the switch is how differently the two read the speed: judged, with the wider
         # margin, for warmup_s, where the new one's reading is trusted (see the class docstring).
         rebased = switched and bool(sample.extra.get("speed_rebased"))
+        if self._tracked is not None and tracked != self._tracked:
+            self._switch_t = t  # seamless or not
         self._tracked = tracked
         window_start = self._speeds_at_window_start(t, sample)
         was_reliable, self._was_reliable = self._was_reliable, {a: sample.is_reliable(a) for a in ANGULAR_AXES}
@@ -466,8 +472,15 @@ class SafetyMonitor:
                 if a in sample.extra.get("unconfirmed", ()):
                     self._untrusted_since[a] = t  # not steady: see CONFIRM_WINDOW_S (headpose)
                     steady = False
-                sure = (steady and tracked and not bound and window_start is not None
-                        and all(v < OTHERS_STILL_DEG_S for v in window_start.values()))
+                # A followed change face mesh saw as well is the head's (headpose `CONFIRM_MAX_SHARE`),
+                # but not within warmup_s of a switch between the two, however seamless: the speed
+                # then mixes the two's readings of it (tuning sweep 103 yaw: face mesh under-read a
+                # quickening turn, the points took over within 2 deg and read it in full, both
+                # confirming the change, and the speed rose 58 deg/s for a true 25).
+                confirmed = (a in sample.extra.get("confirmed", ())
+                             and (self._switch_t is None or t - self._switch_t > self.warmup_s))
+                sure = confirmed or (steady and tracked and not bound and window_start is not None
+                                     and all(v < OTHERS_STILL_DEG_S for v in window_start.values()))
             on, mag = self._sudden(a, t, v, 1.0 if sure else self.uncertain_factor, strict, sv)
             if self._jerk[a].step(t, on):
                 out.append(self._event(t, ev.JERK, rep, mag, unit, axis=a, measure="velocity_change"))

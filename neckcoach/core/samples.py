@@ -56,8 +56,11 @@ class HeadPose:
     speed filters can take the step out (`KinematicsFilter`).
     `unconfirmed` names the followed angles ("pitch", "roll") whose recent change
     face mesh, found in the same frames, did not see (see `CONFIRM_WINDOW_S`);
-    `disputed` those of them read while face mesh also contradicted the followed
-    yaw (headpose `AGREE_DEG`): a fit that misreads the turn itself; and every
+    `confirmed` names the followed angles ("yaw") whose recent change face mesh
+    saw at least as far the same way (see `CONFIRM_MAX_SHARE`): the head's, not
+    the points catching up with it. `disputed` names those of the unconfirmed
+    read while face mesh also contradicted the followed yaw (headpose
+    `AGREE_DEG`): a fit that misreads the turn itself; and every
     angle of a mesh taken over from the followed points while the two disagreed
     (headpose `AXES_OF_A_SUSPECT_MESH`), which may be a collapsed one.
     `saturated` names the lower bounds read where the estimator no longer
@@ -105,6 +108,7 @@ class HeadPose:
     glare_share: float = 0.0
     far_face_px: float = 0.0
     unconfirmed: tuple[str, ...] = ()
+    confirmed: tuple[str, ...] = ()
     disputed: tuple[str, ...] = ()
     switched_from_deg: tuple[float, float, float] | None = None
     saturated: tuple[str, ...] = ()
