@@ -366,6 +366,7 @@ class SafetyMonitor:
         self._tracking_since: float | None = None
         self._tracked: bool | None = None
         self._switch_t: float | None = None  # the estimate's last change of source
+        self._confirmed_until: dict[str, float] = {}
         self._was_reliable: dict[str, bool] = {}
         self._carried_until: dict[str, float] = {}
         self._across_until: dict[str, float] = {}
@@ -477,8 +478,13 @@ class SafetyMonitor:
                 # then mixes the two's readings of it (tuning sweep 103 yaw: face mesh under-read a
                 # quickening turn, the points took over within 2 deg and read it in full, both
                 # confirming the change, and the speed rose 58 deg/s for a true 25).
-                confirmed = (a in sample.extra.get("confirmed", ())
-                             and (self._switch_t is None or t - self._switch_t > self.warmup_s))
+                # It stays confirmed while the change is inside the velocity window, as the jolt's
+                # travel accrues after it (401105: the travel reached 5 deg 0.07 s after the
+                # followed speed stopped rising, and face mesh's speed with it).
+                switching = self._switch_t is not None and t - self._switch_t <= self.warmup_s
+                if a in sample.extra.get("confirmed", ()) and not switching:
+                    self._confirmed_until[a] = t + self.window_s
+                confirmed = t <= self._confirmed_until.get(a, -1.0)
                 sure = confirmed or (steady and tracked and not bound and window_start is not None
                                      and all(v < OTHERS_STILL_DEG_S for v in window_start.values()))
             on, mag = self._sudden(a, t, v, 1.0 if sure else self.uncertain_factor, strict, sv)
@@ -509,6 +515,7 @@ class SafetyMonitor:
 
     def _forget(self, axis: str) -> None:
         self._judged_since.pop(axis, None)
+        self._confirmed_until.pop(axis, None)
         self._hist[axis].clear()
         self._path[axis].clear()
         self._base.pop(axis, None)
