@@ -365,7 +365,7 @@ class SafetyMonitor:
         self._angle_speeds: deque[tuple[float, dict[str, float]]] = deque()
         self._tracking_since: float | None = None
         self._tracked: bool | None = None
-        self._switch_t: float | None = None  # the estimate's last change of source
+        self._switch_t: float | None = None  # the estimate's last change of source, seamless or not
         self._confirmed_until: dict[str, float] = {}
         self._was_reliable: dict[str, bool] = {}
         self._carried_until: dict[str, float] = {}
@@ -389,15 +389,16 @@ class SafetyMonitor:
             self._tracking_since = t
         warm = t - self._tracking_since >= self.warmup_s
         tracked = bool(sample.extra.get("tracked"))
+        changed = self._tracked is not None and tracked != self._tracked  # the estimate's source
+        if changed:
+            self._switch_t = t
         # A handover to the points with no step between the two is not a switch to wait out.
         seamless = tracked and float(sample.extra.get("source_step_deg", math.inf)) <= SOURCE_STEP_DEG
-        switched = self._tracked is not None and tracked != self._tracked and not seamless
+        switched = changed and not seamless
         # With the step between the two taken out of the speeds (`speed_rebased`), what is left
         # across the switch is how differently the two read the speed: judged, with the wider
         # margin, for warmup_s, where the new one's reading is trusted (see the class docstring).
         rebased = switched and bool(sample.extra.get("speed_rebased"))
-        if self._tracked is not None and tracked != self._tracked:
-            self._switch_t = t  # seamless or not
         self._tracked = tracked
         window_start = self._speeds_at_window_start(t, sample)
         was_reliable, self._was_reliable = self._was_reliable, {a: sample.is_reliable(a) for a in ANGULAR_AXES}

@@ -56,9 +56,9 @@ class HeadPose:
     speed filters can take the step out (`KinematicsFilter`).
     `unconfirmed` names the followed angles ("pitch", "roll") whose recent change
     face mesh, found in the same frames, did not see (see `CONFIRM_WINDOW_S`);
-    `confirmed` names the followed angles ("yaw") whose recent change face mesh
-    saw at least as far the same way (see `CONFIRM_MAX_SHARE`): the head's, not
-    the points catching up with it. `disputed` names those of the unconfirmed
+    `confirmed` names the followed angles ("yaw") whose recent change of speed
+    outwards face mesh saw as well, at least as much (see `CONFIRM_MAX_SHARE`):
+    the head's, not the points catching up with it or stalling. `disputed` names those of the unconfirmed
     read while face mesh also contradicted the followed yaw (headpose
     `AGREE_DEG`): a fit that misreads the turn itself; and every
     angle of a mesh taken over from the followed points while the two disagreed
