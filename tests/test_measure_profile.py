@@ -532,18 +532,20 @@ def test_a_mesh_that_comes_and_goes_ahead_of_stalled_points_moves_the_bound_smoo
     assert all(abs(p.yaw_deg) <= abs(t) + 5.0 for t, p, _ in rows if "yaw" in p.lower_bounds)
 
 
-@pytest.mark.parametrize("mesh_sees_it, unconfirmed", [(False, True), (True, False)])
-def test_a_followed_nod_that_face_mesh_did_not_see_is_unconfirmed(mesh_sees_it, unconfirmed):
+@pytest.mark.parametrize("mesh_gain, unconfirmed, confirmed", [(0.0, True, False), (1.0, False, True),
+                                                             (4.0, False, False)])
+def test_a_followed_nod_that_face_mesh_did_not_see_is_unconfirmed(mesh_gain, unconfirmed, confirmed):
     """Rendered population seed 400602: the followed fit's pitch stepped 8.5 deg in a held turn
     while face mesh's moved 1.8 (its points changed, not the head). A followed change face mesh
-    did not see is `unconfirmed` while inside CONFIRM_WINDOW_S; one it saw (a nod) is not."""
+    did not see is `unconfirmed` while inside CONFIRM_WINDOW_S; one it saw (a nod) is `confirmed`;
+    one it read far further (more than CONFIRM_MAX_SHARE times, a mesh that jumps) is neither."""
     det, est = FollowingDetector(), HeadPoseEstimator()
     fps, t, rows = 30.0, 0.0, []
     for k in range(int(50 / 40 * fps) + 40):
         det.yaw = min(50.0, 40.0 * k / fps)
         step = k >= int(50 / 40 * fps) + 15  # in the hold
         det.pitch = 8.0 if step else 0.0
-        det.mesh_pitch = det.pitch if mesh_sees_it else 0.0
+        det.mesh_pitch = mesh_gain * det.pitch
         rows.append((step, pose_of_frame(det, est, np.zeros((480, 640, 3), np.uint8), t)))
         t += 1 / fps
     held = [(step, p) for step, p in rows if p.tracked]
@@ -551,6 +553,8 @@ def test_a_followed_nod_that_face_mesh_did_not_see_is_unconfirmed(mesh_sees_it, 
     assert not any("pitch" in p.unconfirmed for step, p in held if not step)
     after = [p for step, p in held if step]
     assert any("pitch" in p.unconfirmed for p in after) == unconfirmed
+    assert any("pitch" in p.confirmed for p in after) == confirmed
+    assert not any("pitch" in p.confirmed for step, p in held if not step)
     assert not any(p.disputed for _, p in held)  # face mesh and the points agree on the yaw
     # and only while the step is inside the window
     assert not any("pitch" in p.unconfirmed for p in after[int(CONFIRM_WINDOW_S * fps) + 2:])

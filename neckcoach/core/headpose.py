@@ -425,6 +425,11 @@ MAX_FOLLOWED_YAW_DEG = 100.0
 # change of at least `CONFIRM_MIN_DEG` within `CONFIRM_WINDOW_S` that face mesh,
 # found at both ends, saw less than half of the same way is `unconfirmed`, and the
 # safety monitor judges it with its wider margin (`SafetyMonitor.steady_untrusted_s`).
+# One it saw at least half and at most `CONFIRM_MAX_SHARE` times as far is `confirmed`: the
+# monitor judges it with the plain thresholds, and lifts a dispute of the frame before. Face mesh
+# trails the points by about a frame, so a flick's first frame can be unconfirmed (tuning flick
+# clip scene 101, a 16 deg tilt in a 60 deg hold: the points read 12 deg of it, speed peaks of 73
+# deg/s, missed with the wider margin after its first frame; face mesh saw it from the next).
 CONFIRM_WINDOW_S = 0.25  # a flick's out phase: 0.15-0.25 s
 CONFIRM_MIN_DEG = 3.0  # under the 5 deg a jolt must cover (`SafetyMonitor.min_jolt_deg`)
 CONFIRM_MIN_SHARE = 0.5
@@ -945,7 +950,7 @@ class HeadPoseEstimator:
         reach = AHEAD_OFFSET_RATE_DEG_S * max(t_s - t0, 0.0)
         offset = min(max(wanted, offset - reach), offset + reach)  # see AHEAD_OFFSET_RATE_DEG_S
         self._ahead_offset = (t_s, offset)
-        unconfirmed = self._unconfirmed(t_s)
+        unconfirmed, seen = self._followed_changes(t_s)
         if offset > 0.0:
             yaw = math.copysign(abs(yaw) + offset, yaw)  # see MESH_AHEAD_MARGIN_DEG
             bounds = ("yaw",)
@@ -954,7 +959,7 @@ class HeadPoseEstimator:
         self._edge_bound = max(self._edge_bound, self._recent_ahead(yaw, t_s))
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
                         unconfirmed=unconfirmed, disputed=unconfirmed if conflict else (),
-                        confirmed=("yaw",) if self._yaw_confirmed() else (),
+                        confirmed=(("yaw",) if self._yaw_confirmed() else ()) + seen,
                         position_mm=tuple(pivot.tolist()),
                         confidence=0.5, reliable=True,
                         face_width_px=width, yaw_reliable=bool(yaw_ok), pitch_reliable=False,
@@ -967,8 +972,9 @@ class HeadPoseEstimator:
         rot, pivot = followed[0], followed[1]
         return seen_turn_deg(rot, pivot - rot @ self.pivot_offset_mm)
 
-    def _unconfirmed(self, t_s: float) -> tuple[str, ...]:
-        """The followed angles whose change face mesh did not see (see `CONFIRM_WINDOW_S`)."""
+    def _followed_changes(self, t_s: float) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The followed pitch and roll whose change face mesh did not see (`unconfirmed`), and
+        those whose change it saw as well (confirmed; see `CONFIRM_WINDOW_S`)."""
         both = self._both
         if both and t_s - both[-1][0] > CONFIRM_WINDOW_S:
             both.clear()  # not followed meanwhile: a new stretch
@@ -977,13 +983,18 @@ class HeadPoseEstimator:
             both.popleft()
         (_, m0, f0), (_, m1, f1) = both[0], both[-1]
         if m0 is None or m1 is None:
-            return ()
-        out = []
+            return (), ()
+        unseen, seen = [], []
         for k, name in ((1, "pitch"), (2, "roll")):
             moved = f1[k] - f0[k]
-            if abs(moved) >= CONFIRM_MIN_DEG and (m1[k] - m0[k]) * moved < CONFIRM_MIN_SHARE * moved * moved:
-                out.append(name)
-        return tuple(out)
+            if abs(moved) < CONFIRM_MIN_DEG:
+                continue
+            share = (m1[k] - m0[k]) * moved / (moved * moved)
+            if share < CONFIRM_MIN_SHARE:
+                unseen.append(name)
+            elif share <= CONFIRM_MAX_SHARE:
+                seen.append(name)
+        return tuple(unseen), tuple(seen)
 
     def _keep_both_yaws(self, t_s: float, m_yaw: float | None, f_yaw: float | None) -> None:
         both = self._both_yaws

@@ -292,7 +292,11 @@ class SafetyMonitor:
       forward 9 deg in two frames while the head turned at 35 deg/s, a 66
       deg/s change judged at the plain threshold (rendered population seed
       400487, a false `jerk`) -- unless face mesh saw the change (`confirmed`, see the
-      module docstring).
+      module docstring). A followed pitch or roll change face mesh saw as well
+      (`confirmed`, headpose `CONFIRM_WINDOW_S`) is judged with the plain
+      thresholds too, while the other angles move or before 0.5 s untrusted:
+      face mesh trails the points by about a frame, so a flick's first frame
+      can be `unconfirmed` (tuning flick clips: 2 of 27 tilts missed so).
     """
 
     def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 75.0,
@@ -370,6 +374,9 @@ class SafetyMonitor:
         self._was_reliable: dict[str, bool] = {}
         self._carried_until: dict[str, float] = {}
         self._across_until: dict[str, float] = {}
+        # Per angle, while a dispute may still be lifted (`confirmed` within warmup_s): its last
+        # frame, and the angle's judged-since, speed history and path as they were before it began.
+        self._disputed: dict[str, tuple] = {}
 
     def speed_limit(self, axis: str) -> float:
         """The too-fast limit on `axis` (deg/s, or mm/s for retraction), before the margin."""
@@ -392,6 +399,7 @@ class SafetyMonitor:
         changed = self._tracked is not None and tracked != self._tracked  # the estimate's source
         if changed:
             self._switch_t = t
+        switching = self._switch_t is not None and t - self._switch_t <= self.warmup_s
         # A handover to the points with no step between the two is not a switch to wait out.
         seamless = tracked and float(sample.extra.get("source_step_deg", math.inf)) <= SOURCE_STEP_DEG
         switched = changed and not seamless
@@ -434,12 +442,28 @@ class SafetyMonitor:
             # dipped 3 deg and rose 12 in 0.13 s, 109 deg/s, past even the wider margin. Not every
             # unconfirmed change: in a flick the mesh may saturate while the points go on (tuning clip scene
             # 100, a 16 deg nod at a 40 deg hold: mesh 11 of the points' 20 deg, the yaws agreeing);
-            # judging none of those warned it at 600 ms instead of 167. Over the 45 flick clips no
-            # flick was `disputed`. Forgotten, as across a change of source (`warmup_s`): the
-            # filtered speed carries the step for a few frames after it.
+            # judging none of those warned it at 600 ms instead of 167. Forgotten, as across a
+            # change of source (`warmup_s`): the filtered speed carries the step for a few frames
+            # after it -- unless face mesh sees the change within warmup_s after all (`confirmed`):
+            # it trails the followed points by about a frame, so a flick's first frame can be
+            # disputed (tuning flick clip scene 101, a 16 deg nod in a 40 deg hold: the points'
+            # pitch moved 3.3 deg, face mesh's -0.8 within its noise, then 5.6 with the head's
+            # 4.6; waiting out warmup_s missed it). Then it is judged as if never disputed; not
+            # across a change of source, which is waited out (or rebased) on its own.
+            held = self._disputed.get(a)
             if a in sample.extra.get("disputed", ()):
+                if held is None or t - held[0] > self.warmup_s:
+                    held = (t, self._judged_since.get(a), deque(self._hist[a]), deque(self._path[a]))
+                self._disputed[a] = (t,) + held[1:]
                 self._forget(a)
                 continue
+            if held is not None and (t - held[0] > self.warmup_s or switching
+                                     or a in sample.extra.get("confirmed", ())):
+                del self._disputed[a]
+                if t - held[0] <= self.warmup_s and not switching:
+                    _, since, self._hist[a], self._path[a] = held
+                    if since is not None:
+                        self._judged_since[a] = since
             # Judged again after a stretch without trustworthy values (past the measurable
             # range, say): the first frames carry the switch back, not a movement.
             since = self._judged_since.setdefault(a, t)
@@ -474,6 +498,11 @@ class SafetyMonitor:
                 if a in sample.extra.get("unconfirmed", ()):
                     self._untrusted_since[a] = t  # not steady: see CONFIRM_WINDOW_S (headpose)
                     steady = False
+                    # Nor still confirmed: face mesh no longer sees what the points read (held-out
+                    # sweep 554 yaw: both read 3 deg of roll that was not there as the turn went on
+                    # past 50 deg; then the lagging points snapped forward and their roll surged 7
+                    # more, unseen, judged with the plain thresholds: "Careful!" for a smooth turn).
+                    self._confirmed_until.pop(a, None)
                 # A followed change face mesh saw as well is the head's (headpose `CONFIRM_MAX_SHARE`),
                 # but not within warmup_s of a switch between the two, however seamless: the speed
                 # then mixes the two's readings of it (tuning sweep 103 yaw: face mesh under-read a
@@ -482,7 +511,6 @@ class SafetyMonitor:
                 # It stays confirmed while the change is inside the velocity window, as the jolt's
                 # travel accrues after it (401105: the travel reached 5 deg 0.07 s after the
                 # followed speed stopped rising, and face mesh's speed with it).
-                switching = self._switch_t is not None and t - self._switch_t <= self.warmup_s
                 if a in sample.extra.get("confirmed", ()) and not switching:
                     self._confirmed_until[a] = t + self.window_s
                 confirmed = t <= self._confirmed_until.get(a, -1.0)

@@ -56,9 +56,11 @@ class HeadPose:
     speed filters can take the step out (`KinematicsFilter`).
     `unconfirmed` names the followed angles ("pitch", "roll") whose recent change
     face mesh, found in the same frames, did not see (see `CONFIRM_WINDOW_S`);
-    `confirmed` names the followed angles ("yaw") whose recent change of speed
-    outwards face mesh saw as well, at least as much (see `CONFIRM_MAX_SHARE`):
-    the head's, not the points catching up with it or stalling. `disputed` names those of the unconfirmed
+    `confirmed` names the followed angles face mesh saw change as well: the yaw
+    whose recent change of speed outwards it saw at least as much (see
+    `CONFIRM_MAX_SHARE`), the pitch or roll whose change it saw at least half
+    and at most that many times as far: the head's, not the points catching up
+    with it, stalling or refitting. `disputed` names those of the unconfirmed
     read while face mesh also contradicted the followed yaw (headpose
     `AGREE_DEG`): a fit that misreads the turn itself; and every
     angle of a mesh taken over from the followed points while the two disagreed
