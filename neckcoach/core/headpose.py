@@ -989,7 +989,7 @@ class HeadPoseEstimator:
             moved = f1[k] - f0[k]
             if abs(moved) < CONFIRM_MIN_DEG:
                 continue
-            share = (m1[k] - m0[k]) * moved / (moved * moved)
+            share = (m1[k] - m0[k]) / moved  # how far face mesh saw it, the same way
             if share < CONFIRM_MIN_SHARE:
                 unseen.append(name)
             elif share <= CONFIRM_MAX_SHARE:

@@ -73,9 +73,16 @@ further one is followed as somebody else from then on. Left untracked, it was
 the only face in the gate the next frame the patient was not found, and taken
 for the patient (rendered population seed 400585: a poster beside the head,
 found as the head extended, followed as the patient for 12 s, "Other way" for
-its stillness and a stall when the patient came back). The two stay ambiguous
-(nobody is taken) while both are in the gate, until the other has shown itself
-a picture (`PICTURE_MAX_DRIFT`) or gone."""
+its stillness and a stall when the patient came back). Where the patient was
+also seen the frame before, the near one is the patient and is taken: nobody
+else can have come to where its head was. Otherwise (the patient back from
+out of view beside a face not yet known) the two stay ambiguous, nobody taken,
+until the other has shown itself a picture (`PICTURE_MAX_DRIFT`) or gone.
+Keeping them ambiguous while both are in the gate stalled a session: rendered
+population seed 401144, a bookshelf with a face on it 1.2 of the patient's
+face sizes from its head (at the gate's edge), reached by the patient's side
+bend; a bend moves the face centre under the 0.25 face sizes that show a
+picture (`PICTURE_PATIENT_MOVED_SIZES`), so nothing was counted for 20 s."""
 FIRST_CHOICE_CENTRE_FRAC = 0.3
 """Before anyone is followed (after calibration is reset), the patient is
 sought among faces whose centre is within 0.3 of the frame from the middle:
@@ -448,8 +455,12 @@ class PatientTracker:
         assigned = self._assign(geometry, live)
         gate = [i for i in live if self._in_patient_gate(*geometry[i])]
         candidate = next((i for i, j in assigned.items() if j < 0), None)
-        # Another face where the patient could be: identities may swap, so take neither.
-        ambiguous = candidate is not None and len(gate) > 1
+        # Another face where the patient could be: identities may swap, so take neither -- unless
+        # the patient was seen last frame and the others are too far from there for its head to
+        # have moved (`SECOND_FACE_APART_SIZES`).
+        apart = self._apart(geometry, gate, candidate) if candidate is not None and len(gate) > 1 else set()
+        told_apart = self.patient_seen and len(apart) == len(gate) - 1
+        ambiguous = candidate is not None and len(gate) > 1 and not told_apart
         index = None if ambiguous else candidate
         self.patient_seen = candidate is not None
         followed = {j for j in assigned.values() if j >= 0}
@@ -463,7 +474,7 @@ class PatientTracker:
             if j not in followed:
                 track.seen = False
         kept = [t for t in self.others if t.seen or t.picture]  # pictures stay where they hang
-        apart = self._apart(geometry, gate, candidate) if ambiguous else set()
+        apart = apart if ambiguous else set()
         for i in live:
             # An unplaced face starts a track, unless it may be the patient (in the gate while
             # the patient is not taken): the patient must never become "somebody else".
