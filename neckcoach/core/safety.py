@@ -294,9 +294,10 @@ class SafetyMonitor:
       400487, a false `jerk`) -- unless face mesh saw the change (`confirmed`, see the
       module docstring). A followed pitch or roll change face mesh saw as well
       (`confirmed`, headpose `CONFIRM_WINDOW_S`) is judged with the plain
-      thresholds too, while the other angles move or before 0.5 s untrusted:
-      face mesh trails the points by about a frame, so a flick's first frame
-      can be `unconfirmed` (tuning flick clips: 2 of 27 tilts missed so).
+      thresholds too, in the frames it is, while the other angles move or
+      before 0.5 s untrusted: face mesh trails the points by about a frame,
+      so a flick's first frame can be `unconfirmed` (tuning flick clips: 2 of
+      27 tilts missed so).
     """
 
     def __init__(self, exercise, ranges=None, *, dv_deg_s: float = 55.0, dv_mm_s: float = 75.0,
@@ -498,22 +499,24 @@ class SafetyMonitor:
                 if a in sample.extra.get("unconfirmed", ()):
                     self._untrusted_since[a] = t  # not steady: see CONFIRM_WINDOW_S (headpose)
                     steady = False
-                    # Nor still confirmed: face mesh no longer sees what the points read (held-out
-                    # sweep 554 yaw: both read 3 deg of roll that was not there as the turn went on
-                    # past 50 deg; then the lagging points snapped forward and their roll surged 7
-                    # more, unseen, judged with the plain thresholds: "Careful!" for a smooth turn).
-                    self._confirmed_until.pop(a, None)
                 # A followed change face mesh saw as well is the head's (headpose `CONFIRM_MAX_SHARE`),
                 # but not within warmup_s of a switch between the two, however seamless: the speed
                 # then mixes the two's readings of it (tuning sweep 103 yaw: face mesh under-read a
                 # quickening turn, the points took over within 2 deg and read it in full, both
                 # confirming the change: the speed rose by 58 deg/s within 0.2 s, the head's by 7).
-                # It stays confirmed while the change is inside the velocity window, as the jolt's
-                # travel accrues after it (401105: the travel reached 5 deg 0.07 s after the
-                # followed speed stopped rising, and face mesh's speed with it).
-                if a in sample.extra.get("confirmed", ()) and not switching:
+                # The yaw's, a change of speed, stays confirmed while it is inside the velocity
+                # window, as the jolt's travel accrues after it (401105: the travel reached 5 deg
+                # 0.07 s after the followed speed stopped rising, and face mesh's speed with it).
+                # A pitch or roll is confirmed by how far face mesh saw it move, which says nothing
+                # of a change of speed after: only in the frames it is (held-out sweep 554 yaw, the
+                # lagging points' roll surging 7 deg unseen 0.1 s after both read 3 deg of roll
+                # that was not there; fresh sweep 568 combined, the points' pitch turning back
+                # while the head's nod went on, 0.03 s after a confirmed frame: "Careful!" twice
+                # for smooth movements, kept for the window).
+                seen = a in sample.extra.get("confirmed", ()) and not switching
+                if seen and a == "yaw":
                     self._confirmed_until[a] = t + self.window_s
-                confirmed = t <= self._confirmed_until.get(a, -1.0)
+                confirmed = seen or t <= self._confirmed_until.get(a, -1.0)
                 sure = confirmed or (steady and tracked and not bound and window_start is not None
                                      and all(v < OTHERS_STILL_DEG_S for v in window_start.values()))
             on, mag = self._sudden(a, t, v, 1.0 if sure else self.uncertain_factor, strict, sv)
