@@ -427,10 +427,10 @@ MAX_FOLLOWED_YAW_DEG = 100.0
 # safety monitor judges it with its wider margin (`SafetyMonitor.steady_untrusted_s`).
 # One it saw at least half and at most `CONFIRM_MAX_SHARE` times as far is `confirmed`: the
 # monitor judges it with the plain thresholds in that frame, and lifts a dispute of the frame
-# before. Face mesh
-# trails the points by about a frame, so a flick's first frame can be unconfirmed (tuning flick
-# clip scene 101, a 16 deg tilt in a 60 deg hold: the points read 12 deg of it, speed peaks of 73
-# deg/s, missed with the wider margin after its first frame; face mesh saw it from the next).
+# before. Face mesh trails the points by about a frame, so a flick's first frame can be
+# unconfirmed (tuning flick clip scene 101, a 16 deg tilt in a 60 deg hold: the points read 12
+# deg of it, speed peaks of 73 deg/s, missed with the wider margin after its first frame; face
+# mesh saw it from the next).
 CONFIRM_WINDOW_S = 0.25  # a flick's out phase: 0.15-0.25 s
 CONFIRM_MIN_DEG = 3.0  # under the 5 deg a jolt must cover (`SafetyMonitor.min_jolt_deg`)
 CONFIRM_MIN_SHARE = 0.5
