@@ -387,6 +387,12 @@ def test_a_flick_disputed_in_its_first_frame_that_face_mesh_then_sees_is_warned(
     assert 0 <= jerk[0].t_s - 5.0 <= 0.3
     late = [e for e in monitor_events(ex, marked(frames, False), ranges) if e.kind in MOTION_WARNINGS]
     assert all(e.t_s - 5.0 > 0.3 for e in late), late
+    # An angle forgotten meanwhile for another reason (a frame not to be judged at all) is not
+    # put back by the confirmation: its history from before then is no longer the head's.
+    gap = marked(frames, True)
+    gap[first + 1] = replace(gap[first + 1], reliable=False)
+    late = [e for e in monitor_events(ex, gap, ranges) if e.kind in MOTION_WARNINGS]
+    assert all(e.t_s - 5.0 > 0.3 for e in late), late
 
 
 @pytest.mark.parametrize("fps", [15.0, 24.0, 30.0])

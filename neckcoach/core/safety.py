@@ -455,16 +455,17 @@ class SafetyMonitor:
             if a in sample.extra.get("disputed", ()):
                 if held is None or t - held[0] > self.warmup_s:
                     held = (t, self._judged_since.get(a), deque(self._hist[a]), deque(self._path[a]))
-                self._disputed[a] = (t,) + held[1:]
                 self._forget(a)
+                self._disputed[a] = (t,) + held[1:]
                 continue
-            if held is not None and (t - held[0] > self.warmup_s or switching
-                                     or a in sample.extra.get("confirmed", ())):
-                del self._disputed[a]
-                if t - held[0] <= self.warmup_s and not switching:
-                    _, since, self._hist[a], self._path[a] = held
-                    if since is not None:
-                        self._judged_since[a] = since
+            if held is not None:
+                liftable = t - held[0] <= self.warmup_s and not switching
+                if not liftable or a in sample.extra.get("confirmed", ()):
+                    del self._disputed[a]
+                    if liftable:
+                        _, since, self._hist[a], self._path[a] = held
+                        if since is not None:
+                            self._judged_since[a] = since
             # Judged again after a stretch without trustworthy values (past the measurable
             # range, say): the first frames carry the switch back, not a movement.
             since = self._judged_since.setdefault(a, t)
@@ -546,6 +547,7 @@ class SafetyMonitor:
         return speeds if t0 <= lo else None
 
     def _forget(self, axis: str) -> None:
+        self._disputed.pop(axis, None)  # what is forgotten for another reason is not put back
         self._judged_since.pop(axis, None)
         self._confirmed_until.pop(axis, None)
         self._hist[axis].clear()
