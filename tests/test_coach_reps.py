@@ -357,6 +357,30 @@ def test_a_jolt_that_never_reached_the_target_is_not_an_attempt():
     assert len(partial) == 1 and partial[0].data["reason"] == "sudden" and partial[0].message == ""
 
 
+def test_a_jolt_on_another_axis_leaves_the_short_rep_an_attempt():
+    """A side bend that stops short with a yaw flick on the way out was still an attempt at the
+    left bend: the patient rightly bends right next, and that bend counts (rendered seed 401165:
+    the coach said "wrong side" and the complete right bend went uncounted). The same flick on
+    the bend's own axis is the case above: not an attempt."""
+    from neckcoach.core.coach import Coach
+
+    rt = routine(exercise(id="bend", name="Side bend", movement="side_bend", reps=2, target_deg=25.0,
+                          tempo_s=8.0))
+    coach = Coach(rt)
+    t = timeline(30.0, seed=18)
+    roll = (min_jerk(t, 5.0, 2.5, 15.0) - min_jerk(t, 8.0, 2.5, 15.0)
+            - min_jerk(t, 13.0, 2.5, 28.0) + min_jerk(t, 16.0, 2.5, 28.0)
+            + min_jerk(t, 21.0, 2.5, 28.0) - min_jerk(t, 24.0, 2.5, 28.0))
+    yaw = min_jerk(t, 6.0, 0.15, 18.0) - min_jerk(t, 6.4, 0.6, 18.0)
+    out = [e for k in stream(t, roll=roll, yaw=yaw, seed=18) for e in coach.update(k)]
+    assert [e.data["axis"] for e in kinds(out, ev.JERK)] == ["yaw"]
+    partial = kinds(out, ev.PARTIAL)
+    assert len(partial) == 1 and partial[0].side == "left", [(e.kind, round(e.t_s, 2)) for e in out]
+    assert partial[0].data["reason"] == "short_of_target"
+    assert kinds(out, ev.WRONG_SIDE) == []
+    assert [e.side for e in kinds(out, ev.REP)] == ["right", "left"]
+
+
 def test_the_lower_bound_reaches_session_json_and_reps_csv():
     import csv
     import io

@@ -432,7 +432,7 @@ class Coach:
             sample = replace(sample, retraction_reliable=False)
         for e in self.safety.update(sample, t, rep=rep):
             if e.kind in (ev.JERK, ev.TOO_FAST) and c is not None:
-                c.mark_jolt(t)
+                c.mark_jolt(t, e.data.get("axis"))
             self._record(e, out)
 
     def _record(self, e: Event, out: list[Event]) -> None:

@@ -616,7 +616,8 @@ class RepCounter:
         # Alternation follows the last attempt, complete or not: after a short
         # turn to the left the person (rightly) turns right next, and that rep
         # must count; the missing left one is made up at the end of the set.
-        # A sudden jolt that never reached the target was not an attempt at a rep.
+        # A sudden jolt (of this exercise's angle) that never reached the target was not an
+        # attempt at a rep.
         attempts = [r for r in self.records if r.reason != "sudden"]
         if not attempts:
             return self.directions[0]
@@ -1059,13 +1060,21 @@ class RepCounter:
         """
         self._tail = None
 
-    def mark_jolt(self, t_s: float) -> None:
+    def mark_jolt(self, t_s: float, axis: str | None = None) -> None:
         """A sudden movement was warned at t_s: it belongs to the rep in progress, or to the one
         about to start (the jolt is warned before the head has crossed the start threshold).
 
         t_s may be in the past (the review replays a monitor over frames the counter has
         already seen), so the rep in progress takes it only if it is no earlier than
-        JOLT_LEAD_S before the rep began, as a rep about to start does."""
+        JOLT_LEAD_S before the rep began, as a rep about to start does.
+
+        A jolt on another axis (`axis`, None when not known) did not move this exercise's
+        angle: the rep around it is still an attempt, and alternation goes on from it
+        (rendered seed 401165: a yaw flick during a side bend that then stopped short made
+        the coach ask for the same side again, and the patient's next, complete bend to
+        the other side was "wrong side")."""
+        if axis is not None and axis != self.axis:
+            return
         self._jolt_t = float(t_s)
         if self.current is not None and self._jolt_t >= self.current.start_t_s - JOLT_LEAD_S:
             self.current.jolted = True

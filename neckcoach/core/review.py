@@ -142,7 +142,7 @@ class _Track:
         an attempt that jolted and never reached the target is then "sudden", not an attempt."""
         for e in warnings:
             if e.kind in _JOLTS:
-                self.counter.mark_jolt(e.t_s)
+                self.counter.mark_jolt(e.t_s, e.data.get("axis"))
         return warnings
 
     def rep_of(self, kin: Kinematics) -> int | None:
