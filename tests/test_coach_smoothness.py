@@ -225,12 +225,13 @@ def test_a_movement_read_past_the_measurable_range_has_no_shape(bound_from_deg, 
             assert d[f"sparc_{way}"] is None and d[f"velocity_peaks_{way}"] is None, (way, d)
 
 
-@pytest.mark.parametrize("pace,tolerance", [(0.5, 0.4), (1.0, 0.3), (2.0, 0.3)])
-def test_a_chin_nod_is_scored_or_withheld_never_shown_rough(pace, tolerance):
+@pytest.mark.parametrize("pace", [0.5, 1.0, 2.0])
+def test_a_chin_nod_is_scored_or_withheld_never_shown_rough(pace):
     """An 8 deg nod peaks at 7.5 deg/s at its tempo, 3.8 at half of it: a few times the landmark
     noise. Its shape is measured as smooth or not reported. With the 0.2-0.3 deg jitter of a still
-    head on real clips (benchmarks/README.md), a nod at half its tempo reads within 0.4 of -1.41
-    (at 0.4 deg of jitter, down to -2.0: the limit of this measurement, stated in the README)."""
+    head on real clips (benchmarks/README.md), within 0.3 of -1.41 at any pace (before stop 49 the
+    nod at half its tempo needed 0.4: its ends were shaped by the noise; see below)."""
+    tolerance = 0.3
     try:
         from tests.test_coach_support import exercise
     except ImportError:
@@ -243,6 +244,75 @@ def test_a_chin_nod_is_scored_or_withheld_never_shown_rough(pace, tolerance):
         sparc_way = d[f"sparc_{way}"]
         assert sparc_way is None or sparc_way == pytest.approx(SPARC_MINIMUM_JERK, abs=tolerance), (way, d)
         assert d[f"velocity_peaks_{way}"] in (None, 1), (way, d)
+
+
+def _exercise_for(movement, target, tempo, hold):
+    try:
+        from tests.test_coach_support import exercise
+    except ImportError:
+        from test_coach_support import exercise
+    if movement == "retraction":
+        return exercise(id="tuck", name="Chin tuck", movement=movement, sides="none", target_deg=None,
+                        target_mm=target, max_mm=40.0, max_speed_mm_s=40.0, tempo_s=tempo, hold_s=hold, reps=1)
+    extra = {"chin_nod": dict(sides="none", max_deg=20.0, max_speed_deg_s=30.0),
+             "flexion_extension": dict(sides="alternate")}.get(movement, dict(sides="left"))
+    return exercise(movement=movement, target_deg=target, tempo_s=tempo, hold_s=hold, reps=1, **extra)
+
+
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("movement,target,tempo,hold,jitter,always_shown", [
+    ("side_bend", 25.0, 8.0, 3.0, 1.0, True), ("flexion_extension", 30.0, 7.0, 2.0, 1.0, True),
+    ("chin_nod", 8.0, 14.0, 10.0, 0.4, False), ("retraction", 15.0, 7.0, 3.0, 1.0, False)])
+def test_a_slow_movement_in_a_noisy_reading_scores_smooth(movement, target, tempo, hold, jitter, always_shown,
+                                                           seed, fps):
+    """Minimum-jerk reps at half their tempo (4-5 s each way) with heavy jitter (1 deg, 0.4 deg for
+    the 8 deg nod, 1 mm for the tuck): each way scores within 0.3 of -1.41 with one speed peak, or
+    is withheld as too noisy, never shown rough. Regression (stop 49): each movement was cut from the
+    record and smoothed alone, its ends padded with its own end samples, so one noisy sample
+    repeated over 3 sigma (up to 2 s) became a lump of speed no head made; its start and stop were
+    found on the lightly smoothed speed, where a slow nod's noise floor cut it short; and the record
+    stopped 1 s after the rep, before the nod's way back had come to rest. These scored -1.5 to -2.4."""
+    ex = _exercise_for(movement, target, tempo, hold)
+    sign = ex.sign(ex.directions()[0])
+    t, x, _ = _one_rep(ex, sign * target * 1.05, 0.5, fps, seed=seed)
+    d = _rep_record(ex, x, t, noise_deg=jitter, noise_mm=jitter, seed=seed + 1)
+    for way in ("out", "back"):
+        if d[f"sparc_{way}"] is None and not always_shown:
+            assert d[f"smoothness_withheld_{way}"] == "noise" and d[f"velocity_peaks_{way}"] is None, (way, d)
+            continue
+        assert d[f"sparc_{way}"] == pytest.approx(SPARC_MINIMUM_JERK, abs=0.3), (way, d)
+        assert d[f"velocity_peaks_{way}"] == 1, (way, d)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_slow_nods_way_back_is_recorded_until_it_rests(seed):
+    """The rep ends when the head is back in the neutral band, 1.5 s before an 8 deg nod at half its
+    tempo comes to rest; its record now goes on for 0.8 of the movement, so the way back is
+    scored like the way out (within 0.1 of -1.41; cut 1 s after the rep, -1.5 to -1.7)."""
+    ex = _exercise_for("chin_nod", 8.0, 14.0, 10.0)
+    t, x, _ = _one_rep(ex, 8.4, 0.5, 15.0, seed=seed)
+    d = _rep_record(ex, x, t, noise_deg=0.4, seed=seed + 1)
+    assert d["sparc_back"] == pytest.approx(SPARC_MINIMUM_JERK, abs=0.1), d
+
+
+def test_smoothness_with_noise_never_measured_is_withheld():
+    """A movement with neither a still stretch before it nor a hold of 1 s: how noisy the reading
+    is cannot be told, so its shape is not reported (it was shown, as if the noise were nil)."""
+    from neckcoach.core.reps import RepRecord
+
+    try:
+        from tests.test_coach_support import min_jerk
+    except ImportError:
+        from test_coach_support import min_jerk
+    t = np.arange(0.0, 3.0, 1 / 30)
+    x = min_jerk(t, 0.0, 1.2, 20.0) - min_jerk(t, 1.4, 1.2, 20.0) + np.random.default_rng(0).normal(0, 1.0, t.size)
+    rec = RepRecord(index=1, side="left", start_t_s=0.0, target=20.0, unit="deg")
+    for ti, xi, vi in zip(t, x, np.gradient(x, t)):
+        rec.add(float(ti), float(xi), float(vi))
+    rec.finish(2.7)
+    d = rec.to_dict()
+    assert d["sparc_out"] is None and d["smoothness_withheld_out"] == "noise", d
 
 
 def test_split_rep_finds_out_and_back_around_a_hold():

@@ -133,7 +133,15 @@ BAND_EXIT_SIGMAS = 3.0
 # few tenths of a second at the bundled tempo).
 HOLD_MEDIAN_AFTER_S = 0.5
 _MOVING = ("out", "at_target", "returning")
+# A rep's record goes on after the rep has ended, so that its way back is scored from rest to
+# rest: at least TAIL_S, and TAIL_OF_MOVEMENT of the way out's duration (from its 20-80 % time,
+# as the smoothness takes it). The rep ends when the head is back in the neutral band, which for
+# a small movement leaves up to ~40 % of the way back's duration to go (an 8 deg nod at half its
+# tempo: 1.5 s of 4), and the shape's smoothing (an eighth of the movement, 3 sigma each side)
+# needs 3/8 of it at rest after that. Cut at 1 s, that nod scored its way back -1.5 to -1.7
+# where its way out, smoothed the same, scored -1.41.
 TAIL_S = 1.0
+TAIL_OF_MOVEMENT = 0.8
 
 
 def mostly_unmeasured(reasons) -> bool:
@@ -173,6 +181,7 @@ class RepRecord:
     _bound: list[bool] = field(default_factory=list)
     _sign: int = 1
     _metrics: dict[str, Any] | None = None
+    _tail_s: float | None = None
 
     def add(self, t_s: float, value: float, velocity: float, bound: bool = False) -> None:
         """One sample; `bound` when the value is only a lower bound (past the measurable range)."""
@@ -189,6 +198,14 @@ class RepRecord:
     @property
     def duration_s(self) -> float:
         return (self.end_t_s if self.end_t_s is not None else self.start_t_s) - self.start_t_s
+
+    def tail_s(self) -> float:
+        """How long to keep recording after the rep ended (see TAIL_OF_MOVEMENT)."""
+        if self._tail_s is None:
+            x = np.asarray(self._x, dtype=float) * self._sign
+            est = _duration_20_80(np.asarray(self._t, dtype=float), x, float(x.max()), True) if x.size else None
+            self._tail_s = max(TAIL_S, TAIL_OF_MOVEMENT * (est or 0.0) / 0.43)
+        return self._tail_s
 
     def metrics(self) -> dict[str, Any]:
         """Speed and smoothness, per movement (out, back): computed from the samples so far."""
@@ -240,7 +257,8 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
     than MIN_SNR times the noise of that smoothed speed while the head was
     still before the rep, the shape is not measured and the metrics are None
     (with "withheld": "noise"): a chin tuck's depth estimate is noisy enough
-    for that on a dim, grainy picture. Nor where part of a turn was read past
+    for that on a dim, grainy picture. So is a movement whose noise could not
+    be measured at all (no still stretch before it, no hold of 1 s). Nor where part of a turn was read past
     the measurable range ("withheld": "beyond"): there face mesh under-reads
     more and more, collapses, and the followed points take over, so the
     reading, a lower bound, steps where the head does not (the demo's virtual
@@ -286,36 +304,60 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         duration = est / 0.43 if est else 0.0
         sigma = smoothing_for(duration)  # light: a flick inside the movement stays a peak of its own
         vs = gaussian_smooth(grid, fs, sigma)
-        noise = max(_rest_noise(tg, vs, xs, peak, duration), _hold_noise(vs, o1, b0, fs))
-        i, j = movement_bounds(np.maximum(sign * vs, 0.0), lo, hi, 2.0 * noise, limit=limit)
-        # Out to where a minimum-jerk movement really starts and stops: its speed is
-        # 10 % of peak at 8.7 % of its duration from each end.
-        pad = int(round(0.105 * (j - i)))
-        i, j = max(limit[0], i - pad), min(limit[1], j + pad)
+        noise = _noise(_rest_noise(tg, vs, xs, peak, duration, sigma), _hold_noise(vs, o1, b0, fs)) or 0.0
+        i, j = _padded_bounds(np.maximum(sign * vs, 0.0), lo, hi, 2.0 * noise, limit)
         if j - i < 4:
             continue
-        peak_speed = float(np.max(sign * vs[i:j + 1]))
-        if beyond[i:j + 1].any():
-            m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld=WITHHELD_BEYOND)
-            continue
-        snr = float(peak_speed / noise) if noise > 0 else float("inf")
         # The shape (SPARC, LDLJ) is taken from a speed smoothed over an eighth of the
         # movement, where landmark noise no longer shapes it; the speed peaks from the
         # light smoothing, where a flick inside the movement is a peak of its own.
         shape_sigma = max(sigma, MOVEMENT_SMOOTH_FRACTION * duration)
         shaped = gaussian_smooth(grid, fs, shape_sigma)
-        shape_noise = max(_rest_noise(tg, shaped, xs, peak, duration), _hold_noise(shaped, o1, b0, fs))
-        if shape_noise > 0 and peak_speed < MIN_SNR * shape_noise:
-            m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld=WITHHELD_NOISE)
+        shape_noise = _noise(_rest_noise(tg, shaped, xs, peak, duration, shape_sigma),
+                             _hold_noise(shaped, o1, b0, fs))
+        # The shape's own start and stop, found on the shaped speed: on the light one the noise
+        # floor of a slow movement (a chin nod at half its tempo peaks at 3.8 deg/s) can be a
+        # third of its peak, and the movement was cut there, a truncated profile that scores
+        # rough. The duration (pacing's "move_out_s") stays the light one's: the shaped speed's
+        # tails, widened by the smoothing, read a movement at its tempo ~17 % long.
+        si, sj = _padded_bounds(np.maximum(sign * shaped, 0.0), lo, hi, 2.0 * (shape_noise or 0.0), limit)
+        peak_speed = float(np.max(sign * vs[i:j + 1]))
+        if beyond[min(i, si):max(j, sj) + 1].any():
+            m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld=WITHHELD_BEYOND)
             continue
-        mm = movement_metrics(tg[i:j + 1], sign * grid[i:j + 1], smooth_s=shape_sigma)
-        peaks = movement_metrics(tg[i:j + 1], sign * grid[i:j + 1], smooth_s=sigma,
+        snr = float(peak_speed / noise) if noise > 0 else float("inf")
+        # Noise never seen (no still stretch before the rep, no hold of 1 s: a picture so
+        # noisy that the head never reads as resting) is not noise known to be small.
+        shape_snr = (0.0 if shape_noise is None else float(peak_speed / shape_noise) if shape_noise > 0
+                     else float("inf"))
+        if shape_snr < MIN_SNR or sj - si < 4:
+            m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld=WITHHELD_NOISE,
+                           shape_snr=shape_snr)
+            continue
+        # Both from the whole record's smoothed speed, cut to the movement: smoothing the cut
+        # alone pads it with its own end samples, and one noisy sample repeated over 3 sigma
+        # (up to 2 s of a slow chin tuck) becomes a lump of speed at the movement's start or end
+        # that no head made (benchmarks/smoothness_noise.py: the slower the movement and the
+        # higher the frame rate, the worse; 0.5x-tempo side bends at 1 deg of jitter scored
+        # within 0.3 of -1.41 in 44 % of movements).
+        mm = movement_metrics(tg[si:sj + 1], sign * shaped[si:sj + 1], smooth_s=0.0)
+        mm["duration_s"] = float(tg[j] - tg[i])
+        peaks = movement_metrics(tg[i:j + 1], sign * vs[i:j + 1], smooth_s=0.0,
                                  min_prominence_abs=max(floor, 5.0 * noise))
         mm["velocity_peaks"] = max(peaks["velocity_peaks"] or 0, 1 if mm["peak_speed"] else 0)
         mm["stop_starts"] = peaks["stop_starts"]
         mm["snr"] = snr
+        mm["shape_snr"] = shape_snr
         m[name] = mm
     return m
+
+
+def _padded_bounds(speed: np.ndarray, lo: int, hi: int, floor: float, limit: tuple[int, int]) -> tuple[int, int]:
+    """`movement_bounds`, then out to where a minimum-jerk movement really starts and stops: its
+    speed is 10 % of peak at 8.7 % of its duration from each end."""
+    i, j = movement_bounds(speed, lo, hi, floor, limit=limit)
+    pad = int(round(0.105 * (j - i)))
+    return max(limit[0], i - pad), min(limit[1], j + pad)
 
 
 def _duration_20_80(t: np.ndarray, x: np.ndarray, peak: float, outward: bool) -> float | None:
@@ -339,35 +381,51 @@ def _duration_20_80(t: np.ndarray, x: np.ndarray, peak: float, outward: bool) ->
     return float(t[above[-1] + below[0]] - t[above[-1]]) if below.size else None
 
 
-def _hold_noise(vs: np.ndarray, o1: int, b0: int, fs: float) -> float:
+def _noise(*estimates: float | None) -> float | None:
+    """The largest of the noise estimates that could be made; None if none could."""
+    seen = [e for e in estimates if e is not None]
+    return max(seen) if seen else None
+
+
+def _hold_noise(vs: np.ndarray, o1: int, b0: int, fs: float) -> float | None:
     """Standard deviation of the smoothed speed during the hold (breathing sway and tremor
-    included), away from the movements at either end; 0 without a hold of 1 s."""
+    included), away from the movements at either end; None without a hold of 1 s."""
     margin = int(0.3 * fs)
     seg = vs[o1 + margin: b0 - margin]
-    return float(np.std(seg)) if seg.size >= int(fs) else 0.0
+    return float(np.std(seg)) if seg.size >= int(fs) else None
 
 
-def _rest_noise(t: np.ndarray, vs: np.ndarray, xs: np.ndarray, peak: float, duration: float = 0.0) -> float:
-    """Standard deviation of the smoothed speed while the head rested near neutral before the rep.
+def _rest_noise(t: np.ndarray, vs: np.ndarray, xs: np.ndarray, peak: float, duration: float = 0.0,
+                smooth_s: float = 0.1) -> float | None:
+    """Standard deviation of the smoothed speed while the head rested near neutral before the rep
+    (None where it never did for 8 frames).
 
     A minimum-jerk movement covers 10 % of its way in its first 20 %: the
-    rest ends that long (plus 0.3 s of smoothing) before the head first
+    rest ends that long (plus 3 sigma of the speed's smoothing `smooth_s`,
+    which spreads a movement's speed that far) before the head first
     passes 10 % of its peak, and begins as long after the head last came
     within 10 % of it from further away, the end of the previous rep's way
     back (the demo's third and fourth turns, each a turn to the other side
     2 s after the last: the tail of that return in the "rest" read 7 deg/s of
-    noise, and their smoothness was withheld as unmeasurable).
+    noise, and their smoothness was withheld as unmeasurable). Nor is the
+    rest where the speed is still half the movement's peak: a record that
+    begins as the previous return comes within 10 % (the third of those
+    turns at 15 fps, its record starting at 42 deg/s) read 8.5 deg/s of
+    "noise" in the shaped speed, 7x its hold's.
     """
     start = np.nonzero(xs >= 0.1 * peak)[0]
     if not start.size or t.size < 2:
-        return 0.0
+        return None
     dt = max(t[1] - t[0], 1e-6)
-    lead = int((0.2 * duration + 0.3) / dt)
-    before = np.nonzero(np.abs(xs[: int(start[0])]) >= 0.1 * peak)[0]
+    lead = int((0.2 * duration + 3.0 * smooth_s) / dt)
+    s0 = int(start[0])
+    end = max(0, s0 - lead)
+    moving = np.abs(vs[:end]) >= 0.5 * float(np.max(np.abs(vs[s0:])))
+    before = np.nonzero((np.abs(xs[:end]) >= 0.1 * peak) | moving)[0]
     first = int(before[-1]) + 1 + lead if before.size else 0
-    rest = vs[first: max(0, int(start[0]) - lead)]
+    rest = vs[first:end]
     if rest.size < 8:
-        return 0.0
+        return None
     return float(np.std(rest))
 
 
@@ -1080,7 +1138,7 @@ class RepCounter:
             self.current.jolted = True
 
     def feed_tail(self, sample: Kinematics, t_s: float | None = None) -> list[Event]:
-        """Keep recording the movement after the last rep until it rests (TAIL_S); only that.
+        """Keep recording the movement after the last rep until it rests (`RepRecord.tail_s`); only that.
 
         The coach calls it on a finished set's counter, whose last rep ended
         as the set did, so its way back is scored from rest to rest too.
@@ -1091,7 +1149,7 @@ class RepCounter:
         t = float(sample.t_s if t_s is None else t_s)
         self._tail.add(t, self.relative(sample), float(sample.speed(self.axis)),
                        bound=self._shape_lost(sample))
-        if t - (self._tail.end_t_s or t) >= TAIL_S:
+        if t - (self._tail.end_t_s or t) >= self._tail.tail_s():
             self._close_tail(t, out)
         return out
 

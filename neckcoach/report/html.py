@@ -438,7 +438,8 @@ warnings.</p></section>
 SPARC and LDLJ: closer to zero is smoother. One smooth, steady movement scores a SPARC of about
 −1.4 (−1.41 in theory) and 1 speed peak; a movement with a hesitation or a jolt scores lower
 (−1.8 and below) and 2 or more speed peaks. "–": the movement was too slow and small to measure its
-shape over the camera's noise. "{figures.PAST_RANGE}": part of the movement was beyond what the camera
+shape over the camera's noise, or that noise could not be measured (no still moment before it and no
+hold). "{figures.PAST_RANGE}": part of the movement was beyond what the camera
 measures (its peak reads "at least"), so its shape was not measured.</p></section>
 <section class="card"><h2>Repetitions</h2>{_rep_table(data)}</section>
 <section class="card"><h2>Warnings</h2>{_warning_list(data)}</section>
