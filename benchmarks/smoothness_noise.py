@@ -89,8 +89,12 @@ def one_session(movement, target, tempo, hold, jitter, pace, fps, seed) -> list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3, help="sessions per grid cell")
+    parser.add_argument("--fraction", type=float, default=None,
+                        help="score every shape over this share of the movement (default: the product's rule)")
     args = parser.parse_args()
     reps.MIN_SNR = 0.0  # score everything; the table says where to stop
+    if args.fraction is not None:
+        reps.SHAPE_FRACTIONS = (args.fraction,)
     rows = []
     for (movement, target, tempo, hold, jitters), pace, fps in itertools.product(MOVEMENTS, PACES, FPS):
         for jitter, k in itertools.product(jitters, range(args.seeds)):

@@ -161,6 +161,9 @@ def test_minimum_jerk_movements_score_smooth_out_and_back(movement, target, temp
 
 @pytest.mark.parametrize("fps", [15.0, 30.0])
 def test_a_flick_inside_a_movement_scores_clearly_worse(fps):
+    """A 15 deg jolt in 0.2 s inside a 52 deg turn with 0.4 deg of jitter: two speed peaks, and a
+    SPARC 0.3 below the same turn without it (over an eighth of the movement it was 0.11 below:
+    since stop 49 the shape is smoothed over a sixteenth wherever the noise allows)."""
     try:
         from tests.test_coach_support import exercise, min_jerk
     except ImportError:
@@ -172,7 +175,7 @@ def test_a_flick_inside_a_movement_scores_clearly_worse(fps):
     jolted = x + min_jerk(t, onset, 0.1, 15.0) - min_jerk(t, onset + 0.1, 0.1, 15.0)
     rough = _rep_record(ex, jolted, t, noise_deg=0.4, seed=2)
     assert smooth["velocity_peaks_out"] == 1 and rough["velocity_peaks_out"] >= 2
-    assert rough["sparc_out"] < smooth["sparc_out"] - 0.05, (smooth["sparc_out"], rough["sparc_out"])
+    assert rough["sparc_out"] < smooth["sparc_out"] - 0.25, (smooth["sparc_out"], rough["sparc_out"])
     assert rough["sparc_back"] == pytest.approx(smooth["sparc_back"], abs=0.15)  # the way back was smooth
 
 

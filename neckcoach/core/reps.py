@@ -26,8 +26,8 @@ from neckcoach.core.checks import check_range
 from neckcoach.core.compat import SLOTS
 from neckcoach.core.events import Event
 from neckcoach.core.samples import Kinematics
-from neckcoach.core.smoothness import (MIN_SNR, MOVEMENT_SMOOTH_FRACTION, gaussian_smooth, movement_bounds, movement_metrics,
-                                       resample_uniform, smoothing_for, split_rep)
+from neckcoach.core.smoothness import (FINE_SHAPE_MIN_SNR, MIN_SNR, SHAPE_FRACTIONS, gaussian_smooth, movement_bounds,
+                                       movement_metrics, resample_uniform, smoothing_for, split_rep)
 
 
 # Speed peaks must stand out by this much (deg/s, or mm/s for a chin tuck)
@@ -308,20 +308,24 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         i, j = _padded_bounds(np.maximum(sign * vs, 0.0), lo, hi, 2.0 * noise, limit)
         if j - i < 4:
             continue
-        # The shape (SPARC, LDLJ) is taken from a speed smoothed over an eighth of the
-        # movement, where landmark noise no longer shapes it; the speed peaks from the
-        # light smoothing, where a flick inside the movement is a peak of its own.
-        shape_sigma = max(sigma, MOVEMENT_SMOOTH_FRACTION * duration)
-        shaped = gaussian_smooth(grid, fs, shape_sigma)
-        shape_noise = _noise(_rest_noise(tg, shaped, xs, peak, duration, shape_sigma),
-                             _hold_noise(shaped, o1, b0, fs))
-        # The shape's own start and stop, found on the shaped speed: on the light one the noise
-        # floor of a slow movement (a chin nod at half its tempo peaks at 3.8 deg/s) can be a
-        # third of its peak, and the movement was cut there, a truncated profile that scores
-        # rough. The duration (pacing's "move_out_s") stays the light one's: the shaped speed's
-        # tails, widened by the smoothing, read a movement at its tempo ~17 % long.
-        si, sj = _padded_bounds(np.maximum(sign * shaped, 0.0), lo, hi, 2.0 * (shape_noise or 0.0), limit)
         peak_speed = float(np.max(sign * vs[i:j + 1]))
+        # The shape (SPARC, LDLJ) is taken from a speed smoothed over a sixteenth of the
+        # movement where landmark noise leaves that clean enough (a flick inside it keeps more
+        # of its roughness), else over an eighth; the speed peaks from the light smoothing,
+        # where a flick inside the movement is a peak of its own.
+        for fraction in SHAPE_FRACTIONS:
+            shape_sigma = max(sigma, fraction * duration)
+            shaped = gaussian_smooth(grid, fs, shape_sigma)
+            shape_noise = _noise(_rest_noise(tg, shaped, xs, peak, duration, shape_sigma),
+                                 _hold_noise(shaped, o1, b0, fs))
+            # The shape's own start and stop, found on the shaped speed: on the light one the
+            # noise floor of a slow movement (a chin nod at half its tempo peaks at 3.8 deg/s)
+            # can be a third of its peak, and the movement was cut there, a truncated profile
+            # that scores rough. The duration (pacing's "move_out_s") stays the light one's: the
+            # shaped speed's tails, widened by the smoothing, read a movement at its tempo long.
+            si, sj = _padded_bounds(np.maximum(sign * shaped, 0.0), lo, hi, 2.0 * (shape_noise or 0.0), limit)
+            if shape_noise is not None and 0 < FINE_SHAPE_MIN_SNR * shape_noise <= peak_speed:
+                break
         if beyond[min(i, si):max(j, sj) + 1].any():
             m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld=WITHHELD_BEYOND)
             continue

@@ -209,6 +209,17 @@ def metrics(t_s, velocity, smooth_s: float = 0.08, min_prominence: float = 0.2,
 MOVEMENT_SMOOTH_S = 0.06
 MOVEMENT_SMOOTH_MAX_S = 0.1
 MOVEMENT_SMOOTH_FRACTION = 1 / 8
+# Where the noise allows, the shape is scored over a sixteenth of the movement
+# instead, which keeps more of a brief jolt inside it: where the movement's peak
+# speed is at least FINE_SHAPE_MIN_SNR times the noise of that lighter-smoothed
+# speed. Exactly minimum-jerk movements with jitter smoothed over T/16
+# (benchmarks/smoothness_noise.py --fraction 0.0625) score within 0.3 of -1.41 in
+# 99-100 % of cases from an SNR of 20 up (98 % at 15-20, 66-88 % at 8-15). A
+# 15 deg, 0.2 s jolt inside a turn or side bend then scores SPARC median -1.68
+# (34 % beyond -1.71) where over T/8 it scored -1.54 (none beyond -1.71).
+MOVEMENT_SMOOTH_FINE_FRACTION = 1 / 16
+FINE_SHAPE_MIN_SNR = 20.0
+SHAPE_FRACTIONS = (MOVEMENT_SMOOTH_FINE_FRACTION, MOVEMENT_SMOOTH_FRACTION)
 # A movement starts and ends where its smoothed speed is below this share of
 # its peak: 10 % cuts 0.087 of a minimum-jerk movement's duration at each
 # end, where it carries 0.6 % of the distance.
