@@ -322,7 +322,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
             # noise floor of a slow movement (a chin nod at half its tempo peaks at 3.8 deg/s)
             # can be a third of its peak, and the movement was cut there, a truncated profile
             # that scores rough. The duration (pacing's "move_out_s") stays the light one's: the
-            # shaped speed's tails, widened by the smoothing, read a movement at its tempo long.
+            # shaped speed's tails, widened by the smoothing, read a movement ~17 % long.
             si, sj = _padded_bounds(np.maximum(sign * shaped, 0.0), lo, hi, 2.0 * (shape_noise or 0.0), limit)
             if shape_noise is not None and 0 < FINE_SHAPE_MIN_SNR * shape_noise <= peak_speed:
                 break

@@ -228,8 +228,8 @@ ONSET_FRACTION = 0.1
 # rest, the shape of the speed profile is not measured: SPARC, LDLJ and speed
 # peaks are withheld. Exactly minimum-jerk movements through the filter with
 # white jitter (benchmarks/smoothness_noise.py, none of it the patient
-# population): from 8 up, 96-100 % of them score within 0.3 of -1.41 in every
-# SNR band; at 5-8, 38-85 %.
+# population): from 8 up, 91-100 % of them score within 0.3 of -1.41 in every
+# SNR band; at 5-8, 67-87 %; below 5, 7 %.
 MIN_SNR = 8.0
 # Speed peaks separated by dips of at least this share of the peak speed are
 # stop-starts: the movement nearly halts between them.
