@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 import neckcoach.core.reps as reps  # noqa: E402
 from neckcoach.core.smoothness import SPARC_MINIMUM_JERK  # noqa: E402
-from tests.test_coach_support import exercise, rep_train, routine, stream, timeline  # noqa: E402
+from tests.test_coach_support import exercise_for, rep_train, routine, stream, timeline  # noqa: E402
 
 # movement, target, tempo_s, hold_s, jitter levels (deg or mm)
 MOVEMENTS = (
@@ -55,17 +55,7 @@ CANDIDATES = (5.0, 6.0, 7.0, 8.0, 10.0, 12.0)  # MIN_SNR: 5 before stop 49, 8 si
 def one_session(movement, target, tempo, hold, jitter, pace, fps, seed) -> list[tuple[float, float, int]]:
     """(shape SNR, SPARC, speed peaks) of each way of each rep of one synthetic session."""
     rng = np.random.default_rng(seed)
-    kw = dict(movement=movement, target_deg=target, tempo_s=tempo, hold_s=hold, reps=2)
-    if movement == "retraction":
-        kw = dict(movement=movement, target_deg=None, target_mm=target, max_mm=40.0, max_speed_mm_s=40.0, tempo_s=tempo,
-                  hold_s=hold, reps=2, sides="none")
-    elif movement == "chin_nod":
-        kw.update(sides="none", max_deg=20.0, max_speed_deg_s=30.0)
-    elif movement == "flexion_extension":
-        kw.update(sides="alternate")
-    else:
-        kw.update(sides="left")
-    ex = exercise(**kw)
+    ex = exercise_for(movement, target, tempo, hold, reps=2)
     move = (tempo - hold) / 2 / pace
     rep_tempo = 2 * move + hold
     amplitudes = [ex.sign(ex.directions()[0]) * target * float(rng.uniform(0.7, 1.3)) for _ in range(2)]

@@ -251,15 +251,10 @@ def test_a_chin_nod_is_scored_or_withheld_never_shown_rough(pace):
 
 def _exercise_for(movement, target, tempo, hold):
     try:
-        from tests.test_coach_support import exercise
+        from tests.test_coach_support import exercise_for
     except ImportError:
-        from test_coach_support import exercise
-    if movement == "retraction":
-        return exercise(id="tuck", name="Chin tuck", movement=movement, sides="none", target_deg=None,
-                        target_mm=target, max_mm=40.0, max_speed_mm_s=40.0, tempo_s=tempo, hold_s=hold, reps=1)
-    extra = {"chin_nod": dict(sides="none", max_deg=20.0, max_speed_deg_s=30.0),
-             "flexion_extension": dict(sides="alternate")}.get(movement, dict(sides="left"))
-    return exercise(movement=movement, target_deg=target, tempo_s=tempo, hold_s=hold, reps=1, **extra)
+        from test_coach_support import exercise_for
+    return exercise_for(movement, target, tempo, hold)
 
 
 @pytest.mark.parametrize("fps", [15.0, 30.0])

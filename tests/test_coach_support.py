@@ -98,6 +98,18 @@ def exercise(**kw) -> Exercise:
     return Exercise(**base)
 
 
+def exercise_for(movement: str, target: float, tempo_s: float, hold_s: float, reps: int = 1) -> Exercise:
+    """An exercise of one of the five movements with the sides and limits it needs (target in
+    mm for a chin tuck, in degrees otherwise; turns and side bends to the left)."""
+    if movement == "retraction":
+        return exercise(id="tuck", name="Chin tuck", movement=movement, sides="none", target_deg=None,
+                        target_mm=target, max_mm=40.0, max_speed_mm_s=40.0, tempo_s=tempo_s, hold_s=hold_s,
+                        reps=reps)
+    extra = {"chin_nod": dict(sides="none", max_deg=20.0, max_speed_deg_s=30.0),
+             "flexion_extension": dict(sides="alternate")}.get(movement, dict(sides="left"))
+    return exercise(movement=movement, target_deg=target, tempo_s=tempo_s, hold_s=hold_s, reps=reps, **extra)
+
+
 def routine(*exercises: Exercise) -> Routine:
     return Routine(title="Test routine", exercises=list(exercises) or [exercise()])
 

@@ -142,6 +142,8 @@ _MOVING = ("out", "at_target", "returning")
 # where its way out, smoothed the same, scored -1.41.
 TAIL_S = 1.0
 TAIL_OF_MOVEMENT = 0.8
+# A minimum-jerk movement goes from 20 % to 80 % of its way in this share of its duration.
+MJ_20_80_SHARE = 0.43
 
 
 def mostly_unmeasured(reasons) -> bool:
@@ -203,8 +205,8 @@ class RepRecord:
         """How long to keep recording after the rep ended (see TAIL_OF_MOVEMENT)."""
         if self._tail_s is None:
             x = np.asarray(self._x, dtype=float) * self._sign
-            est = _duration_20_80(np.asarray(self._t, dtype=float), x, float(x.max()), True) if x.size else None
-            self._tail_s = max(TAIL_S, TAIL_OF_MOVEMENT * (est or 0.0) / 0.43)
+            way_out = _movement_duration_s(np.asarray(self._t, dtype=float), x, float(x.max()), True) if x.size else 0.0
+            self._tail_s = max(TAIL_S, TAIL_OF_MOVEMENT * way_out)
         return self._tail_s
 
     def metrics(self) -> dict[str, Any]:
@@ -252,24 +254,25 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
     """Peak/mean speed over the rep, and SPARC, LDLJ and speed peaks of its way out and back.
 
     Each movement is found from the position trace (`split_rep`), extended to
-    where it rests, and scored from the speed smoothed over an eighth of its
-    own duration (`smoothing_for`). Where the movement's peak speed is less
-    than MIN_SNR times the noise of that smoothed speed while the head was
-    still before the rep, the shape is not measured and the metrics are None
-    (with "withheld": "noise"): a chin tuck's depth estimate is noisy enough
-    for that on a dim, grainy picture. So is a movement whose noise could not
-    be measured at all (no still stretch before it, no hold of 1 s). Nor where part of a turn was read past
-    the measurable range ("withheld": "beyond"): there face mesh under-reads
-    more and more, collapses, and the followed points take over, so the
-    reading, a lower bound, steps where the head does not (the demo's virtual
-    patient, exactly minimum-jerk, turning 50 deg: its third turn's way out
-    read two speed peaks, the second where the reading, a lower bound from 39
-    deg on, stalled and then stepped 3.8 deg in a frame). Flexion past its
-    trusted reading is a lower bound for another reason, face mesh reading it
-    short by a steady fraction (30 deg read ~28), which keeps its shape: those
-    samples count (`SHAPE_LOST_PAST_RANGE`). Extension past what face mesh
-    follows from a camera below (`Kinematics.saturated_axes`) does not: there
-    the mesh stops and steps where the head does not.
+    where it rests, and its shape scored from the speed smoothed over a
+    sixteenth of its own duration where the noise allows, else an eighth
+    (`SHAPE_FRACTIONS`). Where the movement's peak speed is less than MIN_SNR
+    times the noise of that smoothed speed while the head was still before the
+    rep or held, the shape is not measured and the metrics are None (with
+    "withheld": "noise"): a chin tuck's depth estimate is noisy enough for
+    that on a dim, grainy picture. So is a movement whose noise could not be
+    measured at all (no still stretch before it, no hold of 1 s). Nor where
+    part of a turn was read past the measurable range ("withheld": "beyond"):
+    there face mesh under-reads more and more, collapses, and the followed
+    points take over, so the reading, a lower bound, steps where the head does
+    not (the demo's virtual patient, exactly minimum-jerk, turning 50 deg: its
+    third turn's way out read two speed peaks, the second where the reading, a
+    lower bound from 39 deg on, stalled and then stepped 3.8 deg in a frame).
+    Flexion past its trusted reading is a lower bound for another reason, face
+    mesh reading it short by a steady fraction (30 deg read ~28), which keeps
+    its shape: those samples count (`SHAPE_LOST_PAST_RANGE`). Extension past
+    what face mesh follows from a camera below (`Kinematics.saturated_axes`)
+    does not: there the mesh stops and steps where the head does not.
     """
     t = np.asarray(rec._t, dtype=float)
     v = np.asarray(rec._speed, dtype=float) * rec._sign
@@ -300,8 +303,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
                                         ("back", core_back, -1.0, (o1, grid.size - 1))):
         if hi <= lo:
             continue
-        est = _duration_20_80(tg[limit[0]:limit[1] + 1], xs[limit[0]:limit[1] + 1], peak, name == "out")
-        duration = est / 0.43 if est else 0.0
+        duration = _movement_duration_s(tg[limit[0]:limit[1] + 1], xs[limit[0]:limit[1] + 1], peak, name == "out")
         sigma = smoothing_for(duration)  # light: a flick inside the movement stays a peak of its own
         vs = gaussian_smooth(grid, fs, sigma)
         noise = _noise(_rest_noise(tg, vs, xs, peak, duration, sigma), _hold_noise(vs, o1, b0, fs)) or 0.0
@@ -364,25 +366,23 @@ def _padded_bounds(speed: np.ndarray, lo: int, hi: int, floor: float, limit: tup
     return max(limit[0], i - pad), min(limit[1], j + pad)
 
 
-def _duration_20_80(t: np.ndarray, x: np.ndarray, peak: float, outward: bool) -> float | None:
-    """Time the movement takes from 20 % to 80 % of the way (0.43 of a minimum-jerk movement's
-    duration), found from the position, which is far less noisy than the speed; None if unseen.
-    Out: the last time below 20 % before first reaching 80 %; back: from the last time above
-    80 % to the first time below 20 % after it (later sway near neutral does not count)."""
+def _movement_duration_s(t: np.ndarray, x: np.ndarray, peak: float, outward: bool) -> float:
+    """A movement's duration from the time it takes from 20 % to 80 % of the way (0.43 of a
+    minimum-jerk movement's duration), found from the position, which is far less noisy than the
+    speed; 0 if unseen. Out: the last time below 20 % before first reaching 80 %; back: from the
+    last time above 80 % to the first time below 20 % after it (later sway near neutral does not
+    count)."""
     if t.size < 3 or peak <= 0:
-        return None
+        return 0.0
     lo, hi = 0.2 * peak, 0.8 * peak
-    if outward:
-        above = np.nonzero(x >= hi)[0]
-        if not above.size:
-            return None
-        below = np.nonzero(x[: above[0]] < lo)[0]
-        return float(t[above[0]] - t[below[-1]]) if below.size else None
     above = np.nonzero(x >= hi)[0]
     if not above.size:
-        return None
+        return 0.0
+    if outward:
+        below = np.nonzero(x[: above[0]] < lo)[0]
+        return float(t[above[0]] - t[below[-1]]) / MJ_20_80_SHARE if below.size else 0.0
     below = np.nonzero(x[above[-1]:] < lo)[0]
-    return float(t[above[-1] + below[0]] - t[above[-1]]) if below.size else None
+    return float(t[above[-1] + below[0]] - t[above[-1]]) / MJ_20_80_SHARE if below.size else 0.0
 
 
 def _noise(*estimates: float | None) -> float | None:
@@ -399,8 +399,8 @@ def _hold_noise(vs: np.ndarray, o1: int, b0: int, fs: float) -> float | None:
     return float(np.std(seg)) if seg.size >= int(fs) else None
 
 
-def _rest_noise(t: np.ndarray, vs: np.ndarray, xs: np.ndarray, peak: float, duration: float = 0.0,
-                smooth_s: float = 0.1) -> float | None:
+def _rest_noise(t: np.ndarray, vs: np.ndarray, xs: np.ndarray, peak: float, duration: float,
+                smooth_s: float) -> float | None:
     """Standard deviation of the smoothed speed while the head rested near neutral before the rep
     (None where it never did for 8 frames).
 
