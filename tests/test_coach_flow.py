@@ -31,7 +31,7 @@ STEADY = PatientTraits(pace=1.0, amplitude=1.08, reaction_s=0.5, gap_s=0.6, sway
 
 
 def simulate(rt, duration_s: float, *, traits: PatientTraits = STEADY, problems=(), commands=(), seed: int = 0,
-             coach=None):
+             coach=None, fps: float = 30.0):
     """Run the coach for duration_s with a closed-loop patient (neckcoach.sim.patient).
 
     The patient knows the routine and hears the cues the coach would say
@@ -45,7 +45,7 @@ def simulate(rt, duration_s: float, *, traits: PatientTraits = STEADY, problems=
     rng = np.random.default_rng(seed)
     out = []
     cmds = sorted(commands)
-    for t in timeline(duration_s, seed=seed):
+    for t in timeline(duration_s, fps=fps, seed=seed):
         while cmds and cmds[0][0] <= t:
             getattr(coach, cmds.pop(0)[1])()
         pose = patient.pose(float(t))
@@ -179,6 +179,33 @@ def test_rushed_reps_are_counted_and_reminded_once_gently():
     assert len(rushed) == 1 and rushed[0].rep == 2 and rushed[0].magnitude < 0.55 * 4.5
     assert "slow" in rushed[0].message.lower() and "!" not in rushed[0].message
     assert not [e for e in out if e.kind in ev.SAFETY_KINDS]
+
+
+RUSHED_EXERCISES = {
+    "rotation": dict(target_deg=30.0, tempo_s=9.0),
+    "retraction": dict(movement="retraction", sides="none", target_deg=None, target_mm=15.0, max_mm=40.0,
+                       max_speed_mm_s=40.0, tempo_s=9.0),
+}
+
+
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+@pytest.mark.parametrize("movement", sorted(RUSHED_EXERCISES))
+@pytest.mark.parametrize("pace, reminded", [(2.2, True), (1.5, False)])
+def test_rushed_is_said_from_the_movements_duration_at_any_frame_rate(pace, reminded, movement, fps):
+    """"Rushed" is a way out quicker than 0.55 of the prescribed one. The durations it is judged
+    on read 1.18-1.25x long at 2x the tempo until stop 50 (the movement's speed bounds, widened by
+    the smoothing), so a patient at 2.2x, moving out in 0.47 of the prescribed time, was never
+    reminded. Now the duration comes from the 20-80 % time: 2.2x is reminded once, 1.5x (0.69 of
+    the prescription) never."""
+    rt = routine(exercise(reps=4, **RUSHED_EXERCISES[movement]))
+    coach, out = simulate(rt, 50.0, traits=replace(STEADY, pace=pace, amplitude=1.0), seed=12, fps=fps)
+    assert len(kinds(out, ev.REP)) == 4
+    rushed = kinds(out, ev.RUSHED)
+    assert len(rushed) == (1 if reminded else 0), [e.data for e in rushed]
+    # Until it hears the reminder (it slows down then), the patient moves out in 4.5 s / pace.
+    heard = rushed[0].t_s if rushed else float("inf")
+    for e in [e for e in kinds(out, ev.REP) if e.t_s <= heard]:
+        assert e.data["move_out_s"] == pytest.approx(4.5 / pace, rel=0.1), e.data
 
 
 def test_on_tempo_reps_are_not_rushed_and_and_back_is_cued():

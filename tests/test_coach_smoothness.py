@@ -319,3 +319,38 @@ def test_split_rep_finds_out_and_back_around_a_hold():
     (o0, o1), (b0, b1) = split_rep(t, x)
     assert t[o1] == pytest.approx(1.95, abs=0.02) and t[b0] == pytest.approx(6.05, abs=0.02)
     assert split_rep(t, -x) is None
+
+
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+def test_a_minimum_jerk_movements_duration_is_read_from_its_20_80_time(fps):
+    """Its position passes 20 % and 80 % of the way 0.3468 of its duration apart, each crossing
+    placed between the frames around it. Before stop 50 the share was taken as 0.43 (every
+    duration read at 0.81 of the movement's) and the crossings at the frames (up to a frame more)."""
+    from neckcoach.core.reps import _movement_duration_s
+
+    try:
+        from tests.test_coach_support import min_jerk
+    except ImportError:
+        from test_coach_support import min_jerk
+    for move in (0.6, 1.25, 2.5, 5.0):
+        for offset in (0.0, 0.3, 0.7):
+            t = np.arange(0.0, move + 2.0, 1 / fps) + offset / fps
+            x = min_jerk(t, 1.0, move, 30.0)
+            assert _movement_duration_s(t, x, 30.0, True) == pytest.approx(move, rel=0.03), (move, offset)
+            assert _movement_duration_s(t, 30.0 - x, 30.0, False) == pytest.approx(move, rel=0.03), (move, offset)
+
+
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+@pytest.mark.parametrize("pace", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("movement,target,tempo,hold,jitter", [
+    ("rotation", 50.0, 7.0, 2.0, 0.5), ("chin_nod", 8.0, 14.0, 10.0, 0.25), ("retraction", 15.0, 7.0, 3.0, 0.5)])
+def test_the_way_out_and_back_are_timed_at_any_pace_and_frame_rate(movement, target, tempo, hold, jitter, pace, fps):
+    """What pacing's "rushed" is judged on, through the filter with jitter: within 12 % of the
+    movement's duration. Before stop 50 these were the movement's speed bounds, widened by the
+    smoothing and cut by the noise floor: 1.18-1.25x at 2x the tempo, 0.83-0.95x at half of it."""
+    ex = _exercise_for(movement, target, tempo, hold)
+    sign = ex.sign(ex.directions()[0])
+    t, x, move = _one_rep(ex, sign * target * 1.05, pace, fps, seed=3)
+    d = _rep_record(ex, x, t, noise_deg=jitter, noise_mm=jitter, seed=4)
+    assert d["move_out_s"] == pytest.approx(move, rel=0.12), d
+    assert d["move_back_s"] == pytest.approx(move, rel=0.12), d

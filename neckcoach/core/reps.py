@@ -138,12 +138,18 @@ _MOVING = ("out", "at_target", "returning")
 # as the smoothness takes it). The rep ends when the head is back in the neutral band, which for
 # a small movement leaves up to ~40 % of the way back's duration to go (an 8 deg nod at half its
 # tempo: 1.5 s of 4), and the shape's smoothing (an eighth of the movement, 3 sigma each side)
-# needs 3/8 of it at rest after that. Cut at 1 s, that nod scored its way back -1.5 to -1.7
-# where its way out, smoothed the same, scored -1.41.
+# needs some of it at rest after that. Cut at 1 s, that nod scored its way back -1.5 to -1.7
+# where its way out, smoothed the same, scored -1.41. Longer is not better: the rest after the
+# way back is noise, which the way back's bounds can then take in (a 30 deg extension at half
+# its tempo with 1 deg of jitter at 15 fps, kept for 0.8 of its way out: -1.70 and two speed
+# peaks where 0.7 scored -1.54 and one). 0.7 is what was chosen at stop 49 as 0.8 of the
+# duration as it was read then, ~0.85 of the true one.
 TAIL_S = 1.0
-TAIL_OF_MOVEMENT = 0.8
-# A minimum-jerk movement goes from 20 % to 80 % of its way in this share of its duration.
-MJ_20_80_SHARE = 0.43
+TAIL_OF_MOVEMENT = 0.7
+# A minimum-jerk movement goes from 20 % to 80 % of its way in this share of its duration: its
+# position 10u^3 - 15u^4 + 6u^5 passes 0.2 at u = 0.3266 and 0.8 at 0.6734. (Until stop 50 this was
+# 0.43, which read every duration at 0.81 of the movement's.)
+MJ_20_80_SHARE = 0.3468
 
 
 def mostly_unmeasured(reasons) -> bool:
@@ -255,7 +261,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
 
     Each movement is found from the position trace (`split_rep`), extended to
     where it rests, and its shape scored from the speed smoothed over a
-    sixteenth of its own duration where the noise allows, else an eighth
+    twentieth of its own duration where the noise allows, else an eighth
     (`SHAPE_FRACTIONS`). Where the movement's peak speed is less than MIN_SNR
     times the noise of that smoothed speed while the head was still before the
     rep or held, the shape is not measured and the metrics are None (with
@@ -304,6 +310,10 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         if hi <= lo:
             continue
         duration = _movement_duration_s(tg[limit[0]:limit[1] + 1], xs[limit[0]:limit[1] + 1], peak, name == "out")
+        # Pacing's "move_out_s" is this duration too: the movement's speed bounds, widened by the
+        # smoothing and cut by the noise floor, read a 2x-tempo movement 1.18-1.25x long and a
+        # 0.5x one 0.83-0.95x (the synthetic grid), where this reads 0.96-1.1x at any pace.
+        moved_s = duration if duration > 0 else None
         sigma = smoothing_for(duration)  # light: a flick inside the movement stays a peak of its own
         vs = gaussian_smooth(grid, fs, sigma)
         noise = _noise(_rest_noise(tg, vs, xs, peak, duration, sigma), _hold_noise(vs, o1, b0, fs)) or 0.0
@@ -311,7 +321,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         if j - i < 4:
             continue
         peak_speed = float(np.max(sign * vs[i:j + 1]))
-        # The shape (SPARC, LDLJ) is taken from a speed smoothed over a sixteenth of the
+        # The shape (SPARC, LDLJ) is taken from a speed smoothed over a twentieth of the
         # movement where landmark noise leaves that clean enough (a flick inside it keeps more
         # of its roughness), else over an eighth; the speed peaks from the light smoothing,
         # where a flick inside the movement is a peak of its own.
@@ -323,13 +333,12 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
             # The shape's own start and stop, found on the shaped speed: on the light one the
             # noise floor of a slow movement (a chin nod at half its tempo peaks at 3.8 deg/s)
             # can be a third of its peak, and the movement was cut there, a truncated profile
-            # that scores rough. The duration (pacing's "move_out_s") stays the light one's: the
-            # shaped speed's tails, widened by the smoothing, read a movement ~17 % long.
+            # that scores rough.
             si, sj = _padded_bounds(np.maximum(sign * shaped, 0.0), lo, hi, 2.0 * (shape_noise or 0.0), limit)
             if shape_noise is not None and 0 < FINE_SHAPE_MIN_SNR * shape_noise <= peak_speed:
                 break
         if beyond[min(i, si):max(j, sj) + 1].any():
-            m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld=WITHHELD_BEYOND)
+            m[name] = dict(empty, duration_s=moved_s, peak_speed=peak_speed, withheld=WITHHELD_BEYOND)
             continue
         snr = float(peak_speed / noise) if noise > 0 else float("inf")
         # Noise never seen (no still stretch before the rep, no hold of 1 s: a picture so
@@ -337,7 +346,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         shape_snr = (0.0 if shape_noise is None else float(peak_speed / shape_noise) if shape_noise > 0
                      else float("inf"))
         if shape_snr < MIN_SNR or sj - si < 4:
-            m[name] = dict(empty, duration_s=float(tg[j] - tg[i]), peak_speed=peak_speed, withheld=WITHHELD_NOISE,
+            m[name] = dict(empty, duration_s=moved_s, peak_speed=peak_speed, withheld=WITHHELD_NOISE,
                            shape_snr=shape_snr)
             continue
         # Both from the whole record's smoothed speed, cut to the movement: smoothing the cut
@@ -347,7 +356,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         # higher the frame rate, the worse; 0.5x-tempo side bends at 1 deg of jitter scored
         # within 0.3 of -1.41 in 44 % of movements).
         mm = movement_metrics(tg[si:sj + 1], sign * shaped[si:sj + 1], smooth_s=0.0)
-        mm["duration_s"] = float(tg[j] - tg[i])
+        mm["duration_s"] = moved_s
         peaks = movement_metrics(tg[i:j + 1], sign * vs[i:j + 1], smooth_s=0.0,
                                  min_prominence_abs=max(floor, 5.0 * noise))
         mm["velocity_peaks"] = max(peaks["velocity_peaks"] or 0, 1 if mm["peak_speed"] else 0)
@@ -367,11 +376,12 @@ def _padded_bounds(speed: np.ndarray, lo: int, hi: int, floor: float, limit: tup
 
 
 def _movement_duration_s(t: np.ndarray, x: np.ndarray, peak: float, outward: bool) -> float:
-    """A movement's duration from the time it takes from 20 % to 80 % of the way (0.43 of a
-    minimum-jerk movement's duration), found from the position, which is far less noisy than the
-    speed; 0 if unseen. Out: the last time below 20 % before first reaching 80 %; back: from the
-    last time above 80 % to the first time below 20 % after it (later sway near neutral does not
-    count)."""
+    """A movement's duration from the time it takes from 20 % to 80 % of the way (MJ_20_80_SHARE
+    of a minimum-jerk movement's duration), found from the position, which is far less noisy than
+    the speed; 0 if unseen. Out: the last time below 20 % before first reaching 80 %; back: from
+    the last time above 80 % to the first time below 20 % after it (later sway near neutral does
+    not count). Each crossing is placed between the two samples around it: taken at the samples,
+    the time read up to a frame long (at 15 fps, +15 % for a 1.25 s movement)."""
     if t.size < 3 or peak <= 0:
         return 0.0
     lo, hi = 0.2 * peak, 0.8 * peak
@@ -380,9 +390,24 @@ def _movement_duration_s(t: np.ndarray, x: np.ndarray, peak: float, outward: boo
         return 0.0
     if outward:
         below = np.nonzero(x[: above[0]] < lo)[0]
-        return float(t[above[0]] - t[below[-1]]) / MJ_20_80_SHARE if below.size else 0.0
-    below = np.nonzero(x[above[-1]:] < lo)[0]
-    return float(t[above[-1] + below[0]] - t[above[-1]]) / MJ_20_80_SHARE if below.size else 0.0
+        if not below.size:
+            return 0.0
+        b, a = int(below[-1]), int(above[0])
+        return (_crossing_t(t, x, a - 1, hi) - _crossing_t(t, x, b, lo)) / MJ_20_80_SHARE
+    a = int(above[-1])
+    below = np.nonzero(x[a:] < lo)[0]
+    if not below.size:
+        return 0.0
+    b = a + int(below[0])
+    return (_crossing_t(t, x, b - 1, lo) - _crossing_t(t, x, a, hi)) / MJ_20_80_SHARE
+
+
+def _crossing_t(t: np.ndarray, x: np.ndarray, i: int, level: float) -> float:
+    """When x crossed `level` between samples i and i + 1 (linearly)."""
+    i = min(max(i, 0), t.size - 2)
+    dx = float(x[i + 1] - x[i])
+    f = (level - float(x[i])) / dx if dx != 0 else 0.5
+    return float(t[i] + min(max(f, 0.0), 1.0) * (t[i + 1] - t[i]))
 
 
 def _noise(*estimates: float | None) -> float | None:
@@ -404,7 +429,7 @@ def _rest_noise(t: np.ndarray, vs: np.ndarray, xs: np.ndarray, peak: float, dura
     """Standard deviation of the smoothed speed while the head rested near neutral before the rep
     (None where it never did for 8 frames).
 
-    A minimum-jerk movement covers 10 % of its way in its first 20 %: the
+    A minimum-jerk movement covers 10 % of its way in its first quarter (0.247): the
     rest ends that long (plus 3 sigma of the speed's smoothing `smooth_s`,
     which spreads a movement's speed that far) before the head first
     passes 10 % of its peak, and begins as long after the head last came
@@ -421,7 +446,7 @@ def _rest_noise(t: np.ndarray, vs: np.ndarray, xs: np.ndarray, peak: float, dura
     if not start.size or t.size < 2:
         return None
     dt = max(t[1] - t[0], 1e-6)
-    lead = int((0.2 * duration + 3.0 * smooth_s) / dt)
+    lead = int((0.25 * duration + 3.0 * smooth_s) / dt)
     s0 = int(start[0])
     end = max(0, s0 - lead)
     moving = np.abs(vs[:end]) >= 0.5 * float(np.max(np.abs(vs[s0:])))

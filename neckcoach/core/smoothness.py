@@ -205,19 +205,24 @@ def metrics(t_s, velocity, smooth_s: float = 0.08, min_prominence: float = 0.2,
 # smoothing scored those 0.45 low from noise alone). Its speed peaks are
 # counted on a lightly smoothed speed, sigma T/8 between MOVEMENT_SMOOTH_S and
 # MOVEMENT_SMOOTH_MAX_S, so that a 0.2 s flick inside a long movement is a
-# peak of its own (tests/test_coach_smoothness.py).
+# peak of its own (tests/test_coach_smoothness.py). T is the movement's duration
+# from its 20-80 % time (`reps._movement_duration_s`). Until stop 50 that read
+# 0.82-0.96 of the duration (median 0.85 on the synthetic grid), so "T/8" was
+# ~T/9.4: on the grid, the true T/8 scores the movements whose shape SNR is
+# 8-10 within 0.3 of -1.41 in 99 % (T/10: 86 %; as it was: 91 %).
 MOVEMENT_SMOOTH_S = 0.06
 MOVEMENT_SMOOTH_MAX_S = 0.1
 MOVEMENT_SMOOTH_FRACTION = 1 / 8
-# Where the noise allows, the shape is scored over a sixteenth of the movement
+# Where the noise allows, the shape is scored over a twentieth of the movement
 # instead, which keeps more of a brief jolt inside it: where the movement's peak
 # speed is at least FINE_SHAPE_MIN_SNR times the noise of that lighter-smoothed
-# speed. Exactly minimum-jerk movements with jitter smoothed over T/16
-# (benchmarks/smoothness_noise.py --fraction 0.0625) score within 0.3 of -1.41 in
-# 99-100 % of cases from an SNR of 20 up (98 % at 15-20, 66-88 % at 8-15). A
-# 15 deg, 0.2 s jolt inside a turn or side bend then scores SPARC median -1.68
-# (34 % beyond -1.71) where over T/8 it scored -1.54 (none beyond -1.71).
-MOVEMENT_SMOOTH_FINE_FRACTION = 1 / 16
+# speed. Exactly minimum-jerk movements with jitter smoothed over T/20
+# (benchmarks/smoothness_noise.py --fraction 0.05) score within 0.3 of -1.41 in
+# 98-100 % of cases from an SNR of 20 up (96 % at 15-20, 72-90 % at 8-15). A
+# 15 deg, 0.2 s jolt inside a turn or side bend then scores SPARC median -1.69
+# (38 % beyond -1.71) where over T/8 alone it scores -1.52 (none beyond -1.71).
+# (Chosen until stop 50 as 1/16 of a duration read at ~0.85 of it: ~T/19.)
+MOVEMENT_SMOOTH_FINE_FRACTION = 1 / 20
 FINE_SHAPE_MIN_SNR = 20.0
 SHAPE_FRACTIONS = (MOVEMENT_SMOOTH_FINE_FRACTION, MOVEMENT_SMOOTH_FRACTION)
 # A movement starts and ends where its smoothed speed is below this share of
@@ -228,8 +233,8 @@ ONSET_FRACTION = 0.1
 # rest, the shape of the speed profile is not measured: SPARC, LDLJ and speed
 # peaks are withheld. Exactly minimum-jerk movements through the filter with
 # white jitter (benchmarks/smoothness_noise.py, none of it the patient
-# population): from 8 up, 91-100 % of them score within 0.3 of -1.41 in every
-# SNR band; at 5-8, 67-87 %; below 5, 7 %.
+# population): from 8 up, 97-100 % of them score within 0.3 of -1.41 in every
+# SNR band; at 6-8, 78-90 %; below 6, none of 16.
 MIN_SNR = 8.0
 # Speed peaks separated by dips of at least this share of the peak speed are
 # stop-starts: the movement nearly halts between them.
