@@ -225,3 +225,26 @@ def test_a_movement_past_the_measurable_range_reads_past_range_not_a_number(tmp_
     assert "– / -1.41" in cells and "– / 1" in cells
     (tmp_path / "session.json").write_text(json.dumps(session))
     assert '"past range": part of the movement was beyond what the camera' in build_report(tmp_path).read_text()
+
+
+def test_a_session_with_chin_tucks_says_what_its_millimetres_are_worth(tmp_path):
+    """A tuck's depth is read from the face's apparent size: its scale follows the lens and where
+    the camera sits (0.65-1.6x on the rendered sessions), so the report says so beside the ranges;
+    a session without chin tucks has no such note."""
+    from neckcoach.report.html import depth_note
+
+    tuck = {"id": "tuck", "name": "Chin tucks", "movement": "retraction", "reps": []}
+    turn = {"id": "rot", "name": "Head turns", "movement": "rotation", "reps": []}
+    session = {"exercises": [turn, tuck], "warnings": [], "pauses": [], "complete": True,
+               "source": {"kind": "video", "fps": 30.0, "hfov_deg": 60.0}}
+    note = depth_note(session)
+    assert note == ("Chin tucks in millimetres: read from how much larger your face looks as it moves back, "
+                    "with the camera taken as 60° across (--hfov-deg). Depending on the camera's lens and where "
+                    "it sees your face from, a tuck can read about 0.65 to 1.6 times its real depth. Compare "
+                    "tucks between sessions made with the same camera and seat; the millimetres are not a ruler's.")
+    assert "field of view unknown" in depth_note(dict(session, source={"kind": "camera"}))
+    assert depth_note(dict(session, exercises=[turn])) is None
+    (tmp_path / "session.json").write_text(json.dumps(session))
+    assert "the millimetres are not a ruler&#x27;s." in build_report(tmp_path).read_text()
+    (tmp_path / "session.json").write_text(json.dumps(dict(session, exercises=[turn])))
+    assert "Chin tucks in millimetres" not in build_report(tmp_path).read_text()

@@ -258,6 +258,27 @@ def _range_table(summary: Mapping[str, Mapping[str, Any]]) -> str:
             "<th>Reps</th><th>Median SPARC</th></tr>" + "".join(rows) + "</table>")
 
 
+def depth_note(session: Mapping[str, Any]) -> str | None:
+    """What a chin tuck's millimetres are worth, for a session with chin tucks; else None.
+
+    The depth is read from how much larger the face looks as it comes back, which scales with
+    the camera's lens and changes with where the camera sees the face from (benchmarks/README.md,
+    "Limits": 0.65-1.35x with the right lens, by placement; the rendered population read 1.3-1.6x
+    with the lens assumed). Nothing in a face tells the lens, so the number is a comparison between
+    sessions on one set-up, not a measurement in millimetres.
+    """
+    if not any(isinstance(ex, Mapping) and ex.get("movement") == "retraction"
+               for ex in session.get("exercises") or []):
+        return None
+    lens = (session.get("source") or {}).get("hfov_deg")
+    lens_text = (f"the camera taken as {float(lens):.0f}° across (--hfov-deg)" if isinstance(lens, (int, float))
+                 else "the camera's field of view unknown")
+    return ("Chin tucks in millimetres: read from how much larger your face looks as it moves back, with "
+            f"{lens_text}. Depending on the camera's lens and where it sees your face from, a tuck can read "
+            "about 0.65 to 1.6 times its real depth. Compare tucks between sessions made with the same camera "
+            "and seat; the millimetres are not a ruler's.")
+
+
 FIGURES = ("angles", "range", "reps")
 
 
@@ -410,6 +431,8 @@ def build_report(session_dir: str | os.PathLike[str],
                                                 if source.get("fps") else ""),
         f"NeckCoach {session.get('software_version', '?')}") if x)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.notes)
+    depth = depth_note(session)
+    depth_html = f'<p class="note">{html.escape(depth)}</p>' if depth else ""
     summary_items = "".join(f"<li>{html.escape(s)}</li>" for s in patient_summary(data) + checkin_summary(session))
     stop_items = "".join(f"<li>{html.escape(s)}</li>" for s in stop_alert(session))
     doc = f"""<!DOCTYPE html>
@@ -431,7 +454,7 @@ in the line: nothing was measured there; shaded when your face was not in view. 
 target for each repetition. Dots: the furthest measured point of each repetition. Red dashed lines:
 warnings.</p></section>
 <section class="card"><h2>Range per direction</h2>{_img(pngs['range'], 'range per direction')}
-{_range_table(summary)}<p class="note">{html.escape(NORMS_NOTE)}</p></section>
+{_range_table(summary)}<p class="note">{html.escape(NORMS_NOTE)}</p>{depth_html}</section>
 <section class="card"><h2>Speed and smoothness per repetition</h2>
 {_img(pngs['reps'], 'speed and smoothness per rep')}
 <p class="note">Smoothness is measured for each movement: the way out and the way back, not the hold.
