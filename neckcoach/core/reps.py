@@ -327,7 +327,7 @@ def _rep_metrics(rec: RepRecord) -> dict[str, Any]:
         # where a flick inside the movement is a peak of its own.
         for fraction in SHAPE_FRACTIONS:
             shape_sigma = max(sigma, fraction * duration)
-            shaped = gaussian_smooth(grid, fs, shape_sigma)
+            shaped = vs if shape_sigma == sigma else gaussian_smooth(grid, fs, shape_sigma)
             shape_noise = _noise(_rest_noise(tg, shaped, xs, peak, duration, shape_sigma),
                                  _hold_noise(shaped, o1, b0, fs))
             # The shape's own start and stop, found on the shaped speed: on the light one the
