@@ -1,7 +1,8 @@
 """The measurement pipeline: frame -> detector -> estimator -> calibration -> kinematics.
 
 Used by `neckcoach analyze` and by the live app. Until a neutral is accepted,
-angles are reported relative to facing the camera squarely and
+angles are reported relative to facing the camera squarely, retraction is
+not measured (there is no neutral to move back from), and
 `extra["calibrated"]` is False; `extra["calibration"]` carries the last
 calibration message (e.g. the rejection reason) for the UI/voice. While
 `hold_calibration` is True (the app's camera check has not passed) no neutral
@@ -11,6 +12,7 @@ capture runs, so a neutral is only ever taken from a good picture.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -91,7 +93,10 @@ class Measurement:
                     # among the faces now in view (`neckcoach.io.patient.first_choice`).
                     getattr(self.detector, "reset", lambda: None)()
         if self.neutral is None:
-            kin = self.filter.update(IDENTITY.relative(pose))
+            # Angles from facing the camera squarely mean something; a "retraction" from no
+            # neutral is the head's distance from the camera (a chin-tuck session's trace read
+            # 747 mm, trusted, for its first half-second, and the report's depth axis ran to 800).
+            kin = replace(self.filter.update(IDENTITY.relative(pose)), retraction_reliable=False)
         else:
             # Not while a new neutral is being captured: that capture replaces it anyway.
             seat = None if self._calibrating else self.seat
