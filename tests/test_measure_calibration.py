@@ -232,18 +232,3 @@ def test_require_extension_checks_its_arguments(needed, limit, message):
         NeutralCalibrator().require_extension(needed, limit)
 
 
-
-def test_before_a_neutral_there_is_no_retraction_to_trust():
-    """Until a neutral is taken, angles are read from facing the camera squarely, but the
-    "retraction" from no neutral is the head's distance from the camera: a chin-tuck session's
-    trace read 747 mm, trusted, before its neutral, and the report's depth axis ran to 800."""
-    from neckcoach.measure import Measurement
-
-    m = Measurement(detector=object(), neutral_s=2.0)
-    kins = [m.update_pose(p) for p in _poses(wobble=0.1, seconds=4.0)]
-    before = [k for k in kins if not k.extra["calibrated"]]
-    after = [k for k in kins if k.extra["calibrated"]]
-    assert before and after
-    assert not any(k.retraction_reliable for k in before)
-    trusted = [k for k in after if k.retraction_reliable]
-    assert trusted and all(abs(k.retraction_mm) < 1.0 for k in trusted)

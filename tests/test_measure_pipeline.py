@@ -132,3 +132,23 @@ def test_torso_angles_from_shoulders():
     assert yaw > 10 and roll > 10  # turned and leaning to the subject's left
     pose[12, 3] = 0.1  # shoulder not visible: no guess
     assert torso_angles(pose) == (None, None)
+
+
+def test_before_a_neutral_there_is_no_retraction_to_trust():
+    """Until a neutral is taken, angles are read from facing the camera squarely, but the
+    "retraction" from no neutral is the head's distance from the camera: a chin-tuck session's
+    trace read 747 mm, trusted, before its neutral, and the report's depth axis ran to 800."""
+    from neckcoach.core.samples import HeadPose
+
+    rng = np.random.default_rng(0)
+    poses = [HeadPose(t_s=i / 30, face_found=True, yaw_deg=n[0], pitch_deg=n[1], roll_deg=n[2],
+                      position_mm=(0.0, 0.0, 600.0), reliable=True)
+             for i, n in enumerate(rng.normal(0, 0.1, (121, 3)))]
+    m = Measurement(detector=object(), neutral_s=2.0)
+    kins = [m.update_pose(p) for p in poses]
+    before = [k for k in kins if not k.extra["calibrated"]]
+    after = [k for k in kins if k.extra["calibrated"]]
+    assert before and after
+    assert not any(k.retraction_reliable for k in before)
+    trusted = [k for k in after if k.retraction_reliable]
+    assert trusted and all(abs(k.retraction_mm) < 1.0 for k in trusted)
