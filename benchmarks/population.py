@@ -33,6 +33,7 @@ import argparse
 import json
 import sys
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from neckcoach.app.demo_clip import demo_routine  # noqa: E402
+from neckcoach.core.depth_scale import DEPTH_READ_MAX_GAIN, DEPTH_READ_MIN_GAIN  # noqa: E402
 from neckcoach.routine import load_routine, resolve_routine  # noqa: E402
 from neckcoach.sim.closed_loop import (FLICK_DEADLINE_S, MeasurementNoise, run_kinematics_session,  # noqa: E402
                                        run_pipeline_session, score_session)
@@ -50,6 +52,12 @@ ROUTINES = ("rotation", "flexion_extension", "side_bend", "retraction", "chin_no
 VARIANTS = ("clean", "clean", "flick_own", "flick_other", "too_fast", "short", "wrong_side")
 VARIANT_SETS = {"all": VARIANTS, "flicks": ("clean", "flick_own", "flick_other"), "clean": ("clean",)}
 FPS = (15.0, 20.0, 24.0, 30.0)
+
+
+@lru_cache(maxsize=None)
+def has_chin_tucks(name: str) -> bool:
+    """Whether bundled routine `name` has a chin tuck, whose depth reads 0.65-1.6x (`core.depth_scale`)."""
+    return any(ex.movement == "retraction" for ex in load_routine(resolve_routine(name)).exercises)
 
 
 def plan(seed: int, reps: int, max_rest_s: float, variants=VARIANTS):
@@ -131,6 +139,7 @@ def table(rows: list[dict]) -> str:
     stalled = sum(r["stalled"] for r in rows)
     rushed = sum(r.get("rushed", 0) for r in rows)
     fps = sorted({r["fps"] for r in rows})
+    angles_only = [r for r in rows if not has_chin_tucks(r["routine"])]
 
     def lat_txt(group):
         v = [f[2] for f in group if f[2] is not None and f[2] <= FLICK_DEADLINE_S]
@@ -179,6 +188,9 @@ def table(rows: list[dict]) -> str:
         f"| complete reps counted | {counted} |",
         f"| sessions whose count is exact | {exact}/{n} ({100 * exact / max(n, 1):.1f} %) |",
         f"| sessions counting more complete reps than performed | {over} |",
+        f"| - of the sessions without chin tucks (a tuck's depth reads {DEPTH_READ_MIN_GAIN:g}-{DEPTH_READ_MAX_GAIN:g}x "
+        f"its own) | exact {sum(r['exact'] for r in angles_only)}/{len(angles_only)}, counting more than performed "
+        f"{sum(r['over_counted'] for r in angles_only)} |",
         f"| false safety warnings (movements under the speed limit, no injected mistake) | {false} "
         f"({100 * false / max(reps, 1):.2f} per 100 reps)"
         + (f": {', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}" if kinds else "") + " |",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from neckcoach.core.coach import TRIES_PER_REP
+from neckcoach.core.depth_scale import DEPTH_READ_MAX_GAIN, DEPTH_READ_MIN_GAIN
 from neckcoach.core.reps import mostly_unmeasured
 from neckcoach.io.history import describe_range, summarize
 from neckcoach.io.records import SessionData, load_session, rep_metric, rep_warning_kinds
@@ -262,10 +263,9 @@ def depth_note(session: Mapping[str, Any]) -> str | None:
     """What a chin tuck's millimetres are worth, for a session with chin tucks; else None.
 
     The depth is read from how much larger the face looks as it comes back, which scales with
-    the camera's lens and changes with where the camera sees the face from (benchmarks/README.md,
-    "Limits": 0.65-1.35x with the right lens, by placement; the rendered population read 1.3-1.6x
-    with the lens assumed). Nothing in a face tells the lens, so the number is a comparison between
-    sessions on one set-up, not a measurement in millimetres.
+    the camera's lens and changes with where the camera sees the face from (`core.depth_scale`).
+    Nothing in a face tells the lens, so the number is a comparison between sessions on one set-up,
+    not a measurement in millimetres.
     """
     if not any(isinstance(ex, Mapping) and ex.get("movement") == "retraction"
                for ex in session.get("exercises") or []):
@@ -275,8 +275,8 @@ def depth_note(session: Mapping[str, Any]) -> str | None:
                  else "the camera's field of view unknown")
     return ("Chin tucks in millimetres: read from how much larger your face looks as it moves back, with "
             f"{lens_text}. Depending on the camera's lens and where it sees your face from, a tuck can read "
-            "about 0.65 to 1.6 times its real depth. Compare tucks between sessions made with the same camera "
-            "and seat; the millimetres are not a ruler's.")
+            f"about {DEPTH_READ_MIN_GAIN:g} to {DEPTH_READ_MAX_GAIN:g} times its real depth. Compare tucks between "
+            "sessions made with the same camera and seat; the millimetres are not a ruler's.")
 
 
 FIGURES = ("angles", "range", "reps")

@@ -26,6 +26,7 @@ import numpy as np
 from neckcoach.core import events as ev
 from neckcoach.core.coach import Coach
 from neckcoach.core.cues import CuePolicy
+from neckcoach.core.depth_scale import DEPTH_READ_MAX_GAIN, DEPTH_READ_MIN_GAIN
 from neckcoach.core.kinematics import KinematicsFilter, RelativePose
 from neckcoach.sim.patient import VirtualPatient
 from neckcoach.sim.population import PatientTraits
@@ -101,7 +102,9 @@ class MeasurementNoise:
     correlated part (time constant 65 ms, lag-1 0.6 at 30 fps) that grows
     with angular speed (0.35-0.6 deg at 30-60 deg/s), and a yaw gain of
     0.9-1.0. Retraction comes from the head's depth: 0.5-1.3 mm of jitter at
-    rest, more when moving. Where the pipeline flags values (issue #14, the
+    rest, more when moving, and a gain the pipeline cannot know
+    (`depth_gain`, within `core.depth_scale`'s range: the lens and where the
+    camera sees the face from). Where the pipeline flags values (issue #14, the
     "measure" engineer's semantics), so does this model: yaw past
     `lower_bound_yaw_deg` and flexion past `lower_bound_flexion_deg` are
     conservative lower bounds (not reliable); past `tracked_yaw_deg` of yaw,
@@ -121,6 +124,7 @@ class MeasurementNoise:
     lower_bound_flexion_deg: float = 20.0
     tracked_yaw_deg: float = 38.0
     retraction_near_deg: float = 5.0
+    depth_gain: float = 1.0
 
     @classmethod
     def random(cls, rng: np.random.Generator) -> "MeasurementNoise":
@@ -131,8 +135,9 @@ class MeasurementNoise:
         # percentile 3.3) against 0.3 deg on a rendered session at light 0.21 (population seed
         # 400001, benchmarks/README.md), so a quarter of the sessions get 1.5-3.5 mm.
         white_mm = float(rng.uniform(1.5, 3.5)) if rng.uniform() < 0.25 else 0.7 * scale
+        depth_gain = float(rng.uniform(DEPTH_READ_MIN_GAIN, DEPTH_READ_MAX_GAIN))  # drawn last: the rest as before
         return cls(white_deg=0.25 * scale, motion_base_deg=0.1 * scale, motion_per_deg_s=0.006 * scale,
-                   white_mm=white_mm, yaw_gain=yaw_gain)
+                   white_mm=white_mm, yaw_gain=yaw_gain, depth_gain=depth_gain)
 
 
 class _NoisyMeasure:
@@ -160,6 +165,7 @@ class _NoisyMeasure:
         white = self.rng.normal(0, 1, 4) * np.array([m.white_deg, m.white_deg, m.white_deg, m.white_mm])
         clean = truth.copy()
         clean[0] *= m.yaw_gain
+        clean[3] *= m.depth_gain
         yaw, pitch, roll = truth[0], truth[1], truth[2]
         lower: tuple[str, ...] = ()
         if abs(yaw) > m.lower_bound_yaw_deg:
