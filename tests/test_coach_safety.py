@@ -173,6 +173,31 @@ def test_too_fast_is_the_routines_limit_with_a_margin():
     assert fast[0].unit == "deg/s" and fast[0].data["limit"] == 60.0
 
 
+@pytest.mark.parametrize("fps", FPS)
+def test_a_chin_tucks_speed_is_too_fast_only_past_what_any_camera_over_reads(fps):
+    """A tuck's millimetres read up to 1.6x the head's (core.depth_scale): a reading of 1.45x the
+    40 mm/s limit may be a tuck at 0.9x it (rendered seed 401235: 22 mm/s read 66 and was warned),
+    one of 2x the limit cannot be under it."""
+    ex, ranges = bundled("retraction")
+    t = timeline(16.0, fps=fps, seed=int(fps) + 7)
+    # 20 mm out in 0.65 s peaks at 58 mm/s (1.45x the limit); 30 mm in 0.5 s, at 112 (2.8x).
+    doubtful = min_jerk(t, 2.0, 0.65, 20.0) - min_jerk(t, 5.0, 1.5, 20.0)
+    sure = min_jerk(t, 9.0, 0.5, 30.0) - min_jerk(t, 12.0, 1.5, 30.0)
+    fast = kinds(monitor_events(ex, stream(t, retraction=doubtful + sure, noise_mm=0.3, seed=int(fps)), ranges),
+                 ev.TOO_FAST)
+    assert [e.data["axis"] for e in fast] == ["retraction"] and 9.0 < fast[0].t_s < 9.5
+    assert fast[0].unit == "mm/s" and fast[0].data["limit"] == 40.0 and fast[0].magnitude > 64.0
+
+
+def test_a_chin_tuck_is_out_of_range_only_past_what_any_camera_over_reads():
+    ex, ranges = bundled("retraction")  # max_mm 40
+    t = timeline(24.0, seed=8)
+    x = (min_jerk(t, 2.0, 2.0, 60.0) - min_jerk(t, 6.0, 2.0, 60.0)  # 1.5x the limit: maybe 37 mm
+         + min_jerk(t, 12.0, 2.0, 70.0) - min_jerk(t, 17.0, 2.0, 70.0))  # 1.75x: at least 44 mm
+    oor = kinds(monitor_events(ex, stream(t, retraction=x, noise_mm=0.3, seed=8), ranges), ev.OUT_OF_RANGE)
+    assert len(oor) == 1 and 12.0 < oor[0].t_s < 14.0 and oor[0].data["limit"] == 40.0
+
+
 def test_other_axes_use_the_home_speed_limit_not_the_exercise_limit():
     """A chin nod's 30 deg/s cap is about the nod, not about turning the head."""
     ex = exercise(movement="chin_nod", sides="none", target_deg=8.0, max_deg=20.0, hold_s=2.0, tempo_s=8.0,

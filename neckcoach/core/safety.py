@@ -36,7 +36,15 @@ measured speed carries a gain error of up to ~8 % (MediaPipe's yaw on the
 rendered head) plus noise, and a movement that grazes the limit for a
 fraction of a second is not worth a warning. Only a trusted speed is
 judged for it: an untrusted reading catching up with the head moves faster
-than the head, and a lower bound's speed is not a measurement (below).
+than the head, and a lower bound's speed is not a measurement (below). A
+chin tuck's millimetres read 0.65-1.6 times the head's, by the lens and where
+the camera sees the face from (`core.depth_scale`), so its speed and its depth
+are warned only once the reading passes 1.6 times the limit (`read_limit`): a
+19.5 mm tuck (130 % of its 15 mm target) seen from a metre away peaked at 22
+mm/s against the bundled 40 and read 66 mm/s, warned as too fast (rendered
+population seed 401235: the depth read 1.2x, and its jitter at that distance,
+a speed noise of 20 mm/s, added the rest). A rushed tuck is still told by its
+pace, which is read from durations, not millimetres.
 
 Every threshold that noise could cross is raised to what the measured
 jitter allows (`Kinematics.speed_noise`, `noise`; `core.jitter`), so a
@@ -97,7 +105,8 @@ where the mesh stops and steps. No lower bound's speed is judged as too fast.
 
 `out_of_range` compares the excursion with the exercise's safety limit
 (`max_deg` / `max_mm`) and, where the routine states the person's own range
-(`ranges` written by the therapist), with that range plus a margin. The
+(`ranges` written by the therapist), with that range plus a margin (a chin
+tuck's reading with 1.6 times it, as its speed above). The
 default ranges of the routine model are typical adult values, not this
 person's: they set targets (`target_fraction`) but are not a limit.
 """
@@ -109,6 +118,7 @@ from collections import deque
 
 from neckcoach.core import events as ev
 from neckcoach.core.checks import check_range
+from neckcoach.core.depth_scale import DEPTH_READ_MAX_GAIN
 from neckcoach.core.events import Event
 from neckcoach.core.reps import cue_text
 from neckcoach.core.samples import Kinematics
@@ -387,6 +397,14 @@ class SafetyMonitor:
             return max(float(self.exercise.max_speed_deg_s), HOME_MAX_SPEED_DEG_S)
         return float(self.exercise.max_speed_deg_s)
 
+    @staticmethod
+    def read_limit(axis: str, limit: float) -> float:
+        """What the reading must pass for the head to be past `limit`: a chin tuck's depth reads
+        up to DEPTH_READ_MAX_GAIN times the head's (`core.depth_scale`), so a reading of 1.3-1.6
+        times a limit in millimetres says nothing; a speed or depth short of this is not warned.
+        (A rushed tuck is still told by its pace, which is read from durations: `core.pacing`.)"""
+        return limit * DEPTH_READ_MAX_GAIN if axis == "retraction" else limit
+
     def update(self, sample: Kinematics, t_s: float | None = None, rep: int | None = None) -> list[Event]:
         t = float(sample.t_s if t_s is None else t_s)
         out: list[Event] = []
@@ -477,13 +495,14 @@ class SafetyMonitor:
             sv = float(sample.speed_noise(a))
             if a == self.axis and strict:
                 self._watch_noise(t, sv, unit, out)
-            over = max(limit * self.too_fast_margin, NOISE_FAST_SIGMAS * sv)
+            read_limit = self.read_limit(a, limit)
+            over = max(read_limit * self.too_fast_margin, NOISE_FAST_SIGMAS * sv)
             # A speed is a measurement only where the value is: the speed of an untrusted
             # reading catching up with the head (face mesh re-found, followed points
             # lagging) is the estimate's, not the head's (rendered seed 400404: 136 and
             # 150 deg/s of pitch and roll as the face came back, every angle untrusted).
             measured = sample.is_reliable(a) and t >= self._carried_until.get(a, -1.0)
-            if self._fast[a].step(t, measured and abs(v) > limit + over):
+            if self._fast[a].step(t, measured and abs(v) > read_limit + over):
                 out.append(self._event(t, ev.TOO_FAST, rep, abs(v), unit, axis=a, limit=limit))
             # A velocity change is measured between trusted speeds only (see _window), and the
             # filtered speed of the frames after an untrusted value still carries some of its
@@ -526,7 +545,7 @@ class SafetyMonitor:
         x = float(sample.value(self.axis))
         lim = self._limits.get(1 if x >= 0 else -1, float("inf"))
         judged = sample.is_reliable(self.axis) or sample.is_lower_bound(self.axis)
-        if self._range.step(t, judged and abs(x) > lim):
+        if self._range.step(t, judged and abs(x) > self.read_limit(self.axis, lim)):
             out.append(self._event(t, ev.OUT_OF_RANGE, rep, abs(x), self.unit, limit=lim,
                                    lower_bound=sample.is_lower_bound(self.axis)))
         torso = max(abs(sample.torso_yaw_deg or 0.0), abs(sample.torso_roll_deg or 0.0))

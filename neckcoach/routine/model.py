@@ -161,9 +161,11 @@ class Exercise(BaseModel):
     hold_s: float = Field(0.0, ge=0, le=60, description="Hold at the target, seconds.")
     tempo_s: float = Field(6.0, ge=1, le=120, description="Seconds per repetition (out, hold and back).")
     max_speed_deg_s: float = Field(HOME_MAX_SPEED_DEG_S, gt=0, le=400, description="Faster than this is 'too fast', deg/s.")
-    max_speed_mm_s: float = Field(60.0, gt=0, le=400, description="Too-fast limit for retraction, mm/s.")
+    max_speed_mm_s: float = Field(60.0, gt=0, le=400, description="Too-fast limit for retraction, mm/s "
+                                 "(warned once the reading passes 1.6x it: a tuck's depth reads 0.65-1.6x its size).")
     max_deg: float | None = Field(None, gt=0, le=90, description="Safety limit, degrees from neutral.")
-    max_mm: float | None = Field(None, gt=0, le=60, description="Safety limit for retraction, mm.")
+    max_mm: float | None = Field(None, gt=0, le=60, description="Safety limit for retraction, mm "
+                                  "(warned once the reading passes 1.6x it, as max_speed_mm_s).")
     instructions: str | None = Field(None, max_length=500, pattern=TEXT_PATTERN, description="Extra words for the patient.")
     cues: Cues = Field(default_factory=Cues, description="Override any spoken/shown text.")
 
