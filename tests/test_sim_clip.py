@@ -105,6 +105,7 @@ def test_cli_simulate_writes_clip_and_truth(tmp_path):
     rows = read_truth(out / "truth.csv")
     assert f"wrote {len(rows)} frames" in result.output
     assert "mistakes: short" in result.output
+    assert result.output.splitlines()[-1] == f"count it with: neckcoach review rotation {out / 'clip.mp4'}"
     events = json.loads((out / "events.json").read_text())["events"]
     make_up_t = next(e["t_s"] for e in events if e["kind"] == "rep_start" and e.get("make_up"))
     # The one rep stops short of the 50 deg target; the patient then makes it up in full.

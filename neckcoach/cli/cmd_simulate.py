@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
 import click
@@ -61,7 +62,10 @@ def simulate(routine, mistakes, seed, fps, max_reps, max_sets, max_rest_s, out_d
     """Render the virtual patient doing ROUTINE: clip.mp4 + truth.csv + events.json.
 
     ROUTINE is a file or the name of a bundled routine. truth.csv has one row
-    per video frame with the exact angles rendered.
+    per video frame with the exact angles rendered. The patient in the clip
+    keeps to the routine's timing, not to a coach's cues, so count it with
+    `neckcoach review`: `run --video` coaches it as if live, and a rep made
+    before the coach's own start (its camera check and neutral) is not counted.
 
     \b
     Examples:
@@ -75,6 +79,7 @@ def simulate(routine, mistakes, seed, fps, max_reps, max_sets, max_rest_s, out_d
                          render={"noise": noise} if noise else None)
     click.echo(f"wrote {summary['frames']} frames ({summary['duration_s']:.1f} s at {fps:g} fps), "
                f"{summary['events']} events, mistakes: {','.join(mistakes) or 'none'} -> {out_dir}")
+    click.echo(f"count it with: neckcoach review {shlex.quote(routine)} {shlex.quote(os.path.join(out_dir, 'clip.mp4'))}")
 
 
 @click.command()
