@@ -16,7 +16,9 @@ import pytest
 from neckcoach.core import events as ev
 from neckcoach.core.coach import Coach, run_coach
 from neckcoach.core.cues import CuePolicy
+from neckcoach.core.events import Event
 from neckcoach.core.kinematics import KinematicsFilter, RelativePose
+from neckcoach.core.pacing import Pacer
 from neckcoach.sim.patient import VirtualPatient
 from neckcoach.sim.population import PatientTraits
 
@@ -201,6 +203,37 @@ def test_rushed_is_said_from_the_movements_duration_at_any_frame_rate(pace, remi
     heard = rushed[0].t_s if rushed else float("inf")
     for e in [e for e in kinds(out, ev.REP) if e.t_s <= heard]:
         assert e.data["move_out_s"] == pytest.approx(4.5 / pace, rel=0.1), e.data
+
+
+@pytest.mark.parametrize("move_out_s, said_at_rep", [
+    ([2.5, 2.4, 0.6, 2.5], 3),  # one way out in 0.24 of the prescribed 2.5 s: said at once
+    ([2.5, 0.9, 2.4, 0.9], None),  # 0.36 of it, once at a time: a patient's own quick pace, not said
+    ([1.2, 1.2, 1.2, 1.2], 2),  # 0.48, rep after rep: said after two
+    ([0.5, 0.5, 0.5, 0.5], 1),  # said once a set, not at every rep
+])
+def test_a_way_out_three_times_quicker_than_prescribed_is_rushed_at_once(move_out_s, said_at_rep):
+    """Past 3x the prescribed pace (beyond the 0.5-2x a patient's own pace spans) one rep is enough:
+    a chin tuck's too-fast check may not see such a rep (its millimetres read up to 1.6x), its
+    duration is read from time alone."""
+    pacer = Pacer(exercise_for("retraction", 15.0, 8.0, 3.0, reps=4))  # (8 - 3) / 2 = 2.5 s out
+    said = [e.rep for i, m in enumerate(move_out_s, start=1)
+            for e in pacer.on_rep_events([Event(t_s=10.0 * i, kind=ev.REP, rep=i, data={"move_out_s": m})])
+            if e.kind == ev.RUSHED]
+    assert said == ([] if said_at_rep is None else [said_at_rep])
+
+
+@pytest.mark.parametrize("warned_t, said", [
+    (6.0, False),  # during the rep (6-10 s): "slowly" was said already
+    (5.7, False),  # as it set off: the warning was about the movement that began it
+    (5.0, True),  # before that: about something else
+    (None, True),
+])
+def test_a_rep_already_warned_is_not_told_to_slow_down_again(warned_t, said):
+    pacer = Pacer(exercise_for("rotation", 40.0, 8.0, 3.0, reps=4))
+    if warned_t is not None:
+        pacer.note_warning(Event(t_s=warned_t, kind=ev.TOO_FAST, data={"axis": "pitch"}))
+    rep = Event(t_s=10.0, kind=ev.REP, rep=1, data={"move_out_s": 0.5, "duration_s": 4.0})
+    assert [e.kind for e in pacer.on_rep_events([rep])] == ([ev.RUSHED] if said else [])
 
 
 def test_on_tempo_reps_are_not_rushed_and_and_back_is_cued():

@@ -433,6 +433,8 @@ class Coach:
         for e in self.safety.update(sample, t, rep=rep):
             if e.kind in (ev.JERK, ev.TOO_FAST) and c is not None:
                 c.mark_jolt(t, e.data.get("axis"))
+                if self.pacer is not None:
+                    self.pacer.note_warning(e)
             self._record(e, out)
 
     def _record(self, e: Event, out: list[Event]) -> None:

