@@ -112,3 +112,24 @@ def test_validation_names_argument():
         LowPass(-1)
     with pytest.raises(ValueError, match="max_gap_s"):
         KinematicsFilter(max_gap_s=0)
+
+
+def test_a_depth_read_turned_or_tilted_is_not_carried_into_the_trusted_frames_after():
+    """A 16 deg side-bend flick during a held 15 mm chin tuck read -4.6 mm in its one frame, and the
+    filtered depth read 2.6 mm, trusted, the frame after (rendered population seed 401247): the hold
+    was broken. The depth filter holds the last depth read square to neutral meanwhile."""
+    t = np.arange(0.0, 8.0, 1 / 30)
+    f = KinematicsFilter()
+    out = []
+    for ti in t:
+        depth = 15.0 * min(ti / 1.5, 1.0) + 0.3 * np.sin(7.0 * ti)
+        roll = 0.0
+        if abs(ti - 5.0) < 0.5 / 30:
+            roll, depth = 16.0, -4.6
+        elif abs(ti - 5.0 - 1 / 30) < 0.5 / 30:
+            roll, depth = 3.3, 12.0
+        out.append(f.update(RelativePose(float(ti), True, roll_deg=roll, retraction_mm=depth, reliable=True)))
+    after = [k for k in out if 5.0 < k.t_s < 6.0]
+    assert not next(k for k in out if k.t_s >= 5.0 - 1e-9).retraction_reliable  # the flick's own frame
+    trusted = [k.retraction_mm for k in after if k.retraction_reliable]
+    assert len(trusted) >= 25 and min(trusted) > 13.0, trusted

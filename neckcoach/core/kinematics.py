@@ -228,6 +228,14 @@ class KinematicsFilter:
         self._settle_until_s: float | None = None
         self._acquired_s: float | None = None
         self._last_angles: tuple[float, float, float, float] | None = None
+        # The last depth read with the head square to neutral (within the retraction window). A
+        # depth read turned, nodded or tilted further is the face's size at that angle, not where
+        # the head is: a 16 deg side-bend flick during a held 15 mm chin tuck read -4.6 mm in its
+        # one frame (rendered population seed 401247, 0.9 m away), the filtered depth still read
+        # 2.6 mm, trusted, in the next, and the tuck's hold was broken. The depth filter is fed
+        # this one instead meanwhile (its jitter estimate nothing), so it carries no such reading
+        # into the frames trusted after.
+        self._square_depth: float | None = None
 
     def _jump(self, rel: RelativePose) -> bool:
         last = self._last_angles
@@ -284,16 +292,22 @@ class KinematicsFilter:
         extra: dict = {}
         out: dict[str, float] = {}
         dt = median_low(self._steps_s) if self._steps_s else 0.0
+        lo, hi = self.retraction_pitch_window_deg
+        square = (max(abs(rel.yaw_deg), abs(rel.roll_deg)) <= self.retraction_max_angle_deg
+                  and lo <= rel.pitch_deg <= hi)
         for (names, chain), axis in zip(self._outputs, AXES):
             raw = getattr(rel, names[0])
+            held = axis == "retraction" and not square and self._square_depth is not None
+            if held:
+                raw = self._square_depth  # see _square_depth in reset()
+            elif axis == "retraction" and square:
+                self._square_depth = raw
             out.update(zip(names, chain.update(raw, rel.t_s)))
-            sigma = self._jitter[axis].update(raw, rel.t_s)
+            sigma = self._jitter[axis].sigma if held else self._jitter[axis].update(raw, rel.t_s)
             a = chain.value.alpha
             out[self._noise_fields[axis][0]] = sigma * math.sqrt(a / (2.0 - a))
             out[self._noise_fields[axis][1]] = speed_noise(sigma, dt, self.speed_cutoff_hz, self.speed_cutoff_hz)
-        lo, hi = self.retraction_pitch_window_deg
-        near = (max(abs(rel.yaw_deg), abs(rel.roll_deg)) <= self.retraction_max_angle_deg
-                and lo <= rel.pitch_deg <= hi and self._depths_agree(rel))
+        near = square and self._depths_agree(rel)
         reliable = rel.reliable and not settling
         if rel.tracked:
             extra["tracked"] = True
