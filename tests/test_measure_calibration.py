@@ -231,4 +231,3 @@ def test_require_extension_checks_its_arguments(needed, limit, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         NeutralCalibrator().require_extension(needed, limit)
 
-

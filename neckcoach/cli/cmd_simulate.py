@@ -79,7 +79,8 @@ def simulate(routine, mistakes, seed, fps, max_reps, max_sets, max_rest_s, out_d
                          render={"noise": noise} if noise else None)
     click.echo(f"wrote {summary['frames']} frames ({summary['duration_s']:.1f} s at {fps:g} fps), "
                f"{summary['events']} events, mistakes: {','.join(mistakes) or 'none'} -> {out_dir}")
-    click.echo(f"count it with: neckcoach review {shlex.quote(routine)} {shlex.quote(os.path.join(out_dir, 'clip.mp4'))}")
+    clip = os.path.join(out_dir, "clip.mp4")
+    click.echo(f"count it with: neckcoach review {shlex.quote(routine)} {shlex.quote(clip)}")
 
 
 @click.command()

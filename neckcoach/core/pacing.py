@@ -13,12 +13,8 @@ from __future__ import annotations
 
 from neckcoach.core import events as ev
 from neckcoach.core.events import Event
+from neckcoach.core.reps import JOLT_LEAD_S
 
-
-# A warning up to this long before a rep left neutral was about the movement that began it: the
-# safety monitor sees a change of speed as the head sets off, before the counter sees the head
-# leave the neutral band (as `reps.JOLT_LEAD_S`).
-WARNED_LEAD_S = 0.5
 
 
 class Pacer:
@@ -85,8 +81,9 @@ class Pacer:
             self._warned_t = float(e.t_s)
 
     def _warned_during(self, e: Event) -> bool:
-        """Whether a motion warning came during rep event `e`'s rep or WARNED_LEAD_S before it began."""
-        start = e.t_s - float(e.data.get("duration_s") or 0.0) - WARNED_LEAD_S
+        """Whether a motion warning came during rep event `e`'s rep or before it began by up to
+        `reps.JOLT_LEAD_S`, the lead within which the counter takes a jolt as the rep's own."""
+        start = e.t_s - float(e.data.get("duration_s") or 0.0) - JOLT_LEAD_S
         return self._warned_t is not None and self._warned_t >= start
 
     @property

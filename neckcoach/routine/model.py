@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
+from neckcoach.core.depth_scale import DEPTH_READ_MAX_GAIN, DEPTH_READ_MIN_GAIN
 from neckcoach.core.safety import HOME_MAX_SPEED_DEG_S
 from neckcoach.core.samples import MOVEMENT_AXIS, Axis
 
@@ -162,10 +163,11 @@ class Exercise(BaseModel):
     tempo_s: float = Field(6.0, ge=1, le=120, description="Seconds per repetition (out, hold and back).")
     max_speed_deg_s: float = Field(HOME_MAX_SPEED_DEG_S, gt=0, le=400, description="Faster than this is 'too fast', deg/s.")
     max_speed_mm_s: float = Field(60.0, gt=0, le=400, description="Too-fast limit for retraction, mm/s "
-                                 "(warned once the reading passes 1.6x it: a tuck's depth reads 0.65-1.6x its size).")
+                                 f"(warned once the reading passes {DEPTH_READ_MAX_GAIN:g}x it: a tuck's depth reads "
+                                 f"{DEPTH_READ_MIN_GAIN:g}-{DEPTH_READ_MAX_GAIN:g}x its size).")
     max_deg: float | None = Field(None, gt=0, le=90, description="Safety limit, degrees from neutral.")
     max_mm: float | None = Field(None, gt=0, le=60, description="Safety limit for retraction, mm "
-                                  "(warned once the reading passes 1.6x it, as max_speed_mm_s).")
+                                  f"(warned once the reading passes {DEPTH_READ_MAX_GAIN:g}x it, as max_speed_mm_s).")
     instructions: str | None = Field(None, max_length=500, pattern=TEXT_PATTERN, description="Extra words for the patient.")
     cues: Cues = Field(default_factory=Cues, description="Override any spoken/shown text.")
 
