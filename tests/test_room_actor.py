@@ -102,3 +102,27 @@ def test_told_the_routines_extension_cannot_be_seen_the_patient_raises_the_camer
     assert [c for _, c in actor.moves] == ["raise"]
     assert 0.07 <= after.camera_height_m - scene.camera_height_m <= 0.13
     assert abs(after.camera_pitch_deg - after.camera_elevation_deg) <= 4.0
+
+
+class HangingRenderer(Renderer):
+    """Also remembers whose room it was told to hang its pictures as."""
+
+    def __init__(self, scene) -> None:
+        super().__init__(scene)
+        self.hung_as = None
+
+    def hang_room_as(self, other) -> None:
+        self.hung_as = other
+
+
+def test_a_moved_camera_sees_the_same_room_not_one_hung_around_its_new_view():
+    actor = RoomActor(SceneSpec(camera_height_m=-0.3), HangingRenderer, reaction_s=0.2, rng=np.random.default_rng(1))
+    first = actor.renderer
+    actor.hear(0.0, "raise it nearer to eye level")
+    chain = [first]
+    for t in np.arange(0.0, 2.0, 1.0 / 30):
+        actor.render((0.0, 0.0, 0.0, 0.0), float(t))
+        if actor.renderer is not chain[-1]:
+            chain.append(actor.renderer)
+    assert len(chain) > 10  # re-rendered on every frame of the move
+    assert all(r.hung_as is prev for prev, r in zip(chain, chain[1:]))

@@ -171,3 +171,20 @@ def test_wide_range_detection_is_as_measured(renderer, face_mesh):
     found = {v: _landmarks(face_mesh, renderer.render(v, 0, 0)) is not None for v in range(-80, 81, 10)}
     assert all(found[v] for v in range(-60, 61, 10)), found
     assert not found[80] and not found[-80], found
+
+
+def test_a_renderer_hung_as_another_paints_the_same_wall_from_its_moved_camera():
+    from neckcoach.sim.render import HeadRenderer
+    from neckcoach.sim.scene import SceneSpec
+
+    before = SceneSpec(camera_height_m=-0.35, camera_pitch_deg=5.0, background="pictures", face_decoys=2, room_seed=9)
+    after = before.replace(camera_height_m=-0.25, camera_pitch_deg=15.0)
+    first = HeadRenderer(seed=2, scene=before)
+    first.render(0.0, 0.0, 0.0)
+    moved = HeadRenderer(seed=2, scene=after)
+    moved.hang_room_as(first)
+    assert np.array_equal(moved.wall.image, first.wall.image) and moved.wall.rect_m == first.wall.rect_m
+    fresh = HeadRenderer(seed=2, scene=after)  # hung around its own view: pictures elsewhere
+    assert not np.array_equal(fresh.wall.image, first.wall.image)
+    with pytest.raises(RuntimeError, match="before the room is painted"):
+        moved.hang_room_as(first)

@@ -324,6 +324,7 @@ class HeadRenderer:
             rim = pyrender.DirectionalLight(color=np.ones(3), intensity=RIM_INTENSITY * spec.window_behind)
             self.scene.add(rim, pose=_look_at(np.array([0.0, 0.6, -1.5]), np.zeros(3)))
         self._wall: Wall | None = None  # painted at the first frame (it may render photos)
+        self.hung_view_m: tuple[float, float, float, float] | None = None  # see `hang_room_as`
         self._add_torso(self.scene, self._shirt)
         self._passerby = self._add_passerby(pyrender) if spec.passerby is not None else None
         self._background: np.ndarray | None = None
@@ -343,6 +344,17 @@ class HeadRenderer:
 
             self._wall = self._add_room(pyrender)
         return self._wall
+
+    def hang_room_as(self, other: "HeadRenderer") -> None:
+        """Hang the room's pictures where `other` hung them (call before the first frame).
+
+        Pictures are hung in the part of the wall the camera sees; a camera moved in the
+        same room must see the same wall shifted, not the pictures re-hung around its new
+        view (a moved camera is told from the room behind the patient,
+        neckcoach/io/room_watch.py)."""
+        if self._wall is not None:
+            raise RuntimeError("hang_room_as must be called before the room is painted")
+        self.hung_view_m = other.hung_view_m
 
     @property
     def exposure_gain(self) -> float:
@@ -613,6 +625,9 @@ class HeadRenderer:
         room = (-ROOM_HALF_WIDTH_M, eye - FLOOR_BELOW_EYES_M, ROOM_HALF_WIDTH_M, eye + CEILING_ABOVE_EYES_M)
         view = self._wall_view(wall_z)
         view = (max(view[0], room[0]), max(view[1], room[1]), min(view[2], room[2]), min(view[3], room[3]))
+        if self.hung_view_m is None:
+            self.hung_view_m = view
+        view = self.hung_view_m
         window = spec.window_behind > 0
         if spec.background == "room":
             rect = (-1.6, eye - 1.2, 1.6, eye + 1.2)

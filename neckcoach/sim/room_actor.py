@@ -87,7 +87,10 @@ class RoomActor:
     def _set(self, scene) -> None:
         if scene != self.scene:
             self.scene = scene
-            self.renderer = self.make_renderer(scene)
+            renderer = self.make_renderer(scene)
+            if hasattr(renderer, "hang_room_as"):  # the same room, seen from the moved camera
+                renderer.hang_room_as(self.renderer)
+            self.renderer = renderer
 
     def moved(self, scene, change: str, metres: float | None = None):
         """The scene after the patient did what it was asked (told how far, or a hand's width)."""
