@@ -21,7 +21,9 @@ from neckcoach.core.headpose import HeadPoseEstimator
 from neckcoach.core.kinematics import KinematicsFilter
 from neckcoach.core.samples import HeadPose, Kinematics
 from neckcoach.core.seat import SeatFollower, follow_seat
+from neckcoach.core.view_move import RoomView, ViewMonitor
 from neckcoach.io.detector import sampled_grey
+from neckcoach.io.room_watch import RoomWatcher
 
 # About this many samples per side of the face box are averaged for its
 # brightness: plenty for a mean, and cheap at any resolution.
@@ -33,7 +35,7 @@ class Measurement:
 
     def __init__(self, *, hfov_deg: float = 60.0, neutral_s: float = 2.5, use_pose: bool = False,
                  method: str = "mixed", detector=None, auto_calibrate: bool = True,
-                 hold_calibration: bool = False) -> None:
+                 hold_calibration: bool = False, watch_room: bool = True) -> None:
         if detector is None:
             from neckcoach.io.detector import FaceDetector
 
@@ -43,6 +45,10 @@ class Measurement:
         self.calibrator = NeutralCalibrator(duration_s=neutral_s)
         self.filter = KinematicsFilter()
         self.seat = SeatFollower()
+        # Whether the camera moved after the neutral (see core.view_move); off for callers
+        # whose frames are not a camera's (a test double's blank frames).
+        self.room = RoomWatcher(hfov_deg=hfov_deg) if watch_room else None
+        self.view = ViewMonitor()
         self.auto_calibrate = auto_calibrate
         self.hold_calibration = bool(hold_calibration)
         self.neutral: Neutral | None = None
@@ -67,13 +73,21 @@ class Measurement:
     def update(self, frame_rgb: np.ndarray, t_s: float) -> Kinematics:
         pose = self.pose(frame_rgb, t_s)
         self.last_pose = pose
-        return self.update_pose(pose)
+        view = None
+        if self.room is not None:
+            view = self.room.update(frame_rgb, pose.face_center_px if pose.face_found else None,
+                                    pose.face_width_px, t_s)
+        return self.update_pose(pose, view)
 
-    def update_pose(self, pose: HeadPose) -> Kinematics:
-        held = self._calibrating and self.hold_calibration
+    def update_pose(self, pose: HeadPose, view: RoomView | None = None) -> Kinematics:
+        """`view`: the room behind the patient this frame (`RoomWatcher`), None where unknown."""
+        camera_moved_deg = self.view.update(view, pose.t_s)
+        # A neutral captured while the camera moves is nobody's (see core.view_move).
+        held = self._calibrating and (self.hold_calibration or self.view.moving)
         if held:
             self.calibrator.reset()  # the capture starts afresh once the hold is lifted
         elif self._calibrating:
+            started_s = self.calibrator.started_s
             result = self.calibrator.update(pose)
             if result is not None:
                 self.last_calibration = result
@@ -83,6 +97,7 @@ class Measurement:
                     self._calibrating = False
                     self.filter.reset()
                     self.seat.reset()
+                    self.view.mark_neutral(started_s if started_s is not None else pose.t_s, pose.t_s)
                 elif self.neutral is None and pose.faces >= 2:
                     # The face followed may not be the patient: with nobody calibrated yet, the
                     # first face found is followed, and it may be a photo on the wall found before
@@ -104,6 +119,9 @@ class Measurement:
         kin.extra["calibrated"] = self.neutral is not None
         kin.extra["calibrating"] = self._calibrating
         kin.extra["calibration_held"] = held
+        kin.extra["camera_moving"] = self.view.moving
+        if camera_moved_deg is not None and self.neutral is not None and not self._calibrating:
+            kin.extra["camera_moved_deg"] = round(camera_moved_deg, 1)
         if self.last_calibration is not None:
             kin.extra["calibration"] = self.last_calibration.reason
         return kin
@@ -120,14 +138,18 @@ class Measurement:
         self._calibrating = False
         self.filter.reset()
         self.seat.reset()
+        self.view.forget_neutral()  # where the camera stood for it is not known
 
-    def recalibrate(self) -> None:
+    def recalibrate(self, *, forget_patient: bool = True) -> None:
         """Start a new neutral capture; the old neutral stays in use until one is accepted.
 
         The detector forgets whom it was following, so recalibrating is how a
-        new person becomes the patient (it never adopts a stranger on its own).
+        new person becomes the patient (it never adopts a stranger on its own);
+        `forget_patient=False` keeps following the same person (the camera moved,
+        the patient did not).
         """
-        self.detector.reset()
+        if forget_patient:
+            self.detector.reset()
         self.calibrator.reset()
         self._calibrating = True
 
@@ -137,6 +159,9 @@ class Measurement:
         self.calibrator.reset()
         self.filter.reset()
         self.seat.reset()
+        if self.room is not None:
+            self.room.reset()
+        self.view.reset()
         self.neutral = None
         self.last_calibration = None
         self.accepted_calibration = None

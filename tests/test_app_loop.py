@@ -71,6 +71,47 @@ def test_c_recalibrates_and_the_coach_waits(tmp_path):
     assert 5.0 <= loop.coach._last_t < 5.1
 
 
+class CameraMovedMeasurement(FakeMeasurement):
+    """The room behind the patient shows the camera moved at `moved_at_s`; a new neutral then
+    takes `capture_s`."""
+
+    def __init__(self, moved_at_s: float, capture_s: float = 2.0):
+        super().__init__()
+        self.moved_at_s, self.capture_s = moved_at_s, capture_s
+        self.forgot_patient = []
+        self._first = self.neutral
+
+    def update(self, rgb, t_s):
+        self._now = t_s
+        if self.forgot_patient and t_s >= self._calibrating_until and self.neutral is self._first:
+            self.neutral = object()  # the new capture accepted
+        k = super().update(rgb, t_s)
+        if abs(t_s - self.moved_at_s) < 1e-6:
+            k.extra["camera_moved_deg"] = 11.5
+        return k
+
+    def recalibrate(self, *, forget_patient=True):
+        self.recalibrations += 1
+        self.forgot_patient.append(forget_patient)
+        self._calibrating_until = self._now + self.capture_s
+
+
+def test_a_camera_moved_after_the_neutral_takes_it_again_and_keeps_following_the_patient(tmp_path):
+    from neckcoach.app.runner import CAMERA_MOVED_NOTICE
+
+    routine = load_routine(ROUTINES / "rotation.yaml")
+    recorder = SessionRecorder(tmp_path / "s", {"title": routine.title}, index=False)
+    measurement = CameraMovedMeasurement(moved_at_s=5.0)
+    voice = RecordingVoice()
+    loop = SessionLoop(routine, measurement, voice=voice, recorder=recorder, keys=ScriptedKeys({9.5: "q"}))
+    loop.run(_frames(10))
+    assert measurement.recalibrations == 1 and measurement.forgot_patient == [False]
+    assert CAMERA_MOVED_NOTICE in voice.said
+    assert not loop.coach.user_paused  # resumed once the new neutral was taken
+    saved = json.loads((tmp_path / "s" / "session.json").read_text())
+    assert saved["calibration"]["camera_moves"] == [{"t_s": 5.0, "moved_deg": 11.5}]
+
+
 def test_ctrl_c_keeps_the_record(tmp_path):
     routine = load_routine(ROUTINES / "rotation.yaml")
     recorder = SessionRecorder(tmp_path / "s", {"title": routine.title}, index=False)

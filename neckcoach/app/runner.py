@@ -54,6 +54,10 @@ SUMMARY_SPEECH_MAX_S = 10.0
 BANNER_SHOWN_S = 2.5
 CALIBRATION_INSTRUCTION = "Sit tall, relax your shoulders and look at the screen."
 RECALIBRATION_NOTICE = "Recalibrating."
+# Said when the room behind the patient shows the camera itself moved after the neutral
+# was taken (see core.view_move): every reading would be off by the camera's turn.
+CAMERA_MOVED_NOTICE = ("The camera moved, so I will take your starting position again: "
+                       "sit tall and look at the screen.")
 STOP_KEY_REMINDER = "If you feel dizzy or unwell during the exercises, press S."
 
 
@@ -122,6 +126,9 @@ class SessionLoop:
         self._neutral_recorded = None
         self._last_cal_msg = None
         self._seat_moves: list[dict] = []
+        # When the room behind the patient showed the camera moved (and how far), each
+        # answered by a new neutral: also kept in the record's calibration.
+        self.camera_moves: list[dict] = []
         self._recalibrating = False
         self._announced_calibration = False
         self._check_status: CheckStatus | None = None
@@ -170,6 +177,10 @@ class SessionLoop:
             self._seat_moves.append(moved)
         calibrated = bool(kin.extra.get("calibrated"))
         calibrating = bool(kin.extra.get("calibrating"))
+        if kin.extra.get("camera_moved_deg") is not None and calibrated and not calibrating:
+            self.camera_moves.append({"t_s": round(float(t_s), 2), "moved_deg": kin.extra["camera_moved_deg"]})
+            self._recalibrate(t_s, CAMERA_MOVED_NOTICE, forget_patient=False)
+            calibrating = True
         new_events: list = []
         self._check_status = self._run_camera_check(kin, t_s) if calibrating else None
         if calibrated and not calibrating:
@@ -238,6 +249,8 @@ class SessionLoop:
             info["extension_room_deg"] = round(float(room), 1)
         if self._seat_moves:
             info["seat_moves"] = list(self._seat_moves)
+        if self.camera_moves:
+            info["camera_moves"] = list(self.camera_moves)
         self.recorder.update_summary({"calibration": info})
 
     def _sync_record(self, t_s: float) -> None:
@@ -404,14 +417,21 @@ class SessionLoop:
         elif action is Action.SYMPTOMS:
             self._open_symptom_menu(t_s)
         elif action is Action.RECALIBRATE:
-            self._recalibrating = True
-            self.coach.pause(t_s)
-            self.camera_check.reset()
-            self._announced_calibration = False
-            self._hold_calibration(True)
-            self.measurement.recalibrate()
-            self._say_now(RECALIBRATION_NOTICE, t_s, priority=10)
+            self._recalibrate(t_s, RECALIBRATION_NOTICE)
         return True
+
+    def _recalibrate(self, t_s: float, notice: str, forget_patient: bool = True) -> None:
+        """Pause the coach (the count is kept), check the camera and take a new neutral."""
+        self._recalibrating = True
+        self.coach.pause(t_s)
+        self.camera_check.reset()
+        self._announced_calibration = False
+        self._hold_calibration(True)
+        if forget_patient:
+            self.measurement.recalibrate()
+        else:
+            self.measurement.recalibrate(forget_patient=False)
+        self._say_now(notice, t_s, priority=10)
 
     # -- whole session -------------------------------------------------------------
     def run(self, frames: Iterable[tuple[float, np.ndarray]]) -> RunResult:

@@ -182,6 +182,11 @@ class NeutralCalibrator:
         self._poses: list[HeadPose] = []
         self._t0: float | None = None
 
+    @property
+    def started_s(self) -> float | None:
+        """When the capture under way began (None before its first frame)."""
+        return self._t0
+
     def update(self, pose: HeadPose) -> CalibrationResult | None:
         """Feed one frame; returns a result once `duration_s` has been collected."""
         if self._t0 is None:

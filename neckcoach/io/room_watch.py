@@ -1,0 +1,165 @@
+"""How far the room behind the patient has shifted in the picture: the camera's own turn.
+
+Why and what is decided from it: `neckcoach.core.view_move`. Here the shift is measured,
+as video stabilisers measure a camera's motion: corners of the room (outside the
+patient's head and shoulders) are picked in a key frame, followed into every frame by
+pyramidal Lucas-Kanade optical flow from the key frame itself (so the offset does not
+drift frame by frame; the last frame's positions are only the starting guess), and the
+shift most of them agree on taken (a median, then the median of those within
+`AGREE_PX` of it), so that corners on a person walking past, or on the patient's own
+shoulder, are outvoted by the wall. The offset
+is the room's shift, the median of the corners that agree with it, in degrees of the
+camera's turn (atan(shift / focal length)), sideways (pan) and up or down (tilt).
+
+Only a shift is fitted, not a rotation of the picture: a laptop lid tilts, a camera on a
+monitor is turned or pushed, and neither rolls; on a real clip whose corners lay along
+one side of the picture (tests/data/clips/cap13_edit2.mp4, a still camera) a fitted roll
+wandered by 1.8 deg with the compression noise of a few corners.
+
+The key frame is taken afresh when fewer than half of its corners still agree (the
+room's offset carries on from the old key frame's), and a new chain starts after the
+room was lost for `LOST_S` (too few agreeing corners: a bare wall, the room covered,
+the camera shaken past following).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from neckcoach.core.view_move import RoomView
+
+# Half a 640x480 frame: corners of a room's furniture, frames and shelves are found at
+# this size, and following 80 of them costs about a millisecond.
+WORK_WIDTH_PX = 320
+MAX_CORNERS = 80
+# Fewer agreeing corners than this and the room's shift is not trusted.
+MIN_AGREEING = 8
+# A corner follows the wall when it moved within this of the room's shift (working
+# pixels; about 0.2 deg at a 60 deg field of view).
+AGREE_PX = 1.5
+# Followed back into the key frame, a corner lands within this of where it started.
+FB_MAX_PX = 0.5
+# The patient's head and shoulders, in face widths from the face's centre: shoulders are
+# about 2.5-3 face widths across, hair reaches about a face width above the centre.
+PERSON_HALF_WIDTH = 1.8
+PERSON_ABOVE = 1.3
+LOST_S = 1.0
+# A corner is the room's, not the sensor's noise, when its smaller gradient eigenvalue
+# (cv2.cornerMinEigenVal, 7x7 block) is that of a step of at least `CORNER_CONTRAST_SIGMAS`
+# times the picture's noise. Measured: a step corner of contrast C gives 3.6e-6 C^2, and
+# the largest over a 320x240 picture of noise alone (sigma) 2.4e-5 sigma^2, that of a step
+# of 2.6 sigma; on a bare wall, corners picked by a threshold relative to the best one were
+# noise, followed by noise, and RANSAC found "agreement" among them at random offsets.
+BLOCK_PX = 7
+EIGEN_PER_CONTRAST2 = 3.6e-6
+CORNER_CONTRAST_SIGMAS = 6.0
+# Noise below one grey level (a smoothed or compressed picture) is counted as one.
+MIN_NOISE_GREY = 1.0
+# Immerkaer's noise estimate: this kernel on white noise of sigma has sigma 6 sigma.
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+_MAD = 0.6745
+
+
+def noise_grey(grey: np.ndarray) -> float:
+    """The picture's noise in grey levels (robust: the median, so edges barely count)."""
+    response = cv2.filter2D(grey.astype(np.float32), -1, _NOISE_KERNEL)
+    return float(np.median(np.abs(response))) / (_MAD * 6.0)
+
+
+class RoomWatcher:
+    """`update(frame_rgb, face_center_px, face_width_px, t_s)` -> `RoomView` (see above)."""
+
+    def __init__(self, *, hfov_deg: float = 60.0) -> None:
+        if not 10.0 <= hfov_deg <= 170.0:
+            raise ValueError(f"hfov_deg must be in [10, 170], got {hfov_deg!r}")
+        self.hfov_deg = float(hfov_deg)
+        self.chain = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self._key: np.ndarray | None = None
+        self._key_points: np.ndarray | None = None
+        self._guess: np.ndarray | None = None
+        self._key_offset = (0.0, 0.0)  # the key frame's own offset in its chain
+        self._seen_t: float | None = None
+
+    def update(self, frame_rgb: np.ndarray, face_center_px: tuple[float, float] | None,
+               face_width_px: float, t_s: float) -> RoomView:
+        height, width = frame_rgb.shape[:2]
+        scale = WORK_WIDTH_PX / width if width > WORK_WIDTH_PX else 1.0
+        grey = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY)
+        if scale != 1.0:
+            grey = cv2.resize(grey, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        focal = grey.shape[1] / 2.0 / math.tan(math.radians(self.hfov_deg) / 2.0)
+        if self._key is not None and self._key.shape != grey.shape:
+            self.reset()
+        if self._key is None:
+            self._rekey(grey, face_center_px, face_width_px * scale, scale, (0.0, 0.0))
+            if self._key is None:
+                return RoomView.unseen(self.chain)
+            self.chain += 1  # a new key frame from scratch: its offsets start a new chain
+            self._seen_t = t_s
+            return RoomView((0.0, 0.0), self.chain)
+        fit = self._fit(grey)
+        if fit is None:
+            if self._seen_t is not None and t_s - self._seen_t > LOST_S:
+                self._key = None  # a new chain at the next frame
+            return RoomView.unseen(self.chain)
+        shift, agreeing = fit
+        own = (math.degrees(math.atan2(float(shift[0]), focal)), math.degrees(math.atan2(float(shift[1]), focal)))
+        offset = tuple(k + o for k, o in zip(self._key_offset, own))
+        self._seen_t = t_s
+        if agreeing < max(MIN_AGREEING, len(self._key_points) // 2):
+            self._rekey(grey, face_center_px, face_width_px * scale, scale, offset)
+        return RoomView(offset, self.chain)
+
+    def _rekey(self, grey, face_center_px, face_width, scale, offset) -> None:
+        mask = np.full(grey.shape, 255, np.uint8)
+        if face_center_px is not None and face_width > 0:
+            cx, cy = face_center_px[0] * scale, face_center_px[1] * scale
+            x0 = max(int(cx - PERSON_HALF_WIDTH * face_width), 0)
+            x1 = max(int(cx + PERSON_HALF_WIDTH * face_width) + 1, 0)
+            mask[max(int(cy - PERSON_ABOVE * face_width), 0):, x0:x1] = 0
+        need = EIGEN_PER_CONTRAST2 * (CORNER_CONTRAST_SIGMAS * max(noise_grey(grey), MIN_NOISE_GREY)) ** 2
+        eigen = cv2.cornerMinEigenVal(grey, BLOCK_PX, ksize=3)
+        best = float(eigen[mask > 0].max()) if mask.any() else 0.0
+        corners = (cv2.goodFeaturesToTrack(grey, MAX_CORNERS, max(0.01, need / best), 8, mask=mask,
+                                           blockSize=BLOCK_PX) if best >= need else None)
+        if corners is None or len(corners) < 2 * MIN_AGREEING:
+            self._key = None
+            return
+        self._key, self._key_points = grey, corners.astype(np.float32)
+        self._guess = self._key_points.copy()
+        self._key_offset = offset
+
+    def _fit(self, grey) -> tuple[np.ndarray, int] | None:
+        """The room's shift from the key frame (working pixels) and how many corners agree."""
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(
+            self._key, grey, self._key_points, self._guess.copy(), winSize=(21, 21), maxLevel=3,
+            flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
+        back, back_status, _ = cv2.calcOpticalFlowPyrLK(grey, self._key, moved, self._key_points.copy(),
+                                                        winSize=(21, 21), maxLevel=3,
+                                                        flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
+        keys, moved, back = (a.reshape(-1, 2) for a in (self._key_points, moved, back))
+        # Followed there and back to where it started: a corner of the room, not a patch of
+        # compression noise or one covered by someone passing (forward-backward error).
+        good = ((status.ravel() == 1) & (back_status.ravel() == 1)
+                & (np.linalg.norm(back - keys, axis=1) <= FB_MAX_PX))
+        if good.sum() < MIN_AGREEING:
+            return None
+        shifts = moved[good] - keys[good]
+        shift = np.median(shifts, axis=0)
+        agreeing = int((np.linalg.norm(shifts - shift, axis=1) <= AGREE_PX).sum())
+        if agreeing < MIN_AGREEING:
+            return None
+        shift = np.median(shifts[np.linalg.norm(shifts - shift, axis=1) <= AGREE_PX], axis=0)
+        # Every corner's next starting guess is where the room has gone: a corner lost for a
+        # frame (covered, blurred) is looked for again there.
+        self._guess = (self._key_points + shift.astype(np.float32)).astype(np.float32)
+        return shift, agreeing
+
+
+__all__ = ["RoomWatcher"]

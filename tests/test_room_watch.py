@@ -1,0 +1,174 @@
+"""The camera's own turn, read from the room behind the patient (`io.room_watch`), and the
+move after the neutral told once it has come to rest (`core.view_move`)."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from neckcoach.core.view_move import MOVE_DEG, SETTLE_S, RoomView, ViewMonitor
+from neckcoach.io.room_watch import RoomWatcher
+
+WIDTH, HEIGHT, HFOV_DEG = 640, 480, 60.0
+FOCAL_PX = WIDTH / 2 / math.tan(math.radians(HFOV_DEG) / 2)
+FACE_CENTRE, FACE_WIDTH = (320.0, 230.0), 110.0
+
+
+def _wall(seed: int, plain: bool = False) -> np.ndarray:
+    """A room's back wall, larger than the view: frames, shelves and posters of many greys."""
+    rng = np.random.default_rng(seed)
+    wall = np.full((HEIGHT * 2, WIDTH * 2), 150, np.uint8)
+    if not plain:
+        for _ in range(90):
+            x, y = int(rng.integers(0, 2 * WIDTH - 60)), int(rng.integers(0, 2 * HEIGHT - 60))
+            w, h = int(rng.integers(15, 120)), int(rng.integers(15, 120))
+            cv2.rectangle(wall, (x, y), (x + w, y + h), int(rng.integers(20, 240)), -1)
+    return wall
+
+
+def _frame(wall, pan_deg, tilt_deg, roll_deg, rng, head_dy_px=0.0, walker_x=None, noise=2.0):
+    """The view of a camera turned (pan, tilt, roll) from straight at the wall's middle, with the
+    patient (head and shoulders, still in the picture unless `head_dy_px`) and maybe a walker."""
+    dx, dy = FOCAL_PX * math.tan(math.radians(pan_deg)), FOCAL_PX * math.tan(math.radians(tilt_deg))
+    m = cv2.getRotationMatrix2D((WIDTH, HEIGHT), roll_deg, 1.0)
+    m[0, 2] += dx - WIDTH / 2
+    m[1, 2] += dy - HEIGHT / 2
+    grey = cv2.warpAffine(wall, m, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    if walker_x is not None:
+        cv2.rectangle(grey, (int(walker_x), 60), (int(walker_x) + 120, HEIGHT), 60, -1)
+        cv2.circle(grey, (int(walker_x) + 60, 50), 40, 190, -1)
+    cx, cy = FACE_CENTRE
+    cv2.ellipse(grey, (int(cx), int(cy + head_dy_px)), (55, 72), 0, 0, 360, 205, -1)
+    cv2.rectangle(grey, (int(cx - 150), int(cy + 110)), (int(cx + 150), HEIGHT), 90, -1)
+    grey = np.clip(grey + rng.normal(0.0, noise, grey.shape), 0, 255).astype(np.uint8)
+    return np.repeat(grey[:, :, None], 3, axis=2)
+
+
+def _watch(views, fps=30.0, seed=1, plain=False, neutral=(0.5, 1.5)):
+    """Feeds (pan, tilt, roll, head_dy, walker_x) per frame; returns the offsets and what the
+    monitor said (t, deg)."""
+    wall, rng = _wall(seed, plain), np.random.default_rng(seed)
+    watcher, monitor = RoomWatcher(hfov_deg=HFOV_DEG), ViewMonitor()
+    offsets, said = [], []
+    for i, (pan, tilt, roll, head_dy, walker) in enumerate(views):
+        t = i / fps
+        view = watcher.update(_frame(wall, pan, tilt, roll, rng, head_dy, walker), FACE_CENTRE, FACE_WIDTH, t)
+        if neutral is not None and abs(t - neutral[1]) < 0.5 / fps:
+            monitor.mark_neutral(*neutral)
+        moved = monitor.update(view, t)
+        offsets.append(view.offset_deg)
+        if moved is not None:
+            said.append((t, moved))
+    return offsets, said
+
+
+def _glide(a, b, start_s, move_s, seconds, fps=30.0):
+    """From a to b (pan, tilt, roll) over move_s from start_s, eased as a hand moves a lid."""
+    out = []
+    for i in range(int(seconds * fps)):
+        u = min(max((i / fps - start_s) / move_s, 0.0), 1.0)
+        u = u * u * (3 - 2 * u)
+        out.append(tuple(x + u * (y - x) for x, y in zip(a, b)))
+    return out
+
+
+def test_a_still_camera_reads_still_while_the_patient_nods_and_nothing_is_said():
+    fps = 30.0
+    views = [(0.0, 0.0, 0.0, 25.0 * math.sin(2 * math.pi * 0.4 * i / fps), None) for i in range(int(6 * fps))]
+    offsets, said = _watch(views)
+    assert all(o is not None for o in offsets)
+    assert max(max(abs(x) for x in o) for o in offsets) < 0.1
+    assert said == []
+
+
+@pytest.mark.parametrize("turn", [(0.0, 6.0, 0.0), (0.0, -11.5, 0.0), (4.0, 0.0, 0.0), (-3.0, 2.5, 0.0)])
+def test_a_camera_turned_after_the_neutral_is_read_and_told_once_at_rest(turn):
+    start, move_s = 2.5, 1.0
+    views = [(*v, 0.0, None) for v in _glide((0.0, 0.0, 0.0), turn, start, move_s, 5.0)]
+    offsets, said = _watch(views)
+    assert offsets[-1] is not None
+    # The image's content moves opposite to the camera: its offset is the camera's turn, negated.
+    for got, want in zip(offsets[-1], turn[:2]):
+        assert abs(abs(got) - abs(want)) < 0.3, (offsets[-1], turn)
+    assert len(said) == 1
+    t, moved = said[0]
+    assert abs(moved - math.sqrt(sum(x * x for x in turn))) < 0.4
+    # At rest again: the eased move's last tenth of a degree may still be under way.
+    assert start + move_s - 0.3 <= t <= start + move_s + SETTLE_S + 0.3
+
+
+def test_a_wobble_under_the_limit_is_not_told():
+    views = [(*v, 0.0, None) for v in _glide((0.0, 0.0, 0.0), (0.0, 0.6 * MOVE_DEG, 0.0), 2.5, 0.5, 5.0)]
+    assert _watch(views)[1] == []
+
+
+def test_a_person_walking_across_the_room_is_no_camera_move():
+    fps = 30.0
+    views = [(0.0, 0.0, 0.0, 0.0, -120 + 200.0 * i / fps) for i in range(int(5 * fps))]  # 200 px/s
+    offsets, said = _watch(views)
+    assert said == []
+    seen = [o for o in offsets if o is not None]
+    assert seen and max(max(abs(x) for x in o) for o in seen) < 0.3
+
+
+def test_a_bare_wall_cannot_be_followed_so_nothing_is_told():
+    views = [(*v, 0.0, None) for v in _glide((0.0, 0.0, 0.0), (0.0, 8.0, 0.0), 2.5, 1.0, 5.0)]
+    offsets, said = _watch(views, plain=True)
+    assert all(o is None for o in offsets) and said == []
+
+
+def test_a_move_during_the_capture_is_not_compared_and_the_capture_is_held():
+    # The camera turns during what would be the neutral's capture: the monitor says it is
+    # moving (the capture is held, see Measurement), and nothing is compared with it.
+    views = [(*v, 0.0, None) for v in _glide((0.0, 0.0, 0.0), (0.0, 6.0, 0.0), 0.5, 1.0, 4.0)]
+    wall, rng = _wall(3), np.random.default_rng(3)
+    watcher, monitor = RoomWatcher(hfov_deg=HFOV_DEG), ViewMonitor()
+    moving = []
+    for i, (pan, tilt, roll, _, _) in enumerate(views):
+        t = i / 30.0
+        monitor.update(watcher.update(_frame(wall, pan, tilt, roll, rng), FACE_CENTRE, FACE_WIDTH, t), t)
+        moving.append(monitor.moving)
+    assert any(moving[20:45]) and not any(moving[-15:])
+
+
+# --------------------------------------------------------------- the monitor alone
+def _views(table):
+    """(t, offset or None, chain) rows -> RoomViews."""
+    return [(t, RoomView(o, c)) for t, o, c in table]
+
+
+@pytest.mark.parametrize("rows, mark, want", [
+    # settled 3 deg away from the neutral's room: told once
+    ([(t / 10, (0.0, 0.0 if t < 30 else 3.0), 1) for t in range(60)], (0.5, 2.0), [3.5]),
+    # the same move, but the room was lost and found again in between (a new chain): not compared
+    ([(t / 10, (0.0, 0.0) if t < 30 else (0.0, 3.0), 1 if t < 30 else 2) for t in range(60)],
+     (0.5, 2.0), []),
+    # no neutral marked: nothing to compare with
+    ([(t / 10, (0.0, 0.0 if t < 30 else 3.0), 1) for t in range(60)], None, []),
+    # the move under the limit
+    ([(t / 10, (0.0, 0.0 if t < 30 else 1.5), 1) for t in range(60)], (0.5, 2.0), []),
+    # the room unseen from the move on: nothing told
+    ([(t / 10, (0.0, 0.0) if t < 30 else None, 1) for t in range(60)], (0.5, 2.0), []),
+])
+def test_the_monitor_on_tables_of_offsets(rows, mark, want):
+    monitor = ViewMonitor()
+    told = []
+    for t, view in _views(rows):
+        moved = monitor.update(view, t)
+        if mark is not None and abs(t - mark[1]) < 1e-9:
+            monitor.mark_neutral(*mark)
+        if moved is not None:
+            told.append(round(t, 2))
+    assert told == want
+
+
+def test_the_monitor_checks_its_arguments():
+    with pytest.raises(ValueError, match="move_deg must be in"):
+        ViewMonitor(move_deg=0.0)
+    with pytest.raises(ValueError, match="settle_s must be in"):
+        ViewMonitor(settle_s=-1.0)
+    with pytest.raises(ValueError, match="hfov_deg must be in"):
+        RoomWatcher(hfov_deg=5.0)
