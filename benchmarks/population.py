@@ -99,8 +99,21 @@ def run_one(seed: int, args) -> dict:
     score.update(variant=variant, traits=traits.to_dict(), wall_s=round(time.perf_counter() - started, 1),
                  duration_s=round(outcome.duration_s, 1), scene=scene_summary(scene),
                  rushed=sum(1 for e in outcome.events if e.kind == "rushed"),
-                 room_moves=outcome.room_moves, stall=outcome.stall)
+                 room_moves=outcome.room_moves, stall=outcome.stall,
+                 camera_told=len(getattr(outcome, "camera_moves_told", [])),
+                 camera_moved_after=sum(1 for t, what in outcome.room_moves
+                                        if what in CAMERA_CHANGES and t > first_exercise_s(outcome)))
     return score
+
+
+# What a patient changes about the room when asked that moves the camera in the rendered
+# scene (the renderer places the camera relative to the head: a chair moved is a camera moved).
+CAMERA_CHANGES = ("closer", "back", "middle", "tilt", "raise", "lower")
+
+
+def first_exercise_s(outcome) -> float:
+    """When the coach began its first exercise: the first neutral was taken just before."""
+    return next((e.t_s for e in outcome.events if e.kind == "exercise_start"), float("inf"))
 
 
 def scene_summary(scene):
@@ -138,6 +151,8 @@ def table(rows: list[dict]) -> str:
     fast_w = sum(r["too_fast_warned"] for r in rows)
     stalled = sum(r["stalled"] for r in rows)
     rushed = sum(r.get("rushed", 0) for r in rows)
+    moved_after = [r for r in rows if r.get("camera_moved_after")]
+    told_still = sum(r.get("camera_told", 0) for r in rows if "camera_told" in r and not r.get("camera_moved_after"))
     fps = sorted({r["fps"] for r in rows})
     angles_only = [r for r in rows if not has_chin_tucks(r["routine"])]
 
@@ -203,6 +218,9 @@ def table(rows: list[dict]) -> str:
         f"| too-fast reps warned | {fast_w}/{fast} |",
         f"| warnings on patients' own reps faster than the limit (not counted as false) | {over_limit} |",
         f"| sessions stalled by a picture problem | {stalled} |",
+        f"| camera moved after the first neutral (a change asked for, made late) | {len(moved_after)} sessions, "
+        f"the move told and the neutral taken again in {sum(1 for r in moved_after if r.get('camera_told'))}; "
+        f"moves told where the camera stayed: {told_still} |",
         f"| sessions not finished in 1.5x their expected time | {sum(r['ended'] != 'completed' for r in rows)} "
         "(the patient kept stopping short of the target or hold) |",
         f"| \"rushed\" reminders | {rushed} in {n} sessions |",

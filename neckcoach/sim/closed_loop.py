@@ -203,6 +203,7 @@ class SessionOutcome:
     trace: list = field(default_factory=list)  # (t_s, yaw, pitch, roll, retraction) the coach saw
     calibration_t_s: float = 0.0
     room_moves: list = field(default_factory=list)  # (t_s, what the patient changed when asked)
+    camera_moves_told: list = field(default_factory=list)  # the loop's `camera_moves`
     stall: str | None = None
 
 
@@ -334,6 +335,7 @@ def run_pipeline_session(routine, traits: PatientTraits, *, seed: int, scene=Non
     outcome = SessionOutcome(routine, traits, list(mistakes), fps, "pipeline", result.session, list(loop.events),
                              patient, neutral, ended, float(last), ears.said, calibration_t_s=cal_t)
     outcome.room_moves = list(room.moves)
+    outcome.camera_moves_told = list(loop.camera_moves)
     outcome.stall = stalled[0] if stalled else None
     return outcome
 
