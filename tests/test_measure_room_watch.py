@@ -49,6 +49,9 @@ def test_the_camera_raised_after_the_neutral_is_told_once_it_rests_and_not_witho
     assert len(told) == 1
     t, deg = told[0]
     assert 4.9 <= t <= 5.8 and deg >= 2.0
+    # While the camera moves its readings are the camera's turn: nothing is trusted.
+    during = [k for t, k in moved if 4.3 <= t <= 4.8]
+    assert during and all(k.extra["camera_moving"] and not k.reliable for k in during)
 
     still, _ = _session(move_at_s=None)
     assert not any("camera_moved_deg" in k.extra for _, k in still)
