@@ -8,6 +8,7 @@ uneven frame times), so everything after MediaPipe runs here in milliseconds.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -294,3 +295,57 @@ def test_outcome_says_why_in_plain_words(session, kwargs, code, message):
     outcome = explain(session, **options)
     assert outcome.exit_code == code and outcome.message == message
     assert outcome.to_dict() == {"code": outcome.code, "exit_code": code, "message": message}
+
+
+# ----------------------------------------------------------------------------- a camera moved
+def _tilted_camera_recording(tilt_deg: float = 8.0):
+    """A chin-nod recording whose laptop lid was tilted `tilt_deg` halfway: the second half's
+    head is seen `tilt_deg` further from the camera's axis (its neutral as the camera sees it
+    moves), and the room behind shifts by as much (RoomView offsets, the lid moving 1 s)."""
+    from neckcoach.core.view_move import RoomView
+
+    r = routine("chin_nod")
+    first = home_script(r, still_s=1.0, seed=31, max_reps=3)
+    second = home_script(r, still_s=3.0, seed=32, max_reps=3)
+    a = poses_from_script(first, seed=33)
+    b = poses_from_script(second, seed=34, neutral=(3.0, -4.0 + tilt_deg, 1.0))
+    start_b = a[-1].t_s + 1.0
+    b = [replace(p, t_s=p.t_s + start_b) for p in b]
+    gap = [replace(a[-1], t_s=a[-1].t_s + k / 30.0) for k in range(1, 30)]  # still while the lid moves
+    poses = a + gap + b
+    views = []
+    for p in poses:
+        u = min(max((p.t_s - a[-1].t_s) / 1.0, 0.0), 1.0)
+        views.append(RoomView((0.0, tilt_deg * u * u * (3 - 2 * u)), 1))
+    return r, poses, views, first, second, start_b
+
+
+def test_a_camera_tilted_mid_recording_gets_a_neutral_of_its_own_and_every_rep_counts():
+    r, poses, views, first, second, start_b = _tilted_camera_recording()
+    want = sum(sum(c.values()) for c in expected_by_side(first).values()) + \
+        sum(sum(c.values()) for c in expected_by_side(second).values())
+    choice, kins, _, session, outcome = review_poses(r, poses, views=views)
+    counted = sum(sum(c.values()) for c in counted_by_side(session).values())
+    assert counted == want == 6
+    assert [w for w in session["warnings"] if w["kind"] in ev.SAFETY_KINDS] == []
+    moves = session["camera_moves"]
+    assert len(moves) == 1 and abs(moves[0]["moved_deg"] - 8.0) < 0.1 and moves[0]["neutral"]["accepted"]
+    assert start_b - 1.0 < moves[0]["t_s"] < start_b + 0.6
+    # nothing read while the lid moved is trusted
+    assert not any(k.reliable for k in kins if start_b - 0.8 < k.t_s < start_b - 0.2)
+
+    # Without the room watched, the first neutral reads the second half 8 deg nodded: its reps
+    # never come back to neutral and are lost.
+    _, _, _, blind, _ = review_poses(r, poses)
+    assert sum(sum(c.values()) for c in counted_by_side(blind).values()) < want
+
+
+def test_a_still_room_splits_nothing():
+    r = routine("chin_nod")
+    poses = poses_from_script(home_script(r, still_s=1.0, seed=35, max_reps=3), seed=36)
+    from neckcoach.core.view_move import RoomView
+
+    with_room = review_poses(r, poses, views=[RoomView((0.01, -0.02), 1) for _ in poses])
+    without = review_poses(r, poses)
+    assert "camera_moves" not in with_room[3]
+    assert with_room[3]["exercises"] == without[3]["exercises"]

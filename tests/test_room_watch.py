@@ -172,3 +172,21 @@ def test_the_monitor_checks_its_arguments():
         ViewMonitor(settle_s=-1.0)
     with pytest.raises(ValueError, match="hfov_deg must be in"):
         RoomWatcher(hfov_deg=5.0)
+
+
+def test_a_recording_is_split_where_its_camera_stood():
+    from neckcoach.core.view_move import camera_rests
+
+    times = [i / 10 for i in range(100)]
+    tilt = [0.0 if t < 3.0 else (3.0 * (t - 3.0) if t < 4.0 else 3.0) for t in times]  # 3 deg over 1 s
+    views = [RoomView((0.0, x), 1) for x in tilt]
+    rests = camera_rests(times, views)
+    assert len(rests) == 2
+    assert rests[0].start_s == 0.0 and rests[0].moved_deg is None and 3.0 <= rests[0].end_s <= 3.3
+    assert 4.0 <= rests[1].start_s <= 4.6 and abs(rests[1].moved_deg - 3.0) < 1e-9 and rests[1].end_s == times[-1]
+    # The room lost and found again: a new chain is never compared, so nothing splits.
+    chains = [RoomView((0.0, 0.0 if t < 5.0 else 7.0), 1 if t < 5.0 else 2) for t in times]
+    assert len(camera_rests(times, chains)) == 1
+    assert len(camera_rests(times, [RoomView.unseen() for _ in times])) == 1
+    with pytest.raises(ValueError, match="as long"):
+        camera_rests(times, views[:-1])

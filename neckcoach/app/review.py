@@ -21,7 +21,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -37,6 +37,7 @@ from neckcoach.core.outcome import Outcome, explain
 from neckcoach.core.review import ReviewCoach
 from neckcoach.core.samples import HeadPose, Kinematics
 from neckcoach.core.seat import SeatFollower, follow_seat, seat_move
+from neckcoach.core.view_move import CameraRest, RoomView, camera_rests
 from neckcoach.io.sources import VideoFileSource
 
 _END = object()
@@ -106,7 +107,8 @@ class PrefetchedFrames:
 
 
 def measure_poses(frames, *, detector=None, estimator: HeadPoseEstimator | None = None,
-                  on_frame: Callable[[int, float], None] | None = None) -> list[HeadPose]:
+                  on_frame: Callable[[int, float], None] | None = None,
+                  room_views: list | None = None) -> list[HeadPose]:
     """Head pose of every frame; each frame's result is read while face mesh infers on the next.
 
     With `FaceDetector.infer`/`observe`, only the models' own work stays on
@@ -115,6 +117,8 @@ def measure_poses(frames, *, detector=None, estimator: HeadPoseEstimator | None 
     frame N+1. A detector with only `update` (a test fake) is used as it is.
     The detector follows one face; when it loses it, it takes the largest face
     next (a recording has no calibrated patient to protect, see `Measurement.pose`).
+    With `room_views` (a list), the room behind the person is watched as well
+    (`io.room_watch`) and each frame's `RoomView` appended to it, for `review_poses`.
     """
     from neckcoach.measure import pose_of_frame
 
@@ -124,6 +128,11 @@ def measure_poses(frames, *, detector=None, estimator: HeadPoseEstimator | None 
 
         detector = FaceDetector()
     estimator = estimator or HeadPoseEstimator()
+    room = None
+    if room_views is not None:
+        from neckcoach.io.room_watch import RoomWatcher
+
+        room = RoomWatcher(hfov_deg=estimator.hfov_deg)
     split = hasattr(detector, "infer") and hasattr(detector, "observe")
     poses: list[HeadPose] = []
     pending: list[tuple[float, np.ndarray, Any]] = []
@@ -138,6 +147,9 @@ def measure_poses(frames, *, detector=None, estimator: HeadPoseEstimator | None 
         if not pose.face_found:
             detector.reset()
         poses.append(pose)
+        if room is not None:
+            room_views.append(room.update(rgb, pose.face_center_px if pose.face_found else None,
+                                          pose.face_width_px, t))
 
     previous_hook = getattr(detector, "during_inference", None)
     detector.during_inference = finish_pending
@@ -183,32 +195,71 @@ class ReviewResult:
 
 
 def review_poses(routine, poses: list[HeadPose], *, neutral_window: tuple[float, float] | None = None,
-                 search: NeutralSearch | None = None, coach_options: dict | None = None):
-    """(neutral choice, kinematics, events, session dict, outcome) of measured poses. Pure."""
+                 search: NeutralSearch | None = None, coach_options: dict | None = None,
+                 views: list[RoomView | None] | None = None):
+    """(neutral choice, kinematics, events, session dict, outcome) of measured poses. Pure.
+
+    With `views` (the room behind the person per pose, see `measure_poses`), a camera moved
+    during the recording splits it where it stood (`core.view_move.camera_rests`): each
+    place has its own neutral, found there by the same search (a neutral from before the
+    move would put every later reading off by the camera's turn), and nothing read while the
+    camera moved, or where no neutral was found, is trusted. The choice returned is the first
+    place's that has one; each later place's is in the session's `camera_moves`.
+    """
     search = search or NeutralSearch()
-    if neutral_window is not None:
-        choice = search.given(poses, *neutral_window)
-    else:
-        choice = search.find(poses)
-    neutral = choice.neutral if choice.found else IDENTITY
-    filt = KinematicsFilter()
-    seat = SeatFollower() if choice.found else None
+    rests = _rests(poses, views)
+    choices = []
+    for rest in rests:
+        part = [p for p in poses if rest.start_s <= p.t_s <= rest.end_s]
+        if neutral_window is not None and rest.start_s <= neutral_window[0] <= rest.end_s:
+            choices.append(search.given(poses, *neutral_window))
+        elif neutral_window is not None:
+            choices.append(NeutralChoice(False, None, None, None, "the camera stood elsewhere during the "
+                                         "neutral named"))
+        else:
+            choices.append(search.find(part))
+    choice = next((c for c in choices if c.found), choices[0])
+    found = choice.found
     kins = []
+    place = -1
+    filt, seat, neutral = KinematicsFilter(), None, IDENTITY
     for p in poses:
+        here = next((i for i, r in enumerate(rests) if p.t_s <= r.end_s), len(rests) - 1)
+        if here != place:
+            place = here
+            chosen = choices[here]
+            neutral = chosen.neutral if chosen.found else IDENTITY
+            filt.reset()
+            seat = SeatFollower() if chosen.found else None
         neutral, kin = follow_seat(neutral, filt, seat, p)
+        if p.t_s < rests[here].start_s or (len(rests) > 1 and not choices[here].found):
+            kin = replace(kin, reliable=False)  # the camera moving, or no neutral for where it stood
         kins.append(kin)
     # Without a neutral nothing is counted, but speeds and picture problems are still judged.
-    coach = ReviewCoach(routine, count=choice.found, **dict(coach_options or {}))
+    coach = ReviewCoach(routine, count=found, **dict(coach_options or {}))
     events: list = []
     for k in kins:
         events.extend(coach.update(k))
     events.extend(coach.finish(kins[-1].t_s if kins else None))
     session = coach.session.to_dict()
     needed_s = (neutral_window[1] - neutral_window[0]) if neutral_window else search.min_duration_s
-    outcome = explain(session, neutral_found=choice.found, neutral_s=round(needed_s, 2),
-                      neutral_detail="" if choice.found else choice.reason, ended_reason="source ended")
+    outcome = explain(session, neutral_found=found, neutral_s=round(needed_s, 2),
+                      neutral_detail="" if found else choice.reason, ended_reason="source ended")
     coach.session.outcome = outcome.to_dict()
-    return choice, kins, events, coach.session.to_dict(), outcome
+    session = coach.session.to_dict()
+    if len(rests) > 1:
+        session["camera_moves"] = [{"t_s": round(r.start_s, 2), "moved_deg": round(r.moved_deg, 1),
+                                    "neutral": c.to_dict()} for r, c in zip(rests[1:], choices[1:])]
+    return choice, kins, events, session, outcome
+
+
+def _rests(poses: list[HeadPose], views) -> list[CameraRest]:
+    """Where the camera stood; one place for the whole recording without views."""
+    if not poses:
+        return [CameraRest(0.0, 0.0)]
+    if views is None or len(views) != len(poses):
+        return [CameraRest(poses[0].t_s, poses[-1].t_s)]
+    return camera_rests([p.t_s for p in poses], list(views))
 
 
 def review_recording(routine, routine_path: Path, video: str | Path, out_dir: str | Path, *,
@@ -221,17 +272,21 @@ def review_recording(routine, routine_path: Path, video: str | Path, out_dir: st
     started = time.perf_counter()
     with PrefetchedFrames(video) as frames:
         fps = frames.fps
-        poses = measure_poses(frames, detector=detector, on_frame=on_frame)
+        views: list = []
+        poses = measure_poses(frames, detector=detector, on_frame=on_frame, room_views=views)
     elapsed = time.perf_counter() - started
     if not poses:
         raise ValueError(f"{video} has no frames")
-    choice, kins, events, session, outcome = review_poses(routine, poses, neutral_window=neutral_window)
+    choice, kins, events, session, outcome = review_poses(routine, poses, neutral_window=neutral_window,
+                                                          views=views)
     source = {"kind": "recording", "path": str(video), "fps": fps, "frames": len(poses),
               "duration_s": round(poses[-1].t_s, 3)}
     calibration = choice.to_dict()
     moves = [m for m in map(seat_move, kins) if m is not None]
     if moves:
         calibration["seat_moves"] = moves
+    if session.get("camera_moves"):
+        calibration["camera_moves"] = session.pop("camera_moves")
     recorder = SessionRecorder(out_dir, {"title": routine.title, "path": str(routine_path), "id": routine_path.stem},
                                source=source, calibration=calibration)
     ended = "completed" if session.get("completed") else "recording ended"

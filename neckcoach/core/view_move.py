@@ -121,4 +121,40 @@ class ViewMonitor:
         return moved
 
 
-__all__ = ["MOVE_DEG", "RoomView", "SETTLE_S", "STILL_DEG", "ViewMonitor"]
+@dataclass(frozen=True)
+class CameraRest:
+    """A span the camera stood in one place (`start_s`..`end_s`); `moved_deg`: how far it had
+    moved from the place before (None for the first)."""
+
+    start_s: float
+    end_s: float
+    moved_deg: float | None = None
+
+
+def camera_rests(times_s: list[float], views: list[RoomView | None], **options) -> list[CameraRest]:
+    """Where the camera of a recording stood, in order: between two rests it moved `move_deg`
+    or more (`ViewMonitor` options). A room lost and found again is not compared across
+    (a new chain), so it never splits a rest. At least one rest for a non-empty recording."""
+    if len(times_s) != len(views):
+        raise ValueError(f"times_s and views must be as long, got {len(times_s)} and {len(views)}")
+    if not times_s:
+        return []
+    monitor = ViewMonitor(**options)
+    rests: list[CameraRest] = []
+    start, moved_before, move_start = float(times_s[0]), None, None
+    for t, view in zip(times_s, views):
+        was_moving = monitor.moving
+        moved = monitor.update(view, t)
+        if monitor.moving and not was_moving:
+            move_start = t
+        if moved is not None:
+            rests.append(CameraRest(start, move_start if move_start is not None else t, moved_before))
+            start, moved_before = t, moved
+        if not monitor.watching and not monitor.moving and view is not None and view.offset_deg is not None:
+            # Still for `settle_s` (or only just seen): where the camera stands now is the reference.
+            monitor.mark_neutral(t - monitor.settle_s, t)
+    rests.append(CameraRest(start, float(times_s[-1]), moved_before))
+    return rests
+
+
+__all__ = ["MOVE_DEG", "CameraRest", "RoomView", "SETTLE_S", "STILL_DEG", "ViewMonitor", "camera_rests"]
