@@ -37,15 +37,26 @@ WORK_WIDTH_PX = 320
 MAX_CORNERS = 80
 # Fewer agreeing corners than this and the room's shift is not trusted.
 MIN_AGREEING = 8
+# A key frame needs this many corners: room for a third of them to be covered or lost.
+KEY_CORNERS = 12
 # A corner follows the wall when it moved within this of the room's shift (working
 # pixels; about 0.2 deg at a 60 deg field of view).
 AGREE_PX = 1.5
 # Followed back into the key frame, a corner lands within this of where it started.
 FB_MAX_PX = 0.5
-# The patient's head and shoulders, in face widths from the face's centre: shoulders are
-# about 2.5-3 face widths across, hair reaches about a face width above the centre.
-PERSON_HALF_WIDTH = 1.8
-PERSON_ABOVE = 1.3
+# Where the patient is, in face widths from the face's centre: the head (hair about 1.3
+# above the centre; sideways the skull reaches about 0.6, and 0.75 from the face's centre of
+# a head turned 60 deg, whose face slides towards the turn), the neck down to where the
+# shoulders begin (the chin about 0.65 below the centre, the neck about half a face width
+# more), and from there down the trunk and arms (a person's shoulders are about 2.5-3 face
+# widths across, the rendered patient's arms 4.2). The room beside the head, above the
+# shoulders, is kept: with a person 0.7 m from the camera, a head-and-shoulders box 3.6
+# face widths wide left only a blank wall beside a bookcase behind them, and no camera move
+# could be seen (stop 52).
+HEAD_HALF_WIDTH = 0.8
+HEAD_ABOVE = 1.3
+SHOULDERS_BELOW = 1.1
+BODY_HALF_WIDTH = 2.5
 LOST_S = 1.0
 # A corner is the room's, not the sensor's noise, when its smaller gradient eigenvalue
 # (cv2.cornerMinEigenVal, 7x7 block) is that of a step of at least `CORNER_CONTRAST_SIGMAS`
@@ -119,16 +130,17 @@ class RoomWatcher:
     def _rekey(self, grey, face_center_px, face_width, scale, offset) -> None:
         mask = np.full(grey.shape, 255, np.uint8)
         if face_center_px is not None and face_width > 0:
-            cx, cy = face_center_px[0] * scale, face_center_px[1] * scale
-            x0 = max(int(cx - PERSON_HALF_WIDTH * face_width), 0)
-            x1 = max(int(cx + PERSON_HALF_WIDTH * face_width) + 1, 0)
-            mask[max(int(cy - PERSON_ABOVE * face_width), 0):, x0:x1] = 0
+            cx, cy, w = face_center_px[0] * scale, face_center_px[1] * scale, face_width
+            shoulders = max(int(cy + SHOULDERS_BELOW * w), 0)
+            mask[max(int(cy - HEAD_ABOVE * w), 0):shoulders,
+                 max(int(cx - HEAD_HALF_WIDTH * w), 0):max(int(cx + HEAD_HALF_WIDTH * w) + 1, 0)] = 0
+            mask[shoulders:, max(int(cx - BODY_HALF_WIDTH * w), 0):max(int(cx + BODY_HALF_WIDTH * w) + 1, 0)] = 0
         need = EIGEN_PER_CONTRAST2 * (CORNER_CONTRAST_SIGMAS * max(noise_grey(grey), MIN_NOISE_GREY)) ** 2
         eigen = cv2.cornerMinEigenVal(grey, BLOCK_PX, ksize=3)
         best = float(eigen[mask > 0].max()) if mask.any() else 0.0
         corners = (cv2.goodFeaturesToTrack(grey, MAX_CORNERS, max(0.01, need / best), 8, mask=mask,
                                            blockSize=BLOCK_PX) if best >= need else None)
-        if corners is None or len(corners) < 2 * MIN_AGREEING:
+        if corners is None or len(corners) < KEY_CORNERS:
             self._key = None
             return
         self._key, self._key_points = grey, corners.astype(np.float32)
