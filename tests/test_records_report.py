@@ -87,6 +87,21 @@ def test_patient_summary_says_why_an_exercise_was_not_counted(tmp_path):
                         "the picture was too grainy to tell when your head was still.")
 
 
+@pytest.mark.parametrize("moves, said", [
+    ([], None),
+    ([{"t_s": 41.5, "moved_deg": 13.5}], "The camera was moved once; your starting position was taken "
+     "again from where it then stood, so every number is measured from your own neutral."),
+    ([{"t_s": 41.5, "moved_deg": 13.5}, {"t_s": 90.0, "moved_deg": 3.1}], "The camera was moved two times; "
+     "each time your starting position was taken again from where it then stood, so every number is "
+     "measured from your own neutral."),
+])
+def test_patient_summary_says_the_camera_moved_and_what_was_done(tmp_path, moves, said):
+    session = {"complete": True, "warnings": [], "exercises": [], "calibration": {"accepted": True, "camera_moves": moves}}
+    lines = patient_summary(SessionData(tmp_path, session, {}))
+    camera = [line for line in lines if "camera" in line]
+    assert camera == ([said] if said else [])
+
+
 def test_report_on_interrupted_session_with_truncated_trace(tmp_path):
     out = synth.record(tmp_path / "s", fps=20.0, stop_at_s=20.0, close=False, index=False)
     with open(out / "trace.csv", "a") as fh:

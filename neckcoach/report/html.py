@@ -125,6 +125,14 @@ def patient_summary(data: SessionData) -> list[str]:
     pauses = session.get("pauses") or []
     if pauses:
         lines.append(f"The session paused {_words(len(pauses))} time{'s' if len(pauses) != 1 else ''}.")
+    calibration = session.get("calibration")
+    moves = calibration.get("camera_moves") if isinstance(calibration, Mapping) else None
+    if moves:
+        # Why the session paused, or a recording was measured in parts (see core.view_move).
+        n = len(moves)
+        lines.append(f"The camera was moved {'once' if n == 1 else _words(n) + ' times'}; "
+                     f"{'each time ' if n != 1 else ''}your starting position was taken again from where it "
+                     "then stood, so every number is measured from your own neutral.")
     return lines
 
 
