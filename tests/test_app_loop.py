@@ -103,11 +103,17 @@ def test_a_camera_moved_after_the_neutral_takes_it_again_and_keeps_following_the
     recorder = SessionRecorder(tmp_path / "s", {"title": routine.title}, index=False)
     measurement = CameraMovedMeasurement(moved_at_s=5.0)
     voice = RecordingVoice()
-    loop = SessionLoop(routine, measurement, voice=voice, recorder=recorder, keys=ScriptedKeys({9.5: "q"}))
-    loop.run(_frames(10))
+    loop = SessionLoop(routine, measurement, voice=voice, recorder=recorder, keys=ScriptedKeys({9.5: "q"}),
+                       keep_events=True)
+    result = loop.run(_frames(10))
     assert measurement.recalibrations == 1 and measurement.forgot_patient == [False]
     assert CAMERA_MOVED_NOTICE in voice.said
-    assert not loop.coach.user_paused  # resumed once the new neutral was taken
+    # Paused when the move is told (the patient hears it and stops), resumed with the new neutral.
+    kinds = [(round(e.t_s, 2), e.kind) for e in loop.events if e.kind in ("paused", "resumed")]
+    assert kinds[0] == (5.0, "paused") and kinds[1][1] == "resumed" and 6.9 <= kinds[1][0] <= 7.1
+    assert not loop.coach.user_paused
+    pause = [p for p in result.session["pauses"] if p["start_t_s"] == 5.0]
+    assert pause and 6.9 <= pause[0]["end_t_s"] <= 7.1
     saved = json.loads((tmp_path / "s" / "session.json").read_text())
     assert saved["calibration"]["camera_moves"] == [{"t_s": 5.0, "moved_deg": 11.5}]
 

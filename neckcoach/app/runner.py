@@ -424,6 +424,13 @@ class SessionLoop:
         """Pause the coach (the count is kept), check the camera and take a new neutral."""
         self._recalibrating = True
         self.coach.pause(t_s)
+        # Paused now, not when the coach is next fed (after the new neutral): the rep under way
+        # is dropped, the pause recorded from here, and "Paused." heard while the patient may
+        # still be holding a movement that the new neutral must not be taken from.
+        paused = self.coach.apply_commands(t_s)
+        self._handle_cues(self._without_menu_pause(paused), t_s)
+        if self.keep_events:
+            self.events.extend(paused)
         self.camera_check.reset()
         self._announced_calibration = False
         self._hold_calibration(True)

@@ -209,6 +209,17 @@ class Coach:
     def skip_exercise(self, t_s: float | None = None) -> None:
         self._commands.append("skip")
 
+    def apply_commands(self, t_s: float) -> list[Event]:
+        """Apply pause/resume/skip at `t_s` without a sample: while the loop feeds the coach
+        nothing (a new neutral being taken), a pause must still start, and be heard, then,
+        not when the next sample comes."""
+        t = float(t_s)
+        out: list[Event] = []
+        self.session.observe(t)
+        self._last_t = t
+        self._apply_commands(t, out)
+        return out
+
     def _apply_commands(self, t: float, out: list[Event]) -> None:
         for cmd in self._commands:
             if cmd == "pause" and not self.user_paused and self.phase not in ("done",):
