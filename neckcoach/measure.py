@@ -81,9 +81,10 @@ class Measurement:
 
     def update_pose(self, pose: HeadPose, view: RoomView | None = None) -> Kinematics:
         """`view`: the room behind the patient this frame (`RoomWatcher`), None where unknown."""
+        # A camera moved during a capture moves the readings too, so the capture's own
+        # stillness check refuses it; one moved just after is told once it rests.
         camera_moved_deg = self.view.update(view, pose.t_s)
-        # A neutral captured while the camera moves is nobody's (see core.view_move).
-        held = self._calibrating and (self.hold_calibration or self.view.moving)
+        held = self._calibrating and self.hold_calibration
         if held:
             self.calibrator.reset()  # the capture starts afresh once the hold is lifted
         elif self._calibrating:

@@ -331,8 +331,8 @@ def test_a_camera_tilted_mid_recording_gets_a_neutral_of_its_own_and_every_rep_c
     moves = session["camera_moves"]
     assert len(moves) == 1 and abs(moves[0]["moved_deg"] - 8.0) < 0.1 and moves[0]["neutral"]["accepted"]
     assert start_b - 1.0 < moves[0]["t_s"] < start_b + 0.6
-    # nothing read while the lid moved is trusted
-    assert not any(k.reliable for k in kins if start_b - 0.8 < k.t_s < start_b - 0.2)
+    # nothing read while the lid moved (past its first degree) is trusted
+    assert not any(k.reliable for k in kins if start_b - 0.7 < k.t_s < start_b - 0.2)
 
     # Without the room watched, the first neutral reads the second half 8 deg nodded: its reps
     # never come back to neutral and are lost.

@@ -37,6 +37,13 @@ MOVE_DEG = 2.0
 # a fraction of a second.
 STILL_DEG = 0.5
 SETTLE_S = 0.5
+# Moving, for what is read meanwhile: the room shifted by more than this within `SETTLE_S`.
+# Half the move that matters: a reading off by less is within half an angle's accuracy
+# budget. A real clip's room (tests/data/clips/single_face.mp4, played back and forth)
+# shifted by more than 0.5 deg within half a second in 131 of 420 frames, by more than 1 deg
+# in 17; when the neutral's capture was held while "moving" at 0.5 deg, no neutral was ever
+# taken there (stop 52).
+MOVING_DEG = 1.0
 
 
 @dataclass(frozen=True)
@@ -61,21 +68,23 @@ class ViewMonitor:
 
     `mark_neutral(t0_s, t1_s)` names the neutral's capture: the room's offset then is the
     reference (the median of the capture's offsets, if all were seen in one chain).
-    `moving` says the room moved by more than `still_deg` within the last `settle_s`: a
-    neutral must not be captured while the camera moves.
+    `moving` says the room moved by more than `moving_deg` within the last `settle_s`: what
+    is read meanwhile is the camera's turn as much as the head's.
     """
 
     def __init__(self, *, move_deg: float = MOVE_DEG, still_deg: float = STILL_DEG,
-                 settle_s: float = SETTLE_S) -> None:
+                 settle_s: float = SETTLE_S, moving_deg: float = MOVING_DEG) -> None:
         self.move_deg = check_range("move_deg", move_deg, 0.1, 45.0)
         self.still_deg = check_range("still_deg", still_deg, 0.01, 10.0)
         self.settle_s = check_range("settle_s", settle_s, 0.0, 10.0)
+        self.moving_deg = check_range("moving_deg", moving_deg, self.still_deg, 45.0)
         self.reset()
 
     def reset(self) -> None:
         self._seen: deque[tuple[float, tuple[float, float], int]] = deque()
         self._reference: tuple[tuple[float, float], int] | None = None
         self.moving = False
+        self.settled = False  # the room's offset within `still_deg` for `settle_s`
 
     @property
     def watching(self) -> bool:
@@ -97,7 +106,7 @@ class ViewMonitor:
 
     def update(self, view: RoomView | None, t_s: float) -> float | None:
         if view is None or view.offset_deg is None:
-            self.moving = False
+            self.moving = self.settled = False
             return None
         if self._seen and self._seen[-1][2] != view.chain:
             self._seen.clear()
@@ -107,8 +116,8 @@ class ViewMonitor:
             self._seen.popleft()
         recent = [o for t, o, _ in self._seen if t >= t_s - self.settle_s]
         spread = max(_distance(o, view.offset_deg) for o in recent)
-        self.moving = spread > self.still_deg
-        settled = not self.moving and self._seen[0][0] <= t_s - self.settle_s
+        self.moving = spread > self.moving_deg
+        self.settled = settled = spread <= self.still_deg and self._seen[0][0] <= t_s - self.settle_s
         if self._reference is None or not settled:
             return None
         reference, chain = self._reference
@@ -151,8 +160,8 @@ def camera_rests(times_s: list[float], views: list[RoomView | None], **options) 
         if moved is not None:
             rests.append(CameraRest(start, move_start if move_start is not None else t, moved_before))
             start, moved_before = t, moved
-        if not monitor.watching and not monitor.moving and view is not None and view.offset_deg is not None:
-            # Still for `settle_s` (or only just seen): where the camera stands now is the reference.
+        if not monitor.watching and monitor.settled:
+            # Still for `settle_s`: where the camera stands now is the reference.
             monitor.mark_neutral(t - monitor.settle_s, t)
     rests.append(CameraRest(start, float(times_s[-1]), moved_before))
     return rests
