@@ -111,9 +111,12 @@ def test_a_camera_moved_after_the_neutral_takes_it_again_and_keeps_following_the
     # Paused when the move is told (the patient hears it and stops), resumed with the new neutral.
     kinds = [(round(e.t_s, 2), e.kind) for e in loop.events if e.kind in ("paused", "resumed")]
     assert kinds[0] == (5.0, "paused") and kinds[1][1] == "resumed" and 6.9 <= kinds[1][0] <= 7.1
+    # It ends by itself: no "press space" (said or shown); not a picture problem in the record.
+    assert "Paused while I take your starting position again." in voice.said
+    assert not any("Press space" in text for text in voice.said)
     assert not loop.coach.user_paused
     pause = [p for p in result.session["pauses"] if p["start_t_s"] == 5.0]
-    assert pause and 6.9 <= pause[0]["end_t_s"] <= 7.1
+    assert pause and 6.9 <= pause[0]["end_t_s"] <= 7.1 and pause[0]["reason"] == "recalibrate"
     saved = json.loads((tmp_path / "s" / "session.json").read_text())
     assert saved["calibration"]["camera_moves"] == [{"t_s": 5.0, "moved_deg": 11.5}]
 

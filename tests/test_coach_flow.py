@@ -375,3 +375,18 @@ def test_a_patient_who_falls_short_still_completes_the_set_within_the_tries():
     ex = session["exercises"][0]
     assert [r["complete"] for r in ex["reps"]] == [True, False, False, True, True]
     assert (ex["reps_completed"], ex["sets_completed"], ex["sets_stopped"]) == (3, 1, 0)
+
+
+def test_a_pause_while_a_new_neutral_is_taken_says_so_and_a_pause_needs_a_known_reason():
+    coach = Coach(routine(exercise(reps=2, target_deg=30.0)))
+    coach.pause(1.0, reason="recalibrate")
+    out = coach.apply_commands(1.0)
+    assert [(e.kind, e.message, e.data["reason"]) for e in out] == [
+        (ev.PAUSED, "Paused while I take your starting position again.", "recalibrate")]
+    assert coach.state()["pause_reason"] == "recalibrate"
+    coach.resume(3.0)
+    assert [e.kind for e in coach.apply_commands(3.0)] == [ev.RESUMED]
+    assert [(p["start_t_s"], p["end_t_s"], p["reason"]) for p in coach.session.to_dict()["pauses"]] == [
+        (1.0, 3.0, "recalibrate")]
+    with pytest.raises(ValueError, match="reason must be one of"):
+        coach.pause(4.0, reason="nap")

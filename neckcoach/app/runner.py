@@ -423,7 +423,7 @@ class SessionLoop:
     def _recalibrate(self, t_s: float, notice: str, forget_patient: bool = True) -> None:
         """Pause the coach (the count is kept), check the camera and take a new neutral."""
         self._recalibrating = True
-        self.coach.pause(t_s)
+        self.coach.pause(t_s, reason="recalibrate")
         # Paused now, not when the coach is next fed (after the new neutral): the rep under way
         # is dropped, the pause recorded from here, and "Paused." heard while the patient may
         # still be holding a movement that the new neutral must not be taken from.

@@ -11,7 +11,8 @@ from typing import Any
 from neckcoach.core.coach import QUALITY_MESSAGES
 from neckcoach.core.quality import CHECKING_MESSAGE, CheckStatus
 from neckcoach.core.samples import Kinematics
-from neckcoach.io.overlay import PAUSE_TITLE, USER_PAUSE_MESSAGE, WAITING_TITLE, OverlayState
+from neckcoach.io.overlay import (PAUSE_TITLE, RECALIBRATE_PAUSE_MESSAGE, USER_PAUSE_MESSAGE, WAITING_TITLE,
+                                  OverlayState)
 
 # How far either side of the target still counts as "on target" on the gauge,
 # as a fraction of the target: the same tolerance the rep counter uses for a
@@ -130,6 +131,8 @@ def pause_message(coach_state: dict[str, Any]) -> str:
     reason = coach_state.get("pause_reason")
     if reason == "user":
         return USER_PAUSE_MESSAGE
+    if reason == "recalibrate":
+        return RECALIBRATE_PAUSE_MESSAGE
     return (coach_state.get("pause_advice")
             or QUALITY_MESSAGES.get(reason, "Counting waits until I can measure you again."))
 

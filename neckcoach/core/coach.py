@@ -84,6 +84,11 @@ TRIES_UNSEEN_MESSAGE = ("That's enough tries for this set, so we'll move on. I c
 TRIES_EXERCISE_DONE = "That's the end of this exercise."
 
 
+# What a pause says, by why it was made: the keyboard's waits for the key; one while a new
+# neutral is taken ends by itself once it is taken (a "press space" there would be wrong).
+PAUSE_WORDS = {"user": "Paused. Press space to continue.",
+               "recalibrate": "Paused while I take your starting position again."}
+
 class Coach:
     """Runs a whole routine from a stream of `Kinematics`.
 
@@ -151,6 +156,7 @@ class Coach:
         self._problem_since: float | None = None
         self._ok_since: float | None = None
         self._commands: list[str] = []
+        self._pause_reason = "user"
         self._last_t: float | None = None
         self._last_value = 0.0
         self._rep_warnings: dict[int, int] = {}
@@ -199,9 +205,13 @@ class Coach:
         self.phase = "count_in"
 
     # --------------------------------------------------------------- commands
-    def pause(self, t_s: float | None = None) -> None:
-        """Keyboard pause; applied at `t_s` or at the next frame."""
+    def pause(self, t_s: float | None = None, reason: str = "user") -> None:
+        """Keyboard pause ("user"), or one while a new neutral is taken ("recalibrate"), which
+        ends on its own; applied at `t_s` or at the next frame."""
+        if reason not in PAUSE_WORDS:
+            raise ValueError(f"reason must be one of {sorted(PAUSE_WORDS)}, got {reason!r}")
         self._commands.append("pause")
+        self._pause_reason = reason
 
     def resume(self, t_s: float | None = None) -> None:
         self._commands.append("resume")
@@ -226,8 +236,9 @@ class Coach:
                 self.user_paused = True
                 self._paused_at = t
                 self._suspend()
-                self.session.start_pause(t, "user")
-                out.append(self._event(t, ev.PAUSED, "Paused. Press space to continue.", reason="user"))
+                reason = self._pause_reason
+                self.session.start_pause(t, reason)
+                out.append(self._event(t, ev.PAUSED, PAUSE_WORDS[reason], reason=reason))
             elif cmd == "resume" and self.user_paused:
                 self.user_paused = False
                 if self.phase == "rest" and self._rest_until is not None:
@@ -543,7 +554,7 @@ class Coach:
         d: dict[str, Any] = {
             "phase": self.phase,
             "paused": self.paused,
-            "pause_reason": "user" if self.user_paused else self.quality_problem,
+            "pause_reason": self._pause_reason if self.user_paused else self.quality_problem,
             "pause_advice": self.quality_message if self.quality_problem is not None else "",
             "waiting_message": self.waiting_message if self.phase == "active" else "",
             "waiting_reason": self.waiting_reason if self.phase == "active" else "",

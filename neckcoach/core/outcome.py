@@ -205,7 +205,7 @@ def _unseen(session: Mapping[str, Any]) -> tuple[float, str | None]:
     end = session.get("end_t_s")
     total: dict[str, float] = {}
     for p in session.get("pauses") or []:
-        if not isinstance(p, Mapping) or p.get("reason") == "user":
+        if not isinstance(p, Mapping) or p.get("reason") in ("user", "recalibrate"):  # not the picture
             continue
         try:
             start = float(p.get("start_t_s"))

@@ -63,6 +63,7 @@ SIDE_COLUMN_MIN_PX = 150
 PAUSE_TITLE = "Counting paused"
 WAITING_TITLE = "Not counting yet"
 USER_PAUSE_MESSAGE = "Press space to continue."
+RECALIBRATE_PAUSE_MESSAGE = "Taking your starting position again: sit tall and look at the screen."
 
 
 @dataclass
