@@ -89,6 +89,7 @@ TRIES_EXERCISE_DONE = "That's the end of this exercise."
 PAUSE_WORDS = {"user": "Paused. Press space to continue.",
                "recalibrate": "Paused while I take your starting position again."}
 
+
 class Coach:
     """Runs a whole routine from a stream of `Kinematics`.
 

@@ -5,11 +5,10 @@ as video stabilisers measure a camera's motion: corners of the room (outside the
 patient's head and shoulders) are picked in a key frame, followed into every frame by
 pyramidal Lucas-Kanade optical flow from the key frame itself (so the offset does not
 drift frame by frame; the last frame's positions are only the starting guess), and the
-shift most of them agree on taken (a median, then the median of those within
+shift most of them agree on is taken (the median, then the median of the corners within
 `AGREE_PX` of it), so that corners on a person walking past, or on the patient's own
-shoulder, are outvoted by the wall. The offset
-is the room's shift, the median of the corners that agree with it, in degrees of the
-camera's turn (atan(shift / focal length)), sideways (pan) and up or down (tilt).
+shoulder, are outvoted by the wall. The offset is that shift in degrees of the camera's
+turn (atan(shift / focal length)), sideways (pan) and up or down (tilt).
 
 Only a shift is fitted, not a rotation of the picture: a laptop lid tilts, a camera on a
 monitor is turned or pushed, and neither rolls; on a real clip whose corners lay along
@@ -67,7 +66,7 @@ LOST_S = 1.0
 # times the picture's noise. Measured: a step corner of contrast C gives 3.6e-6 C^2, and
 # the largest over a 320x240 picture of noise alone (sigma) 2.4e-5 sigma^2, that of a step
 # of 2.6 sigma; on a bare wall, corners picked by a threshold relative to the best one were
-# noise, followed by noise, and RANSAC found "agreement" among them at random offsets.
+# noise, followed by noise, and the fit found "agreement" among them at random offsets.
 BLOCK_PX = 7
 EIGEN_PER_CONTRAST2 = 3.6e-6
 CORNER_CONTRAST_SIGMAS = 6.0
