@@ -44,8 +44,8 @@ sys.path.insert(0, str(REPO))
 from neckcoach.app.demo_clip import demo_routine  # noqa: E402
 from neckcoach.core.depth_scale import DEPTH_READ_MAX_GAIN, DEPTH_READ_MIN_GAIN  # noqa: E402
 from neckcoach.routine import load_routine, resolve_routine  # noqa: E402
-from neckcoach.sim.closed_loop import (FLICK_DEADLINE_S, MeasurementNoise, run_kinematics_session,  # noqa: E402
-                                       run_pipeline_session, score_session)
+from neckcoach.sim.closed_loop import (FLICK_DEADLINE_S, MeasurementNoise, first_exercise_s,  # noqa: E402
+                                       run_kinematics_session, run_pipeline_session, score_session)
 from neckcoach.sim.population import PatientTraits, draw_mistakes  # noqa: E402
 
 ROUTINES = ("rotation", "flexion_extension", "side_bend", "retraction", "chin_nod", "headache_programme")
@@ -100,9 +100,8 @@ def run_one(seed: int, args) -> dict:
                  duration_s=round(outcome.duration_s, 1), scene=scene_summary(scene),
                  rushed=sum(1 for e in outcome.events if e.kind == "rushed"),
                  room_moves=outcome.room_moves, stall=outcome.stall,
-                 camera_told=len(getattr(outcome, "camera_moves_told", [])),
-                 camera_moved_after=sum(1 for t, what in outcome.room_moves
-                                        if what in CAMERA_CHANGES and t > first_exercise_s(outcome)))
+                 camera_told=len(outcome.camera_moves_told),
+                 camera_moved_after=camera_moved_after(outcome))
     return score
 
 
@@ -111,9 +110,10 @@ def run_one(seed: int, args) -> dict:
 CAMERA_CHANGES = ("closer", "back", "middle", "tilt", "raise", "lower")
 
 
-def first_exercise_s(outcome) -> float:
-    """When the coach began its first exercise: the first neutral was taken just before."""
-    return next((e.t_s for e in outcome.events if e.kind == "exercise_start"), float("inf"))
+def camera_moved_after(outcome) -> int:
+    """Room changes that moved the camera after the first neutral (just before the first exercise)."""
+    first = first_exercise_s(outcome.events)
+    return sum(1 for t, what in outcome.room_moves if what in CAMERA_CHANGES and first is not None and t > first)
 
 
 def scene_summary(scene):

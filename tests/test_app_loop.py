@@ -32,7 +32,7 @@ class FakeMeasurement:
         k.extra.update(calibrated=True, calibrating=calibrating)
         return k
 
-    def recalibrate(self):
+    def recalibrate(self, *, forget_patient=True):
         self.recalibrations += 1
         self._calibrating_until = 1e9
 

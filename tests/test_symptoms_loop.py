@@ -87,7 +87,7 @@ class ScriptedPatient:
         kin.extra.update(calibrated=True, calibrating=False)
         return kin
 
-    def recalibrate(self):
+    def recalibrate(self, *, forget_patient=True):
         pass
 
 

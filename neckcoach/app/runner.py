@@ -434,10 +434,7 @@ class SessionLoop:
         self.camera_check.reset()
         self._announced_calibration = False
         self._hold_calibration(True)
-        if forget_patient:
-            self.measurement.recalibrate()
-        else:
-            self.measurement.recalibrate(forget_patient=False)
+        self.measurement.recalibrate(forget_patient=forget_patient)
         self._say_now(notice, t_s, priority=10)
 
     # -- whole session -------------------------------------------------------------

@@ -16,7 +16,6 @@ from neckcoach.core.events import Event
 from neckcoach.core.reps import JOLT_LEAD_S
 
 
-
 class Pacer:
     """Rhythm for one exercise.
 

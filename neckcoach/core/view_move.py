@@ -58,10 +58,6 @@ class RoomView:
         return cls(None, chain)
 
 
-def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)))
-
-
 class ViewMonitor:
     """Says once, when the camera has come to rest again, that it moved `move_deg` or more
     from where it stood when the neutral was taken (`update` returns how far, else None).
@@ -114,8 +110,11 @@ class ViewMonitor:
         # Kept long enough to cover a neutral capture (2.5 s) with its margin.
         while self._seen and self._seen[0][0] < t_s - max(self.settle_s, 10.0):
             self._seen.popleft()
-        recent = [o for t, o, _ in self._seen if t >= t_s - self.settle_s]
-        spread = max(_distance(o, view.offset_deg) for o in recent)
+        spread = 0.0
+        for t, o, _ in reversed(self._seen):  # the last `settle_s` only, newest first
+            if t < t_s - self.settle_s:
+                break
+            spread = max(spread, math.dist(o, view.offset_deg))
         self.moving = spread > self.moving_deg
         self.settled = settled = spread <= self.still_deg and self._seen[0][0] <= t_s - self.settle_s
         if self._reference is None or not settled:
@@ -124,7 +123,7 @@ class ViewMonitor:
         if chain != view.chain:
             self._reference = None  # the room was lost since: offsets no longer compare
             return None
-        moved = _distance(view.offset_deg, reference)
+        moved = math.dist(view.offset_deg, reference)
         if moved < self.move_deg:
             return None
         self._reference = None  # said once; the next neutral is the new reference

@@ -354,10 +354,15 @@ def _finish_movement(patient: VirtualPatient, t: float, settle_s: float = 60.0, 
             break
 
 
+def first_exercise_s(events) -> float | None:
+    """When the coach began its first exercise (the first neutral was taken just before), if it did."""
+    return next((e.t_s for e in events if e.kind == ev.EXERCISE_START), None)
+
+
 def _neutral_truth(patient: VirtualPatient, loop) -> tuple[np.ndarray, float]:
     """The patient's true pose over the calibration the loop accepted (its last 2.5 s before the
     coach began), and the middle of that capture."""
-    first = next((e.t_s for e in loop.events if e.kind == ev.EXERCISE_START), None)
+    first = first_exercise_s(loop.events)
     log = np.array(patient.log)
     if first is None or log.size == 0:
         return np.zeros(4), 0.0
