@@ -124,7 +124,7 @@ class Measurement:
         if self.view.moving and self.neutral is not None:
             # The readings move with the camera's turn, not the head's: nothing read now is
             # judged or counted (a lid bumped in a tenth of a second would read as a jolt).
-            kin = replace(kin, reliable=False)
+            kin = kin.distrusted()
         if camera_moved_deg is not None and self.neutral is not None and not self._calibrating:
             kin.extra["camera_moved_deg"] = round(camera_moved_deg, 1)
         if self.last_calibration is not None:

@@ -5,6 +5,8 @@ patient says so (`io.room_watch`, `core.view_move`)."""
 import numpy as np
 import pytest
 
+from neckcoach.core.samples import AXES
+
 pytest.importorskip("pyrender")
 
 pytestmark = pytest.mark.slow
@@ -52,6 +54,7 @@ def test_the_camera_raised_after_the_neutral_is_told_once_it_rests_and_not_witho
     # While the camera moves its readings are the camera's turn: nothing is trusted.
     during = [k for t, k in moved if 4.3 <= t <= 4.8]
     assert during and all(k.extra["camera_moving"] and not k.reliable for k in during)
+    assert not any(k.is_reliable(a) or k.is_lower_bound(a) for k in during for a in AXES)
 
     still, _ = _session(move_at_s=None)
     assert not any("camera_moved_deg" in k.extra for _, k in still)

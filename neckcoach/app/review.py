@@ -21,7 +21,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -233,7 +233,7 @@ def review_poses(routine, poses: list[HeadPose], *, neutral_window: tuple[float,
             seat = SeatFollower() if chosen.found else None
         neutral, kin = follow_seat(neutral, filt, seat, p)
         if p.t_s < rests[here].start_s or (len(rests) > 1 and not choices[here].found):
-            kin = replace(kin, reliable=False)  # the camera moving, or no neutral for where it stood
+            kin = kin.distrusted()  # the camera moving, or no neutral for where it stood
         kins.append(kin)
     # Without a neutral nothing is counted, but speeds and picture problems are still judged.
     coach = ReviewCoach(routine, count=found, **dict(coach_options or {}))

@@ -9,7 +9,7 @@ retraction > 0 is a chin tuck (head moves back).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from neckcoach.core.compat import SLOTS
@@ -210,6 +210,14 @@ class Kinematics:
     def is_lower_bound(self, axis: Axis) -> bool:
         """The true value is at least `value(axis)` (beyond what can be measured)."""
         return axis in self.lower_bound_axes
+
+    def distrusted(self) -> "Kinematics":
+        """This frame with no value trusted, not even as a lower bound: what it read is not the
+        head's (the camera turning). `reliable=False` alone leaves the per-axis flags, which
+        the rep counter reads: a lid tilted during a held nod drew "Stay at the target",
+        "Hold it a little longer" and "Other way" while the camera moved (stop 52)."""
+        return replace(self, reliable=False, yaw_reliable=False, pitch_reliable=False, roll_reliable=False,
+                       retraction_reliable=False, lower_bound_axes=())
 
     @property
     def yaw_lower_bound(self) -> bool:
