@@ -6,9 +6,11 @@ patient's head and shoulders) are picked in a key frame, followed into every fra
 pyramidal Lucas-Kanade optical flow from the key frame itself (so the offset does not
 drift frame by frame; the last frame's positions are only the starting guess), and the
 shift most of them agree on is taken (the median, then the median of the corners within
-`AGREE_PX` of it), so that corners on a person walking past, or on the patient's own
-shoulder, are outvoted by the wall. The offset is that shift in degrees of the camera's
-turn (atan(shift / focal length)), sideways (pan) and up or down (tilt).
+`AGREE_PX` of it), so that a few corners on the patient's own shoulder are outvoted by
+the wall. Where many move otherwise (a person walking past covers a side of the room),
+the picture holds two motions and which is the room's is not known: no offset is given
+(`OTHER_MOTION_FRACTION`). The offset is that shift in degrees of the camera's turn
+(atan(shift / focal length)), sideways (pan) and up or down (tilt).
 
 Only a shift is fitted, not a rotation of the picture: a laptop lid tilts, a camera on a
 monitor is turned or pushed, and neither rolls; on a real clip whose corners lay along
