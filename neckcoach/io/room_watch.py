@@ -9,8 +9,9 @@ shift most of them agree on is taken (the median, then the median of the corners
 `AGREE_PX` of it), so that a few corners on the patient's own shoulder are outvoted by
 the wall. Where many move otherwise (a person walking past covers a side of the room),
 the picture holds two motions and which is the room's is not known: no offset is given
-(`OTHER_MOTION_FRACTION`). The offset is that shift in degrees of the camera's turn
-(atan(shift / focal length)), sideways (pan) and up or down (tilt).
+(`OTHER_MOTION_FRACTION`). The offset is the camera's turn in degrees, sideways (pan) and
+up or down (tilt): the median of the agreeing corners' turns, each from where it lies in
+the picture.
 
 Only a shift is fitted, not a rotation of the picture: a laptop lid tilts, a camera on a
 monitor is turned or pushed, and neither rolls; on a real clip whose corners lay along
@@ -57,6 +58,13 @@ AGREE_PX = 1.5
 # A quarter: a few corners on the edge of the patient's moving head or shoulders are
 # outvoted, a person covering a side of the room is not.
 OTHER_MOTION_FRACTION = 0.25
+# "Otherwise" is farther from the room's shift than AGREE_PX or this share of the shift,
+# whichever is more: a turned camera sees the room through a homography, not a shift, and
+# its corners' shifts spread around their median by up to 0.44 of its length (60-78 deg
+# lenses, turns of 6-20 deg, computed from the homography; 0.2 at 60 deg). Held to
+# AGREE_PX, a lid tilted 13.6 deg behind a rendered patient read as two motions, and the
+# move was never told (stop 53). A walker's shift differs from the wall's by all of it.
+OTHER_MOTION_SPREAD = 0.5
 # Followed back into the key frame, a corner lands within this of where it started.
 FB_MAX_PX = 0.5
 # Where the patient is, in face widths from the face's centre: the head (hair about 1.3
@@ -133,13 +141,12 @@ class RoomWatcher:
             self.chain += 1  # a new key frame from scratch: its offsets start a new chain
             self._seen_t = t_s
             return RoomView((0.0, 0.0), self.chain)
-        fit = self._fit(grey)
+        fit = self._fit(grey, focal)
         if fit is None:
             if self._seen_t is not None and t_s - self._seen_t > LOST_S:
                 self._key = None  # a new chain at the next frame
             return RoomView.unseen(self.chain)
-        shift, agreeing = fit
-        own = (math.degrees(math.atan2(float(shift[0]), focal)), math.degrees(math.atan2(float(shift[1]), focal)))
+        own, agreeing = fit
         offset = tuple(k + o for k, o in zip(self._key_offset, own))
         self._seen_t = t_s
         if agreeing < max(MIN_AGREEING, len(self._key_points) // 2):
@@ -166,8 +173,8 @@ class RoomWatcher:
         self._guess = self._key_points.copy()
         self._key_offset = offset
 
-    def _fit(self, grey) -> tuple[np.ndarray, int] | None:
-        """The room's shift from the key frame (working pixels) and how many corners agree."""
+    def _fit(self, grey, focal: float) -> tuple[tuple[float, float], int] | None:
+        """The camera's turn since the key frame (pan, tilt degrees) and how many corners agree."""
         moved, status, _ = cv2.calcOpticalFlowPyrLK(
             self._key, grey, self._key_points, self._guess.copy(), winSize=WINDOW_PX, maxLevel=3,
             flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
@@ -183,16 +190,24 @@ class RoomWatcher:
             return None
         shifts = moved[good] - keys[good]
         shift = np.median(shifts, axis=0)
-        agreeing = int((np.linalg.norm(shifts - shift, axis=1) <= AGREE_PX).sum())
+        spread = np.linalg.norm(shifts - shift, axis=1)
+        agreeing = int((spread <= AGREE_PX).sum())
         if agreeing < MIN_AGREEING:
             return None
-        if good.sum() - agreeing > OTHER_MOTION_FRACTION * good.sum():
+        others = int((spread > max(AGREE_PX, OTHER_MOTION_SPREAD * float(np.linalg.norm(shift)))).sum())
+        if others > OTHER_MOTION_FRACTION * good.sum():
             return None  # two motions in the picture: which is the room's is not known
-        shift = np.median(shifts[np.linalg.norm(shifts - shift, axis=1) <= AGREE_PX], axis=0)
+        shift = np.median(shifts[spread <= AGREE_PX], axis=0)
+        # Each agreeing corner's turn, from where it lies: a corner off the picture's middle
+        # shifts by more for the same turn (f (tan(a + t) - tan a)); the shift itself read
+        # as at the middle over-read a 4 deg pan by 0.34 deg (tests/test_room_watch.py).
+        centre = np.array(grey.shape[::-1], np.float32) / 2.0
+        was, now = keys[good][spread <= AGREE_PX] - centre, moved[good][spread <= AGREE_PX] - centre
+        turn = np.degrees(np.median(np.arctan2(now, focal) - np.arctan2(was, focal), axis=0))
         # Every corner's next starting guess is where the room has gone: a corner lost for a
         # frame (covered, blurred) is looked for again there.
         self._guess = (self._key_points + shift.astype(np.float32)).astype(np.float32)
-        return shift, agreeing
+        return (float(turn[0]), float(turn[1])), agreeing
 
 
 __all__ = ["RoomWatcher"]
