@@ -121,9 +121,10 @@ class Measurement:
         kin.extra["calibrating"] = self._calibrating
         kin.extra["calibration_held"] = held
         kin.extra["camera_moving"] = self.view.moving
-        if self.view.moving and self.neutral is not None:
+        if (self.view.moving or self.view.displaced) and self.neutral is not None:
             # The readings move with the camera's turn, not the head's: nothing read now is
-            # judged or counted (a lid bumped in a tenth of a second would read as a jolt).
+            # judged or counted (a lid bumped in a tenth of a second would read as a jolt),
+            # nor once it rests away from the neutral's place, until that move is told.
             kin = kin.distrusted()
         if camera_moved_deg is not None and self.neutral is not None and not self._calibrating:
             kin.extra["camera_moved_deg"] = round(camera_moved_deg, 1)

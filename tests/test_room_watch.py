@@ -32,11 +32,17 @@ def _wall(seed: int, plain: bool = False) -> np.ndarray:
 def _frame(wall, pan_deg, tilt_deg, roll_deg, rng, head_dy_px=0.0, walker_x=None, noise=2.0):
     """The view of a camera turned (pan, tilt, roll) from straight at the wall's middle, with the
     patient (head and shoulders, still in the picture unless `head_dy_px`) and maybe a walker."""
-    dx, dy = FOCAL_PX * math.tan(math.radians(pan_deg)), FOCAL_PX * math.tan(math.radians(tilt_deg))
-    m = cv2.getRotationMatrix2D((WIDTH, HEIGHT), roll_deg, 1.0)
-    m[0, 2] += dx - WIDTH / 2
-    m[1, 2] += dy - HEIGHT / 2
-    grey = cv2.warpAffine(wall, m, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    # A turned camera sees the wall through a homography (each pixel's ray turned), not a
+    # shift: with a 60 deg lens a 12 deg tilt moves the picture's top edge 1.5x its middle.
+    a, b, c = (math.radians(x) for x in (pan_deg, tilt_deg, roll_deg))
+    pan = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    tilt = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
+    roll = np.array([[math.cos(c), -math.sin(c), 0], [math.sin(c), math.cos(c), 0], [0, 0, 1]])
+    lens = np.array([[FOCAL_PX, 0, WIDTH / 2], [0, FOCAL_PX, HEIGHT / 2], [0, 0, 1]])
+    on_wall = np.array([[FOCAL_PX, 0, WIDTH], [0, FOCAL_PX, HEIGHT], [0, 0, 1]])  # its middle ahead
+    view_to_wall = on_wall @ pan @ tilt @ roll @ np.linalg.inv(lens)
+    grey = cv2.warpPerspective(wall, view_to_wall, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REFLECT)
     if walker_x is not None:
         cv2.rectangle(grey, (int(walker_x), 60), (int(walker_x) + 120, HEIGHT), 60, -1)
         cv2.circle(grey, (int(walker_x) + 60, 50), 40, 190, -1)
@@ -199,6 +205,29 @@ def test_the_monitor_on_tables_of_offsets(rows, mark, want):
         if moved is not None:
             told.append(round(t, 2))
     assert told == want
+
+
+def test_the_room_at_rest_away_from_the_neutral_is_distrusted_until_the_move_is_told():
+    """Between the camera coming to rest (no longer `moving`) and being still for SETTLE_S
+    (told), the readings are off by its turn: `displaced` covers that gap."""
+    monitor = ViewMonitor()
+    rows = []
+    for i in range(60):
+        t = i / 20
+        u = min(max((t - 1.5) / 1.0, 0.0), 1.0)
+        tilt = 3.0 * u * u * (3 - 2 * u)  # 3 deg over 1 s from 1.5 s, eased as a hand tilts a lid
+        moved = monitor.update(RoomView((0.0, tilt), 1), t)
+        if i == 20:
+            monitor.mark_neutral(0.0, 1.0)
+        rows.append((t, tilt, monitor.moving, monitor.displaced, moved))
+    told = [t for t, _, _, _, moved in rows if moved is not None]
+    assert len(told) == 1
+    first_off = next(t for t, tilt, *_ in rows if tilt >= MOVE_DEG)
+    # Every frame from the room's passing MOVE_DEG until told is moving or displaced.
+    assert all(moving or displaced for t, _, moving, displaced, _ in rows if first_off <= t <= told[0])
+    assert any(displaced and not moving for t, _, moving, displaced, _ in rows if t < told[0])
+    assert not any(r[3] for r in rows if r[0] > told[0])  # told: the next neutral is the reference
+    assert not any(r[3] for r in rows if r[0] < first_off)
 
 
 def test_the_monitor_checks_its_arguments():

@@ -65,7 +65,11 @@ class ViewMonitor:
     `mark_neutral(t0_s, t1_s)` names the neutral's capture: the room's offset then is the
     reference (the median of the capture's offsets, if all were seen in one chain).
     `moving` says the room moved by more than `moving_deg` within the last `settle_s`: what
-    is read meanwhile is the camera's turn as much as the head's.
+    is read meanwhile is the camera's turn as much as the head's. `displaced` says it stands
+    `move_deg` or more from the neutral's room and the move has not been told yet: what is
+    read is off by the camera's turn. Between the two, as the camera came to rest and before
+    it was still for `settle_s`, a lid tilted during a held nod drew "Hold it a little
+    longer" 0.05 s before the move was told (whole rendered session, stop 53).
     """
 
     def __init__(self, *, move_deg: float = MOVE_DEG, still_deg: float = STILL_DEG,
@@ -80,6 +84,7 @@ class ViewMonitor:
         self._seen: deque[tuple[float, tuple[float, float], int]] = deque()
         self._reference: tuple[tuple[float, float], int] | None = None
         self.moving = False
+        self.displaced = False
         self.settled = False  # the room's offset within `still_deg` for `settle_s`
 
     @property
@@ -102,7 +107,7 @@ class ViewMonitor:
 
     def update(self, view: RoomView | None, t_s: float) -> float | None:
         if view is None or view.offset_deg is None:
-            self.moving = self.settled = False
+            self.moving = self.settled = self.displaced = False
             return None
         if self._seen and self._seen[-1][2] != view.chain:
             self._seen.clear()
@@ -117,14 +122,16 @@ class ViewMonitor:
             spread = max(spread, math.dist(o, view.offset_deg))
         self.moving = spread > self.moving_deg
         self.settled = settled = spread <= self.still_deg and self._seen[0][0] <= t_s - self.settle_s
-        if self._reference is None or not settled:
+        self.displaced = False
+        if self._reference is None:
             return None
         reference, chain = self._reference
         if chain != view.chain:
             self._reference = None  # the room was lost since: offsets no longer compare
             return None
         moved = math.dist(view.offset_deg, reference)
-        if moved < self.move_deg:
+        self.displaced = moved >= self.move_deg
+        if not (self.displaced and settled):
             return None
         self._reference = None  # said once; the next neutral is the new reference
         return moved
