@@ -61,7 +61,7 @@ OTHER_MOTION_FRACTION = 0.25
 # "Otherwise" is farther from the room's shift than AGREE_PX or this share of the shift,
 # whichever is more: a turned camera sees the room through a homography, not a shift, and
 # its corners' shifts spread around their median by up to 0.44 of its length (60-78 deg
-# lenses, turns of 6-20 deg, computed from the homography; 0.2 at 60 deg). Held to
+# lenses, turns of 6-20 deg, computed from the homography; 0.22 at 60 deg). Held to
 # AGREE_PX, a lid tilted 13.6 deg behind a rendered patient read as two motions, and the
 # move was never told (stop 53). A walker's shift differs from the wall's by all of it.
 OTHER_MOTION_SPREAD = 0.5
