@@ -282,3 +282,16 @@ def test_a_patient_asked_to_turn_a_little_and_back_does_so_once_and_only_when_as
     unasked = VirtualPatient(rt, STEADY, seed=5)
     unasked.hear(1.0, ev.TWO_FACES, "Someone else is where you are sitting and I can't tell you apart.")
     assert max(abs(unasked.pose(float(t))[0]) for t in np.arange(0.0, 8.0, 1 / 30)) < 2.0
+
+
+@pytest.mark.parametrize("reason", ["interrupted", "terminated"])
+def test_a_simulated_session_cut_short_by_a_signal_stops_the_run_and_records_nothing(monkeypatch, reason):
+    """The live loop ends a session on Ctrl-C or SIGTERM and keeps its record; a population shard
+    sent SIGTERM wrote the session under way as a 3.3 s "timeout" and went on (stop 53)."""
+    from neckcoach.app import runner
+    from neckcoach.sim.closed_loop import run_pipeline_session
+
+    monkeypatch.setattr(runner.SessionLoop, "run",
+                        lambda self, frames: runner.RunResult(ended_reason=reason, frames=0, session={}))
+    with pytest.raises(KeyboardInterrupt, match=reason):
+        run_pipeline_session(bundled("rotation"), PatientTraits(), seed=1, make_renderer=lambda spec: None)

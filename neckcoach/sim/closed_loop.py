@@ -328,6 +328,12 @@ def run_pipeline_session(routine, traits: PatientTraits, *, seed: int, scene=Non
             yield float(t), np.ascontiguousarray(frame[:, :, ::-1])
 
     result = loop.run(frames())
+    if result.ended_reason in ("interrupted", "terminated"):
+        # The live loop ends a session on Ctrl-C or SIGTERM and keeps its record; a simulated
+        # one cut short says nothing of the patient: the run stops, no row is written. (A
+        # population shard sent SIGTERM recorded the session under way as a 3.3 s "timeout"
+        # and went on to the next seed, stop 53.)
+        raise KeyboardInterrupt(f"simulated session {result.ended_reason}")
     ended = "completed" if result.ended_reason == "completed" else ("stalled" if stalled else "timeout")
     _finish_movement(patient, patient.log[-1][0] if patient.log else 0.0)
     last = patient.log[-1][0] if patient.log else 0.0
