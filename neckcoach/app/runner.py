@@ -196,9 +196,7 @@ class SessionLoop:
             self._last_cal_msg = kin.extra["calibration"]
             self._say_now(self._last_cal_msg, t_s, priority=20)
 
-        self._handle_cues(self._without_menu_pause(new_events), t_s)
-        if self.keep_events:
-            self.events.extend(new_events)
+        self._pass_on(new_events, t_s)
         if self.recorder is not None:
             self._sync_record(t_s)
         if self._prompt is not None:
@@ -265,6 +263,12 @@ class SessionLoop:
         if self.voice is not None:
             self.voice.say(text, priority=priority, expires_t_s=t_s + 6.0, kind=text)
         self._shown = _Shown(text, severity, t_s + CUE_SHOWN_S, priority)
+
+    def _pass_on(self, new_events: list, t_s: float) -> None:
+        """The coach's events of this moment: cued (a menu's own pause is not), and kept if asked."""
+        self._handle_cues(self._without_menu_pause(new_events), t_s)
+        if self.keep_events:
+            self.events.extend(new_events)
 
     def _handle_cues(self, new_events: list, t_s: float) -> None:
         for cue in self.cues.update(new_events):
@@ -427,10 +431,7 @@ class SessionLoop:
         # Paused now, not when the coach is next fed (after the new neutral): the rep under way
         # is dropped, the pause recorded from here, and "Paused." heard while the patient may
         # still be holding a movement that the new neutral must not be taken from.
-        paused = self.coach.apply_commands(t_s)
-        self._handle_cues(self._without_menu_pause(paused), t_s)
-        if self.keep_events:
-            self.events.extend(paused)
+        self._pass_on(self.coach.apply_commands(t_s), t_s)
         self.camera_check.reset()
         self._announced_calibration = False
         self._hold_calibration(True)

@@ -191,18 +191,19 @@ class RoomWatcher:
         shifts = moved[good] - keys[good]
         shift = np.median(shifts, axis=0)
         spread = np.linalg.norm(shifts - shift, axis=1)
-        agreeing = int((spread <= AGREE_PX).sum())
+        agree = spread <= AGREE_PX
+        agreeing = int(agree.sum())
         if agreeing < MIN_AGREEING:
             return None
         others = int((spread > max(AGREE_PX, OTHER_MOTION_SPREAD * float(np.linalg.norm(shift)))).sum())
         if others > OTHER_MOTION_FRACTION * good.sum():
             return None  # two motions in the picture: which is the room's is not known
-        shift = np.median(shifts[spread <= AGREE_PX], axis=0)
+        shift = np.median(shifts[agree], axis=0)
         # Each agreeing corner's turn, from where it lies: a corner off the picture's middle
         # shifts by more for the same turn (f (tan(a + t) - tan a)); the shift itself read
         # as at the middle over-read a 4 deg pan by 0.34 deg (tests/test_room_watch.py).
         centre = np.array(grey.shape[::-1], np.float32) / 2.0
-        was, now = keys[good][spread <= AGREE_PX] - centre, moved[good][spread <= AGREE_PX] - centre
+        was, now = keys[good][agree] - centre, moved[good][agree] - centre
         turn = np.degrees(np.median(np.arctan2(now, focal) - np.arctan2(was, focal), axis=0))
         # Every corner's next starting guess is where the room has gone: a corner lost for a
         # frame (covered, blurred) is looked for again there.
