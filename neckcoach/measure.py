@@ -56,6 +56,8 @@ class Measurement:
         self.accepted_calibration: CalibrationResult | None = None  # the neutral in use's
         self.last_pose: HeadPose | None = None
         self._calibrating = auto_calibrate
+        self._room_frame: tuple[np.ndarray, float] | None = None  # not yet watched
+        self._room_view: RoomView | None = None
 
     def pose(self, frame_rgb: np.ndarray, t_s: float) -> HeadPose:
         """Detector + estimator only (absolute, uncalibrated), with the picture fields filled in."""
@@ -71,13 +73,26 @@ class Measurement:
         return pose
 
     def update(self, frame_rgb: np.ndarray, t_s: float) -> Kinematics:
+        self._room_frame, self._room_view = (frame_rgb, t_s), None
         pose = self.pose(frame_rgb, t_s)
         self.last_pose = pose
-        view = None
+        view = self.watch_room()
         if self.room is not None:
-            view = self.room.update(frame_rgb, pose.face_center_px if pose.face_found else None,
-                                    pose.face_width_px, t_s)
+            self.room.patient_at(pose.face_center_px if pose.face_found else None, pose.face_width_px)
         return self.update_pose(pose, view)
+
+    def watch_room(self) -> RoomView | None:
+        """The room watch of the frame `update` is measuring, done once.
+
+        The live loop calls it while face mesh infers on that frame (`SessionLoop`'s
+        `during_inference`): its optical flow (1-2 ms a frame) runs in cv2 without the GIL
+        on the core the model leaves free, instead of adding to the frame's time. Otherwise
+        `update` calls it once the face is found; the result is the same either way.
+        """
+        if self.room is not None and self._room_frame is not None:
+            (frame_rgb, t_s), self._room_frame = self._room_frame, None
+            self._room_view = self.room.update(frame_rgb, t_s)
+        return self._room_view
 
     def update_pose(self, pose: HeadPose, view: RoomView | None = None) -> Kinematics:
         """`view`: the room behind the patient this frame (`RoomWatcher`), None where unknown."""

@@ -350,6 +350,21 @@ def test_window_is_shown_and_polled_once_a_step_while_the_detector_infers(thread
     assert display.threads == {threading.current_thread().name}
 
 
+def test_the_room_is_watched_once_a_step_while_the_detector_infers():
+    class Watching(HookedMeasurement):
+        def watch_room(self):
+            self.log.append(("watch", None))
+
+    log: list = []
+    routine = load_routine(ROUTINES / "rotation.yaml")
+    result = SessionLoop(routine, Watching(log), keys=ScriptedKeys({0.9: "q"})).run(_distinct_frames(3))
+    assert result.ended_reason == "quit"
+    whats = [what for what, _ in log]
+    assert whats.count("watch") == result.frames
+    assert whats[:3] == ["inference starts", "watch", "inference ends"]
+    assert all(whats[i - 1] == "inference starts" for i, what in enumerate(whats) if what == "watch")
+
+
 def test_without_the_detector_hook_the_window_is_still_polled_once_a_step():
     routine = load_routine(ROUTINES / "rotation.yaml")
     log: list = []

@@ -58,10 +58,11 @@ def _watch(views, fps=30.0, seed=1, plain=False, neutral=(0.5, 1.5)):
     monitor said (t, deg)."""
     wall, rng = _wall(seed, plain), np.random.default_rng(seed)
     watcher, monitor = RoomWatcher(hfov_deg=HFOV_DEG), ViewMonitor()
+    watcher.patient_at(FACE_CENTRE, FACE_WIDTH)
     offsets, said = [], []
     for i, (pan, tilt, roll, head_dy, walker) in enumerate(views):
         t = i / fps
-        view = watcher.update(_frame(wall, pan, tilt, roll, rng, head_dy, walker), FACE_CENTRE, FACE_WIDTH, t)
+        view = watcher.update(_frame(wall, pan, tilt, roll, rng, head_dy, walker), t)
         if neutral is not None and abs(t - neutral[1]) < 0.5 / fps:
             monitor.mark_neutral(*neutral)
         moved = monitor.update(view, t)
@@ -106,6 +107,25 @@ def test_a_camera_turned_after_the_neutral_is_read_and_told_once_at_rest(turn):
     assert start + move_s - 0.3 <= t <= start + move_s + SETTLE_S + 0.3
 
 
+def test_no_key_frame_is_taken_before_the_patient_is_placed():
+    """Corners on the patient's own face would move with every exercise; a face lost for a
+    frame (turned past face mesh) keeps the place last given."""
+    wall, rng = _wall(1), np.random.default_rng(1)
+    watcher = RoomWatcher(hfov_deg=HFOV_DEG)
+    assert all(watcher.update(_frame(wall, 0, 0, 0, rng), i / 30).offset_deg is None for i in range(10))
+    watcher.patient_at(None, 0.0)
+    assert watcher.update(_frame(wall, 0, 0, 0, rng), 0.4).offset_deg is None
+    watcher.patient_at(FACE_CENTRE, FACE_WIDTH)
+    watcher.patient_at(None, 0.0)
+    assert watcher.update(_frame(wall, 0, 0, 0, rng), 0.5).offset_deg is not None
+    assert watcher.update(_frame(wall, 0, 0, 0, rng), 0.55).offset_deg == pytest.approx((0.0, 0.0), abs=0.05)
+    small = _frame(wall, 0, 0, 0, rng)[::2, ::2]  # another frame size: the place is in the old one's pixels
+    assert watcher.update(small, 0.6).offset_deg is None
+    assert watcher.update(small, 0.65).offset_deg is None
+    watcher.patient_at((FACE_CENTRE[0] / 2, FACE_CENTRE[1] / 2), FACE_WIDTH / 2)
+    assert watcher.update(small, 0.7).offset_deg is not None
+
+
 def test_a_wobble_under_the_limit_is_not_told():
     views = [(*v, 0.0, None) for v in _glide((0.0, 0.0, 0.0), (0.0, 0.6 * MOVE_DEG, 0.0), 2.5, 0.5, 5.0)]
     assert _watch(views)[1] == []
@@ -131,6 +151,7 @@ def test_a_textured_person_covering_half_the_room_is_no_camera_move(seed, speed_
     wall, rng = _wall(seed), np.random.default_rng(seed)
     cloth = _wall(seed + 100)[:HEIGHT, :width]
     watcher, monitor = RoomWatcher(hfov_deg=HFOV_DEG), ViewMonitor()
+    watcher.patient_at(FACE_CENTRE, FACE_WIDTH)
     offsets, said = [], []
     for i in range(int(5.5 * fps)):
         t = i / fps
@@ -144,7 +165,7 @@ def test_a_textured_person_covering_half_the_room_is_no_camera_move(seed, speed_
             cx, cy = FACE_CENTRE
             cv2.ellipse(grey, (int(cx), int(cy)), (55, 72), 0, 0, 360, 205, -1)
             cv2.rectangle(grey, (int(cx - 150), int(cy + 110)), (int(cx + 150), HEIGHT), 90, -1)
-        view = watcher.update(np.repeat(grey[:, :, None], 3, axis=2), FACE_CENTRE, FACE_WIDTH, t)
+        view = watcher.update(np.repeat(grey[:, :, None], 3, axis=2), t)
         if abs(t - 1.0) < 0.5 / fps:
             monitor.mark_neutral(0.2, 1.0)
         moved = monitor.update(view, t)
@@ -168,10 +189,11 @@ def test_the_room_reads_moving_while_the_camera_turns_and_not_once_it_rests():
     views = [(*v, 0.0, None) for v in _glide((0.0, 0.0, 0.0), (0.0, 6.0, 0.0), 0.5, 1.0, 4.0)]
     wall, rng = _wall(3), np.random.default_rng(3)
     watcher, monitor = RoomWatcher(hfov_deg=HFOV_DEG), ViewMonitor()
+    watcher.patient_at(FACE_CENTRE, FACE_WIDTH)
     moving = []
     for i, (pan, tilt, roll, _, _) in enumerate(views):
         t = i / 30.0
-        monitor.update(watcher.update(_frame(wall, pan, tilt, roll, rng), FACE_CENTRE, FACE_WIDTH, t), t)
+        monitor.update(watcher.update(_frame(wall, pan, tilt, roll, rng), t), t)
         moving.append(monitor.moving)
     assert any(moving[20:45]) and not any(moving[-15:])
 

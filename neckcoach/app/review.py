@@ -148,8 +148,8 @@ def measure_poses(frames, *, detector=None, estimator: HeadPoseEstimator | None 
             detector.reset()
         poses.append(pose)
         if room is not None:
-            room_views.append(room.update(rgb, pose.face_center_px if pose.face_found else None,
-                                          pose.face_width_px, t))
+            room_views.append(room.update(rgb, t))
+            room.patient_at(pose.face_center_px if pose.face_found else None, pose.face_width_px)
 
     previous_hook = getattr(detector, "during_inference", None)
     detector.during_inference = finish_pending

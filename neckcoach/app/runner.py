@@ -339,12 +339,16 @@ class SessionLoop:
 
         The detector calls it between handing the frame to MediaPipe and
         waiting for the result, when the interpreter is otherwise idle: the
-        overlay worker gets the previous frame (`_release_overlay`), and with
+        overlay worker gets the previous frame (`_release_overlay`), this frame's
+        room is watched (`Measurement.watch_room`, cv2 without the GIL), and with
         a window that frame is shown once drawn and the window's events are
         pumped (`pollKey` waits for the X server: ~3 ms a frame under Xvfb),
         all overlapping the inference rather than adding to the step.
         """
         self._release_overlay()
+        watch_room = getattr(self.measurement, "watch_room", None)
+        if watch_room is not None:
+            watch_room()
         if self.display is None:
             return
         if self.overlay is not None and self.overlay.started:

@@ -104,7 +104,15 @@ def noise_grey(grey: np.ndarray) -> float:
 
 
 class RoomWatcher:
-    """`update(frame_rgb, face_center_px, face_width_px, t_s)` -> `RoomView` (see above)."""
+    """`update(frame_rgb, t_s)` -> `RoomView` (see above); `patient_at(...)` after each frame.
+
+    The patient's place kept out of a key frame is the one last given (the previous
+    frame's face), so a frame can be watched before its own face is found: the live loop
+    watches it while face mesh infers (`Measurement.watch_room`), and a recording's
+    review reads it the same way. Between frames a head moves by a tenth of a face width
+    at most (a flick of 7 deg in a 15 fps frame), within the room left around the skull
+    (`HEAD_HALF_WIDTH`).
+    """
 
     def __init__(self, *, hfov_deg: float = 60.0) -> None:
         if not 10.0 <= hfov_deg <= 170.0:
@@ -113,6 +121,12 @@ class RoomWatcher:
         self.chain = 0
         self.reset()
 
+    def patient_at(self, face_center_px: tuple[float, float] | None, face_width_px: float) -> None:
+        """Where the patient's face is (full-frame pixels). None (no face found this frame)
+        keeps the last place: a head turned past what face mesh follows is still there."""
+        if face_center_px is not None and face_width_px > 0:
+            self._patient = (face_center_px, float(face_width_px))
+
     def reset(self) -> None:
         self._key: np.ndarray | None = None
         self._key_points: np.ndarray | None = None
@@ -120,22 +134,30 @@ class RoomWatcher:
         self._key_offset = (0.0, 0.0)  # the key frame's own offset in its chain
         self._seen_t: float | None = None
         self._tried_t: float | None = None  # the last look for a key frame that found none
+        self._patient: tuple[tuple[float, float], float] | None = None
+        self._size: tuple[int, int] | None = None  # the frames' (height, width)
 
-    def update(self, frame_rgb: np.ndarray, face_center_px: tuple[float, float] | None,
-               face_width_px: float, t_s: float) -> RoomView:
-        if self._key is None and self._tried_t is not None and 0.0 <= t_s - self._tried_t < RETRY_S:
-            return RoomView.unseen(self.chain)
+    def update(self, frame_rgb: np.ndarray, t_s: float) -> RoomView:
         height, width = frame_rgb.shape[:2]
+        if self._size != (height, width):
+            if self._size is not None:
+                # Another frame size (a camera opened again at another resolution): its key
+                # frame and the patient's place, in the old frame's pixels, are taken afresh.
+                self.reset()
+            self._size = (height, width)
+        if self._key is None and (self._patient is None or (
+                self._tried_t is not None and 0.0 <= t_s - self._tried_t < RETRY_S)):
+            # No key frame before the patient's place is known: corners on their face would
+            # move with every exercise.
+            return RoomView.unseen(self.chain)
         scale = WORK_WIDTH_PX / width if width > WORK_WIDTH_PX else 1.0
         grey = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY)
         if scale != 1.0:
             grey = cv2.resize(grey, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
         focal = grey.shape[1] / 2.0 / math.tan(math.radians(self.hfov_deg) / 2.0)
-        if self._key is not None and self._key.shape != grey.shape:
-            self.reset()
         if self._key is None:
             self._tried_t = t_s
-            self._rekey(grey, face_center_px, face_width_px * scale, scale, (0.0, 0.0))
+            self._rekey(grey, scale, (0.0, 0.0))
             if self._key is None:
                 return RoomView.unseen(self.chain)
             self.chain += 1  # a new key frame from scratch: its offsets start a new chain
@@ -150,17 +172,17 @@ class RoomWatcher:
         offset = tuple(k + o for k, o in zip(self._key_offset, own))
         self._seen_t = t_s
         if agreeing < max(MIN_AGREEING, len(self._key_points) // 2):
-            self._rekey(grey, face_center_px, face_width_px * scale, scale, offset)
+            self._rekey(grey, scale, offset)
         return RoomView(offset, self.chain)
 
-    def _rekey(self, grey, face_center_px, face_width, scale, offset) -> None:
+    def _rekey(self, grey, scale, offset) -> None:
         mask = np.full(grey.shape, 255, np.uint8)
-        if face_center_px is not None and face_width > 0:
-            cx, cy, w = face_center_px[0] * scale, face_center_px[1] * scale, face_width
-            shoulders = max(int(cy + SHOULDERS_BELOW * w), 0)
-            mask[max(int(cy - HEAD_ABOVE * w), 0):shoulders,
-                 max(int(cx - HEAD_HALF_WIDTH * w), 0):max(int(cx + HEAD_HALF_WIDTH * w) + 1, 0)] = 0
-            mask[shoulders:, max(int(cx - BODY_HALF_WIDTH * w), 0):max(int(cx + BODY_HALF_WIDTH * w) + 1, 0)] = 0
+        (x, y), width = self._patient  # known before any key frame is taken (see update)
+        cx, cy, w = x * scale, y * scale, width * scale
+        shoulders = max(int(cy + SHOULDERS_BELOW * w), 0)
+        mask[max(int(cy - HEAD_ABOVE * w), 0):shoulders,
+             max(int(cx - HEAD_HALF_WIDTH * w), 0):max(int(cx + HEAD_HALF_WIDTH * w) + 1, 0)] = 0
+        mask[shoulders:, max(int(cx - BODY_HALF_WIDTH * w), 0):max(int(cx + BODY_HALF_WIDTH * w) + 1, 0)] = 0
         need = EIGEN_PER_CONTRAST2 * (CORNER_CONTRAST_SIGMAS * max(noise_grey(grey), MIN_NOISE_GREY)) ** 2
         eigen = cv2.cornerMinEigenVal(grey, BLOCK_PX, ksize=3)
         best = float(eigen[mask > 0].max()) if mask.any() else 0.0
