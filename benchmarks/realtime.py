@@ -7,8 +7,10 @@ graph in tracking mode: (a) bare `FaceMesh.process` with the app's
 `SessionLoop.step` as the app runs it -- detection + pose + calibration +
 kinematics + coach + cues, with the overlay drawn (not encoded or shown) by the
 `OverlayWorker` thread during the next frame's inference; (c) "sync": the same
-step drawing the overlay itself (`threaded_overlay=False`). All include the
-BGR->RGB conversion the app does.
+step drawing the overlay itself (`threaded_overlay=False`), or with
+`--room-after-inference` the threaded step with the room watched after face
+mesh's inference instead of during it. All include the BGR->RGB conversion the
+app does.
 
 They run in alternating chunks of `--chunk` consecutive frames (the order
 rotates every chunk), so load from other jobs on a shared machine hits all
@@ -24,6 +26,7 @@ average. `--breakdown` adds the main thread's CPU time per stage of the sync
 step and the worker's CPU per overlay.
 
     PYOPENGL_PLATFORM=egl .venv/bin/python benchmarks/realtime.py [--frames 300] [--voice] [--breakdown] [--encode]
+    PYOPENGL_PLATFORM=egl .venv/bin/python benchmarks/realtime.py --room-after-inference
     PYOPENGL_PLATFORM=egl xvfb-run -a .venv/bin/python benchmarks/realtime.py --window
 """
 
@@ -183,11 +186,16 @@ def main() -> None:
     parser.add_argument("--window", action="store_true",
                         help="also show the overlay in a real window (cv2.imshow + pollKey on the loop's "
                              "thread, as `neckcoach run`); needs a display, e.g. under xvfb-run")
+    parser.add_argument("--room-after-inference", action="store_true",
+                        help="the third variant is the threaded loop with the room watched after face "
+                             "mesh's inference instead of during it (what the watch costs in frame time)")
     parser.add_argument("--breakdown", action="store_true",
                         help="also time the stages (adds a little wrapping overhead)")
     args = parser.parse_args()
     if args.chunk < 1:
         parser.error(f"--chunk must be >= 1, got {args.chunk}")
+    if args.room_after_inference and args.breakdown:
+        parser.error("--breakdown times the sync loop's stages, which --room-after-inference replaces")
     if args.cv_threads is not None:
         cv2.setNumThreads(args.cv_threads)
     clip = frames(args.frames)
@@ -219,8 +227,11 @@ def main() -> None:
         windows = [WindowDisplay(f"NeckCoach benchmark {n}") for n in ("threaded", "sync")]
     threaded = SessionLoop(routine, Measurement(), video_writer=threaded_writer, voice=voice,
                            display=windows[0])
-    sync = SessionLoop(routine, Measurement(), video_writer=sync_writer, threaded_overlay=False,
-                       display=windows[1])
+    sync = SessionLoop(routine, Measurement(), video_writer=sync_writer,
+                       threaded_overlay=args.room_after_inference, display=windows[1])
+    if args.room_after_inference:
+        # The hook hands over the overlay only: `Measurement.update` then watches the room itself.
+        sync.measurement.detector.during_inference = sync._release_overlay
     stages = StageClock(sync) if args.breakdown else None
     worker_cpu = worker_cpu_clock(threaded)
 
@@ -253,14 +264,16 @@ def main() -> None:
                 fn(t, frame)
                 if i >= args.warmup:
                     times[name].append(time.perf_counter() - start)
-            if name == "threaded":
+            if name == "threaded" or (name == "sync" and args.room_after_inference):
                 start = time.perf_counter()
-                threaded.flush_overlay()
+                (threaded if name == "threaded" else sync).flush_overlay()
                 worker_waits.append(time.perf_counter() - start)
             if chunk[0][0] >= args.warmup:
                 cpu[name].append((time.process_time() - start_cpu) / len(chunk))
     worker = threaded.overlay
     worker.close()
+    if sync.overlay is not None:
+        sync.overlay.close()
     if voice is not None:
         print(f"voice: {voice.status_message}; spoke {len(voice.spoken)} cues")
         voice.close()
@@ -276,7 +289,8 @@ def main() -> None:
 
     b, _ = stats("bare MediaPipe face mesh", times["bare"])
     f, f95 = stats("pipeline, threaded overlay (app)", times["threaded"])
-    s, _ = stats("pipeline, overlay in step (sync)", times["sync"])
+    s, _ = stats("pipeline, room watched after inference" if args.room_after_inference
+                 else "pipeline, overlay in step (sync)", times["sync"])
     paired = np.array(times["threaded"]) / np.array(times["bare"])
     print(f"ratio threaded / bare (medians): {f / b:.2f} (target <= 1.25); median overhead "
           f"{f - b:.2f} ms; median of per-frame ratios {np.median(paired):.2f}")
