@@ -285,3 +285,31 @@ def test_a_turn_first_seen_in_the_band_on_its_way_back_counts_only_without_a_hol
     c, events = count(frames, reps=1, target_deg=40.0, hold_s=hold_s)
     assert [r.reason for r in c.records] == [reason]
     assert len([e for e in events if e.kind == ev.REP]) == (1 if reason is None else 0)
+
+
+def held_turn(bound_from_deg: float | None, amplitude: float = 48.0, hold_s: float = 4.0):
+    """One turn held `hold_s` at `amplitude`; past `bound_from_deg` read as "at least" that."""
+    t = timeline(4.0 + 5.0 + hold_s + 2.0, fps=24.0, seed=3)
+    x, _ = rep_train(t, start_s=2.0, amplitudes=[amplitude], tempo_s=5.0, hold_s=hold_s, gap_s=2.0)
+    out = []
+    for k, xi in zip(stream(t, yaw=x, seed=3), x):
+        if bound_from_deg is not None and abs(xi) > bound_from_deg:
+            k = replace(k, yaw_deg=float(np.copysign(bound_from_deg, xi)), yaw_reliable=False,
+                        lower_bound_axes=("yaw",))
+        out.append(k)
+    return out
+
+
+def test_a_stall_read_only_as_a_lower_bound_short_of_the_target_is_not_told_almost():
+    """Rendered population seed 401328: held at 48.7 of 50 deg, read "at least 39.4", told
+    "almost", the patient went on past the target."""
+    c, events = count(held_turn(39.4), reps=1)
+    assert not [e for e in events if e.kind == ev.ALMOST]
+    assert [r.reason for r in c.records] == ["unmeasured"]
+    assert [e.message for e in events if e.kind == ev.PARTIAL] == [UNMEASURED_MESSAGE]
+
+
+def test_the_same_stall_measured_short_of_the_target_is_told_almost():
+    c, events = count(held_turn(None, amplitude=39.4), reps=1)
+    assert [e.kind for e in events if e.kind == ev.ALMOST] == [ev.ALMOST]
+    assert [r.reason for r in c.records] == ["short_of_target"]

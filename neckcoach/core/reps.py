@@ -583,6 +583,7 @@ class RepCounter:
         self._held_short = False  # a hold's readings were judged short of the target (`_held_at_target`)
         self._hold_values: deque[tuple[float, float]] = deque()  # (t, reading) over the last hold_s of the hold
         self._progress: deque[tuple[float, float]] = deque()
+        self._bound_t: float | None = None  # the last frame of this rep read as "at least"
         self._almost_sent = False
         self._hold_start: float | None = None
         self._hold_done = False
@@ -956,6 +957,8 @@ class RepCounter:
         p = self.exercise.sign(d) * x
         rec.add(t, x, v, bound=shape_lost)
         beyond = lower and p > 0  # at least this far, in the rep's direction
+        if beyond:
+            self._bound_t = t
         if p > rec.peak or (beyond and p >= rec.peak):
             rec.peak, rec.peak_signed = p, x
             rec.peak_lower_bound = beyond
@@ -982,7 +985,13 @@ class RepCounter:
         if self.state == "out":
             if reach and not back:
                 self._enter_band(t, out)
-            elif p >= self.almost_fraction * self.targets[d] and self._stalled(t, p, d):
+            elif (p >= self.almost_fraction * self.targets[d] and self._stalled(t, p, d)
+                  and (self._bound_t is None or t - self._bound_t > self.stall_s)):
+                # Not where the stall was read as a lower bound ("at least"): where the head
+                # stopped was not measured, so "almost" would be a guess, and it pushes a head
+                # that may already be at its target past it (rendered population seed 401328: a
+                # turn held at 48.7 of 50 deg read "at least 39.4"; told "almost", the patient went
+                # on to 56.3). Held there, the rep ends unmeasured (`UNMEASURED_S`).
                 if not self._almost_sent:
                     self._almost_sent = True
                     out.append(self._event(t, ev.ALMOST, magnitude=rec.peak, unit=self.unit,
