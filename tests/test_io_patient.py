@@ -157,6 +157,21 @@ def test_the_patient_found_back_at_the_front_after_a_profile_whose_mesh_grew_is_
     assert tracker.update([face(HOME[0], HOME[1], 0.5 * SIZE)], (W, H)).index is None
 
 
+def test_the_patient_back_at_the_front_after_a_mesh_that_shrank_at_profile_is_still_the_patient():
+    """Rendered population seed 401358: face mesh, found again on the turned face, shrank with
+    it from 0.9 to 0.5 of its size before losing it; the face back at the front, its own size,
+    came back 0.75 sizes from there -- outside 1.2 times the shrunken size, inside 1.2 times the
+    face's own. Taken for somebody else, it was never the patient again (a 20 s stall)."""
+    at_profile = [face(HOME[0] - 0.3 * SIZE, HOME[1] - 0.1 * SIZE, SIZE * (0.9 - 0.05 * k)) for k in range(9)]
+    back = [face(HOME[0] + 0.45 * SIZE - 0.05 * k * SIZE, HOME[1] + 0.05 * SIZE, SIZE) for k in range(10)]
+    frames = [[patient()]] * 30 + [[]] * 5 + [[f] for f in at_profile] + [[]] * 5 + [[f] for f in back]
+    tracker, out = run(frames)
+    gap = float(np.linalg.norm(back[0][0] - at_profile[-1][0]))
+    assert PATIENT_MAX_SHIFT_SIZES * at_profile[-1][1] < gap < PATIENT_MAX_SHIFT_SIZES * SIZE
+    assert all(c.index == 0 and c.people == 1 for c in out[-len(back):])
+    assert tracker.patient_scale == pytest.approx(SIZE)
+
+
 def test_a_picture_in_the_patients_place_never_holds_counting():
     """A poster face as big as the patient's, right beside its head: in the patient's gate, a
     face size away. The patient is taken throughout; the poster is a picture once the patient

@@ -63,7 +63,15 @@ distance. On rendered accuracy scene 500 (0.76 m, camera below the eyes) it shra
 55 to 49 px before losing the face at profile, and the mesh found again at profile (on a
 wrong half-face) grew to 88; the face back at the front, 58 px, was then outside the
 1.5x gate of 88, taken for somebody else, and the patient was not found for 2.6 s while
-facing the camera. The gate's size test takes the range of sizes seen meanwhile."""
+facing the camera. The gate's size test takes the range of sizes seen meanwhile.
+
+Distances are measured in the face's typical size over the same frames (their median,
+`PatientTracker.patient_scale`), not its last one: a mesh collapsing at profile shrinks while
+the head stays where it is. On rendered population seed 401358 (a 62 deg turn) face mesh
+found the turned face again and shrank with it from 56 to 31 px in 0.7 s before losing it;
+the face back at the front, 63 px, 47 px from there, was outside a gate of 1.2 x 31 px,
+followed as somebody else from then on, and the session stalled with the patient in front
+of the camera. Their median was 63."""
 SECOND_FACE_NEAR_SIZES = 0.25
 SECOND_FACE_APART_SIZES = 0.5
 """Two faces where the patient could be, in one frame: one within 0.25 face sizes
@@ -495,7 +503,7 @@ class PatientTracker:
         self.patient_found = index is not None
         pictures = self._picture_faces(geometry)  # including any judged just now
         small = [i for i, (_, s) in enumerate(geometry) if i != index and i not in pictures and i not in twice
-                 and s < PERSON_MIN_SIZE_RATIO * self.patient_size]
+                 and s < PERSON_MIN_SIZE_RATIO * self.patient_scale]
         not_people = len(pictures) + len(small)
         people = len(geometry) - not_people - len(twice - set(pictures))
         return PatientChoice(index, people, not_people, ambiguous)
@@ -556,7 +564,7 @@ class PatientTracker:
     def _apart(self, geometry, gate: list[int], candidate: int) -> set[int]:
         """The faces in the gate that cannot be the patient's head, seen in the same frame as
         one that is near where the patient was taken (`SECOND_FACE_APART_SIZES`)."""
-        size = float(self.patient_size)
+        size = self.patient_scale
         near = _distance(geometry[candidate][0], self.patient_centre) / size
         if near > SECOND_FACE_NEAR_SIZES:
             return set()
@@ -570,8 +578,14 @@ class PatientTracker:
         face can hide the patient from its detector for as long as it is followed."""
         if self.patient_centre is None:
             return False
-        reach = PATIENT_MAX_SHIFT_SIZES * float(self.patient_size)
+        reach = PATIENT_MAX_SHIFT_SIZES * self.patient_scale
         return any(t.seen and _distance(t.centre, self.patient_centre) <= reach for t in self.others)
+
+    @property
+    def patient_scale(self) -> float:
+        """The patient's face size that distances are measured in: the median of the sizes it had
+        in the last `PATIENT_SIZE_MEMORY_FRAMES` frames it was found in (see there)."""
+        return float(np.median(self._patient_sizes))
 
     def _set_patient(self, centre, size: float) -> None:
         self.patient_centre, self.patient_size, self.patient_found = np.asarray(centre, float), float(size), True
@@ -582,7 +596,7 @@ class PatientTracker:
         `PATIENT_MAX_SIZE_RATIO` of a size its face had in the last
         `PATIENT_SIZE_MEMORY_FRAMES` frames it was found in."""
         sizes = self._patient_sizes
-        return (size > 0 and _distance(centre, self.patient_centre) <= PATIENT_MAX_SHIFT_SIZES * self.patient_size
+        return (size > 0 and _distance(centre, self.patient_centre) <= PATIENT_MAX_SHIFT_SIZES * self.patient_scale
                 and min(sizes) / PATIENT_MAX_SIZE_RATIO <= size <= max(sizes) * PATIENT_MAX_SIZE_RATIO)
 
     def _picture_faces(self, geometry) -> dict[int, _Track]:
@@ -618,7 +632,7 @@ class PatientTracker:
             return sorted(out)
 
         others = [(j, t.expected, t.size) for j, t in enumerate(self.others) if not t.picture]
-        patient = [(-1, self.patient_centre, self.patient_size)]
+        patient = [(-1, self.patient_centre, self.patient_scale)]
         rounds = [pairs(patient + others)] if self.patient_seen else [pairs(others), pairs(patient)]
         faces: dict[int, int] = {}
         taken: set[int] = set()
