@@ -437,6 +437,23 @@ def test_a_rest_taken_off_neutral_is_given_up_when_the_head_rests_nearer_it():
     assert abs(c.rest) < 0.5
 
 
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_a_first_nod_paused_inside_the_neutral_band_is_measured_from_where_it_began(fps):
+    """A slow chin nod paused 2.2 s at 3 deg of its 8.7, inside the 3 deg neutral band, before
+    the set's first rep had begun (kinematics population seed 433048). Taken for where the head
+    rests, the nod then read 5.7 deg: "almost", and not counted. The head had moved since the
+    counter armed, so the still place may be a rep paused, and is followed at the drift rate."""
+    ex = exercise(id="nod", name="Chin nod", movement="chin_nod", sides=None, reps=1, target_deg=8.0,
+                  tempo_s=14.0, hold_s=3.0)
+    t = timeline(24.0, fps=fps, seed=24)
+    x = (min_jerk(t, 3.0, 0.8, 3.0) + min_jerk(t, 6.0, 2.0, 5.7)
+         - min_jerk(t, 11.0, 3.0, 8.7))
+    c, out = run_counter(ex, stream(t, pitch=x, seed=24))
+    assert len(kinds(out, ev.REP)) == 1 and not kinds(out, ev.PARTIAL) and not kinds(out, ev.ALMOST)
+    assert kinds(out, ev.REP)[0].magnitude == pytest.approx(8.7, abs=0.8)
+    assert abs(c.rest) < 0.6
+
+
 def test_jitter_past_the_neutral_band_in_the_count_in_does_not_lose_a_rep_begun_on_the_last_count():
     """A 3.2 mm excursion (past the 2.25 mm neutral band, short of the 4.5 mm start threshold) at
     2.5-3.1 s of the count-in, then a tuck set off on the last count ("go" at 4.0 s). Disarmed by

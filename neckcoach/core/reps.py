@@ -567,6 +567,8 @@ class RepCounter:
         self._pre: deque[tuple[float, float, float]] = deque()
         self._tail: RepRecord | None = None
         self._still: deque[tuple[float, float]] = deque()
+        self._armed_span: tuple[float, float] | None = None  # values seen in neutral since arming
+        self._still_since_armed = True
         self._unseen = False
         self._jolt_t: float | None = None
         self._sigma = 0.0
@@ -757,7 +759,13 @@ class RepCounter:
         along, while measurement jitter does not stop the zero following;
         and, once a rep of the set has begun, it moves towards that place no
         faster than REST_DRIFT_PER_S, so a short rep held still is not taken
-        for where the head rests. A still place nearer the calibrated neutral
+        for where the head rests. So it does before the first rep, unless the
+        head has stayed that still ever since the counter armed: a head that
+        moved after arming and stopped inside the band may be the first rep
+        paused on its way out (kinematics population seed 433048, a chin nod
+        at half its tempo paused 2 s at 3 deg of 8.7, inside the 3 deg band:
+        taken for the rest, the nod read 3 deg short, "almost", not counted).
+        A still place nearer the calibrated neutral
         than the rest is taken at once, from anywhere: a rest taken 1 deg off
         just before a set's first nod (kinematics seed 602488) is given up as
         soon as the head is still nearer where it was calibrated.
@@ -770,6 +778,8 @@ class RepCounter:
         still.append((t, x))
         while still and t - still[0][0] > REST_S:
             still.popleft()
+        if self.state == "unarmed":
+            self._armed_span = None
         if self.state == "unarmed" and self._rezero:
             # After a move the head is looked for where it settles, for as long as the counter
             # needs to arm (a held tuck may be taken first; see `suspend`).
@@ -779,11 +789,17 @@ class RepCounter:
                 self.rest = self.rest_origin = sum(xs) / len(xs)
                 self._rezero = False
             return
+        if self.state == "neutral":
+            lo, hi = self._armed_span if self._armed_span is not None else (x, x)
+            self._armed_span = (min(lo, x), max(hi, x))
         if t - still[0][0] < 0.95 * REST_S:
             return
         xs = [q for _, q in still]
         m = sum(xs) / len(xs)
-        is_still = max(xs) - min(xs) < max(STILL_RANGE, STILL_SIGMAS * self._sigma)
+        still_range = max(STILL_RANGE, STILL_SIGMAS * self._sigma)
+        is_still = max(xs) - min(xs) < still_range
+        self._still_since_armed = self._armed_span[1] - self._armed_span[0] < still_range \
+            if self._armed_span is not None else True
         if self.state == "unarmed":
             if is_still and abs(m - self.rest_origin) <= self.max_rest_offset:
                 self.rest = m
@@ -792,9 +808,9 @@ class RepCounter:
         if (is_still and abs(_trend(still)) * REST_S < max(REST_RANGE, TREND_SIGMAS * self._sigma)
                 and (abs(m - self.rest) < self.neutral_band or nearer_origin)
                 and abs(m - self.rest_origin) <= self.max_rest_offset):
-            if nearer_origin or (not self.records and self.current is None):
-                # Back towards where the head was calibrated, or where it settled for this set
-                # before any rep of it: where it rests, not a short rep held.
+            if nearer_origin or (not self.records and self.current is None and self._still_since_armed):
+                # Back towards where the head was calibrated, or where it has rested since the
+                # counter armed, before any rep of the set: where it rests, not a rep held.
                 self.rest = m
             else:
                 step = REST_DRIFT_PER_S * dt
