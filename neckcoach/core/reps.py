@@ -798,8 +798,8 @@ class RepCounter:
         m = sum(xs) / len(xs)
         still_range = max(STILL_RANGE, STILL_SIGMAS * self._sigma)
         is_still = max(xs) - min(xs) < still_range
-        self._still_since_armed = self._armed_span[1] - self._armed_span[0] < still_range \
-            if self._armed_span is not None else True
+        span = self._armed_span
+        self._still_since_armed = span is None or span[1] - span[0] < still_range
         if self.state == "unarmed":
             if is_still and abs(m - self.rest_origin) <= self.max_rest_offset:
                 self.rest = m

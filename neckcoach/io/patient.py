@@ -420,7 +420,9 @@ class PatientTracker:
     def reset(self) -> None:
         """Forget everyone: the next patient is chosen afresh (`first_choice`)."""
         self.patient_centre: np.ndarray | None = None
-        self.patient_size: float | None = None
+        # The face size distances are measured in: the median of the sizes the patient's face had
+        # in the last `PATIENT_SIZE_MEMORY_FRAMES` frames it was found in (see there).
+        self.patient_scale: float | None = None
         self._patient_sizes: deque[float] = deque(maxlen=PATIENT_SIZE_MEMORY_FRAMES)
         self.patient_found = False
         self.patient_seen = False  # its likeliest face was there last frame (taken or not)
@@ -581,15 +583,10 @@ class PatientTracker:
         reach = PATIENT_MAX_SHIFT_SIZES * self.patient_scale
         return any(t.seen and _distance(t.centre, self.patient_centre) <= reach for t in self.others)
 
-    @property
-    def patient_scale(self) -> float:
-        """The patient's face size that distances are measured in: the median of the sizes it had
-        in the last `PATIENT_SIZE_MEMORY_FRAMES` frames it was found in (see there)."""
-        return float(np.median(self._patient_sizes))
-
     def _set_patient(self, centre, size: float) -> None:
-        self.patient_centre, self.patient_size, self.patient_found = np.asarray(centre, float), float(size), True
+        self.patient_centre, self.patient_found = np.asarray(centre, float), True
         self._patient_sizes.append(float(size))
+        self.patient_scale = float(np.median(self._patient_sizes))
 
     def _in_patient_gate(self, centre, size: float) -> bool:
         """`_in_gate` of where the patient was last taken, its size within
