@@ -999,20 +999,17 @@ class HeadPoseEstimator:
         (_, m0, f0), (_, m1, f1) = both[0], both[-1]
         if m0 is None or m1 is None:
             return (), (), False
-        yaw_moved = f1[0] - f0[0]
-        yaw_unseen = (abs(yaw_moved) >= CONFIRM_MIN_DEG
-                      and (m1[0] - m0[0]) / yaw_moved < CONFIRM_MIN_SHARE)
         unseen, seen = [], []
-        for k, name in ((1, "pitch"), (2, "roll")):
+        for k, name in enumerate(("yaw", "pitch", "roll")):  # `angles_from_rotation` order
             moved = f1[k] - f0[k]
             if abs(moved) < CONFIRM_MIN_DEG:
                 continue
             share = (m1[k] - m0[k]) / moved  # how far face mesh saw it, the same way
             if share < CONFIRM_MIN_SHARE:
                 unseen.append(name)
-            elif share <= CONFIRM_MAX_SHARE:
+            elif share <= CONFIRM_MAX_SHARE and name != "yaw":  # the yaw's: `_yaw_confirmed`
                 seen.append(name)
-        return tuple(unseen), tuple(seen), yaw_unseen
+        return tuple(a for a in unseen if a != "yaw"), tuple(seen), "yaw" in unseen
 
     def _keep_both_yaws(self, t_s: float, m_yaw: float | None, f_yaw: float | None) -> None:
         both = self._both_yaws

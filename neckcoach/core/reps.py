@@ -568,7 +568,6 @@ class RepCounter:
         self._tail: RepRecord | None = None
         self._still: deque[tuple[float, float]] = deque()
         self._armed_span: tuple[float, float] | None = None  # values seen in neutral since arming
-        self._still_since_armed = True
         self._unseen = False
         self._jolt_t: float | None = None
         self._sigma = 0.0
@@ -798,8 +797,6 @@ class RepCounter:
         m = sum(xs) / len(xs)
         still_range = max(STILL_RANGE, STILL_SIGMAS * self._sigma)
         is_still = max(xs) - min(xs) < still_range
-        span = self._armed_span
-        self._still_since_armed = span is None or span[1] - span[0] < still_range
         if self.state == "unarmed":
             if is_still and abs(m - self.rest_origin) <= self.max_rest_offset:
                 self.rest = m
@@ -808,7 +805,9 @@ class RepCounter:
         if (is_still and abs(_trend(still)) * REST_S < max(REST_RANGE, TREND_SIGMAS * self._sigma)
                 and (abs(m - self.rest) < self.neutral_band or nearer_origin)
                 and abs(m - self.rest_origin) <= self.max_rest_offset):
-            if nearer_origin or (not self.records and self.current is None and self._still_since_armed):
+            span = self._armed_span
+            settled = span is None or span[1] - span[0] < still_range  # still ever since arming
+            if nearer_origin or (not self.records and self.current is None and settled):
                 # Back towards where the head was calibrated, or where it has rested since the
                 # counter armed, before any rep of the set: where it rests, not a rep held.
                 self.rest = m
