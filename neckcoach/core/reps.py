@@ -128,6 +128,19 @@ BACK_SPEED_MIN_DEG_S = 2.5
 # `hold_s` (not frame by frame: a median slid along a long hold would sooner or later cross the
 # line on the jitter alone); let go, the rep is short of the target, not short of hold.
 BAND_EXIT_SIGMAS = 3.0
+# The jitter sigma the exit is widened by is the larger of the one the reading comes with and the
+# spread the hold's own readings show (1.4826 x their median absolute deviation, once
+# HOLD_SPREAD_MIN_S of them are in; taken from the hold's start and from after its first
+# HOLD_MEDIAN_AFTER_S, the larger: the arrival's last millimetres only widen it, early in a hold,
+# where letting go is rare). The first is estimated from frame-to-frame differences as white
+# noise, and a reading that also wanders slowly jitters more after smoothing than it says
+# (rendered population seed 401387, a grainy picture: a chin tuck held still at 11 mm read 11.9
+# mm with a sigma of 1.0 mm where it said 0.56; the hold was judged broken six times in 8 s, each
+# time "Stay at the target until I say release"). A head that lets go moves most of the way out of
+# the band in a fraction of the hold, which moves the median deviation of the hold's readings
+# little: it is still judged to have let go, later by the time the wider exit takes to cross, and
+# credited only until it left the band's exit, as above.
+HOLD_SPREAD_MIN_S = 0.5
 # The hold's first this long is not judged for where the head held: the reading that entered the
 # band may be the jitter's, with the head still arriving (a chin tuck's last millimetres take a
 # few tenths of a second at the bundled tempo).
@@ -1052,8 +1065,23 @@ class RepCounter:
 
     def _noisy_exit(self, direction: str) -> float:
         """Where a hold ends: the band's exit, or further below the reach where the reading's jitter
-        would cross it (see BAND_EXIT_SIGMAS)."""
-        return min(self._band_exit[direction], self._reach[direction] - BAND_EXIT_SIGMAS * self._sigma)
+        would cross it (see BAND_EXIT_SIGMAS and HOLD_SPREAD_MIN_S)."""
+        sigma = max(self._sigma, self._hold_spread())
+        return min(self._band_exit[direction], self._reach[direction] - BAND_EXIT_SIGMAS * sigma)
+
+    def _hold_spread(self) -> float:
+        """Sigma of the hold's readings about their median: from its start, and after its first
+        HOLD_MEDIAN_AFTER_S, whichever is larger (each 0 until HOLD_SPREAD_MIN_S of readings)."""
+        if self._hold_start is None or not self._hold_values:
+            return 0.0
+        last = self._hold_values[-1][0]
+        spread = 0.0
+        for since in (self._hold_start, self._hold_start + HOLD_MEDIAN_AFTER_S):
+            held = [p for tp, p in self._hold_values if tp >= since]
+            if len(held) >= 3 and last - max(since, self._hold_values[0][0]) >= HOLD_SPREAD_MIN_S:
+                values = np.asarray(held)
+                spread = max(spread, 1.4826 * float(np.median(np.abs(values - np.median(values)))))
+        return spread
 
     def _held_at_target(self, direction: str, t_s: float) -> bool:
         """Whether the last `hold_s` of readings put the head at the target: their median at least
