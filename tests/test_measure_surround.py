@@ -214,6 +214,7 @@ def test_a_rendered_person_passing_behind_a_patient_is_no_jolt():
 
     from neckcoach.analyze import neutral_from_window
     from neckcoach.core import headpose
+    from neckcoach.core import kinematics as kinematics_module
     from neckcoach.core.kinematics import KinematicsFilter
     from neckcoach.io.detector import FaceDetector
     from neckcoach.measure import pose_of_observation
@@ -249,7 +250,8 @@ def test_a_rendered_person_passing_behind_a_patient_is_no_jolt():
     assert not any(k.is_reliable("retraction") for k in samples if moving[0] <= k.t_s <= moving[-1])
     assert all(k.is_reliable("yaw") and k.is_reliable("pitch") for k in samples if k.t_s >= 1.0)
     assert any(k.is_reliable("retraction") for k in samples if k.t_s > moving[-1] + SURROUND_SETTLE_S)
-    with pytest.MonkeyPatch.context() as patch:  # what the rule prevents
-        patch.setattr(headpose, "SURROUND_MOVING_SHARE", float("inf"))
+    with pytest.MonkeyPatch.context() as patch:  # what the rule prevents (with the turning head's,
+        patch.setattr(headpose, "SURROUND_MOVING_SHARE", float("inf"))  # which also covers this clip)
+        patch.setattr(kinematics_module, "RETRACTION_MAX_TURN_DEG_S", float("inf"))
         _, warned = jolts()
     assert warned and all(e.data["axis"] == "retraction" and t_in <= e.t_s <= t_out + 0.5 for e in warned)

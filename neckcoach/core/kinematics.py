@@ -33,6 +33,18 @@ TRUST_SIGMAS = 3.0
 # Held-out figures in benchmarks/README.md ("Stop 45").
 DEPTH_AGREE_MM = 3.0
 DEPTH_GAP_CUTOFF_HZ = 2.0
+# The depth read while the head turns, nods or tilts quickly is off however square the head is:
+# face mesh's landmarks trail a moving face. On stop 56's fresh tuning yaw sweeps (accuracy scenes
+# 600-613, turns at up to 80 deg/s), inside the retraction window, the raw retraction was off by
+# 3.6 mm (90th percentile) with the head turning at 1-5 deg/s, 4.1 at 5-10, 5.2 at 10-20, 8.3 at
+# 20-30 and 18.6 at 30-50: trusted on the way back from a turn it read -8 to -11 mm for a head at
+# rest (18 frames more than 6 mm off on scene 601). A chin tuck moves the head's angles by a few
+# degrees over a second or more, well under this. So where the smoothed speed of any angle passes
+# `RETRACTION_MAX_TURN_DEG_S` the head counts as not square (its depth is held, as turned, see
+# `_square_depth`), and for `RETRACTION_TURN_SETTLE_S` after: the smoothed speed trails the
+# head's (two 5 Hz stages) and landmarks that trailed the face take a few frames to catch up.
+RETRACTION_MAX_TURN_DEG_S = 15.0
+RETRACTION_TURN_SETTLE_S = 0.2
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -236,6 +248,7 @@ class KinematicsFilter:
         # this one instead meanwhile (its jitter estimate nothing), so it carries no such reading
         # into the frames trusted after.
         self._square_depth: float | None = None
+        self._turning_until_s: float | None = None  # see RETRACTION_MAX_TURN_DEG_S
 
     def _jump(self, rel: RelativePose) -> bool:
         last = self._last_angles
@@ -297,6 +310,8 @@ class KinematicsFilter:
                   and lo <= rel.pitch_deg <= hi)
         for (names, chain), axis in zip(self._outputs, AXES):
             raw = getattr(rel, names[0])
+            if axis == "retraction" and not acquiring:  # the angles' speeds are this frame's by now
+                square = square and not self._turning(out, rel.t_s)  # (AXES order); not yet settled
             held = axis == "retraction" and not square and self._square_depth is not None
             if held:
                 raw = self._square_depth  # see _square_depth in reset()
@@ -359,6 +374,14 @@ class KinematicsFilter:
             lower_bound_axes=() if settling else bounds, saturated_axes=saturated,
             glare_share=rel.glare_share, **out)
         return self._last_out
+
+    def _turning(self, out: dict[str, float], t_s: float) -> bool:
+        """Whether the head's angles move, or moved within RETRACTION_TURN_SETTLE_S, faster than
+        its depth can be read (see RETRACTION_MAX_TURN_DEG_S)."""
+        speed = max(abs(out[kinematic_fields(a)[1]]) for a in ("yaw", "pitch", "roll"))
+        if speed > RETRACTION_MAX_TURN_DEG_S:
+            self._turning_until_s = t_s + RETRACTION_TURN_SETTLE_S
+        return self._turning_until_s is not None and t_s < self._turning_until_s
 
     def _rebase(self, rel: RelativePose, before: tuple[float, float, float, float]) -> None:
         """The estimate changed source: take the step between the two out of the speeds.
