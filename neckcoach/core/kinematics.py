@@ -45,6 +45,21 @@ DEPTH_GAP_CUTOFF_HZ = 2.0
 # head's (two 5 Hz stages) and landmarks that trailed the face take a few frames to catch up.
 RETRACTION_MAX_TURN_DEG_S = 15.0
 RETRACTION_TURN_SETTLE_S = 0.2
+# ... and faster than the angle's jitter alone reads it: a still head whose angles jitter by 1 deg
+# reads speeds past 15 deg/s (the speed's jitter sigma times this; 3 sigma, as the rest of the
+# thresholds under jitter, see `core.jitter`).
+TURN_NOISE_SIGMAS = 3.0
+# A face turned and tilted back is seen from below and aside at once, and face mesh under-reads the
+# turn: on stop 56's fresh tuning sweeps (accuracy scenes 600-613, yaw, pitch and combined), of the
+# trusted yaw readings with the extension read at 15-20 deg and the turn at 35 deg or more, 27 of 33
+# were more than 6 deg short of the truth (median 10, up to 16; 604 combined: a head at 55-60 deg,
+# tilted back 24, read 43-45, trusted); at 10-15 deg of extension 2 of 18, and turned less than 35
+# deg none at any extension (the pitch as read, trusted or not: at such a turn it is untrusted, yet
+# the tilt it reads is there). Where the head reads extended past EXTENDED_TURN_PITCH_DEG and turned
+# at least EXTENDED_TURN_YAW_DEG the yaw is a lower bound (always short there, never over; a pitch
+# misread by the followed points costs a measurement shown as "at least" what it is).
+EXTENDED_TURN_PITCH_DEG = 15.0
+EXTENDED_TURN_YAW_DEG = 35.0
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -352,6 +367,9 @@ class KinematicsFilter:
             # deg of flexion on the tuning scenes; with the extension bound, held-out yaw
             # readings more than 6 deg off went 89 -> 68): not measurements either.
             yaw_ok = roll_ok = False
+        if yaw_ok and rel.pitch_deg < -EXTENDED_TURN_PITCH_DEG and abs(rel.yaw_deg) >= EXTENDED_TURN_YAW_DEG:
+            yaw_ok = False
+            bounds = bounds if "yaw" in bounds else bounds + ("yaw",)
         position_ok = position_ok and not acquiring
         saturated = () if settling else tuple(a for a in rel.saturated if a in bounds)
         for axis in saturated:
@@ -377,9 +395,10 @@ class KinematicsFilter:
 
     def _turning(self, out: dict[str, float], t_s: float) -> bool:
         """Whether the head's angles move, or moved within RETRACTION_TURN_SETTLE_S, faster than
-        its depth can be read (see RETRACTION_MAX_TURN_DEG_S)."""
-        speed = max(abs(out[kinematic_fields(a)[1]]) for a in ("yaw", "pitch", "roll"))
-        if speed > RETRACTION_MAX_TURN_DEG_S:
+        its depth can be read (see RETRACTION_MAX_TURN_DEG_S) and than their jitter alone reads."""
+        if any(abs(out[kinematic_fields(a)[1]]) > max(RETRACTION_MAX_TURN_DEG_S,
+                                                       TURN_NOISE_SIGMAS * out[self._noise_fields[a][1]])
+               for a in ("yaw", "pitch", "roll")):
             self._turning_until_s = t_s + RETRACTION_TURN_SETTLE_S
         return self._turning_until_s is not None and t_s < self._turning_until_s
 
