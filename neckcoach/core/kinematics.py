@@ -325,8 +325,8 @@ class KinematicsFilter:
                   and lo <= rel.pitch_deg <= hi)
         for (names, chain), axis in zip(self._outputs, AXES):
             raw = getattr(rel, names[0])
-            if axis == "retraction" and not acquiring:  # the angles' speeds are this frame's by now
-                square = square and not self._turning(out, rel.t_s)  # (AXES order); not yet settled
+            if axis == "retraction" and not acquiring:  # (the angles' speeds, AXES order, are in `out`;
+                square = square and not self._turning(out, rel.t_s)  # while acquiring they start up)
             held = axis == "retraction" and not square and self._square_depth is not None
             if held:
                 raw = self._square_depth  # see _square_depth in reset()
