@@ -240,6 +240,9 @@ class KinematicsFilter:
         # the input's) and the chain.
         self._outputs = tuple((kinematic_fields(a), self._chains[a]) for a in AXES)
         self._noise_fields = {a: noise_fields(a) for a in AXES}
+        # Each angle's speed field and its jitter's, read every frame by `_turning`.
+        self._angle_speed_fields = tuple((kinematic_fields(a)[1], self._noise_fields[a][1])
+                                         for a in ("yaw", "pitch", "roll"))
         self.reset()
 
     def reset(self) -> None:
@@ -396,9 +399,8 @@ class KinematicsFilter:
     def _turning(self, out: dict[str, float], t_s: float) -> bool:
         """Whether the head's angles move, or moved within RETRACTION_TURN_SETTLE_S, faster than
         its depth can be read (see RETRACTION_MAX_TURN_DEG_S) and than their jitter alone reads."""
-        if any(abs(out[kinematic_fields(a)[1]]) > max(RETRACTION_MAX_TURN_DEG_S,
-                                                       TURN_NOISE_SIGMAS * out[self._noise_fields[a][1]])
-               for a in ("yaw", "pitch", "roll")):
+        if any(abs(out[speed]) > max(RETRACTION_MAX_TURN_DEG_S, TURN_NOISE_SIGMAS * out[noise])
+               for speed, noise in self._angle_speed_fields):
             self._turning_until_s = t_s + RETRACTION_TURN_SETTLE_S
         return self._turning_until_s is not None and t_s < self._turning_until_s
 
