@@ -88,7 +88,7 @@ class Neutral:
                             pose.position_reliable, pose.lower_bounds, pose.tracked,
                             pose.source_step_deg, pose.glare_share, unconfirmed=pose.unconfirmed,
                             confirmed=pose.confirmed, disputed=pose.disputed, switched_from_deg=left,
-                            saturated=pose.saturated,
+                            saturated=pose.saturated, mesh_yaw_dv_deg_s=pose.mesh_yaw_dv_deg_s,
                             depth_gap_mm=(pose.depth_gap_mm - self.depth_gap_mm
                                           if pose.depth_gap_mm is not None and self.depth_gap_mm is not None
                                           else None))

@@ -989,10 +989,11 @@ class HeadPoseEstimator:
         if not conflict:
             self._edge_bound = abs(yaw)
         self._edge_bound = max(self._edge_bound, self._recent_ahead(yaw, t_s))
+        mesh_dv = self._yaw_confirmed()
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
                         unconfirmed=unconfirmed,
                         disputed=(unconfirmed + (("yaw",) if yaw_unseen else ())) if conflict else (),
-                        confirmed=(("yaw",) if self._yaw_confirmed() else ()) + seen,
+                        confirmed=(("yaw",) if mesh_dv else ()) + seen, mesh_yaw_dv_deg_s=mesh_dv,
                         position_mm=tuple(pivot.tolist()),
                         confidence=0.5, reliable=True,
                         face_width_px=width, yaw_reliable=bool(yaw_ok), pitch_reliable=False,
@@ -1049,15 +1050,16 @@ class HeadPoseEstimator:
         while both and t_s - both[0][0] > CONFIRM_WINDOW_S:
             both.popleft()
 
-    def _yaw_confirmed(self) -> bool:
-        """Whether face mesh saw the followed yaw's recent change of speed (see `CONFIRM_MAX_SHARE`)."""
+    def _yaw_confirmed(self) -> float:
+        """How much face mesh's own yaw speed changed (deg/s, > 0) where it saw the followed yaw's
+        recent change of speed (see `CONFIRM_MAX_SHARE`); 0 where it did not."""
         both = self._both_yaws
         if len(both) < 3:
-            return False
+            return 0.0
         start, end = both[0], both[-1]
         middle = min(both, key=lambda b: abs(b[0] - (start[0] + end[0]) / 2))
         if not start[0] < middle[0] < end[0]:
-            return False
+            return 0.0
 
         def change(k: int) -> float:
             """Speed change (deg/s) between the window's halves, by mesh (k=1) or points (k=2)."""
@@ -1065,8 +1067,9 @@ class HeadPoseEstimator:
                     - (middle[k] - start[k]) / (middle[0] - start[0]))
 
         points, mesh = change(2), change(1)
-        return (abs(points) * (end[0] - start[0]) / 2 >= CONFIRM_MIN_DEG and points * end[2] > 0
+        seen = (abs(points) * (end[0] - start[0]) / 2 >= CONFIRM_MIN_DEG and points * end[2] > 0
                 and points * points <= mesh * points <= CONFIRM_MAX_SHARE * points * points)
+        return abs(mesh) if seen else 0.0
 
     def _lost(self, t_s: float, picture: dict) -> HeadPose:
         was_edge = self.gate.edge

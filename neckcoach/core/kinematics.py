@@ -105,6 +105,7 @@ class RelativePose:
     switched_from_deg: tuple[float, float, float] | None = None
     saturated: tuple[str, ...] = ()
     depth_gap_mm: float | None = None  # `HeadPose.depth_gap_mm` less neutral's
+    mesh_yaw_dv_deg_s: float = 0.0
 
 
 class _AxisChain:
@@ -352,6 +353,8 @@ class KinematicsFilter:
             extra["unconfirmed"] = rel.unconfirmed
         if rel.confirmed:
             extra["confirmed"] = rel.confirmed
+        if rel.mesh_yaw_dv_deg_s:
+            extra["mesh_yaw_dv_deg_s"] = rel.mesh_yaw_dv_deg_s
         if rel.disputed:
             extra["disputed"] = rel.disputed
         calm = {a: TRUST_SIGMAS * out[self._noise_fields[a][0]] <= TRUSTED_ERROR for a in AXES}

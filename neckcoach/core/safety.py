@@ -431,7 +431,9 @@ class SafetyMonitor:
         was_reliable, self._was_reliable = self._was_reliable, {a: sample.is_reliable(a) for a in ANGULAR_AXES}
         for a in self.axes:
             if a != "retraction":
-                if rebased and sample.is_reliable(a):
+                # So is a followed yaw face mesh saw change speed the same way in that frame
+                # (`confirmed`): the change is the head's, not the two sources' difference.
+                if rebased and (sample.is_reliable(a) or (a == "yaw" and a in sample.extra.get("confirmed", ()))):
                     if not was_reliable.get(a, False):
                         self._carried_until[a] = t + SPEED_SETTLE_S
                     self._uncertain_until[a] = self._across_until[a] = t + self.warmup_s
@@ -441,11 +443,13 @@ class SafetyMonitor:
                     # sweep 502 combined: face mesh's pitch swung 49 -> -45 deg/s, too short to be
                     # a jolt; 0.2 s after the handover the followed turn's travel made it one).
                     self._base.pop(a, None)
-                elif switched or (t < self._across_until.get(a, -1.0) and not sample.is_reliable(a)):
+                elif switched or (t < self._across_until.get(a, -1.0) and not sample.is_reliable(a)
+                                  and not self._seen_alone(a, sample)):
                     # Judged again after warmup_s (see the class docstring); so is a reading judged
                     # across a switch that is no longer trusted soon after it (held-out sweep 532
                     # combined: face mesh, trusted in the frame it took over, a lower bound in the
-                    # next, then stepped 13 deg closer to the truth: a 158 deg/s velocity change).
+                    # next, then stepped 13 deg closer to the truth: a 158 deg/s velocity change),
+                    # unless face mesh by itself read its change of speed as a jolt (`_seen_alone`).
                     self._across_until.pop(a, None)
                     self._forget(a)
             # An angle that is not trusted is still watched for jolts, with a wider margin; so is
@@ -533,7 +537,7 @@ class SafetyMonitor:
                 # that was not there; fresh sweep 568 combined, the points' pitch turning back
                 # while the head's nod went on, 0.03 s after a confirmed frame: "Careful!" twice
                 # for smooth movements, kept for the window).
-                seen = a in sample.extra.get("confirmed", ()) and not switching
+                seen = a in sample.extra.get("confirmed", ()) and (not switching or self._seen_alone(a, sample))
                 if seen and a == "yaw":
                     self._confirmed_until[a] = t + self.window_s
                 confirmed = seen or t <= self._confirmed_until.get(a, -1.0)
@@ -553,6 +557,18 @@ class SafetyMonitor:
             out.append(self._event(t, ev.COMPENSATION, rep, torso, "deg",
                                    torso_yaw_deg=sample.torso_yaw_deg, torso_roll_deg=sample.torso_roll_deg))
         return out
+
+    def _seen_alone(self, axis: str, sample: Kinematics) -> bool:
+        """Whether face mesh, by its own readings, saw the followed yaw's change of speed (headpose
+        `mesh_yaw_dv_deg_s`) as large as a jolt's threshold: one source's reading, not the two's
+        mixed, so judged as the head's even just after a switch between them. Rendered population
+        seed 401430 (20 fps): a 19 deg flick outwards in 0.23 s set off the handover to the
+        followed points; face mesh's speed changed by 101-107 deg/s within 0.25 s, the points' by
+        50-76, the speed across the switch by 81. Waited out as a switch, then judged with the
+        wider margin (83), it went unwarned."""
+        return (axis == "yaw" and axis in sample.extra.get("confirmed", ())
+                and float(sample.extra.get("mesh_yaw_dv_deg_s", 0.0))
+                >= max(self._nominal_dv(axis), NOISE_DV_SIGMAS * float(sample.speed_noise(axis))))
 
     def _speeds_at_window_start(self, t: float, sample: Kinematics) -> dict[str, float] | None:
         """The angles' speeds (absolute) at the start of the velocity window, before a jolt

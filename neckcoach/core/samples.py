@@ -60,7 +60,10 @@ class HeadPose:
     whose recent change of speed outwards it saw at least as much (see
     `CONFIRM_MAX_SHARE`), the pitch or roll whose change it saw at least half
     and at most that many times as far: the head's, not the points catching up
-    with it, stalling or refitting. `disputed` names those of the unconfirmed
+    with it, stalling or refitting. `mesh_yaw_dv_deg_s`: where the yaw is
+    confirmed, how much face mesh's own reading of its speed changed over that
+    window (deg/s), a change of speed one source read by itself, which a switch
+    between the two cannot have made; 0 elsewhere. `disputed` names those of the unconfirmed
     read while face mesh also contradicted the followed yaw (headpose
     `AGREE_DEG`): a fit that misreads the turn itself; and every
     angle of a mesh taken over from the followed points while the two disagreed
@@ -115,6 +118,7 @@ class HeadPose:
     switched_from_deg: tuple[float, float, float] | None = None
     saturated: tuple[str, ...] = ()
     depth_gap_mm: float | None = None
+    mesh_yaw_dv_deg_s: float = 0.0
 
     @classmethod
     def empty(cls, t_s: float, faces: int = 0, brightness: float = 0.0) -> "HeadPose":
