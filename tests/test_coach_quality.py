@@ -72,6 +72,11 @@ ASSESS_CASES = [
     ("narrowed_by_a_turn_exercising", {"face_width_px": 60.0, "yaw_deg": -45.0}, False, None),
     ("as_narrow_facing_the_camera_exercising", {"face_width_px": 60.0, "yaw_deg": 10.0}, False, ev.TOO_FAR),
     ("too_close_turned_exercising", {"face_width_px": 400.0, "yaw_deg": 45.0}, False, ev.TOO_CLOSE),
+    # So is a head tilted back (seed 401443: a 34 deg extension hold stopped as "too far");
+    # flexion keeps or widens it.
+    ("narrowed_by_extension_exercising", {"face_width_px": 70.0, "pitch_deg": -30.0}, False, None),
+    ("as_narrow_flexed_exercising", {"face_width_px": 70.0, "pitch_deg": 30.0}, False, ev.TOO_FAR),
+    ("as_narrow_tilted_back_a_little_exercising", {"face_width_px": 70.0, "pitch_deg": -5.0}, False, ev.TOO_FAR),
     ("big_face_frame_size_unknown", {"face_width_px": 400.0, "image_size_px": (0, 0)}, True, None),
     ("dark_frame", {"brightness": 20.0, "face_brightness": 30.0}, True, ev.POOR_LIGHT),
     ("dark_face_in_dim_room", {"brightness": 60.0, "face_brightness": 15.0}, True, ev.POOR_LIGHT),
