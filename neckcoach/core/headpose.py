@@ -814,7 +814,7 @@ class HeadPoseEstimator:
         sweeps' slides (accuracy scenes 540 combined, 613 yaw), 88-203 mm from home 0.5 s on.
         Rendered population seed 401406 (20 fps): back from a 65 deg turn, the points stalled at
         44 deg, then drifted out to 59 while face mesh, found again at 49, read the way back to 3
-        deg smoothly, its pivot 1-9 mm from home; taken for a slide, the head at the front was
+        deg smoothly, its pivot 1-21 mm from home; taken for a slide, the head at the front was
         read as turned 57 deg for 6 s, then as 88-97 deg: "That's far enough" for a head at rest."""
         home = self._home
         return (home is not None and abs(m_yaw - home[0]) <= SUSPECT_CLEAR_YAW_DEG

@@ -431,8 +431,9 @@ class SafetyMonitor:
         was_reliable, self._was_reliable = self._was_reliable, {a: sample.is_reliable(a) for a in ANGULAR_AXES}
         for a in self.axes:
             if a != "retraction":
-                # So is a followed yaw face mesh saw change speed the same way in that frame
-                # (`confirmed`): the change is the head's, not the two sources' difference.
+                # Judged across a switch whose step is out of the speed where the new reading is
+                # trusted, or is a followed yaw whose change of speed face mesh saw the same way
+                # in that frame (`confirmed`): that change is the head's, not the two's difference.
                 if rebased and (sample.is_reliable(a) or (a == "yaw" and a in sample.extra.get("confirmed", ()))):
                     if not was_reliable.get(a, False):
                         self._carried_until[a] = t + SPEED_SETTLE_S
