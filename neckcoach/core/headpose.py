@@ -627,7 +627,7 @@ class HeadPoseEstimator:
             # The detector anchored on the previous frame's mesh, judged trustworthy.
             rot, t, width, t_prev = self._last_mesh
             anchor = _Anchor(tr.anchor_id, anchor_points_mm(tr.anchor_landmarks_px, cam, float(t[2])),
-                             rot, t + rot @ self.pivot_offset_mm, width, t_prev)
+                             rot, self._pivot(rot, t), width, t_prev)
             self._anchor = anchor
         motion, move_t, rms, kept = tracked_motion(anchor.points_mm[tr.indices], tr.points_px, cam,
                                                    anchor.motion)
@@ -719,7 +719,7 @@ class HeadPoseEstimator:
             self._mesh_recent.append((t_s, m_yaw))
             keep_recent(self._mesh_recent, t_s, self.gate.hold_s)
         if self._mesh_slid and self._following and m_yaw is not None and not mesh_jumped and mesh[3]:
-            pivot = mesh[1] + mesh[0] @ self.pivot_offset_mm
+            pivot = self._pivot(mesh[0], mesh[1])
             if self._came_back(m_yaw, pivot, t_s):
                 self._mesh_slid = False
                 self._mesh_continuous = self._mesh_returned = True
@@ -803,6 +803,10 @@ class HeadPoseEstimator:
         # Home is set only from a trusted mesh, which is then also where the head was last seen.
         return all(math.dist(pivot, where) <= HOME_POSITION_MM + HOME_DRIFT_MM_S * max(t_s - t0, 0.0)
                    for t0, where in ((home_t, home_pivot), self._seen))
+
+    def _pivot(self, rot: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The neck pivot (mm, camera frame) of a fit with rotation `rot` and model origin `t`."""
+        return t + rot @ self.pivot_offset_mm
 
     def _came_back(self, m_yaw: float, pivot: np.ndarray, t_s: float) -> bool:
         """Whether a mesh that slid off the followed points (`SLIDE_DEG`) slid because the head came
@@ -1093,7 +1097,7 @@ class HeadPoseEstimator:
         self._edge_lost_since = None
         yaw, pitch, roll = angles_from_rotation(rot)
         turned = seen_turn_deg(rot, t)
-        pivot = (t + rot @ self.pivot_offset_mm).tolist()
+        pivot = self._pivot(rot, t).tolist()
         if self._jumped(t_s, yaw, pitch, roll):
             self.gate.edge = True  # distrust until the estimate settles back near the front
             self.gate._below_since = None

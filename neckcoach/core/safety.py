@@ -569,7 +569,7 @@ class SafetyMonitor:
         wider margin (83), it went unwarned."""
         return (axis == "yaw" and axis in sample.extra.get("confirmed", ())
                 and float(sample.extra.get("mesh_yaw_dv_deg_s", 0.0))
-                >= max(self._nominal_dv(axis), NOISE_DV_SIGMAS * float(sample.speed_noise(axis))))
+                >= self._dv_threshold(axis, float(sample.speed_noise(axis))))
 
     def _speeds_at_window_start(self, t: float, sample: Kinematics) -> dict[str, float] | None:
         """The angles' speeds (absolute) at the start of the velocity window, before a jolt
@@ -628,6 +628,11 @@ class SafetyMonitor:
     def _nominal_dv(self, axis: str) -> float:
         return self.dv_mm_s if axis == "retraction" else self.dv_deg_s
 
+    def _dv_threshold(self, axis: str, speed_noise: float) -> float:
+        """The velocity change a jolt on `axis` must pass, with the plain margin: the nominal one,
+        raised to what the speed's jitter allows (see the module docstring)."""
+        return max(self._nominal_dv(axis), NOISE_DV_SIGMAS * speed_noise)
+
     def _watch_noise(self, t: float, speed_noise: float, unit: str, out: list[Event]) -> None:
         """Say once when jitter hides jolts on the exercise's axis (see the module docstring)."""
         if NOISE_DV_SIGMAS * speed_noise <= GRAINY_DV_FACTOR * self._nominal_dv(self.axis):
@@ -645,7 +650,7 @@ class SafetyMonitor:
                 speed_noise: float = 0.0) -> tuple[bool, float]:
         """The velocity changed by more than the threshold within `window_s`, and the head travelled."""
         speeds = self._window(axis, t, v, trusted)
-        thr = factor * max(self._nominal_dv(axis), NOISE_DV_SIGMAS * speed_noise)
+        thr = factor * self._dv_threshold(axis, speed_noise)
         held = self._base.get(axis)
         base = change = None
         if held is not None and t - held[1] <= self.window_s + self.confirm_s:
