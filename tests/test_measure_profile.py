@@ -14,7 +14,8 @@ import pytest
 
 from neckcoach.core import face_model
 from neckcoach.core.geometry import Camera, angles_from_rotation, rotation_from_angles, rotation_to
-from neckcoach.core.headpose import (CONFIRM_WINDOW_S, MAX_TRACKED_YAW_DEG, MESH_AHEAD_MARGIN_DEG,
+from neckcoach.core.headpose import (AHEAD_OFFSET_RATE_DEG_S, CONFIRM_WINDOW_S, MAX_TRACKED_YAW_DEG,
+                                     MESH_AHEAD_MARGIN_DEG,
                                      HeadPoseEstimator, anchor_points_mm, tracked_motion)
 from neckcoach.io.detector import FaceObservation
 from neckcoach.io.headtrack import TrackedPoints
@@ -1076,3 +1077,27 @@ def test_without_judging_the_change_of_speed_the_points_turning_back_are_not_dis
     _, after = _back_then_out(30.0, points_turn_back=True, mesh_turns_back=False)
     assert all(p.tracked for p in after) and not any("yaw" in p.disputed for p in after)
 
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_the_bound_face_mesh_lifts_stays_on_its_side_when_the_points_cross_the_front(sign, fps):
+    """Fresh accuracy sweeps 618 and 620 combined: coming back at 45 deg/s with the followed points
+    13-15 deg short of the head and face mesh, the shown yaw (the points lifted towards face mesh's
+    reading, `MESH_AHEAD_MARGIN_DEG`) stepped from 9.1 to -9.2 deg in a frame as the points crossed
+    the front: the lift turned round with them. It stays on face mesh's side and is let go of at
+    `AHEAD_OFFSET_RATE_DEG_S`, so the shown yaw moves no faster than the head and that."""
+    det, est = SplitYawDetector(), HeadPoseEstimator()
+    frame, rate, short = np.zeros((480, 640, 3), np.uint8), 45.0, 17.0
+    path = [(y, y) for y in np.linspace(0.0, 40.0, round(1.2 * fps))]
+    path += [(40.0 + short * min(k / (0.4 * fps), 1.0), 40.0) for k in range(round(fps))]
+    path += [(57.0 - rate * k / fps, 40.0 - rate * k / fps) for k in range(1, round(57.0 / rate * fps))]
+    rows = []
+    for i, (mesh, points) in enumerate(path):
+        det.yaw, det.followed_yaw = sign * mesh, sign * points
+        rows.append((sign * points, pose_of_frame(det, est, frame, i / fps)))
+    crossed = [p for points, p in rows if p.tracked and points * sign < 0]
+    assert crossed and any("yaw" in p.lower_bounds for p in crossed), \
+        "the points did not cross the front lifted: the test does not show the case"
+    shown = [p.yaw_deg for _, p in rows[round(2.2 * fps):] if p.tracked]  # until face mesh takes over
+    steps = np.abs(np.diff(shown))
+    assert steps.max() <= (rate + AHEAD_OFFSET_RATE_DEG_S) / fps + 0.5, (steps.max(), shown)

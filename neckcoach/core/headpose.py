@@ -380,7 +380,11 @@ MESH_AHEAD_MARGIN_DEG = 7.0
 # turn). A change of the shown value that is not the head's must stay well under the
 # 55 deg/s a jolt takes: 20 deg/s is under half of it, also on a head moving steadily.
 # A bound reached later, or let go of later, is still "at least": it lags the mesh's
-# reading it comes from, and the points it rides on keep following the head.
+# reading it comes from, and the points it rides on keep following the head. The offset keeps the
+# side of that reading: points that cross the front while it is let go of would otherwise turn it
+# round with them, a step of twice the offset (fresh accuracy sweeps 618 and 620 combined, coming
+# back at 45 deg/s, the points 13-15 deg short: the shown yaw went from 9.1 to -9.2 deg and from
+# -6.1 to 4.5 in a frame, and "Careful!" for a smooth return).
 AHEAD_OFFSET_RATE_DEG_S = 20.0
 # ... but a mesh that stays inside its range, fitting well and without jumps,
 # for `MESH_SETTLED_S` takes over whatever the follower says -- provided it
@@ -575,7 +579,7 @@ class HeadPoseEstimator:
         self._following = False
         self._mesh_ahead_max = 0.0  # furthest |yaw| the mesh read beyond the followed points
         self._mesh_ahead: tuple[float, float] | None = None  # (t, yaw) of the last such reading
-        self._ahead_offset: tuple[float, float] = (0.0, 0.0)  # (t, deg) the yaw bound is shown past the points
+        self._ahead_offset: tuple[float, float] = (0.0, 0.0)  # (t, deg) the yaw bound is shown past the points, signed
         self._last_mesh: tuple[np.ndarray, np.ndarray, float, float] | None = None
         self._last_followed_yaw = 0.0
         self._last_followed: tuple[float, float] | None = None
@@ -981,14 +985,15 @@ class HeadPoseEstimator:
         bounds = () if yaw_ok or conflict or ((unchecked or lagging) and inside) else ("yaw",)
         # The mesh's reading ahead, this frame's or one within AHEAD_RECENT_S (a mesh missing
         # for a frame leaves it standing).
-        wanted = max(self._recent_ahead(yaw, t_s) - MESH_AHEAD_MARGIN_DEG - abs(yaw), 0.0)
+        # Signed, on the side of the mesh's reading (see AHEAD_OFFSET_RATE_DEG_S).
+        wanted = math.copysign(max(self._recent_ahead(yaw, t_s) - MESH_AHEAD_MARGIN_DEG - abs(yaw), 0.0), yaw)
         t0, offset = self._ahead_offset
         reach = AHEAD_OFFSET_RATE_DEG_S * max(t_s - t0, 0.0)
-        offset = min(max(wanted, offset - reach), offset + reach)  # see AHEAD_OFFSET_RATE_DEG_S
+        offset = min(max(wanted, offset - reach), offset + reach)
         self._ahead_offset = (t_s, offset)
         unconfirmed, seen, yaw_unseen = self._followed_changes(t_s)
-        if offset > 0.0:
-            yaw = math.copysign(abs(yaw) + offset, yaw)  # see MESH_AHEAD_MARGIN_DEG
+        if offset != 0.0:
+            yaw += offset  # see MESH_AHEAD_MARGIN_DEG
             bounds = ("yaw",)
         if not conflict:
             self._edge_bound = abs(yaw)
