@@ -1034,10 +1034,11 @@ def test_a_followed_yaw_change_face_mesh_contradicts_and_did_not_see_is_disputed
     assert any("yaw" in p.disputed for p in after if p.tracked) == disputed
 
 
-def _back_then_out(fps: float, points_turn_back: bool, mesh_turns_back: bool):
+def _back_then_out(fps: float, points_turn_back: bool, mesh_turns_back: bool, mesh_lost_s: float = 0.0):
     """Poses of a 40 deg turn the points follow and face mesh reads 16 deg further, held 1 s; then
-    both read the head coming in at 45 deg/s for 0.2 s, after which the points (and face mesh, if
-    told) read it going back out at 45 deg/s for 0.1 s, too short a way for travel to tell.
+    both read the head coming in at 45 deg/s for 0.2 s (face mesh not found for the first
+    `mesh_lost_s` of it), after which the points (and face mesh, if told) read it going back out at
+    45 deg/s for 0.1 s, too short a way for travel to tell.
     Returns the poses coming in and those after the turn back."""
     det, est = SplitYawDetector(), HeadPoseEstimator()
     frame, rate = np.zeros((480, 640, 3), np.uint8), 45.0
@@ -1046,28 +1047,35 @@ def _back_then_out(fps: float, points_turn_back: bool, mesh_turns_back: bool):
     path += [(40.0 + 16.0 * min(k / (0.33 * fps), 1.0), 40.0) for k in range(round(fps))]
     mesh, points = path[-1]
     for k in range(1, n_in + 1):
-        path.append((mesh - rate * k / fps, points - rate * k / fps))
-    mesh, points = path[-1]
+        lost = k / fps <= mesh_lost_s + 1e-9
+        path.append((det.lost_deg + 10.0 if lost else mesh - rate * k / fps, points - rate * k / fps))
+    mesh, points = mesh - rate * n_in / fps, path[-1][1]
     for k in range(1, n_out + 1):
         path.append((mesh + (1 if mesh_turns_back else -1) * rate * k / fps,
                      points + (1 if points_turn_back else -1) * rate * k / fps))
-    poses = [pose_of_frame(det, est, frame, i / fps) for i, _ in enumerate(
-        det.__setattr__("yaw", m) or det.__setattr__("followed_yaw", f) for m, f in path)]
-    return poses[len(path) - n_out - 1 - round(0.2 * fps):len(path) - n_out], poses[len(path) - n_out:]
+    poses = []
+    for i, (mesh, points) in enumerate(path):
+        det.yaw, det.followed_yaw = mesh, points
+        poses.append(pose_of_frame(det, est, frame, i / fps))
+    return poses[len(path) - n_out - 1 - n_in:len(path) - n_out], poses[len(path) - n_out:]
 
 
+@pytest.mark.parametrize("mesh_lost_s", [0.0, 0.1])
 @pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
-def test_points_that_turn_back_out_while_face_mesh_reads_the_head_coming_in_are_disputed(fps):
+def test_points_that_turn_back_out_while_face_mesh_reads_the_head_coming_in_are_disputed(fps, mesh_lost_s):
     """Held-out sweep 542 yaw: back from 90 deg at 80 deg/s the followed points stopped at 57 deg
     and went back out to 62 within 0.1 s while face mesh read the head coming in at a steady speed:
     a change of speed with next to no travel, so the change of place face mesh did not see
     disputed nothing, and the smooth return was warned as a jolt. A change of speed face mesh did
-    not see, while it contradicts the points, is the fit's (`disputed`); one it saw is not."""
-    coming_in, after = _back_then_out(fps, points_turn_back=True, mesh_turns_back=False)
+    not see, while it contradicts the points, is the fit's (`disputed`); one it saw is not. Also
+    where face mesh was not found at the start of the window travel is judged over (fresh sweep
+    626 yaw: found again 0.1 s into a return from profile, it read the head coming in steadily
+    while the points stalled, and the change of speed went unjudged)."""
+    coming_in, after = _back_then_out(fps, True, False, mesh_lost_s)
     assert all(p.tracked for p in coming_in + after), "not followed: the test does not show the case"
     assert not any("yaw" in p.disputed for p in coming_in)
     assert any("yaw" in p.disputed for p in after)
-    _, both = _back_then_out(fps, points_turn_back=True, mesh_turns_back=True)
+    _, both = _back_then_out(fps, True, True, mesh_lost_s)
     assert all(p.tracked for p in both) and not any("yaw" in p.disputed for p in both)
 
 

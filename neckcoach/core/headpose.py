@@ -1045,8 +1045,8 @@ class HeadPoseEstimator:
         while t_s - both[0][0] > CONFIRM_WINDOW_S:
             both.popleft()
         (_, m0, f0), (_, m1, f1) = both[0], both[-1]
-        if m0 is None or m1 is None:
-            return (), (), False
+        if m0 is None or m1 is None:  # the change of speed has its own window (`_both_yaws`)
+            return (), (), self._yaw_speed_unseen()
         unseen, seen = [], []
         for k, name in enumerate(("yaw", "pitch", "roll")):  # `angles_from_rotation` order
             moved = f1[k] - f0[k]
