@@ -472,12 +472,6 @@ MAX_TRACKED_YAW_DEG = 42.0
 # trusted value may be off, while readings up to ~42 deg stayed within it.
 # The readings stay below the truth there, so they are valid lower bounds.
 MAX_TRUSTED_YAW_DEG = 42.0
-# A mesh that has read past it is not trusted again, however little it reads, until it sees the
-# head back home (`_at_home`), as past the gate: face mesh under-reads a turn seen from below and
-# aside, the head nodded and tilted, and can fall back inside the limit with the head held (fresh
-# accuracy sweep 622 combined: a 60 deg turn read 37 at most, then 22-27 within 0.2 s, found in
-# every frame, trusted 25-33 deg short for 1 s; 624 combined alike). Not a lower bound on the way
-# back inside the limit: a head that does come back is read as it is.
 MAX_TRACKED_S = 20.0
 # A mesh that took over from the followed points while they still disagreed
 # (by settling, above) may be the one that is wrong: a mesh can collapse slowly,
@@ -596,7 +590,6 @@ class HeadPoseEstimator:
         self._mesh_recent: deque[tuple[float, float]] = deque()  # (t, camera-frame yaw), unbroken
         self._last_mesh_yaw: tuple[float, float] | None = None
         self._mesh_suspect = False
-        self._past_trust = False  # the mesh read past MAX_TRUSTED_YAW_DEG and has not been seen back home
         self._mesh_slid = False  # left the followed points while they held still (`SLIDE_DEG`)
         self._slid_while_followed = False  # ... at any time since following began
         self._mesh_returned = False  # ... and came back home with the head since (`_came_back`)
@@ -1150,11 +1143,7 @@ class HeadPoseEstimator:
         if seen_ok:
             self._seen = (t_s, pivot)
         self._update_home(seen_ok, yaw, pivot, t_s)
-        if seen_ok and turned > MAX_TRUSTED_YAW_DEG:
-            self._past_trust = True
-        elif self._past_trust and seen_ok and self._at_home(yaw, pivot, t_s, moved_ok=self._mesh_unbroken):
-            self._past_trust = False
-        yaw_ok = seen_ok and turned <= MAX_TRUSTED_YAW_DEG and not self._past_trust
+        yaw_ok = seen_ok and turned <= MAX_TRUSTED_YAW_DEG
         if self.gate.edge:
             if abs(yaw) >= 0.8 * self.max_reliable_yaw_deg or not self._edge_sign:
                 self._edge_sign = 1.0 if yaw > 0 else -1.0
@@ -1164,7 +1153,7 @@ class HeadPoseEstimator:
         # there, so the reading is a lower bound. (On the way back, inside the gate
         # but still distrusted, it may over-read by a few degrees: no bound.)
         lower_bound = bool(self.gate.edge and self._edge_sign and yaw * self._edge_sign > 0
-                           and abs(yaw) >= self.max_reliable_yaw_deg) or (seen_ok and turned > MAX_TRUSTED_YAW_DEG)
+                           and abs(yaw) >= self.max_reliable_yaw_deg) or (seen_ok and not yaw_ok)
         if self.gate.edge:
             self._edge_bound = max(abs(yaw), self._edge_bound) if lower_bound else self._edge_bound
         else:
