@@ -318,6 +318,12 @@ GAUGE_CASES = [
 ]
 
 
+@pytest.mark.parametrize("value,text", [(-0.3, "0 deg"), (0.4, "0 deg"), (-0.6, "-1 deg"), (0.6, "+1 deg")])
+def test_a_head_at_rest_reads_0_not_minus_0(value, text):
+    """The demo's gauge read "-0 deg" for a head at rest (stop 58, the recorded overlay)."""
+    assert overlay.gauge_text(overlay.OverlayState(live_value=value, live_trust="measured")) == text
+
+
 @pytest.mark.parametrize("flags,trust,text", GAUGE_CASES)
 def test_the_gauge_shows_a_number_only_as_far_as_it_was_measured(flags, trust, text):
     from neckcoach.app.view import overlay_state

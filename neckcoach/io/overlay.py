@@ -348,6 +348,8 @@ def gauge_text(state: OverlayState) -> str:
         return "unsure"
     if state.live_trust == "at_least":
         return f"at least {abs(state.live_value):.0f} {unit}"
+    if round(state.live_value) == 0:
+        return f"0 {unit}"  # not "-0": a head at rest reads a few tenths either side
     return f"{state.live_value:+.0f} {unit}"
 
 
