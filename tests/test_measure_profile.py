@@ -1081,7 +1081,7 @@ def test_points_that_turn_back_out_while_face_mesh_reads_the_head_coming_in_are_
 
 def test_without_judging_the_change_of_speed_the_points_turning_back_are_not_disputed(monkeypatch):
     """So the test above can fail: judged by travel alone, the turn back disputes nothing."""
-    monkeypatch.setattr(HeadPoseEstimator, "_yaw_speed_unseen", lambda self: False)
+    monkeypatch.setattr(HeadPoseEstimator, "_yaw_speed_unseen", staticmethod(lambda changes: False))
     _, after = _back_then_out(30.0, points_turn_back=True, mesh_turns_back=False)
     assert all(p.tracked for p in after) and not any("yaw" in p.disputed for p in after)
 

@@ -992,13 +992,15 @@ class HeadPoseEstimator:
         offset = min(max(wanted, offset - reach), offset + reach)
         self._ahead_offset = (t_s, offset)
         unconfirmed, seen, yaw_unseen = self._followed_changes(t_s)
+        speed_changes = self._yaw_speed_changes()  # its own window: both read in every frame of it
+        yaw_unseen = yaw_unseen or self._yaw_speed_unseen(speed_changes)
         if offset != 0.0:
             yaw += offset  # see MESH_AHEAD_MARGIN_DEG
             bounds = ("yaw",)
         if not conflict:
             self._edge_bound = abs(yaw)
         self._edge_bound = max(self._edge_bound, self._recent_ahead(yaw, t_s))
-        mesh_dv = self._yaw_confirmed()
+        mesh_dv = self._yaw_confirmed(speed_changes)
         return HeadPose(t_s=t_s, face_found=True, yaw_deg=yaw, pitch_deg=pitch, roll_deg=roll,
                         unconfirmed=unconfirmed,
                         disputed=(unconfirmed + (("yaw",) if yaw_unseen else ())) if conflict else (),
@@ -1038,8 +1040,8 @@ class HeadPoseEstimator:
         while t_s - both[0][0] > CONFIRM_WINDOW_S:
             both.popleft()
         (_, m0, f0), (_, m1, f1) = both[0], both[-1]
-        if m0 is None or m1 is None:  # the change of speed has its own window (`_both_yaws`)
-            return (), (), self._yaw_speed_unseen()
+        if m0 is None or m1 is None:
+            return (), (), False
         unseen, seen = [], []
         for k, name in enumerate(("yaw", "pitch", "roll")):  # `angles_from_rotation` order
             moved = f1[k] - f0[k]
@@ -1050,7 +1052,7 @@ class HeadPoseEstimator:
                 unseen.append(name)
             elif share <= CONFIRM_MAX_SHARE and name != "yaw":  # the yaw's: `_yaw_confirmed`
                 seen.append(name)
-        return tuple(a for a in unseen if a != "yaw"), tuple(seen), "yaw" in unseen or self._yaw_speed_unseen()
+        return tuple(a for a in unseen if a != "yaw"), tuple(seen), "yaw" in unseen
 
     def _keep_both_yaws(self, t_s: float, m_yaw: float | None, f_yaw: float | None) -> None:
         both = self._both_yaws
@@ -1076,10 +1078,10 @@ class HeadPoseEstimator:
 
         return change(2), change(1), end[0] - start[0]
 
-    def _yaw_confirmed(self) -> float:
+    def _yaw_confirmed(self, changes: tuple[float, float, float] | None) -> float:
         """How much face mesh's own yaw speed changed (deg/s, > 0) where it saw the followed yaw's
-        recent change of speed (see `CONFIRM_MAX_SHARE`); 0 where it did not."""
-        changes = self._yaw_speed_changes()
+        recent change of speed (`changes`, from `_yaw_speed_changes`; see `CONFIRM_MAX_SHARE`); 0
+        where it did not."""
         if changes is None:
             return 0.0
         points, mesh, span_s = changes
@@ -1087,9 +1089,12 @@ class HeadPoseEstimator:
                 and points * points <= mesh * points <= CONFIRM_MAX_SHARE * points * points)
         return abs(mesh) if seen else 0.0
 
-    def _yaw_speed_unseen(self) -> bool:
-        """Whether the followed yaw's speed changed, within the window, by as much as a change
-        `_yaw_confirmed` weighs, and face mesh saw less than `CONFIRM_MIN_SHARE` of it the same way.
+    @staticmethod
+    def _yaw_speed_unseen(changes: tuple[float, float, float] | None) -> bool:
+        """Whether the followed yaw's speed changed (`changes`, from `_yaw_speed_changes`) by as
+        much as a change `_yaw_confirmed` weighs, and face mesh saw less than `CONFIRM_MIN_SHARE` of
+        it the same way. Judged on its own window, also where face mesh was not found at the start
+        of the one `_followed_changes` judges travel over (fresh sweep 626 yaw).
 
         A jolt is a change of speed, which a change of place may not show: held-out sweep 542 yaw,
         coming back from 90 deg at 80 deg/s, the points stopped at 57 deg and went back out to 62
@@ -1097,7 +1102,6 @@ class HeadPoseEstimator:
         travel) while face mesh read the head come in at 70 deg/s on average, within 3 deg of the
         truth, its speed changing by 5: "Careful!" for a smooth return.
         """
-        changes = self._yaw_speed_changes()
         if changes is None:
             return False
         points, mesh, span_s = changes
