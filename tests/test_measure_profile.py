@@ -596,6 +596,17 @@ class SplitYawDetector(FollowingDetector):
         return _with_followed(super().update(frame), followed)
 
 
+def _split_yaw_poses(path, fps: float, sign: float = 1.0) -> list:
+    """The estimator's pose per frame of `path`, (face mesh's yaw, the followed points' yaw) a
+    frame, each times `sign`, read by one `SplitYawDetector` at `fps`."""
+    det, est = SplitYawDetector(), HeadPoseEstimator()
+    frame, poses = np.zeros((480, 640, 3), np.uint8), []
+    for i, (mesh, points) in enumerate(path):
+        det.yaw, det.followed_yaw = sign * mesh, sign * points
+        poses.append(pose_of_frame(det, est, frame, i / fps))
+    return poses
+
+
 def _ramp_deg(deg: float, frames: int, first: int = 1):
     """A change of `deg` spread evenly over `frames` frames from frame `first` on, then held."""
     return lambda k: deg * min(max(k - first + 1, 0), frames) / frames
@@ -631,13 +642,10 @@ def test_a_followed_yaw_change_of_speed_face_mesh_saw_as_well_is_confirmed(sign,
     its wider margin (points that lag a turn snap forward, or stall). A change of speed face mesh
     saw as well, within CONFIRM_WINDOW_S, is the head's: `confirmed`, judged as a trusted one's."""
     mesh_at, points_at, judged, confirmed = CHANGES[change]
-    det, est = SplitYawDetector(), HeadPoseEstimator()
-    fps, frame, poses = 30.0, np.zeros((480, 640, 3), np.uint8), {}
+    fps = 30.0
     path = [(y, y) for y in np.linspace(0.0, 46.0, 36)] + [(46.0, 46.0)] * 30
     path += [(46.0 + mesh_at(k), 46.0 + points_at(k)) for k in range(1, 21)]
-    for i, (mesh, points) in enumerate(path):
-        det.yaw, det.followed_yaw = sign * mesh, sign * points
-        poses[i - 65] = pose_of_frame(det, est, frame, i / fps)  # the hold's last frame is 0
+    poses = dict(enumerate(_split_yaw_poses(path, fps, sign), start=-65))  # the hold's last frame is 0
     settled = -29 + int(CONFIRM_WINDOW_S * fps) + 2  # the turn out is past the window
     held = [poses[k] for k in range(settled, 1)]
     assert all(p.tracked for p in held), "not followed in the hold: the test does not show the case"
@@ -1019,14 +1027,11 @@ def test_a_followed_yaw_change_face_mesh_contradicts_and_did_not_see_is_disputed
     towards the front in one frame while face mesh, reading the turn further, held; the velocity
     change was warned as a jolt. Such a change is the fit's (`disputed`), one face mesh saw is not."""
     mesh_at, points_at, disputed = SLIDES[change]
-    det, est = SplitYawDetector(), HeadPoseEstimator()
-    fps, frame, poses = 30.0, np.zeros((480, 640, 3), np.uint8), {}
+    fps = 30.0
     path = [(y, y) for y in np.linspace(0.0, 46.0, 36)] + [(46.0 + 8.0 * min(k, 10) / 10, 46.0)
                                                              for k in range(30)]
     path += [(54.0 + mesh_at(k), 46.0 + points_at(k)) for k in range(1, 11)]
-    for i, (mesh, points) in enumerate(path):
-        det.yaw, det.followed_yaw = sign * mesh, sign * points
-        poses[i - 65] = pose_of_frame(det, est, frame, i / fps)  # the hold's last frame is 0
+    poses = dict(enumerate(_split_yaw_poses(path, fps, sign), start=-65))  # the hold's last frame is 0
     held = [poses[k] for k in range(-10, 1)]
     assert all(p.tracked for p in held), "not followed in the hold: the test does not show the case"
     assert not any("yaw" in p.disputed for p in held)
@@ -1040,23 +1045,19 @@ def _back_then_out(fps: float, points_turn_back: bool, mesh_turns_back: bool, me
     `mesh_lost_s` of it), after which the points (and face mesh, if told) read it going back out at
     45 deg/s for 0.1 s, too short a way for travel to tell.
     Returns the poses coming in and those after the turn back."""
-    det, est = SplitYawDetector(), HeadPoseEstimator()
-    frame, rate = np.zeros((480, 640, 3), np.uint8), 45.0
+    rate, lost_deg = 45.0, SplitYawDetector().lost_deg
     n_in, n_out = round(0.2 * fps), round(0.1 * fps)
     path = [(y, y) for y in np.linspace(0.0, 40.0, round(1.2 * fps))]
     path += [(40.0 + 16.0 * min(k / (0.33 * fps), 1.0), 40.0) for k in range(round(fps))]
     mesh, points = path[-1]
     for k in range(1, n_in + 1):
         lost = k / fps <= mesh_lost_s + 1e-9
-        path.append((det.lost_deg + 10.0 if lost else mesh - rate * k / fps, points - rate * k / fps))
+        path.append((lost_deg + 10.0 if lost else mesh - rate * k / fps, points - rate * k / fps))
     mesh, points = mesh - rate * n_in / fps, path[-1][1]
     for k in range(1, n_out + 1):
         path.append((mesh + (1 if mesh_turns_back else -1) * rate * k / fps,
                      points + (1 if points_turn_back else -1) * rate * k / fps))
-    poses = []
-    for i, (mesh, points) in enumerate(path):
-        det.yaw, det.followed_yaw = mesh, points
-        poses.append(pose_of_frame(det, est, frame, i / fps))
+    poses = _split_yaw_poses(path, fps)
     return poses[len(path) - n_out - 1 - n_in:len(path) - n_out], poses[len(path) - n_out:]
 
 
@@ -1094,15 +1095,11 @@ def test_the_bound_face_mesh_lifts_stays_on_its_side_when_the_points_cross_the_f
     reading, `MESH_AHEAD_MARGIN_DEG`) stepped from 9.1 to -9.2 deg in a frame as the points crossed
     the front: the lift turned round with them. It stays on face mesh's side and is let go of at
     `AHEAD_OFFSET_RATE_DEG_S`, so the shown yaw moves no faster than the head and that."""
-    det, est = SplitYawDetector(), HeadPoseEstimator()
-    frame, rate, short = np.zeros((480, 640, 3), np.uint8), 45.0, 17.0
+    rate, short = 45.0, 17.0
     path = [(y, y) for y in np.linspace(0.0, 40.0, round(1.2 * fps))]
     path += [(40.0 + short * min(k / (0.4 * fps), 1.0), 40.0) for k in range(round(fps))]
     path += [(57.0 - rate * k / fps, 40.0 - rate * k / fps) for k in range(1, round(57.0 / rate * fps))]
-    rows = []
-    for i, (mesh, points) in enumerate(path):
-        det.yaw, det.followed_yaw = sign * mesh, sign * points
-        rows.append((sign * points, pose_of_frame(det, est, frame, i / fps)))
+    rows = [(sign * points, p) for (_, points), p in zip(path, _split_yaw_poses(path, fps, sign))]
     crossed = [p for points, p in rows if p.tracked and points * sign < 0]
     assert crossed and any("yaw" in p.lower_bounds for p in crossed), \
         "the points did not cross the front lifted: the test does not show the case"
