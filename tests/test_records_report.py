@@ -242,6 +242,26 @@ def test_a_movement_past_the_measurable_range_reads_past_range_not_a_number(tmp_
     assert '"past range": part of the movement was beyond what the camera' in build_report(tmp_path).read_text()
 
 
+@pytest.mark.parametrize("withheld, cell", [("beyond", "past range"), ("noise", "–")])
+def test_the_range_table_says_why_a_direction_has_no_smoothness(tmp_path, withheld, cell):
+    """The demo's patient turns 50 deg, past the 42 deg the camera measures, every rep: the range
+    table's median SPARC read "–", which its legend gives as too faint to measure."""
+    from neckcoach.io.history import summarize
+    from neckcoach.report.html import _range_table
+
+    rep = {"side": "left", "complete": True, "peak_deg": 48.5, "peak_lower_bound": True,
+           "sparc": None, "sparc_out": None, "sparc_back": None,
+           "smoothness_withheld_out": withheld, "smoothness_withheld_back": withheld}
+    measured = dict(rep, side="right", sparc=-1.5, sparc_out=-1.5, sparc_back=-1.4,
+                    smoothness_withheld_out=None, smoothness_withheld_back=None)
+    session = {"exercises": [{"id": "rot", "name": "Head turns", "movement": "rotation",
+                              "reps": [rep, rep, measured]}], "warnings": [], "pauses": [], "complete": True}
+    rows = re.findall(r"<tr><td class=l>([^<]*)</td>(.*?)</tr>", _range_table(summarize(session)))
+    cells = {name: re.findall(r"<td>([^<]*)</td>", rest) for name, rest in rows}
+    assert cells["Rotation left"][-2:] == ["2", cell]
+    assert cells["Rotation right"][-2:] == ["1", "-1.50"]
+
+
 def test_a_session_with_chin_tucks_says_what_its_millimetres_are_worth(tmp_path):
     """A tuck's depth is read from the face's apparent size: its scale follows the lens and where
     the camera sits (0.65-1.6x on the rendered sessions), so the report says so beside the ranges;

@@ -145,7 +145,7 @@ def summarize(session: Mapping[str, Any]) -> dict[str, Any]:
     is the person's range or smoothness (a conversation's quick glance
     reviewed as a rotation read as "best rotation 15 deg, 20 % of an adult's").
     """
-    from neckcoach.io.records import rep_metric
+    from neckcoach.io.records import rep_metric, shape_past_range
 
     by_dir: dict[str, dict[str, list[float]]] = {}
     for ex in session.get("exercises") or []:
@@ -158,7 +158,8 @@ def summarize(session: Mapping[str, Any]) -> dict[str, Any]:
             if direction is None:
                 continue
             slot = by_dir.setdefault(direction, {"peak": [], "sparc": [], "ldlj": [],
-                                                 "peak_speed": [], "bound": []})
+                                                 "peak_speed": [], "bound": [], "past": []})
+            slot["past"].append(any(shape_past_range(rep, way) for way in ("out", "back")))
             for key, value in (("peak", rep_metric(rep, "peak_abs")), ("sparc", rep.get("sparc")),
                                ("ldlj", rep.get("ldlj")),
                                ("peak_speed", rep_metric(rep, "peak_speed"))):
@@ -173,6 +174,8 @@ def summarize(session: Mapping[str, Any]) -> dict[str, Any]:
             "range": max(slot["peak"]) if slot["peak"] else None,
             "range_lower_bound": _best_is_bound(slot["peak"], slot["bound"]),
             "sparc": statistics.median(slot["sparc"]) if slot["sparc"] else None,
+            # Why there is no SPARC: every rep's movements were read past the measurable range.
+            "sparc_past_range": not slot["sparc"] and any(slot["past"]),
             "ldlj": statistics.median(slot["ldlj"]) if slot["ldlj"] else None,
             "peak_speed": max(slot["peak_speed"]) if slot["peak_speed"] else None,
             "reps": len(slot["peak"]),

@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from neckcoach.core.reps import WITHHELD_BEYOND
 from neckcoach.io.atomic import atomic_write_json, atomic_write_text, fsync_dir
 
 SESSION_FILE = "session.json"
@@ -508,6 +509,12 @@ def rep_metric(rep: Mapping[str, Any], name: str) -> Any:
         except (TypeError, ValueError):
             return None
     return rep.get(name)
+
+
+def shape_past_range(rep: Mapping[str, Any], way: str) -> bool:
+    """Whether the rep's movement `way` ("out", "back") was read past the measurable range,
+    so its smoothness was withheld (core.reps)."""
+    return rep.get(f"smoothness_withheld_{way}") == WITHHELD_BEYOND
 
 
 def rep_warning_kinds(rep: Mapping[str, Any], session: Mapping[str, Any] | None = None

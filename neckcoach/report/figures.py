@@ -14,9 +14,8 @@ from typing import Any, Mapping, Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from neckcoach.core.reps import WITHHELD_BEYOND
 from neckcoach.core.samples import MOVEMENT_AXIS
-from neckcoach.io.records import iter_reps, rep_metric, rep_warning_kinds
+from neckcoach.io.records import iter_reps, rep_metric, rep_warning_kinds, shape_past_range
 from neckcoach.report.norms import DIRECTION_ORDER, LABELS, NORMS, UNITS
 from neckcoach.report.trace_trust import (KINDS, LOWER_BOUND, TRUSTED, UNTRUSTED, frame_kinds, measured,
                                           no_face_spans, trust_lines)
@@ -278,11 +277,6 @@ def rep_quality_figure(session: Mapping[str, Any]) -> bytes:
 
 
 PAST_RANGE = "past range"
-
-
-def shape_past_range(rep: Mapping[str, Any], way: str) -> bool:
-    """Whether the rep's movement `way` ("out", "back") was read past the measurable range."""
-    return rep.get(f"smoothness_withheld_{way}") == WITHHELD_BEYOND
 
 
 def _unmeasured_shape(rep: Mapping[str, Any]) -> str:

@@ -18,7 +18,7 @@ from neckcoach.core.coach import TRIES_PER_REP
 from neckcoach.core.depth_scale import DEPTH_READ_MAX_GAIN, DEPTH_READ_MIN_GAIN
 from neckcoach.core.reps import mostly_unmeasured
 from neckcoach.io.history import describe_range, summarize
-from neckcoach.io.records import SessionData, load_session, rep_metric, rep_warning_kinds
+from neckcoach.io.records import SessionData, load_session, rep_metric, rep_warning_kinds, shape_past_range
 from neckcoach.report import figures
 from neckcoach.report.norms import DIRECTION_ORDER, LABELS, NORMS, NORMS_NOTE, UNITS
 
@@ -211,7 +211,7 @@ def _pair(rep: Mapping[str, Any], name: str, digits: int) -> str:
     """'out / back' of a per-movement smoothness metric; older records hold one value per rep."""
     if f"{name}_out" not in rep and f"{name}_back" not in rep:
         return _fmt(rep.get(name), digits)
-    return " / ".join(figures.PAST_RANGE if figures.shape_past_range(rep, way)
+    return " / ".join(figures.PAST_RANGE if shape_past_range(rep, way)
                       else _fmt(rep.get(f"{name}_{way}"), digits) for way in ("out", "back"))
 
 
@@ -260,11 +260,19 @@ def _range_table(summary: Mapping[str, Mapping[str, Any]]) -> str:
         best = describe_range(summary[d], UNITS[d]) or _fmt(None)
         rows.append(f"<tr><td class=l>{LABELS[d]}</td><td>{html.escape(best)}"
                     f"</td><td>{band}</td><td>{summary[d].get('reps', 0)}</td>"
-                    f"<td>{_fmt(summary[d].get('sparc'), 2)}</td></tr>")
+                    f"<td>{_median_sparc(summary[d])}</td></tr>")
     if not rows:
         return ""
     return ("<table><tr><th class=l>Direction</th><th>Your best</th><th>Typical adult</th>"
             "<th>Reps</th><th>Median SPARC</th></tr>" + "".join(rows) + "</table>")
+
+
+def _median_sparc(stats: Mapping[str, Any]) -> str:
+    """The direction's median SPARC, or "past range" where every rep was read past what the
+    camera measures ("–" alone would read as too faint to measure, the legend's other case)."""
+    if stats.get("sparc") is None and stats.get("sparc_past_range"):
+        return figures.PAST_RANGE
+    return _fmt(stats.get("sparc"), 2)
 
 
 def depth_note(session: Mapping[str, Any]) -> str | None:
