@@ -164,3 +164,20 @@ def test_the_depth_read_while_the_head_turns_quickly_is_not_trusted():
     assert not wrong, wrong
     rest = [k for k in out if k.t_s >= 3.0]
     assert sum(k.retraction_reliable for k in rest) >= 0.95 * len(rest)
+
+
+
+def test_a_depth_that_moved_on_while_held_is_taken_up_without_a_movement_or_jitter():
+    """Real clip cap12 (golden, `data/followed`): a person sat back while turned, then leaned in
+    at ~130 mm/s as they came square at 41 s. The depth filter, fed the depth held from before
+    the turn, read the step as a move away at 417 mm/s, trusted; and the jitter estimate, left
+    without readings during the turn, started again from the lean-in and withheld the depth at
+    rest for seconds (near-neutral frames from 41 s trusted 48 %)."""
+    from tests.test_safety_followed import replayed
+
+    frames = replayed("cap12_real_30-50s")
+    came_back = [k for k in frames if 41.0 <= k.t_s <= 42.0 and k.retraction_reliable]
+    assert came_back and max(k.retraction_speed_mm_s for k in came_back) < 50.0  # leaning in, not away
+    near = [k for k in frames if k.t_s >= 41.0 and k.face_found
+            and max(abs(k.yaw_deg), abs(k.pitch_deg), abs(k.roll_deg)) <= 10.0]
+    assert sum(k.retraction_reliable for k in near) >= 0.8 * len(near)

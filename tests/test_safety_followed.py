@@ -43,7 +43,8 @@ def replayed(name: str) -> list:
                 brightness=float(r["brightness"]), yaw_reliable=_flag(r["yaw_reliable"]),
                 pitch_reliable=_flag(r["pitch_reliable"]), roll_reliable=_flag(r["roll_reliable"]),
                 retraction_reliable=_flag(r["retraction_reliable"]),
-                lower_bounds=tuple(x for x in r["lower_bounds"].split(";") if x), tracked=bool(int(r["tracked"])))
+                lower_bounds=tuple(x for x in r["lower_bounds"].split(";") if x), tracked=bool(int(r["tracked"])),
+                depth_gap_mm=float(r["depth_gap_mm"]) if r.get("depth_gap_mm") else None)
             out.append(filt.update(rel))
     return out
 
