@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from neckcoach.core.calibration import IDENTITY, CalibrationResult, Neutral, NeutralCalibrator
-from neckcoach.core.headpose import HeadPoseEstimator
+from neckcoach.core.headpose import MAX_POSITION_ANGLE_DEG, HeadPoseEstimator
 from neckcoach.core.kinematics import KinematicsFilter
 from neckcoach.core.samples import HeadPose, Kinematics
 from neckcoach.core.seat import SeatFollower, follow_seat
@@ -145,6 +145,9 @@ class Measurement:
             kin.extra["camera_moved_deg"] = round(camera_moved_deg, 1)
         if self.last_calibration is not None:
             kin.extra["calibration"] = self.last_calibration.reason
+        accepted = self.accepted_calibration
+        if accepted is not None and accepted.depth_view_deg is not None and not self._calibrating:
+            kin.extra["depth_view_deg"] = accepted.depth_view_deg  # no chin tuck measured from there
         return kin
 
     def require_extension(self, needed_deg: float) -> None:
@@ -152,6 +155,11 @@ class Measurement:
         captured from where that cannot be measured is refused with advice (see
         `calibration.VIEW_ASKS`)."""
         self.calibrator.require_extension(needed_deg, self.estimator.max_reliable_pitch_deg)
+
+    def require_depth(self, ask: bool = True) -> None:
+        """The routine has chin tucks: a neutral seen from where their depth is not measured
+        (`calibration.depth_view_words`) is recorded, and with `ask` refused with advice."""
+        self.calibrator.require_depth(MAX_POSITION_ANGLE_DEG, ask)
 
     def set_neutral(self, neutral: Neutral) -> None:
         self.neutral = neutral

@@ -204,6 +204,27 @@ def test_an_axis_that_cannot_be_measured_is_named_with_what_to_do():
     assert pause_message(coach.state()).endswith("Press C to measure your straight-ahead position again.")
 
 
+def test_a_chin_tuck_unmeasurable_from_where_the_camera_sits_says_so_not_to_face_the_screen():
+    """Rendered population seed 401469: a camera 47 cm below the eyes saw the neutral at -28 deg,
+    past where a tuck's depth is measured; the patient, facing the screen, was told to face it
+    squarely, and nothing counted. The measurement marks such a neutral (`depth_view_deg`)."""
+    from dataclasses import replace
+
+    t = timeline(40.0, fps=20.0, seed=16)
+    frames = [replace(k, retraction_reliable=False, extra={**k.extra, "depth_view_deg": -28.0})
+              for k in stream(t, noise_mm=0.3, seed=16)]
+    coach, events = run(routine(tuck()), frames)
+    notes = [e for e in events if e.kind == ev.NOT_SETTLED]
+    assert [n.data["reason"] for n in notes] == ["unmeasurable"]
+    assert notes[0].message == ("The camera is well below your eyes: from there I cannot measure a chin tuck; "
+                                "raise it nearer to eye level (a laptop on a few books), then sit still and "
+                                "look at the screen.")
+    session = coach.session.to_dict()
+    assert explain(session, neutral_found=True, neutral_s=2.5).message == (
+        "I could not count any repetitions: the camera was well below your eyes, where I could not measure "
+        "a chin tuck.")
+
+
 def test_counting_that_starts_late_clears_the_note():
     ex = exercise(reps=1, tempo_s=4.0)
     t = timeline(40.0, fps=20.0, seed=15)

@@ -224,6 +224,33 @@ def test_without_a_routine_the_calibrator_never_asks_about_the_view():
     assert result.ok and result.extension_room_deg is None
 
 
+TUCK_SAID = ("the camera is well below your eyes: from there I cannot measure a chin tuck; raise it nearer to "
+             "eye level (a laptop on a few books), then sit still and look at the screen")
+
+
+def test_a_neutral_from_which_no_chin_tuck_is_measured_asks_for_the_camera_higher():
+    """Rendered population seed 401469: a camera 47 cm below the eyes, the neutral seen at -28 deg,
+    past the 25 deg within which the estimator trusts a depth (headpose.MAX_POSITION_ANGLE_DEG):
+    no tuck of the session was trusted. Asked as extension's room is; then taken, the view kept."""
+    cal = NeutralCalibrator(duration_s=2.5)
+    cal.require_depth(25.0)
+    first = _capture(cal, -28.0)
+    assert (first.ok, first.reason, first.depth_view_deg) == (False, TUCK_SAID, pytest.approx(-28.0, abs=0.3))
+    assert _capture(cal, -20.0, 8.0).depth_view_deg is None  # raised enough: measured from there
+    cal = NeutralCalibrator(duration_s=2.5)
+    cal.require_depth(25.0)
+    taken = [r for r in (_capture(cal, -28.0, t0) for t0 in np.arange(0.0, 40.0, 2.6)) if r.ok][0]
+    assert cal.view_asked == 1 and taken.depth_view_deg == pytest.approx(-28.0, abs=0.3)
+
+
+def test_a_recording_is_not_asked_about_the_chin_tucks_view_but_keeps_it():
+    cal = NeutralCalibrator(duration_s=2.5)
+    cal.require_depth(25.0, ask=False)
+    result = _capture(cal, 28.0)
+    assert result.ok and result.depth_view_deg == pytest.approx(28.0, abs=0.3) and cal.view_asked == 0
+    assert _capture(NeutralCalibrator(duration_s=2.5), -28.0).depth_view_deg is None  # no chin tucks
+
+
 @pytest.mark.parametrize("needed,limit,message", [
     (-1.0, 40.0, "needed_deg must be in [0, 180], got -1.0"),
     (30.0, 200.0, "limit_deg must be in [0, 180], got 200.0")])

@@ -108,6 +108,9 @@ class SessionLoop:
         extension_deg = routine.largest_target("extension") if hasattr(routine, "largest_target") else 0.0
         if ask_for_view and extension_deg and hasattr(measurement, "require_extension"):
             measurement.require_extension(extension_deg * TARGET_BAND_HIGH)
+        # A recording cannot be helped either, but the coach still says why its tucks go uncounted.
+        if any(e.movement == "retraction" for e in routine.exercises) and hasattr(measurement, "require_depth"):
+            measurement.require_depth(ask=ask_for_view)
         self.coach = Coach(routine)
         self.camera_check = camera_check if camera_check is not None else CameraCheck()
         self.cues = CuePolicy()

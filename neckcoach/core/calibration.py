@@ -101,13 +101,16 @@ IDENTITY = Neutral(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))
 class CalibrationResult:
     """`extension_room_deg`: how far the person can look up from this neutral before the
     estimator stops measuring (set when a routine asks for extension, see
-    `NeutralCalibrator.require_extension`)."""
+    `NeutralCalibrator.require_extension`). `depth_view_deg`: the neutral's nod as the
+    camera sees it, where a chin tuck's depth cannot be measured from it (set when a
+    routine has chin tucks, see `NeutralCalibrator.require_depth`)."""
 
     ok: bool
     reason: str
     neutral: Neutral | None = None
     std_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     extension_room_deg: float | None = None
+    depth_view_deg: float | None = None
 
 
 # A neutral seen from well below the eyes leaves less of extension inside what the
@@ -128,6 +131,12 @@ class CalibrationResult:
 # under the laptop and angling the screen again (an estimate, not a measurement). Seed
 # 400675 first counted the capture taken during its reaction as the second ask.
 VIEW_ASKS = 2
+# A chin tuck's depth is measured only with the face seen within a limit of the camera's
+# axis (`headpose.MAX_POSITION_ANGLE_DEG`): a camera further below (above) the eyes sees a
+# neutral from where no tuck is ever measured (rendered population seed 401469: a camera 47 cm
+# below the eyes at 0.9 m, the neutral taken at -28 deg, every tuck read within 1-3 mm of its
+# truth and none trusted; told to face the screen squarely, which it did, and nothing counted).
+# Asked about as extension's room is (`VIEW_ASKS`); yaw and roll are within `max_offset_deg`.
 # Said wherever a camera below the eyes is the problem: one wording, which the virtual
 # patient (`sim.room_actor`) also acts on.
 BELOW_EYES = "the camera is well below your eyes"
@@ -164,9 +173,11 @@ class NeutralCalibrator:
         self.min_detection_rate = min_detection_rate
         self.extension_needed_deg = 0.0
         self.extension_limit_deg: float | None = None
+        self.depth_limit_deg: float | None = None
+        self.depth_ask = False
         # Not cleared by `reset`: each capture starts afresh, the asks do not.
         self.view_asked = 0
-        self._asked: tuple[float, float, str] | None = None  # (room, t_s, words) of the last ask
+        self._asked: tuple[float, float, str] | None = None  # (view, t_s, words) of the last ask
         self.reset()
 
     def require_extension(self, needed_deg: float, limit_deg: float) -> None:
@@ -177,6 +188,15 @@ class NeutralCalibrator:
                 raise ValueError(f"{name} must be in [0, 180], got {v!r}")
         self.extension_needed_deg = float(needed_deg)
         self.extension_limit_deg = float(limit_deg)
+
+    def require_depth(self, limit_deg: float, ask: bool = True) -> None:
+        """The routine has chin tucks, measured only from a neutral seen within `limit_deg` of
+        the camera's axis: the result records a view past it (`depth_view_deg`), and with
+        `ask` such a capture is refused with advice (see `VIEW_ASKS`)."""
+        if not 0 < limit_deg <= 90:
+            raise ValueError(f"limit_deg must be in (0, 90], got {limit_deg!r}")
+        self.depth_limit_deg = float(limit_deg)
+        self.depth_ask = bool(ask)
 
     def reset(self) -> None:
         self._poses: list[HeadPose] = []
@@ -238,23 +258,46 @@ class NeutralCalibrator:
             room = self.extension_limit_deg + neutral_pitch
             # Only a camera below the eyes can be helped by raising it; otherwise the room is
             # recorded, not asked about.
+            words = (f"{BELOW_EYES}: from there I can see you look up only about {max(room, 0.0):.0f} degrees, "
+                     f"and this routine needs up to {self.extension_needed_deg:.0f}; {RAISE_CAMERA}, "
+                     "then sit still and look at the screen")
             if (room < self.extension_needed_deg and neutral_pitch < 0
-                    and self._ask_view(room, found[-1].t_s)):
+                    and self._ask_view(neutral_pitch, found[-1].t_s, words)):
                 return CalibrationResult(False, self._asked[2], std_deg=std, extension_room_deg=room)
-        return CalibrationResult(True, "ok", Neutral.median_of(found), std, extension_room_deg=room)
+        view = None
+        if self.depth_limit_deg is not None and abs(float(med[1])) > self.depth_limit_deg:
+            view = float(med[1])
+            if self.depth_ask and self._ask_view(view, found[-1].t_s, depth_view_words(view)):
+                return CalibrationResult(False, self._asked[2], std_deg=std, extension_room_deg=room,
+                                         depth_view_deg=view)
+        return CalibrationResult(True, "ok", Neutral.median_of(found), std, extension_room_deg=room,
+                                 depth_view_deg=view)
 
-    def _ask_view(self, room: float, t_s: float) -> bool:
-        """Whether to refuse this capture for its view (see `VIEW_ASKS`)."""
+    def _ask_view(self, view_deg: float, t_s: float, words: str) -> bool:
+        """Whether to refuse this capture for its view, the neutral's nod as the camera sees it
+        (see `VIEW_ASKS`), saying `words`."""
         if self._asked is not None:
-            asked_room, asked_t, _ = self._asked
-            if abs(room - asked_room) <= VIEW_SAME_DEG:
+            asked_view, asked_t, _ = self._asked
+            if abs(view_deg - asked_view) <= VIEW_SAME_DEG:
                 # The same view: waiting for the person to change it (refused in the same words,
                 # so nothing new is said), then taken as it is.
                 return t_s - asked_t < VIEW_WAIT_S
         if self.view_asked >= VIEW_ASKS:
             return False
         self.view_asked += 1
-        self._asked = (room, t_s, f"{BELOW_EYES}: from there I can see you look up only about "
-                       f"{max(room, 0.0):.0f} degrees, and this routine needs up to "
-                       f"{self.extension_needed_deg:.0f}; {RAISE_CAMERA}, then sit still and look at the screen")
+        self._asked = (view_deg, t_s, words)
         return True
+
+
+def depth_view_words(view_deg: float) -> str:
+    """Why no chin tuck can be measured from a neutral seen `view_deg` off the camera's axis
+    (a nod, < 0 from below), and what to change: one wording for the calibration's ask and the
+    coach's, which the virtual patient acts on (`sim.room_actor`)."""
+    where = BELOW_EYES if view_deg < 0 else "the camera is well above your eyes"
+    fix = RAISE_CAMERA if view_deg < 0 else "lower it nearer to eye level"
+    return f"{where}: from there I cannot measure a chin tuck; {fix}, then sit still and look at the screen"
+
+
+def depth_view_note(view_deg: float) -> str:
+    """`depth_view_words`' reason, for the session record once it is over."""
+    return f"the camera was well {'below' if view_deg < 0 else 'above'} your eyes, where I could not measure a chin tuck"

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, Iterable
 
 from neckcoach.core import events as ev
+from neckcoach.core.calibration import depth_view_note, depth_view_words
 from neckcoach.core.events import Event
 from neckcoach.core.kinematics import TRUST_SIGMAS, TRUSTED_ERROR
 from neckcoach.core.pacing import Pacer
@@ -411,7 +412,13 @@ class Coach:
         else:
             why = "restless"
         text = (_AXIS_HELP.get(c.axis) if why == "unmeasurable" else None) or NOT_SETTLED_MESSAGES[why]
-        rec.note = NOT_SETTLED_NOTES[why]
+        note = NOT_SETTLED_NOTES[why]
+        view = sample.extra.get("depth_view_deg")
+        if why == "unmeasurable" and c.axis == "retraction" and view is not None:
+            # Not the person's posture: the camera's place (calibration.depth_view_words).
+            words = depth_view_words(view)
+            text, note = words[0].upper() + words[1:] + ".", depth_view_note(view)
+        rec.note = note
         self._settle_said = True
         self.waiting_message, self.waiting_reason = text, why
         e = self._event(t, ev.NOT_SETTLED, text, reason=why, axis=c.axis)
