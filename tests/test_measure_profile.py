@@ -372,10 +372,10 @@ class MeshAtDepth:
         return FaceObservation(_landmarks(self.shown, self.depth_mm), (640, 480), 1, 100.0, 1.0, True)
 
 
-def _run(det, est, script, fps=30.0):
+def _run(det, est, script, fps=30.0, seconds=8.0):
     """script(t) -> (true yaw, mesh reading or None, depth mm); yields (t, true yaw, HeadPose)."""
     frame = np.zeros((480, 640, 3), np.uint8)
-    for i in range(int(8.0 * fps)):
+    for i in range(int(seconds * fps)):
         t = i / fps
         true, det.shown, det.depth_mm = script(t)
         det.yaw = true
@@ -1106,3 +1106,27 @@ def test_the_bound_face_mesh_lifts_stays_on_its_side_when_the_points_cross_the_f
     shown = [p.yaw_deg for _, p in rows[round(2.2 * fps):] if p.tracked]  # until face mesh takes over
     steps = np.abs(np.diff(shown))
     assert steps.max() <= (rate + AHEAD_OFFSET_RATE_DEG_S) / fps + 0.5, (steps.max(), shown)
+
+
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+def test_a_head_back_at_rest_after_turns_past_the_gate_is_trusted_again_at_once(fps):
+    """Home is what a mesh must see again before it is trusted after a turn past the gate
+    (`_at_home`). It followed the first reading back within 15 deg after each turn outright,
+    weighted by the seconds it had been away (rendered population seed 401472, 20 fps: 1.2 -> 12.7
+    deg in one frame on the way back from a 52 deg turn, then 16): after two turns one way, the
+    head back at rest from a turn the other way, read at 0.0, was not trusted for 3.75 s (20 fps). Home
+    follows by the frames' own intervals."""
+    turns = ((1.0, 52.0), (6.5, 52.0), (12.0, -52.0))  # (start, deg): 1.2 s out, held 1.8 s, 1.2 s back
+
+    def script(t):
+        yaw = 0.0
+        for t0, deg in turns:
+            yaw += _ramp(t, t0, t0 + 1.2, 0.0, deg) - _ramp(t, t0 + 3.0, t0 + 4.2, 0.0, deg)
+        return yaw, yaw, DEPTH_MM
+
+    rows = list(_run(MeshAtDepth(), HeadPoseEstimator(), script, fps, seconds=18.0))
+    assert any("yaw" in p.lower_bounds for t, true, p in rows if 2.2 <= t < 4.0)  # read past its trust
+    for t0, _ in turns:
+        back = t0 + 4.2
+        rest = [p for t, true, p in rows if back + 0.8 <= t < back + 1.3]
+        assert rest and all(p.is_reliable("yaw") for p in rest), (t0, [p.yaw_deg for p in rest])

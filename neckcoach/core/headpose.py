@@ -488,6 +488,13 @@ SUSPECT_CLEAR_YAW_DEG = 15.0
 HOME_POSITION_MM = 50.0
 HOME_DRIFT_MM_S = 20.0
 HOME_SMOOTHING_S = 2.0
+# Home follows by each frame's interval, a frame after a gap (the head turned away, the face lost)
+# counting as at most this: what home follows is the head seen at rest, not the time it was away.
+# Weighted by the time since home last moved, the first reading back within
+# `SUSPECT_CLEAR_YAW_DEG` after a turn became home outright (rendered population seed 401472, 20 fps:
+# back from a 52 deg turn, home went from 1.2 to 12.7 deg in a frame, then to 16 after the next),
+# and a head back at rest from a turn past the gate the other way was not seen home for seconds.
+HOME_FRAME_MAX_S = 0.1
 # ... and where the head was last seen, by the followed points or a trusted mesh, give or take as
 # much: the home test alone lets the pivot stray further the longer the turn is held. Rendered
 # population seed 401087 (side-lit, 15 fps): a turn held at 56-64 deg for 4.6 s, the points
@@ -596,6 +603,7 @@ class HeadPoseEstimator:
         self._slide_recent: deque[tuple[float, float, float]] = deque()  # (t, mesh yaw, followed yaw)
         self._extended_t: float | None = None  # last frame read past MAX_EXTENSION_DEG
         self._home: tuple[float, list[float], float] | None = None
+        self._home_frame_t: float | None = None  # the last frame `_update_home` saw
         self._seen: tuple[float, list[float]] | None = None  # (t, pivot) the head was last seen at
         self._readings: dict[str, tuple[float, float, float]] = {}  # this frame's, by source
         self._both_clean: tuple[float, dict] | None = None  # (t, readings) when last both read cleanly
@@ -841,16 +849,18 @@ class HeadPoseEstimator:
     def _update_home(self, trusted: bool, yaw: float, pivot: list[float], t_s: float) -> None:
         """Home: the trusted mesh's yaw and pivot while the head is near where it rests, followed
         slowly (a person settles, leans) -- what `_at_home` compares a re-found mesh with."""
+        last_frame_t, self._home_frame_t = self._home_frame_t, t_s
         if not trusted:
             return
         home = self._home
         if home is None:
             self._home = (yaw, list(pivot), t_s)
             return
-        home_yaw, home_pivot, home_t = home
+        home_yaw, home_pivot, _ = home
         if abs(yaw - home_yaw) > SUSPECT_CLEAR_YAW_DEG:
             return
-        a = min(max(t_s - home_t, 0.0) / HOME_SMOOTHING_S, 1.0)
+        frame_s = HOME_FRAME_MAX_S if last_frame_t is None else min(max(t_s - last_frame_t, 0.0), HOME_FRAME_MAX_S)
+        a = frame_s / HOME_SMOOTHING_S
         self._home = (home_yaw + a * (yaw - home_yaw),
                       [h + a * (v - h) for h, v in zip(home_pivot, pivot)], t_s)
 
