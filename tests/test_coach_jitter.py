@@ -219,6 +219,8 @@ def test_a_chin_tuck_unmeasurable_from_where_the_camera_sits_says_so_not_to_face
     assert notes[0].message == ("The camera is well below your eyes: from there I cannot measure a chin tuck; "
                                 "raise it nearer to eye level (a laptop on a few books), then sit still and "
                                 "look at the screen.")
+    # Asked to move the camera, the person is shown how to have the neutral taken again from there.
+    assert pause_message(coach.state()) == notes[0].message + " Moved it? Press C to measure your straight-ahead position again."
     session = coach.session.to_dict()
     assert explain(session, neutral_found=True, neutral_s=2.5).message == (
         "I could not count any repetitions: the camera was well below your eyes, where I could not measure "

@@ -117,7 +117,10 @@ def live_trust(kin: Kinematics, axis: str) -> str:
 # mesh read a frontal head as turned 15 deg for its first 7 s, the neutral was taken
 # there, and every chin tuck after it read as turned): the way out is a new capture.
 RECALIBRATE_HINT = "Already still and facing the screen? Press C to measure your straight-ahead position again."
-_NEUTRAL_SUSPECT = ("unmeasurable", "restless")
+# Where the camera's place is why (the coach's waiting reason "camera_view"), the person has just
+# been asked to move it, and the neutral must be taken again from the new view.
+CAMERA_MOVED_HINT = "Moved it? Press C to measure your straight-ahead position again."
+_NEUTRAL_HINTS = {"unmeasurable": RECALIBRATE_HINT, "restless": RECALIBRATE_HINT, "camera_view": CAMERA_MOVED_HINT}
 
 
 def pause_message(coach_state: dict[str, Any]) -> str:
@@ -125,9 +128,8 @@ def pause_message(coach_state: dict[str, Any]) -> str:
     and where the neutral may be at fault, the key that captures it again)."""
     if not coach_state.get("paused"):
         waiting = str(coach_state.get("waiting_message") or "")
-        if waiting and coach_state.get("waiting_reason") in _NEUTRAL_SUSPECT:
-            return f"{waiting} {RECALIBRATE_HINT}"
-        return waiting
+        hint = _NEUTRAL_HINTS.get(coach_state.get("waiting_reason"))
+        return f"{waiting} {hint}" if waiting and hint else waiting
     reason = coach_state.get("pause_reason")
     if reason == "user":
         return USER_PAUSE_MESSAGE

@@ -412,15 +412,15 @@ class Coach:
         else:
             why = "restless"
         text = (_AXIS_HELP.get(c.axis) if why == "unmeasurable" else None) or NOT_SETTLED_MESSAGES[why]
-        note = NOT_SETTLED_NOTES[why]
+        note, shown_why = NOT_SETTLED_NOTES[why], why
         view = sample.extra.get("depth_view_deg")
         if why == "unmeasurable" and c.axis == "retraction" and view is not None:
             # Not the person's posture: the camera's place (calibration.depth_view_words).
             words = depth_view_words(view)
-            text, note = words[0].upper() + words[1:] + ".", depth_view_note(view)
+            text, note, shown_why = words[0].upper() + words[1:] + ".", depth_view_note(view), "camera_view"
         rec.note = note
         self._settle_said = True
-        self.waiting_message, self.waiting_reason = text, why
+        self.waiting_message, self.waiting_reason = text, shown_why
         e = self._event(t, ev.NOT_SETTLED, text, reason=why, axis=c.axis)
         out.append(e)
         self.session.add_warning(e)
