@@ -1130,3 +1130,53 @@ def test_a_head_back_at_rest_after_turns_past_the_gate_is_trusted_again_at_once(
         back = t0 + 4.2
         rest = [p for t, true, p in rows if back + 0.8 <= t < back + 1.3]
         assert rest and all(p.is_reliable("yaw") for p in rest), (t0, [p.yaw_deg for p in rest])
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+def test_a_mesh_that_read_well_past_its_trust_and_falls_back_is_not_trusted_until_home(sign, fps):
+    """Accuracy sweep 622 combined (camera below and aside, the head nodded and tilted as it
+    turned): face mesh read a 58 deg turn as 50.5 deg (48 here), past what it is trusted at
+    (`MAX_TRUSTED_YAW_DEG`), then, the head held at 60, fell back to 35-39 deg in a frame: trusted
+    there, 25-33 deg short, for 1 s; the followed points fell with it. Past the limit by more than a
+    held reading's jitter (`PAST_TRUST_MARGIN_DEG`), a mesh is trusted again once it sees the head
+    back home."""
+    def script(t):
+        mesh = (_ramp(t, 0.5, 2.0, 0.0, 48.0) if t < 2.3 else _ramp(t, 2.3, 2.4, 48.0, 36.0) if t < 4.5
+                else _ramp(t, 4.5, 6.0, 36.0, 0.0))
+        return sign * mesh, sign * mesh, DEPTH_MM  # the points read as the mesh does
+
+    rows = list(_run(MeshAtDepth(), HeadPoseEstimator(), script, fps))
+    past = [p for t, true, p in rows if 2.0 <= t < 2.3]
+    assert past and all(p.face_found and "yaw" in p.lower_bounds for p in past), \
+        "the mesh never read past its trust: the test does not show the case"
+    fallen = [(t, p) for t, true, p in rows if 2.4 <= t < 4.5]
+    assert fallen and not [t for t, p in fallen if p.is_reliable("yaw")]
+    assert not [t for t, p in fallen if "yaw" in p.lower_bounds]  # withheld, not a bound of 36
+    assert all(p.is_reliable("yaw") for t, true, p in rows if t >= 6.3)  # home again
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+def test_a_turn_held_at_the_trust_limit_keeps_its_trust_through_the_readings_jitter(sign, fps):
+    """Rendered population seed 401496: a turn held for a 50 deg target at 37-40 deg, read 40-42.3
+    deg; a distrust latched on the first reading past 42 left the rest of the hold unmeasured. A
+    reading past the limit is a bound; the hold's readings inside it stay trusted, and so does the
+    way back."""
+    jitter = (0.5, 3.4, 1.0, -0.2, 2.1, 0.0)
+
+    def script(t):
+        if t < 2.0:
+            mesh = _ramp(t, 0.5, 2.0, 0.0, 40.0)
+        elif t < 4.5:
+            mesh = 40.0 + jitter[int(round(t * fps)) % len(jitter)]
+        else:
+            mesh = _ramp(t, 4.5, 6.0, 40.0, 0.0)
+        return sign * mesh, sign * mesh, DEPTH_MM
+
+    rows = list(_run(MeshAtDepth(), HeadPoseEstimator(), script, fps))
+    held = [(true, p) for t, true, p in rows if 2.0 <= t < 4.5]
+    assert [p for true, p in held if abs(true) > 42.0 and "yaw" in p.lower_bounds], \
+        "no reading of the hold went past the limit: the test does not show the case"
+    assert all(p.is_reliable("yaw") for true, p in held if abs(true) <= 41.5)
+    assert all(p.is_reliable("yaw") for t, true, p in rows if t >= 4.5 and abs(true) <= 41.5)

@@ -472,6 +472,18 @@ MAX_TRACKED_YAW_DEG = 42.0
 # trusted value may be off, while readings up to ~42 deg stayed within it.
 # The readings stay below the truth there, so they are valid lower bounds.
 MAX_TRUSTED_YAW_DEG = 42.0
+# A mesh that has read this much past it is not trusted again, however little it then reads, until
+# it sees the head back home (`_at_home`), as past the gate: seen from below and aside with the head
+# nodded and tilted, face mesh under-reads a turn and can fall back well inside the limit with the
+# head held (accuracy sweep 622 combined: a 58 deg turn read 50.5 deg camera-frame, then 35-39 with
+# the head held at 60, trusted 25-33 deg short for 1 s; 624 combined: read 55-60 for a 60 deg turn,
+# then 42 down to 31 as the head came back to 48-30, trusted 15-19 deg short). Latched on any reading
+# past the limit, a head held just inside it lost its trust to the reading's jitter (rendered
+# population seed 401496: a hold read 40-42.3 deg, one frame past 42 distrusted the rest of the hold,
+# the rep went unmeasured). Held turns near the limit, read by face mesh on the cached tuning sweeps
+# (14 holds of 0.8 s, 35-55 deg camera-frame): spread about their median 1-2.2 deg each way, sd at
+# most 1.0 deg. 3 deg past the limit is beyond a head held at it.
+PAST_TRUST_MARGIN_DEG = 3.0
 MAX_TRACKED_S = 20.0
 # A mesh that took over from the followed points while they still disagreed
 # (by settling, above) may be the one that is wrong: a mesh can collapse slowly,
@@ -597,6 +609,7 @@ class HeadPoseEstimator:
         self._mesh_recent: deque[tuple[float, float]] = deque()  # (t, camera-frame yaw), unbroken
         self._last_mesh_yaw: tuple[float, float] | None = None
         self._mesh_suspect = False
+        self._past_trust = False  # the mesh read past MAX_TRUSTED_YAW_DEG + PAST_TRUST_MARGIN_DEG, not yet home since
         self._mesh_slid = False  # left the followed points while they held still (`SLIDE_DEG`)
         self._slid_while_followed = False  # ... at any time since following began
         self._mesh_returned = False  # ... and came back home with the head since (`_came_back`)
@@ -1157,7 +1170,11 @@ class HeadPoseEstimator:
         if seen_ok:
             self._seen = (t_s, pivot)
         self._update_home(seen_ok, yaw, pivot, t_s)
-        yaw_ok = seen_ok and turned <= MAX_TRUSTED_YAW_DEG
+        if seen_ok and turned > MAX_TRUSTED_YAW_DEG + PAST_TRUST_MARGIN_DEG:
+            self._past_trust = True
+        elif self._past_trust and seen_ok and self._at_home(yaw, pivot, t_s, moved_ok=self._mesh_unbroken):
+            self._past_trust = False
+        yaw_ok = seen_ok and turned <= MAX_TRUSTED_YAW_DEG and not self._past_trust
         if self.gate.edge:
             if abs(yaw) >= 0.8 * self.max_reliable_yaw_deg or not self._edge_sign:
                 self._edge_sign = 1.0 if yaw > 0 else -1.0
@@ -1167,7 +1184,7 @@ class HeadPoseEstimator:
         # there, so the reading is a lower bound. (On the way back, inside the gate
         # but still distrusted, it may over-read by a few degrees: no bound.)
         lower_bound = bool(self.gate.edge and self._edge_sign and yaw * self._edge_sign > 0
-                           and abs(yaw) >= self.max_reliable_yaw_deg) or (seen_ok and not yaw_ok)
+                           and abs(yaw) >= self.max_reliable_yaw_deg) or (seen_ok and turned > MAX_TRUSTED_YAW_DEG)
         if self.gate.edge:
             self._edge_bound = max(abs(yaw), self._edge_bound) if lower_bound else self._edge_bound
         else:
