@@ -1180,3 +1180,25 @@ def test_a_turn_held_at_the_trust_limit_keeps_its_trust_through_the_readings_jit
         "no reading of the hold went past the limit: the test does not show the case"
     assert all(p.is_reliable("yaw") for true, p in held if abs(true) <= 41.5)
     assert all(p.is_reliable("yaw") for t, true, p in rows if t >= 4.5 and abs(true) <= 41.5)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("fps", [15.0, 20.0, 30.0])
+def test_points_that_catch_up_make_up_the_lag_the_bound_was_lifted_for(sign, fps):
+    """Fresh accuracy sweep 631 combined: the followed points stuck 30-45 deg short of a 60 deg turn
+    face mesh read to within 2 deg; the bound was lifted towards face mesh's reading
+    (`MESH_AHEAD_MARGIN_DEG`) by 27 deg. Then the points caught up, 30 -> 44 -> 53 in two frames,
+    and the lift stayed on top of them: "at least 69-77 deg" for a head at 52. Points moving on the
+    way the lift goes make up that much of it."""
+    path = [(y, y) for y in np.linspace(0.0, 40.0, round(1.0 * fps))]
+    path += [(min(40.0 + 40.0 * k / fps, 56.0), 40.0) for k in range(1, round(1.5 * fps))]  # under its collapse
+    caught = len(path)
+    path += [(56.0, 40.0 + 14.0 * min(k, 2) / 2) for k in range(1, round(1.0 * fps))]
+    rows = list(zip(path, _split_yaw_poses(path, fps, sign)))
+    lifted = [p for (mesh, points), p in rows[:caught] if p.tracked and sign * p.yaw_deg > points + 5.0]
+    assert lifted and all("yaw" in p.lower_bounds for p in lifted), \
+        "the bound was not lifted past the stuck points: the test does not show the case"
+    after = [(max(points, mesh - MESH_AHEAD_MARGIN_DEG), p) for (mesh, points), p in rows[caught:]]
+    assert all(p.tracked and "yaw" in p.lower_bounds for _, p in after)
+    # No higher than the points, nor than face mesh's reading less the margin the lift keeps.
+    assert max(sign * p.yaw_deg - most for most, p in after) <= 0.5, [round(p.yaw_deg, 1) for _, p in after]

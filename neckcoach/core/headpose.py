@@ -384,7 +384,11 @@ MESH_AHEAD_MARGIN_DEG = 7.0
 # side of that reading: points that cross the front while it is let go of would otherwise turn it
 # round with them, a step of twice the offset (fresh accuracy sweeps 618 and 620 combined, coming
 # back at 45 deg/s, the points 13-15 deg short: the shown yaw went from 9.1 to -9.2 deg and from
-# -6.1 to 4.5 in a frame, and "Careful!" for a smooth return).
+# -6.1 to 4.5 in a frame, and "Careful!" for a smooth return). Points that move on the way the
+# offset lifts them make up that much of their lag at once: let go of at this rate only, the lift
+# stayed on top of points catching up (fresh accuracy sweep 631 combined: stuck 30 deg short of a 60
+# deg turn, lifted by 27 deg, then 30 -> 44 -> 53 deg in two frames: "at least 69-77" for a head at
+# 52; 65 -> 38 lower bounds more than 5 deg past the truth over sweeps 626-633).
 AHEAD_OFFSET_RATE_DEG_S = 20.0
 # ... but a mesh that stays inside its range, fitting well and without jumps,
 # for `MESH_SETTLED_S` takes over whatever the follower says -- provided it
@@ -609,7 +613,8 @@ class HeadPoseEstimator:
         self._following = False
         self._mesh_ahead_max = 0.0  # furthest |yaw| the mesh read beyond the followed points
         self._mesh_ahead: tuple[float, float] | None = None  # (t, yaw) of the last such reading
-        self._ahead_offset: tuple[float, float] = (0.0, 0.0)  # (t, deg) the yaw bound is shown past the points, signed
+        # (t, deg, the points' yaw then): how far past the points the yaw bound is shown, signed
+        self._ahead_offset: tuple[float, float, float | None] = (0.0, 0.0, None)
         self._last_mesh: tuple[np.ndarray, np.ndarray, float, float] | None = None
         self._last_followed_yaw = 0.0
         self._last_followed: tuple[float, float] | None = None
@@ -776,7 +781,7 @@ class HeadPoseEstimator:
                                    or (abs(m_yaw - f_yaw) > AGREE_DEG
                                        and max(abs(m_yaw), abs(f_yaw)) >= HANDBACK_YAW_DEG))
                 self._mesh_ahead_max, self._mesh_ahead = 0.0, None
-                self._ahead_offset = (t_s, 0.0)
+                self._ahead_offset = (t_s, 0.0, None)
                 self._slid_while_followed = self._mesh_returned = False
             elif self._mesh_inside_since is not None and (
                     (max(self._followed_turn(followed), self._mesh_ahead_max) < COLLAPSE_YAW_DEG
@@ -1022,10 +1027,16 @@ class HeadPoseEstimator:
         # for a frame leaves it standing).
         # Signed, on the side of the mesh's reading (see AHEAD_OFFSET_RATE_DEG_S).
         wanted = math.copysign(max(self._recent_ahead(yaw, t_s) - MESH_AHEAD_MARGIN_DEG - abs(yaw), 0.0), yaw)
-        t0, offset = self._ahead_offset
+        t0, offset, was = self._ahead_offset
+        if offset and was is not None:
+            # Points that move on the way the offset lifts them make up that much of their lag, down
+            # to what the mesh's reading still asks for.
+            side = math.copysign(1.0, offset)
+            floor = min(max(wanted * side, 0.0), abs(offset))
+            offset = side * max(abs(offset) - max((yaw - was) * side, 0.0), floor)
         reach = AHEAD_OFFSET_RATE_DEG_S * max(t_s - t0, 0.0)
         offset = min(max(wanted, offset - reach), offset + reach)
-        self._ahead_offset = (t_s, offset)
+        self._ahead_offset = (t_s, offset, yaw)
         unconfirmed, seen, yaw_unseen = self._followed_changes(t_s)
         speed_changes = self._yaw_speed_changes()  # its own window: both read in every frame of it
         yaw_unseen = yaw_unseen or self._yaw_speed_unseen(speed_changes)
