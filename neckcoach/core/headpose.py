@@ -527,11 +527,6 @@ HOME_FRAME_MAX_S = 0.1
 # deg between frames, and its 93-101 deg/s velocity changes were warned as jerks, twice, with the
 # head still). Its angles are `disputed`: the safety monitor does not judge jolts from them.
 AXES_OF_A_SUSPECT_MESH = ("yaw", "pitch", "roll")
-# Nor is the estimate handed to the points where the two part because the points moved, not face
-# mesh (`_points_parted`): a nod or a tilt moves the points' fit (rendered flick clips, 16 deg nods
-# and tilts in a 40 deg hold, scenes baseline and 630: the points' yaw fell 34 -> 27 deg in the nod
-# while face mesh read 35-37; handed to the points for a frame and taken back as suspect, every angle
-# `disputed` for the rest of the nod: 4 of those 6 flicks went unwarned).
 # And the other way round, where face mesh gives the angles and the followed points read the head
 # as well: a change of face mesh's yaw speed, or a pitch or roll movement of its own (as
 # `CONFIRM_MIN_DEG` within `CONFIRM_WINDOW_S` weighs them), that the points saw less than this share
@@ -1065,8 +1060,11 @@ class HeadPoseEstimator:
     def _points_parted(self) -> bool:
         """Whether, over the recent frames both read (`CONFIRM_WINDOW_S`), the followed yaw moved
         further than face mesh's: the two parted because the points did, not because face mesh
-        collapsed, which is what handing over on their disagreement is for (see
-        `AXES_OF_A_SUSPECT_MESH`)."""
+        collapsed, which is what handing over on their disagreement is for. A nod or a tilt moves the
+        points' fit: rendered flick clips, 16 deg nods and tilts in a 40 deg hold (scenes baseline and
+        630), the points' yaw fell 34 -> 27 deg in the nod while face mesh read 35-37; handed to the
+        points for a frame and taken back as a suspect mesh (`AXES_OF_A_SUSPECT_MESH`), every angle
+        was disputed for the rest of the nod, unwarned."""
         both = self._both_yaws
         if len(both) < 2:
             return False
