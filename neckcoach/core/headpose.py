@@ -638,8 +638,7 @@ class HeadPoseEstimator:
         self._both_clean: tuple[float, dict] | None = None  # (t, readings) when last both read cleanly
         self._surround_moved_t: float | None = None  # last frame with something moving around the face
         self._both: deque[tuple[float, tuple | None, tuple]] = deque()  # (t, mesh, followed) while followed
-        self._both_yaws: deque[tuple[float, float, float]] = deque()  # (t, mesh, followed) where both read
-        self._both_angles: deque[tuple[float, tuple, tuple]] = deque()  # ... all three angles of each
+        self._both_read: deque[tuple[float, tuple, tuple]] = deque()  # (t, mesh, followed angles) where both read
         self._was_tracked = False
         self.anchor_ok = False
         self.tracking_wanted = False
@@ -745,7 +744,7 @@ class HeadPoseEstimator:
                 self._mesh_inside_since = t_s
         else:
             self._mesh_inside_since = None
-        self._keep_both_yaws(t_s, None if mesh_jumped else m_yaw, f_yaw_raw)
+        self._keep_both_read(t_s, None if mesh_jumped else m_yaw, f_yaw_raw)
         if self._slid_off(t_s, m_yaw, f_yaw_raw, mesh_jumped):
             self._mesh_slid = self._slid_while_followed = True
         if m_yaw is None or mesh_jumped or self._mesh_slid:
@@ -1065,11 +1064,11 @@ class HeadPoseEstimator:
         630), the points' yaw fell 34 -> 27 deg in the nod while face mesh read 35-37; handed to the
         points for a frame and taken back as a suspect mesh (`AXES_OF_A_SUSPECT_MESH`), every angle
         was disputed for the rest of the nod, unwarned."""
-        both = self._both_yaws
+        both = self._both_read
         if len(both) < 2:
             return False
         (_, m0, f0), (_, m1, f1) = both[0], both[-1]
-        return abs(f1 - f0) > abs(m1 - m0)
+        return abs(f1[0] - f0[0]) > abs(m1[0] - m0[0])
 
     def _followed_turn(self, followed) -> float:
         """`seen_turn_deg` of the followed points' pose (its pivot less the pivot offset is
@@ -1114,19 +1113,17 @@ class HeadPoseEstimator:
                 seen.append(name)
         return tuple(a for a in unseen if a != "yaw"), tuple(seen), "yaw" in unseen
 
-    def _keep_both_yaws(self, t_s: float, m_yaw: float | None, f_yaw: float | None) -> None:
-        both, angles = self._both_yaws, self._both_angles
+    def _keep_both_read(self, t_s: float, m_yaw: float | None, f_yaw: float | None) -> None:
+        both = self._both_read
         if m_yaw is not None and f_yaw is not None:
-            both.append((t_s, m_yaw, f_yaw))
-            angles.append((t_s, self._readings["mesh"], self._readings["followed"]))
-        for kept in (both, angles):
-            while kept and t_s - kept[0][0] > CONFIRM_WINDOW_S:
-                kept.popleft()
+            both.append((t_s, self._readings["mesh"], self._readings["followed"]))
+        while both and t_s - both[0][0] > CONFIRM_WINDOW_S:
+            both.popleft()
 
     def _yaw_speed_changes(self) -> tuple[float, float, float] | None:
         """(followed points', face mesh's) change of yaw speed (deg/s) between the halves of the
         window, and the window's span (s); None without three readings spread over it."""
-        both = self._both_yaws
+        both = self._both_read
         if len(both) < 3:
             return None
         start, end = both[0], both[-1]
@@ -1134,9 +1131,9 @@ class HeadPoseEstimator:
         if not start[0] < middle[0] < end[0]:
             return None
 
-        def change(k: int) -> float:
-            return ((end[k] - middle[k]) / (end[0] - middle[0])
-                    - (middle[k] - start[k]) / (middle[0] - start[0]))
+        def change(k: int) -> float:  # 1: face mesh's yaw, 2: the followed points'
+            return ((end[k][0] - middle[k][0]) / (end[0] - middle[0])
+                    - (middle[k][0] - start[k][0]) / (middle[0] - start[0]))
 
         return change(2), change(1), end[0] - start[0]
 
@@ -1147,7 +1144,7 @@ class HeadPoseEstimator:
         if changes is None:
             return 0.0
         points, mesh, span_s = changes
-        seen = (abs(points) * span_s / 2 >= CONFIRM_MIN_DEG and points * self._both_yaws[-1][2] > 0
+        seen = (abs(points) * span_s / 2 >= CONFIRM_MIN_DEG and points * self._both_read[-1][2][0] > 0
                 and points * points <= mesh * points <= CONFIRM_MAX_SHARE * points * points)
         return abs(mesh) if seen else 0.0
 
@@ -1161,7 +1158,7 @@ class HeadPoseEstimator:
             points, mesh, span_s = changes
             if abs(mesh) * span_s / 2 >= CONFIRM_MIN_DEG and points * mesh < MESH_UNSEEN_SHARE * mesh * mesh:
                 unseen.append("yaw")
-        both = self._both_angles
+        both = self._both_read
         if len(both) >= 2:
             (_, m0, f0), (_, m1, f1) = both[0], both[-1]
             for k, name in ((1, "pitch"), (2, "roll")):  # `angles_from_rotation` order
