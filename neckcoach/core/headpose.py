@@ -481,7 +481,7 @@ MAX_TRUSTED_YAW_DEG = 42.0
 # nodded and tilted, face mesh under-reads a turn and can fall back well inside the limit with the
 # head held (accuracy sweep 622 combined: a 58 deg turn read 50.5 deg camera-frame, then 35-39 with
 # the head held at 60, trusted 25-33 deg short for 1 s; 624 combined: read 55-60 for a 60 deg turn,
-# then 42 down to 31 as the head came back to 48-30, trusted 15-19 deg short). Latched on any reading
+# then 42 down to 31 as the head came back to 48-30, trusted 7-17 deg short). Latched on any reading
 # past the limit, a head held just inside it lost its trust to the reading's jitter (rendered
 # population seed 401496: a hold read 40-42.3 deg, one frame past 42 distrusted the rest of the hold,
 # the rep went unmeasured). Held turns near the limit, read by face mesh on the cached tuning sweeps
