@@ -744,7 +744,7 @@ class HeadPoseEstimator:
                 self._mesh_inside_since = t_s
         else:
             self._mesh_inside_since = None
-        self._keep_both_read(t_s, None if mesh_jumped else m_yaw, f_yaw_raw)
+        self._keep_both_read(t_s, m_yaw is not None and not mesh_jumped and f_yaw_raw is not None)
         if self._slid_off(t_s, m_yaw, f_yaw_raw, mesh_jumped):
             self._mesh_slid = self._slid_while_followed = True
         if m_yaw is None or mesh_jumped or self._mesh_slid:
@@ -1113,9 +1113,11 @@ class HeadPoseEstimator:
                 seen.append(name)
         return tuple(a for a in unseen if a != "yaw"), tuple(seen), "yaw" in unseen
 
-    def _keep_both_read(self, t_s: float, m_yaw: float | None, f_yaw: float | None) -> None:
+    def _keep_both_read(self, t_s: float, both_read: bool) -> None:
+        """Keep this frame's readings where face mesh (found, without a jump) and the followed points
+        both read the head, and the frames within `CONFIRM_WINDOW_S`."""
         both = self._both_read
-        if m_yaw is not None and f_yaw is not None:
+        if both_read:
             both.append((t_s, self._readings["mesh"], self._readings["followed"]))
         while both and t_s - both[0][0] > CONFIRM_WINDOW_S:
             both.popleft()
