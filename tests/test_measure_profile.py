@@ -15,7 +15,7 @@ import pytest
 from neckcoach.core import face_model
 from neckcoach.core.geometry import Camera, angles_from_rotation, rotation_from_angles, rotation_to
 from neckcoach.core.headpose import (AHEAD_OFFSET_RATE_DEG_S, CONFIRM_WINDOW_S, MAX_TRACKED_YAW_DEG,
-                                     MESH_AHEAD_MARGIN_DEG,
+                                     HELD_MARGIN_DEG, MESH_AHEAD_MARGIN_DEG,
                                      HeadPoseEstimator, anchor_points_mm, tracked_motion)
 from neckcoach.io.detector import FaceObservation
 from neckcoach.io.headtrack import TrackedPoints
@@ -1198,7 +1198,8 @@ def test_points_that_catch_up_make_up_the_lag_the_bound_was_lifted_for(sign, fps
     lifted = [p for (mesh, points), p in rows[:caught] if p.tracked and sign * p.yaw_deg > points + 5.0]
     assert lifted and all("yaw" in p.lower_bounds for p in lifted), \
         "the bound was not lifted past the stuck points: the test does not show the case"
-    after = [(max(points, mesh - MESH_AHEAD_MARGIN_DEG), p) for (mesh, points), p in rows[caught:]]
+    after = [(max(points, mesh - HELD_MARGIN_DEG), p) for (mesh, points), p in rows[caught:]]
     assert all(p.tracked and "yaw" in p.lower_bounds for _, p in after)
-    # No higher than the points, nor than face mesh's reading less the margin the lift keeps.
+    # No higher than the points, nor than face mesh's reading less the margin the lift keeps (face
+    # mesh held at 56 while the points were stuck: `HELD_MARGIN_DEG`).
     assert max(sign * p.yaw_deg - most for most, p in after) <= 0.5, [round(p.yaw_deg, 1) for _, p in after]

@@ -390,6 +390,22 @@ MESH_AHEAD_MARGIN_DEG = 7.0
 # deg turn, lifted by 27 deg, then 30 -> 44 -> 53 deg in two frames: "at least 69-77" for a head at
 # 52; 65 -> 38 lower bounds more than 5 deg past the truth over sweeps 626-633).
 AHEAD_OFFSET_RATE_DEG_S = 20.0
+# Where the head is held, face mesh reading further than the points on their side gives a bound closer
+# to the truth than their own reading: the points under-read a held turn, the more the further it goes
+# (rendered population seed 401514, camera 17 cm below: held 43-45 deg turns read 38 camera-frame by the
+# points, 41.5-44.4 by face mesh; "I could not see how far you went" for 4 of 5 turns, the bound 35.6).
+# Held: both readings' yaw moved at most `HELD_SPEED_DEG_S` over the last `CONFIRM_WINDOW_S` (a straight
+# line through them), where a held head sways and trembles by a degree or so. Then face mesh less
+# `HELD_MARGIN_DEG` is how far the head is at least turned: three times the sd (at most 1.0 deg) of face
+# mesh's held readings near its trust limit (`PAST_TRUST_MARGIN_DEG`'s note). Of such frames on the
+# tuning sweeps (scenes 100-103, yaw and combined, and 100's random movements: 295), face mesh read a
+# median 2.1-3.9 deg short of the truth and at most 3.0 past it -- a mesh lagging a slow return (102
+# combined: the head coming back at 25 deg/s, face mesh's reading stalled at 50 for a head at 51-49);
+# the points read a median 5-12 deg short. Moving, lagging face mesh over-reads a return by up to
+# 12 deg, hence the wider `MESH_AHEAD_MARGIN_DEG`. Only where the shown value is not trusted anyway:
+# lifting a trusted reading would make it a bound.
+HELD_SPEED_DEG_S = 10.0
+HELD_MARGIN_DEG = 3.0
 # ... but a mesh that stays inside its range, fitting well and without jumps,
 # for `MESH_SETTLED_S` takes over whatever the follower says -- provided it
 # has been found in every frame since it last agreed with the followed
@@ -803,11 +819,13 @@ class HeadPoseEstimator:
                 if ahead:
                     self._mesh_ahead = (t_s, m_yaw)  # the points lag (see `COLLAPSE_YAW_DEG`)
                     self._mesh_ahead_max = max(self._mesh_ahead_max, abs(m_yaw))
+                held_mesh = (abs(m_yaw) if m_yaw is not None and mesh[3] and not mesh_jumped and not self._mesh_slid
+                             and m_yaw * f_yaw > 0 and abs(m_yaw) > abs(f_yaw) and self._both_held() else 0.0)
                 conflict = not self._mesh_slid and self._conflict(mesh, m_yaw, f_yaw, mesh_jumped)
                 self.evidence = dict(mesh_yaw=m_yaw, followed_yaw=f_yaw, following=True,
                                      conflict=conflict, followed_rms=followed[4],
                                      mesh_rms=mesh[4] if mesh is not None else None)
-                return self._followed_pose(followed, f_yaw, t_s, picture, conflict)
+                return self._followed_pose(followed, f_yaw, t_s, picture, conflict, held_mesh)
         elif self._following:
             self._following = self._mesh_returned = False  # following failed: fall back to the gate
             self._last_followed = None
@@ -1000,7 +1018,9 @@ class HeadPoseEstimator:
         return rotation_from_angles(angles_from_rotation(turn)[0], pitch, roll)
 
     def _followed_pose(self, followed, yaw: float, t_s: float, picture: dict,
-                       conflict: bool = False) -> HeadPose:
+                       conflict: bool = False, held_mesh_deg: float = 0.0) -> HeadPose:
+        """The followed points' pose; `held_mesh_deg`: |yaw| face mesh reads further than they do on
+        their side, the head held (see `HELD_MARGIN_DEG`), else 0."""
         rot, pivot, _, width, rms_rel = followed
         _, pitch, roll = angles_from_rotation(rot)
         if not self._mesh_returned:  # then the mesh sees the head, not the points (`_came_back`)
@@ -1025,7 +1045,10 @@ class HeadPoseEstimator:
         # The mesh's reading ahead, this frame's or one within AHEAD_RECENT_S (a mesh missing
         # for a frame leaves it standing).
         # Signed, on the side of the mesh's reading (see AHEAD_OFFSET_RATE_DEG_S).
-        wanted = math.copysign(max(self._recent_ahead(yaw, t_s) - MESH_AHEAD_MARGIN_DEG - abs(yaw), 0.0), yaw)
+        at_least = self._recent_ahead(yaw, t_s) - MESH_AHEAD_MARGIN_DEG
+        if not yaw_ok:
+            at_least = max(at_least, held_mesh_deg - HELD_MARGIN_DEG)
+        wanted = math.copysign(max(at_least - abs(yaw), 0.0), yaw)
         t0, offset, was = self._ahead_offset
         if offset and was is not None:
             # Points that move on the way the offset lifts them make up that much of their lag, down
@@ -1033,8 +1056,15 @@ class HeadPoseEstimator:
             side = math.copysign(1.0, offset)
             floor = min(max(wanted * side, 0.0), abs(offset))
             offset = side * max(abs(offset) - max((yaw - was) * side, 0.0), floor)
-        reach = AHEAD_OFFSET_RATE_DEG_S * max(t_s - t0, 0.0)
-        offset = min(max(wanted, offset - reach), offset + reach)
+        dt = max(t_s - t0, 0.0)
+        step = wanted - offset
+        rate = AHEAD_OFFSET_RATE_DEG_S
+        if step * offset < 0.0 and dt > 0.0:
+            # As fast as face mesh comes back, less what the points came back themselves.
+            side = math.copysign(1.0, offset)
+            points_back = max(side * (was - yaw) / dt, 0.0) if was is not None else 0.0
+            rate = max(rate, self._mesh_coming_back_deg_s(side) - points_back)
+        offset += math.copysign(min(abs(step), rate * dt), step)
         self._ahead_offset = (t_s, offset, yaw)
         unconfirmed, seen, yaw_unseen = self._followed_changes(t_s)
         speed_changes = self._yaw_speed_changes()  # its own window: both read in every frame of it
@@ -1121,6 +1151,30 @@ class HeadPoseEstimator:
             both.append((t_s, self._readings["mesh"], self._readings["followed"]))
         while both and t_s - both[0][0] > CONFIRM_WINDOW_S:
             both.popleft()
+
+    def _mesh_coming_back_deg_s(self, side: float) -> float:
+        """How fast face mesh comes back towards the front from `side` (deg/s, >= 0): the speed, now, of
+        the head's path through its readings over the gate's hold, found in every frame and moving as a
+        head does (`moves_as_a_head`); 0 otherwise. A lift is let go of at least this fast: held at its
+        mesh's reading less `HELD_MARGIN_DEG`, let go of at `AHEAD_OFFSET_RATE_DEG_S` only, it stayed
+        over a head coming back faster and overstated it. A mesh that comes and goes, or steps, as past
+        its range, does not pass (`AHEAD_OFFSET_RATE_DEG_S`'s seed 400470)."""
+        recent = self._mesh_recent
+        if not moves_as_a_head(recent, self.gate.max_unsteady_deg):
+            return 0.0
+        t = np.array([a for a, _ in recent]) - recent[-1][0]
+        speed = float(np.polyfit(t, [b for _, b in recent], 2)[1])
+        return max(-side * speed, 0.0)
+
+    def _both_held(self) -> bool:
+        """Whether face mesh's and the followed points' yaw each moved at most `HELD_SPEED_DEG_S` (the
+        slope of a straight line through the recent frames both read, at least three spanning half of
+        `CONFIRM_WINDOW_S`)."""
+        both = self._both_read
+        if len(both) < 3 or both[-1][0] - both[0][0] < CONFIRM_WINDOW_S / 2:
+            return False
+        t = np.array([b[0] for b in both]) - both[-1][0]
+        return all(abs(float(np.polyfit(t, [b[k][0] for b in both], 1)[0])) <= HELD_SPEED_DEG_S for k in (1, 2))
 
     def _yaw_speed_changes(self) -> tuple[float, float, float] | None:
         """(followed points', face mesh's) change of yaw speed (deg/s) between the halves of the
