@@ -224,6 +224,10 @@ def table(rows: list[dict]) -> str:
         f"| sessions not finished in 1.5x their expected time | {sum(r['ended'] != 'completed' for r in rows)} "
         "(the patient kept stopping short of the target or hold) |",
         f"| \"rushed\" reminders | {rushed} in {n} sessions |",
+        f"| attempts told \"I could not see how far you went\" (not counted, not called short) | "
+        + (f"{sum(r['unmeasured'] for r in rows if 'unmeasured' in r)} in "
+           f"{sum(1 for r in rows if r.get('unmeasured'))} of {sum(1 for r in rows if 'unmeasured' in r)} sessions |"
+           if any('unmeasured' in r for r in rows) else "not recorded |"),
         f"| smoothness of counted reps' movements made in one go (no hesitation, pause or flick) | "
         f"{smooth_txt(plain)} |",
         f"| the less smooth movement of counted reps with a flick on the way out or back | {flick_txt(jolted)} |",

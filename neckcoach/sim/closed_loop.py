@@ -513,6 +513,7 @@ class SessionScore:
     false_warnings: list = field(default_factory=list)  # (t_s, kind, axis, measure, magnitude)
     over_limit_warnings: int = 0
     smoothness: list = field(default_factory=list)  # per counted rep: see _smoothness
+    unmeasured: int = 0  # attempts ended "I could not see how far you went" (`reps.UNMEASURED_MESSAGE`)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -588,7 +589,9 @@ def score_session(outcome: SessionOutcome, name: str = "", seed: int = 0) -> Ses
                         len(false), kinds, flicks, len(fast_reps), fast_warned,
                         longest >= STALL_S or outcome.ended == "stalled", round(paused_s, 2), qkinds,
                         [(w["t_s"], w["kind"], (w.get("data") or {}).get("axis"), (w.get("data") or {}).get("measure"),
-                          w.get("magnitude")) for w in false], over_limit_n, _smoothness(outcome))
+                          w.get("magnitude")) for w in false], over_limit_n, _smoothness(outcome),
+                        sum(1 for e in outcome.events
+                            if e.kind == ev.PARTIAL and (e.data or {}).get("reason") == "unmeasured"))
 
 
 def _smoothness(outcome: SessionOutcome) -> list[dict]:
