@@ -392,8 +392,10 @@ MESH_AHEAD_MARGIN_DEG = 7.0
 AHEAD_OFFSET_RATE_DEG_S = 20.0
 # Where the head is held, face mesh reading further than the points on their side gives a bound closer
 # to the truth than their own reading: the points under-read a held turn, the more the further it goes
-# (rendered population seed 401514, camera 17 cm below: held 43-45 deg turns read 38 camera-frame by the
-# points, 41.5-44.4 by face mesh; "I could not see how far you went" for 4 of 5 turns, the bound 35.6).
+# (rendered population seed 401519, camera 17 cm below: a turn held at 48.2 deg for a 49 deg target
+# was shown as 41.2-41.9, untrusted or "at least", and heard "I could not see how far you went"; with
+# this, "at least" 42.4-43.4, counted. Seed 401514's holds at 43-45 deg, face mesh reading 41.5-44.4
+# camera-frame, stay short of their band either way).
 # Held: both readings' yaw moved at most `HELD_SPEED_DEG_S` over the last `CONFIRM_WINDOW_S` (a straight
 # line through them), where a held head sways and trembles by a degree or so. Then face mesh less
 # `HELD_MARGIN_DEG` is how far the head is at least turned: three times the sd (at most 1.0 deg) of face
@@ -402,8 +404,10 @@ AHEAD_OFFSET_RATE_DEG_S = 20.0
 # read a median 2.4 deg short of the truth where it read up to `AGREE_DEG` further than the points, 2.8
 # where more, and at most 3.0 past it -- a mesh lagging a slow return (102 combined: the head coming
 # back at 25 deg/s, face mesh's reading stalled at 50 for a head at 51-49); the points read a median
-# 5.2 and 11.2 deg short. Moving, lagging face mesh over-reads a return by up to
-# 12 deg, hence the wider `MESH_AHEAD_MARGIN_DEG`. Only where the shown value is not trusted anyway:
+# 5.2 and 11.2 deg short. On the other 32 cached sweeps face mesh read more than 5 deg past the truth
+# in 8 of 1,075 such frames, up to 12.4 (629 combined, lagging a 30 deg/s return with both readings'
+# slope under the limit): a bound there overstates by up to 9 deg for a few frames. Moving, lagging
+# face mesh over-reads a return by up to 12 deg, hence the wider `MESH_AHEAD_MARGIN_DEG`. Only where the shown value is not trusted anyway:
 # lifting a trusted reading would make it a bound.
 HELD_SPEED_DEG_S = 10.0
 HELD_MARGIN_DEG = 3.0
