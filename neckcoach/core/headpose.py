@@ -407,8 +407,8 @@ AHEAD_OFFSET_RATE_DEG_S = 20.0
 # 5.2 and 11.2 deg short. On the other 32 cached sweeps face mesh read more than 5 deg past the truth
 # in 8 of 1,075 such frames, up to 12.4 (629 combined, lagging a 30 deg/s return with both readings'
 # slope under the limit): a bound there overstates by up to 9 deg for a few frames. Moving, lagging
-# face mesh over-reads a return by up to 12 deg, hence the wider `MESH_AHEAD_MARGIN_DEG`. Only where the shown value is not trusted anyway:
-# lifting a trusted reading would make it a bound.
+# face mesh over-reads a return by up to 12 deg, hence the wider `MESH_AHEAD_MARGIN_DEG`. Only where
+# the shown value is not trusted anyway: lifting a trusted reading would make it a bound.
 HELD_SPEED_DEG_S = 10.0
 HELD_MARGIN_DEG = 3.0
 # ... but a mesh that stays inside its range, fitting well and without jumps,
