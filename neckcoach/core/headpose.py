@@ -406,7 +406,7 @@ AHEAD_OFFSET_RATE_DEG_S = 20.0
 # back at 25 deg/s, face mesh's reading stalled at 50 for a head at 51-49); the points read a median
 # 5.2 and 11.2 deg short. On the other 32 cached sweeps face mesh read more than 5 deg past the truth
 # in 8 of 1,075 such frames, up to 12.4 (629 combined, lagging a 30 deg/s return with both readings'
-# slope under the limit): a bound there overstates by up to 9 deg for a few frames. Moving, lagging
+# slope under the limit; the bounds shown there were up to 5.5 deg past, frames later). Moving, lagging
 # face mesh over-reads a return by up to 12 deg, hence the wider `MESH_AHEAD_MARGIN_DEG`. Only where
 # the shown value is not trusted anyway: lifting a trusted reading would make it a bound.
 HELD_SPEED_DEG_S = 10.0
