@@ -12,6 +12,7 @@ import pytest
 
 from neckcoach.app.demo_clip import demo_routine
 from neckcoach.core import events as ev
+from neckcoach.core.reps import UNMEASURED_MESSAGE
 from neckcoach.routine import load_routine
 from neckcoach.sim import patient as patient_module
 from neckcoach.sim.closed_loop import MeasurementNoise, judge_reps, run_kinematics_session, score_session
@@ -295,3 +296,16 @@ def test_a_simulated_session_cut_short_by_a_signal_stops_the_run_and_records_not
                         lambda self, frames: runner.RunResult(ended_reason=reason, frames=0, session={}))
     with pytest.raises(KeyboardInterrupt, match=reason):
         run_pipeline_session(bundled("rotation"), PatientTraits(), seed=1, make_renderer=lambda spec: None)
+
+
+def test_attempts_told_they_went_unmeasured_are_counted_in_the_score():
+    """A turn read only as a bound short of the band ends "I could not see how far you went": the
+    benchmark counts those attempts (`SessionScore.unmeasured`), none where the turn is measured."""
+    rt = bundled("rotation", reps=2)
+    measured = score_session(run_kinematics_session(rt, STEADY, seed=3, fps=30.0, noise=MeasurementNoise()))
+    assert measured.unmeasured == 0 and measured.exact
+    # past 30 deg only a bound, and half the turn: a 50 deg turn reads "at least" ~31
+    out = run_kinematics_session(rt, STEADY, seed=3, fps=30.0,
+                                 noise=MeasurementNoise(lower_bound_yaw_deg=30.0, yaw_gain=0.5))
+    told = [e for e in out.events if e.kind == ev.PARTIAL and e.message == UNMEASURED_MESSAGE]
+    assert told and score_session(out).unmeasured == len(told)
