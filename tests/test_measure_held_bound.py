@@ -21,9 +21,9 @@ def _ramp(a, b, rate_deg_s, fps):
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 @pytest.mark.parametrize("fps", FPS_CASES)
 def test_a_held_turn_the_points_under_read_is_at_least_face_mesh_less_the_held_margin(fps, sign):
-    """Rendered population seed 401514 (camera 17 cm below): a 45 deg turn held, the points read 38
-    camera-frame, face mesh 41.5-44.4; the bound was the points' and "I could not see how far you went"
-    came for 4 of 5 turns. Here face mesh reads the head (48 deg), the points 7 deg short."""
+    """Rendered population seed 401519 (camera 17 cm below): a turn held at 48.2 deg for a 49 deg
+    target was shown as 41.2-41.9, the points' reading, and heard "I could not see how far you went".
+    Here face mesh reads the head (48 deg), the points 7 deg short."""
     out = _ramp(0.0, 40.0, 40.0, fps)
     path = [(y, y) for y in out]
     path += [(m, p) for m, p in zip(_ramp(40.0, 48.0, 40.0, fps), _ramp(40.0, 41.0, 5.0, fps))]

@@ -63,17 +63,26 @@ MAX_UNSTEADY_DEG = 1.5
 STEADY_MIN_SAMPLES = 5
 
 
-def path_residual_deg(samples) -> float | None:
-    """RMS distance of (t, deg) readings from the constant-acceleration path that fits them
-    best: how far they stray from how a head moves (see `MAX_UNSTEADY_DEG`); None for fewer
-    than `STEADY_MIN_SAMPLES`."""
+def head_path(samples) -> tuple[np.ndarray, float] | None:
+    """The constant-acceleration path that fits (t, deg) readings best, as polynomial coefficients in
+    the time before the last reading (so the second is the speed now), and the readings' RMS distance
+    from it: how far they stray from how a head moves (see `MAX_UNSTEADY_DEG`); None for fewer than
+    `STEADY_MIN_SAMPLES`."""
     if len(samples) < STEADY_MIN_SAMPLES:
         return None
     t = np.array([a for a, _ in samples])
     y = np.array([b for _, b in samples])
     t = t - t[-1]
-    residual = y - np.polyval(np.polyfit(t, y, 2), t)
-    return math.sqrt(float(residual @ residual) / (len(t) - 3))
+    coefficients = np.polyfit(t, y, 2)
+    residual = y - np.polyval(coefficients, t)
+    return coefficients, math.sqrt(float(residual @ residual) / (len(t) - 3))
+
+
+def path_residual_deg(samples) -> float | None:
+    """RMS distance of (t, deg) readings from the head's path through them (`head_path`); None for
+    fewer than `STEADY_MIN_SAMPLES`."""
+    path = head_path(samples)
+    return path[1] if path is not None else None
 
 
 def moves_as_a_head(samples, max_unsteady_deg: float) -> bool:
@@ -819,13 +828,13 @@ class HeadPoseEstimator:
                     self._mesh_suspect = True
             if self._following:
                 self._last_followed = (t_s, f_yaw)
-                ahead = (m_yaw is not None and mesh[3] and not mesh_jumped and m_yaw * f_yaw > 0
-                         and abs(m_yaw) > abs(f_yaw) + AGREE_DEG)
+                further = (m_yaw is not None and mesh[3] and not mesh_jumped and m_yaw * f_yaw > 0
+                           and abs(m_yaw) > abs(f_yaw))  # face mesh reads the turn further
+                ahead = further and abs(m_yaw) > abs(f_yaw) + AGREE_DEG
                 if ahead:
                     self._mesh_ahead = (t_s, m_yaw)  # the points lag (see `COLLAPSE_YAW_DEG`)
                     self._mesh_ahead_max = max(self._mesh_ahead_max, abs(m_yaw))
-                held_mesh = (abs(m_yaw) if m_yaw is not None and mesh[3] and not mesh_jumped and not self._mesh_slid
-                             and m_yaw * f_yaw > 0 and abs(m_yaw) > abs(f_yaw) and self._both_held() else 0.0)
+                held_mesh = abs(m_yaw) if further and not self._mesh_slid and self._both_held() else 0.0
                 conflict = not self._mesh_slid and self._conflict(mesh, m_yaw, f_yaw, mesh_jumped)
                 self.evidence = dict(mesh_yaw=m_yaw, followed_yaw=f_yaw, following=True,
                                      conflict=conflict, followed_rms=followed[4],
@@ -1160,16 +1169,14 @@ class HeadPoseEstimator:
     def _mesh_coming_back_deg_s(self, side: float) -> float:
         """How fast face mesh comes back towards the front from `side` (deg/s, >= 0): the speed, now, of
         the head's path through its readings over the gate's hold, found in every frame and moving as a
-        head does (`moves_as_a_head`); 0 otherwise. A lift is let go of at least this fast: held at its
+        head does (`head_path`); 0 otherwise. A lift is let go of at least this fast: held at its
         mesh's reading less `HELD_MARGIN_DEG`, let go of at `AHEAD_OFFSET_RATE_DEG_S` only, it stayed
         over a head coming back faster and overstated it. A mesh that comes and goes, or steps, as past
         its range, does not pass (`AHEAD_OFFSET_RATE_DEG_S`'s seed 400470)."""
-        recent = self._mesh_recent
-        if not moves_as_a_head(recent, self.gate.max_unsteady_deg):
+        path = head_path(self._mesh_recent)
+        if path is None or path[1] > self.gate.max_unsteady_deg:
             return 0.0
-        t = np.array([a for a, _ in recent]) - recent[-1][0]
-        speed = float(np.polyfit(t, [b for _, b in recent], 2)[1])
-        return max(-side * speed, 0.0)
+        return max(-side * float(path[0][1]), 0.0)
 
     def _both_held(self) -> bool:
         """Whether face mesh's and the followed points' yaw each moved at most `HELD_SPEED_DEG_S` (the
