@@ -4,8 +4,13 @@ Renders the virtual patient through a varied set of turns, nods, tilts and
 chin tucks (slow and quick, up to 65 deg), measures every frame with the
 real pipeline (MediaPipe, pose, calibration) and compares the raw
 calibrated angles with the truth: gain, high-frequency error by angular
-speed, its frame-to-frame correlation, and the error at rest. With --clips,
-the same high-frequency jitter on the real clips in ../shared/data/clips.
+speed, its frame-to-frame correlation, and the error at rest. Then what
+the jolt test sees of the measurement alone: the coach's speed less the
+truth's through the same filter, its largest change within the test's
+window, against the coach's own estimate of the speed's noise
+(`Kinematics.speed_noise`, from `core.jitter`) and the fixed thresholds.
+With --clips, the same high-frequency jitter on the real clips in
+../shared/data/clips.
 
     PYOPENGL_PLATFORM=egl nice -n 10 .venv/bin/python benchmarks/noise_model.py --fps 30   # ~3000 frames
     .venv/bin/python benchmarks/noise_model.py --clips
@@ -25,10 +30,12 @@ sys.path.insert(0, str(REPO))
 from neckcoach.core.smoothness import gaussian_smooth  # noqa: E402
 
 NAMES = ("yaw", "pitch", "roll", "retraction")
+SPEED_CUTOFF_HZ = 5.0  # `KinematicsFilter`'s default: the truth's speed goes through the same filter
 
 
 def rendered(fps: float) -> np.ndarray:
-    """Rows: t, truth (4), measured relative (4), face found, calibrated."""
+    """Rows: t, truth (4), measured relative (4), face found, calibrated, the coach's speed (4),
+    its speed-noise estimate (4), reliable (4)."""
     from neckcoach.core.calibration import IDENTITY
     from neckcoach.measure import Measurement
     from neckcoach.sim.clip import VirtualPatientSource
@@ -51,7 +58,8 @@ def rendered(fps: float) -> np.ndarray:
         rel = (m.neutral or IDENTITY).relative(m.last_pose)
         rows.append([t, truth.yaw_deg, truth.pitch_deg, truth.roll_deg, truth.retraction_mm, rel.yaw_deg,
                      rel.pitch_deg, rel.roll_deg, rel.retraction_mm, float(rel.face_found),
-                     float(bool(kin.extra.get("calibrated")))])
+                     float(bool(kin.extra.get("calibrated"))), *(kin.speed(a) for a in NAMES),
+                     *(kin.speed_noise(a) for a in NAMES), *(float(kin.is_reliable(a)) for a in NAMES)])
     return np.array(rows)
 
 
@@ -73,6 +81,47 @@ def report_rendered(d: np.ndarray) -> None:
         lag1 = np.corrcoef(moving[:-1], moving[1:])[0, 1] if moving.size > 10 else float("nan")
         print(f"{name:10s} gain {gain:.3f}  high-frequency error sd by angular speed 0-1/1-10/10-30/30-60/60+ "
               f"deg/s: {' / '.join(bands)}  lag-1 in motion {lag1:.2f}")
+    report_speed_noise(d, t, truth)
+
+
+def report_speed_noise(d: np.ndarray, t: np.ndarray, truth: np.ndarray) -> None:
+    """What the jolt test (core/safety.py) sees of the measurement alone: the coach's speed less
+    the truth's through the same filter (scaled by the gain), its largest change within the test's
+    0.2 s window, in units of the coach's speed-noise estimate (the test needs NOISE_DV_SIGMAS of
+    them) and in deg/s or mm/s (it needs the monitor's dv_deg_s / dv_mm_s), over trusted frames at
+    rest (true speed under 1 unit/s) and moving (over 5)."""
+    import inspect
+
+    from neckcoach.core.filters import Differentiator
+    from neckcoach.core.safety import NOISE_DV_SIGMAS, SafetyMonitor
+
+    window_s = inspect.signature(SafetyMonitor).parameters["window_s"].default
+
+    speed, estimate, reliable = d[:, 11:15], d[:, 15:19], d[:, 19:23] > 0
+    found = (d[:, 9] > 0) & (d[:, 10] > 0)
+    window = max(1, int(round(window_s / np.median(np.diff(t)))))
+    print(f"the measurement's own velocity change within {window_s} s (the jolt test needs "
+          f"{NOISE_DV_SIGMAS:g} x the estimate and the monitor's fixed threshold):")
+    for i, name in enumerate(NAMES):
+        f = Differentiator(SPEED_CUTOFF_HZ, SPEED_CUTOFF_HZ)
+        true_speed = np.array([f.update(float(x), float(ti)) for x, ti in zip(truth[:, i], t)])
+        ok = found & reliable[:, i] & (estimate[:, i] > 0)
+        gain = np.polyfit(truth[ok, i], d[ok, 5 + i], 1)[0] if np.ptp(truth[ok, i]) > 1 else 1.0
+        err = speed[:, i] - gain * true_speed
+        dv = np.full(len(t), np.nan)
+        for j in range(window, len(t)):
+            if ok[j - window:j + 1].all():
+                w = err[j - window:j + 1]
+                dv[j] = max(err[j] - w.min(), w.max() - err[j])
+        parts = []
+        for label, sel in (("at rest", np.abs(true_speed) < 1.0), ("moving", np.abs(true_speed) > 5.0)):
+            sel = sel & np.isfinite(dv)
+            if sel.sum() > 20:
+                sigmas = dv[sel] / estimate[sel, i]
+                parts.append(f"{label} max {dv[sel].max():.0f} ({sigmas.max():.1f} x the estimate; "
+                             f"99th percentile {np.percentile(sigmas, 99):.1f}, {sel.sum()} frames)")
+        unit = "mm/s" if name == "retraction" else "deg/s"
+        print(f"  {name:10s} ({unit}): " + "; ".join(parts))
 
 
 def clips() -> None:
