@@ -289,11 +289,16 @@ class SafetyMonitor:
       such flicks went unwarned and 6 more were warned only at 367 ms
       (rendered, tuning scenes baseline, 100 and 101). 0.5 s: the velocity
       window plus the speed filter's settling (two 5 Hz low-passes, ~0.2 s)
-      plus a margin. Not face mesh's own untrusted values: past its range it
+      plus a margin. So is face mesh's own pitch or roll of a face turned
+      past where it trusts them (headpose `MAX_TILT_TRUST_TURN_DEG`, 30 deg)
+      while it trusts the turn: one fit, read frame by frame, no step between
+      sources (tuning clip 'baseline 40 pitch+16': face mesh's pitch changed
+      speed by 81 deg/s for a 16 deg nod, unwarned against the wider
+      margin's 82.5; stop 62). Not face mesh's values past its range: it
       saturates and then catches up (scene 102: a 49 deg extension read 35
-      and flat, then 60 deg/s on the way back). Not while another angle
-      moves (see OTHERS_STILL_DEG_S), nor while the angle itself was
-      moving as the window began: a flick in a hold starts from rest, and a
+      and flat, then 60 deg/s on the way back; a lower bound, below). Not
+      while another angle moves (see OTHERS_STILL_DEG_S), nor while the
+      angle itself was moving as the window began: a flick in a hold starts from rest, and a
       lagging yaw lower bound catching up with a turn it had stopped
       following does not. With the lower bound judged as untrusted, this
       removes two of the three warnings above (scene 103) and loses none of
@@ -542,7 +547,10 @@ class SafetyMonitor:
                 if seen and a == "yaw":
                     self._confirmed_until[a] = t + self.window_s
                 confirmed = seen or t <= self._confirmed_until.get(a, -1.0)
-                sure = confirmed or (steady and tracked and not bound and window_start is not None
+                # Face mesh's own pitch or roll of a face turned past what it reads them at, its turn
+                # trusted (headpose `MAX_TILT_TRUST_TURN_DEG`), is steady as the points' is.
+                turned = not tracked and sample.is_reliable("yaw")
+                sure = confirmed or (steady and (tracked or turned) and not bound and window_start is not None
                                      and all(v < OTHERS_STILL_DEG_S for v in window_start.values()))
             on, mag = self._sudden(a, t, v, 1.0 if sure else self.uncertain_factor, strict, sv)
             if self._jerk[a].step(t, on):
