@@ -159,6 +159,17 @@ SOURCE_STEP_DEG = 2.0
 # combined: followed points catching up at 125 deg/s, then face mesh trusted, read 97 deg/s as
 # too fast 0.03 s after the handback for a head turning at 45).
 SPEED_SETTLE_S = 0.15
+# A reading that stalls while the head moves on, then catches up, changes speed twice in a few
+# frames though the head did not: face mesh does (fresh flick clip scene 648, a smooth 1.5 s
+# turn out: its trusted yaw held at 11.3-12.0 deg for 0.1 s while the head went from 12.7 to
+# 17.5, then caught up at 62 deg/s, a change of 58 deg/s within 0.2 s, "Careful!" in all 12
+# clips of that scene; the depth in a chin tuck the same way, fresh sweep 642). So where the
+# speed CATCH_UP_S before a change of speed was found ran the same way and faster than the
+# change's base, only the speed gained beyond it counts: a flick from rest or from a steady
+# movement has no such dip before it; a sudden stop is a change away from that speed, not back
+# to it. 0.3 s: the velocity window (0.2 s) plus such a stall (0.1 s, three frames at 30 fps),
+# so that the speed then is the one before the stall.
+CATCH_UP_S = 0.3
 GRAINY_MESSAGE = ("The picture is grainy, so I may not notice a sudden movement. "
                   "More light in front of you will help.")
 # Default too-fast limit for home exercise, and the limit on the axes the
@@ -333,6 +344,9 @@ class SafetyMonitor:
         self.min_jolt_deg = check_range("min_jolt_deg", min_jolt_deg, 0.0, 45.0)
         self.min_jolt_mm = check_range("min_jolt_mm", min_jolt_mm, 0.0, 45.0)
         self.jolt_window_s = check_range("jolt_window_s", jolt_window_s, 0.1, 2.0)
+        # The path reaches back past the travel's window to CATCH_UP_S before the oldest change of
+        # speed still held (`_off_path`).
+        self._path_kept_s = max(self.jolt_window_s, self.window_s + self.confirm_s + CATCH_UP_S)
         self.too_fast_margin = check_range("too_fast_margin", too_fast_margin, 0.0, 1.0)
         self.too_fast_sustain_s = check_range("too_fast_sustain_s", too_fast_sustain_s, 0.0, 1.0)
         self.range_margin_fraction = check_range("range_margin_fraction", range_margin_fraction, 0.0, 1.0)
@@ -377,7 +391,7 @@ class SafetyMonitor:
         self._range = _Episode(self.range_sustain_s, self.rearm_s)
         self._torso = _Episode(self.torso_sustain_s, self.rearm_s)
         self._hist: dict[str, deque[tuple[float, float]]] = {a: deque() for a in self.axes}
-        self._path: dict[str, deque[tuple[float, float]]] = {a: deque() for a in self.axes}
+        self._path: dict[str, deque[tuple[float, float, float]]] = {a: deque() for a in self.axes}
         self._base: dict[str, tuple[float, float] | None] = {}
         self._judged_since: dict[str, float] = {}
         self._uncertain_until: dict[str, float] = {}
@@ -608,12 +622,12 @@ class SafetyMonitor:
         path = self._path[axis]
         x = 0.0
         if path:
-            t0, x0 = path[-1]
+            t0, x0, _ = path[-1]
             x = x0 + v * (t - t0)
-        path.append((t, x))
-        while path and t - path[0][0] > self.jolt_window_s:
+        path.append((t, x, v))
+        while path and t - path[0][0] > self._path_kept_s:
             path.popleft()
-        xs = [p[1] for p in path]
+        xs = [p[1] for p in path if t - p[0] <= self.jolt_window_s]
         return max(xs) - min(xs)
 
     def _window(self, axis: str, t: float, v: float, trusted: bool = True) -> list[float]:
@@ -662,7 +676,7 @@ class SafetyMonitor:
         held = self._base.get(axis)
         base = change = None
         if held is not None and t - held[1] <= self.window_s + self.confirm_s:
-            change = abs(v - held[0])
+            change = self._beyond_stall(axis, v, held, abs(v - held[0]))
             if change >= self.hold_fraction * thr:
                 base = held
         if base is None:
@@ -672,6 +686,10 @@ class SafetyMonitor:
                 base, change = (lo, t), v - lo
             elif hi - v >= thr:
                 base, change = (hi, t), hi - v
+            if base is not None:
+                change = self._beyond_stall(axis, v, base, change)
+                if change < thr:
+                    base, change = None, 0.0
         self._base[axis] = base
         travel = self._travel(axis, t, v)
         min_travel = factor * max(self.min_jolt_mm if axis == "retraction" else self.min_jolt_deg,
@@ -679,6 +697,19 @@ class SafetyMonitor:
         if base is not None and travel >= min_travel:
             return True, change
         return False, 0.0
+
+    def _beyond_stall(self, axis: str, v: float, base: tuple[float, float], change: float) -> float:
+        """The change of speed from `base`, less a stall's (see CATCH_UP_S): where the speed
+        CATCH_UP_S before the change was found ran the same way as now and faster than the base,
+        only what the speed gained beyond it counts."""
+        before = None
+        for entry in self._path[axis]:
+            if entry[0] > base[1] - CATCH_UP_S:
+                break
+            before = entry[2]
+        if before is None or before * v <= 0 or abs(base[0]) >= abs(before):
+            return change
+        return abs(v) - abs(before)
 
     def _event(self, t: float, kind: str, rep: int | None, magnitude: float, unit: str, **data) -> Event:
         return Event(t_s=t, kind=kind, exercise_id=self.exercise.id, rep=rep, magnitude=float(magnitude),
