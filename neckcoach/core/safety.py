@@ -309,9 +309,9 @@ class SafetyMonitor:
       saturates and then catches up (scene 102: a 49 deg extension read 35
       and flat, then 60 deg/s on the way back; a lower bound, below). Not
       while another angle moves (see OTHERS_STILL_DEG_S), nor while the
-      angle itself was moving as the window began: a flick in a hold starts from rest, and a
-      lagging yaw lower bound catching up with a turn it had stopped
-      following does not. With the lower bound judged as untrusted, this
+      angle itself was moving as the window began: a flick in a hold starts
+      from rest, and a lagging yaw lower bound catching up with a turn it
+      had stopped following does not. With the lower bound judged as untrusted, this
       removes two of the three warnings above (scene 103) and loses none of
       the 27 tuning flicks. Nor for a lower bound at all, however steady:
       points that lagged a turn (the mesh reading 8 deg further) snapped
@@ -345,7 +345,7 @@ class SafetyMonitor:
         self.min_jolt_mm = check_range("min_jolt_mm", min_jolt_mm, 0.0, 45.0)
         self.jolt_window_s = check_range("jolt_window_s", jolt_window_s, 0.1, 2.0)
         # The path reaches back past the travel's window to CATCH_UP_S before the oldest change of
-        # speed still held (`_off_path`).
+        # speed still held (`_beyond_stall`).
         self._path_kept_s = max(self.jolt_window_s, self.window_s + self.confirm_s + CATCH_UP_S)
         self.too_fast_margin = check_range("too_fast_margin", too_fast_margin, 0.0, 1.0)
         self.too_fast_sustain_s = check_range("too_fast_sustain_s", too_fast_sustain_s, 0.0, 1.0)
