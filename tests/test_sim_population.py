@@ -195,6 +195,29 @@ def test_judge_reps_calls_a_short_rep_incomplete_and_a_good_one_complete():
     assert score_session(out).exact
 
 
+def test_a_complete_rep_partly_unseen_may_be_counted_or_not_an_incomplete_one_may_not():
+    """A pause (face lost) over a rep: the coach may have seen its hold and its return, or not."""
+    rt = bundled("rotation", reps=3)
+    m = Mistake("short", 0, 1, reach=0.5)
+    out = run_kinematics_session(rt, STEADY, seed=4, fps=30.0, mistakes=[m], noise=MeasurementNoise())
+    reps = judge_reps(out)
+    good = next(r for r in reps if r.verdict == "complete")
+    short = next(r for r in reps if r.mistake == "short")
+    assert short.verdict == "incomplete"
+    pauses = [{"start_t_s": r.start_t_s + 0.5, "end_t_s": r.start_t_s + 1.5, "reason": "face_lost"}
+              for r in (good, short)]
+    paused = replace(out, session=dict(out.session, pauses=pauses))
+    verdicts = {r.start_t_s: r.verdict for r in judge_reps(paused)}
+    assert verdicts[good.start_t_s] == "ambiguous" and verdicts[short.start_t_s] == "incomplete"
+    counted = score_session(out).counted
+    for n in (counted, counted - 1):
+        exercises = [dict(out.session["exercises"][0], reps_completed=n)]
+        assert score_session(replace(paused, session=dict(paused.session, exercises=exercises))).exact
+    exercises = [dict(out.session["exercises"][0], reps_completed=counted + 1)]
+    over = score_session(replace(paused, session=dict(paused.session, exercises=exercises)))
+    assert over.over_counted and not over.exact
+
+
 def test_draw_mistakes_places_each_once_and_follows_the_seed():
     rt = bundled("headache_programme", reps=3)
     kinds = ["flick_own", "flick_other", "too_fast", "short", "wrong_side"]
