@@ -616,6 +616,12 @@ def _turning(deg_s: float):
     return lambda k: deg_s * k / 30.0
 
 
+def _back_then(after, deg_s: float = 45.0, frames: int = 6):
+    """Coming back towards the front at `deg_s` for `frames` frames from frame 1, then `after`
+    (a change outwards, from frame 1 on) from where that left it."""
+    return lambda k: -deg_s * min(k, frames) / 30.0 + after(k - frames)
+
+
 # name: (mesh, points, frames judged, confirmed there): the change each reads from the frame after
 # a 46 deg hold on (frame 1, 30 fps), and whether any frame in the range is `confirmed`.
 CHANGES = {
@@ -632,6 +638,11 @@ CHANGES = {
     "saturating": (lambda k: _turning(40.0)(min(k, 9)), lambda k: _turning(40.0)(min(k, 9)), range(10, 19), False),
     # face mesh stepping far more than any head moved: not a confirmation
     "mesh jump": (_ramp_deg(30.0, 5), _ramp_deg(8.0, 5), range(1, 13), False),
+    # both coming back at 45 deg/s, then stalling where they saturate and wandering 1.5 deg out while
+    # the head comes on (tuning sweep 101 standard yaw): a change outwards, but nothing moved out
+    "stall back": (_back_then(_ramp_deg(1.5, 3)), _back_then(_ramp_deg(1.5, 3)), range(7, 17), False),
+    # ... or flicking 10 deg back out (seed 401105): the head's
+    "flick back out": (_back_then(_ramp_deg(10.0, 5)), _back_then(_ramp_deg(10.0, 5)), range(7, 17), True),
 }
 
 

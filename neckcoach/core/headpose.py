@@ -491,7 +491,13 @@ CONFIRM_MIN_SHARE = 0.5
 # stalling points within the window. Only a change outwards (away from the front) is confirmed:
 # near the end of what they read both saturate together, so both slow down while the head turns on
 # (tuning sweep 103 yaw, at 45-55 deg: the estimate's speed fell from 103 to 45 deg/s within 0.2 s,
-# the head's from 83 to 65), and saturating readings never quicken outwards. The upper limit
+# the head's from 83 to 65), and saturating readings never quicken outwards. Nor a change outwards
+# of a movement inwards unless the points then move outwards, by `CONFIRM_MIN_DEG` over the
+# window's second half: coming back, both readings stall where they saturate while the head comes
+# on, and wander by a degree or so (tuning sweep 101 standard yaw: back from 89 deg, the points read
+# 42 -> 34 -> 35.6 deg while the head came from 71 to 56 at 58-76 deg/s, their speed falling from 93
+# to 7 deg/s, face mesh's with it: "Careful!" for a smooth return), where a flick outwards during a
+# return (401105, above) carries them outwards. The upper limit
 # keeps out a mesh that collapses or is found again in those frames (it steps 15-30 deg); over 45
 # rendered flicks in a hold face mesh moved 0.64-3.0 times as far as the points (above).
 CONFIRM_MAX_SHARE = 3.0
@@ -1188,9 +1194,10 @@ class HeadPoseEstimator:
         t = np.array([b[0] for b in both]) - both[-1][0]
         return all(abs(float(np.polyfit(t, [b[k][0] for b in both], 1)[0])) <= HELD_SPEED_DEG_S for k in (1, 2))
 
-    def _yaw_speed_changes(self) -> tuple[float, float, float] | None:
+    def _yaw_speed_changes(self) -> tuple[float, float, float, float] | None:
         """(followed points', face mesh's) change of yaw speed (deg/s) between the halves of the
-        window, and the window's span (s); None without three readings spread over it."""
+        window, the window's span (s) and the points' speed over its second half (deg/s); None
+        without three readings spread over it."""
         both = self._both_read
         if len(both) < 3:
             return None
@@ -1203,16 +1210,18 @@ class HeadPoseEstimator:
             return ((end[k][0] - middle[k][0]) / (end[0] - middle[0])
                     - (middle[k][0] - start[k][0]) / (middle[0] - start[0]))
 
-        return change(2), change(1), end[0] - start[0]
+        return change(2), change(1), end[0] - start[0], (end[2][0] - middle[2][0]) / (end[0] - middle[0])
 
-    def _yaw_confirmed(self, changes: tuple[float, float, float] | None) -> float:
+    def _yaw_confirmed(self, changes: tuple[float, float, float, float] | None) -> float:
         """How much face mesh's own yaw speed changed (deg/s, > 0) where it saw the followed yaw's
         recent change of speed (`changes`, from `_yaw_speed_changes`; see `CONFIRM_MAX_SHARE`); 0
         where it did not."""
         if changes is None:
             return 0.0
-        points, mesh, span_s = changes
-        seen = (abs(points) * span_s / 2 >= CONFIRM_MIN_DEG and points * self._both_read[-1][2][0] > 0
+        points, mesh, span_s, points_now = changes
+        side = self._both_read[-1][2][0]
+        seen = (abs(points) * span_s / 2 >= CONFIRM_MIN_DEG and points * side > 0
+                and points_now * math.copysign(span_s / 2, side) >= CONFIRM_MIN_DEG
                 and points * points <= mesh * points <= CONFIRM_MAX_SHARE * points * points)
         return abs(mesh) if seen else 0.0
 
@@ -1223,7 +1232,7 @@ class HeadPoseEstimator:
         unseen = []
         changes = self._yaw_speed_changes()
         if changes is not None:
-            points, mesh, span_s = changes
+            points, mesh, span_s, _ = changes
             if abs(mesh) * span_s / 2 >= CONFIRM_MIN_DEG and points * mesh < MESH_UNSEEN_SHARE * mesh * mesh:
                 unseen.append("yaw")
         both = self._both_read
@@ -1236,7 +1245,7 @@ class HeadPoseEstimator:
         return tuple(unseen)
 
     @staticmethod
-    def _yaw_speed_unseen(changes: tuple[float, float, float] | None) -> bool:
+    def _yaw_speed_unseen(changes: tuple[float, float, float, float] | None) -> bool:
         """Whether the followed yaw's speed changed (`changes`, from `_yaw_speed_changes`) by as
         much as a change `_yaw_confirmed` weighs, and face mesh saw less than `CONFIRM_MIN_SHARE` of
         it the same way. Judged on its own window, also where face mesh was not found at the start
@@ -1250,7 +1259,7 @@ class HeadPoseEstimator:
         """
         if changes is None:
             return False
-        points, mesh, span_s = changes
+        points, mesh, span_s, _ = changes
         return abs(points) * span_s / 2 >= CONFIRM_MIN_DEG and mesh * points < CONFIRM_MIN_SHARE * points * points
 
     def _lost(self, t_s: float, picture: dict) -> HeadPose:
