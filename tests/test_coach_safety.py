@@ -367,20 +367,22 @@ def test_a_followed_step_while_face_mesh_contradicts_the_followed_yaw_is_not_jud
     yaw as 27 and face mesh as 45; the followed pitch dipped 3 deg and rose 12 in 0.13 s (109 deg/s), which
     face mesh did not see, and even the wider margin gave "Careful!". A fit that misreads the turn
     itself reads no nod: such a change (`disputed`) is not judged. Only `unconfirmed`, with the
-    yaws agreeing (a flick that face mesh saturates on), it still is."""
+    yaws agreeing (a flick that face mesh saturates on: 16 deg in 0.2 s from rest, as the tuning
+    flick clips' nods read), it still is."""
     ex, ranges = bundled("rotation")
     t = timeline(9.0, fps=fps, seed=int(fps) + 70)
     yaw = min_jerk(t, 1.5, 1.5, 50.0)
-    pitch = min_jerk(t, 5.07, 0.1, 14.0) - min_jerk(t, 5.0, 0.07, 3.5)  # as read: -3.5, then to +10
-    frames = as_followed(stream(t, yaw=yaw, pitch=pitch, noise_deg=0.3, seed=7), yaw)
+    flicked = min_jerk(t, 5.07, 0.2, 16.0)
+    read = min_jerk(t, 5.07, 0.1, 14.0) - min_jerk(t, 5.0, 0.07, 3.5)  # as read: -3.5, then to +10
 
-    def marked(frames, *keys):
+    def marked(pitch, *keys):
+        frames = as_followed(stream(t, yaw=yaw, pitch=pitch, noise_deg=0.3, seed=7), yaw)
         return [replace(k, extra={**k.extra, **{key: ("pitch",) for key in keys}}) if 5.0 <= k.t_s < 5.3 else k
                 for k in frames]
 
-    unconfirmed = [e for e in monitor_events(ex, marked(frames, "unconfirmed"), ranges) if e.kind == ev.JERK]
+    unconfirmed = [e for e in monitor_events(ex, marked(flicked, "unconfirmed"), ranges) if e.kind == ev.JERK]
     assert [e.data["axis"] for e in unconfirmed] == ["pitch"]
-    assert [e for e in monitor_events(ex, marked(frames, "unconfirmed", "disputed"), ranges)
+    assert [e for e in monitor_events(ex, marked(read, "unconfirmed", "disputed"), ranges)
             if e.kind in MOTION_WARNINGS] == []
 
 
@@ -546,6 +548,45 @@ def test_a_step_of_extension_read_past_what_face_mesh_follows_is_not_a_jolt(fps)
     plain = [bound(k, p, False) for k, p in zip(frames, pitch)]
     assert [e for e in monitor_events(ex, saturated, ranges) if e.kind in MOTION_WARNINGS] == []
     assert [e.kind for e in monitor_events(ex, plain, ranges) if e.kind in MOTION_WARNINGS] == [ev.JERK]
+
+
+@pytest.mark.parametrize("fps", FPS)
+def test_a_saturated_bound_that_stalls_and_turns_back_is_not_a_jolt_a_flick_back_from_rest_is(fps):
+    """Extension read past what face mesh follows stops where the reading saturates and turns back
+    as it collapses, while the head goes on (tuning sweeps 102 pitch: out at 59 deg/s, stopped,
+    back at 43): an untrusted reading slowing down is no evidence the head did (`_gained`). A
+    flick back from a hold there starts from rest: counted in full."""
+    ex, ranges = bundled("flexion_extension")
+    t = timeline(6.0, fps=fps, seed=int(fps) + 11)
+    out = -np.clip(60.0 * (t - 0.5), 0.0, 30.0)  # out at 60 deg/s to 30 deg by 1.0 s ...
+    reading = out + np.clip(50.0 * (t - 1.0), 0.0, 8.0)  # ... then 8 deg back at 50 deg/s
+    flicked = out + flick(t, 4.0, 16.0, 0.2, "step")  # held at 30 deg, a 16 deg flick back at 4 s
+
+    def saturated(frames, p):
+        return [replace(k, pitch_reliable=False, lower_bound_axes=("pitch",), saturated_axes=("pitch",))
+                if x < -20.0 else k for k, x in zip(frames, p)]
+
+    collapse = monitor_events(ex, saturated(stream(t, pitch=reading, noise_deg=0.3, seed=12), reading), ranges)
+    assert [e for e in collapse if e.kind in MOTION_WARNINGS] == []
+    back = monitor_events(ex, saturated(stream(t, pitch=flicked, noise_deg=0.3, seed=12), flicked), ranges)
+    jerk = [e.t_s for e in back if e.kind == ev.JERK]
+    assert jerk and 0.0 <= jerk[0] - 4.0 <= 0.4, jerk  # an untrusted value's wider margin: 0.3-0.34 s
+
+
+@pytest.mark.parametrize("fps", FPS)
+def test_an_untrusted_reading_that_stops_is_not_a_jolt_a_trusted_one_is(fps):
+    """Followed points stall on the way back from a turn while the head comes on (tuning sweep 101
+    standard yaw: stopped at 34-36 deg, the head coming from 64 to 56 at 70 deg/s, the points'
+    speed falling from 93 to 7 deg/s). Untrusted, the stop is not judged (`_gained`); the same
+    stop read by a trusted value is a sudden stop."""
+    ex, ranges = bundled("rotation")
+    t = timeline(5.0, fps=fps, seed=int(fps) + 13)
+    yaw = 80.0 - np.minimum(min_jerk(t, 1.0, 1.5, 90.0), 45.0)  # back, stopped at 35 deg at 112 deg/s
+    frames = stream(t, yaw=yaw, noise_deg=0.3, seed=14)
+    untrusted = [replace(k, yaw_reliable=False, pitch_reliable=False, roll_reliable=False,
+                         extra={**k.extra, "tracked": True}) for k in frames]
+    assert [e for e in monitor_events(ex, untrusted, ranges) if e.kind in MOTION_WARNINGS] == []
+    assert [e.kind for e in monitor_events(ex, frames, ranges) if e.kind == ev.JERK] == [ev.JERK]
 
 
 @pytest.mark.parametrize("fps", [15.0, 30.0])

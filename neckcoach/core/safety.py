@@ -102,6 +102,9 @@ unless face mesh saw the same change of speed outwards (`confirmed`, headpose
 `CONFIRM_MAX_SHARE`; not within `warmup_s` of a change of source); so
 is extension read past what face mesh follows (`Kinematics.saturated_axes`),
 where the mesh stops and steps. No lower bound's speed is judged as too fast.
+Of an untrusted value's change of speed only the speed it gained counts
+(`_gained`): such readings stop where they saturate or lag while the head
+goes on, so a sudden stop is judged only where the reading is trusted.
 
 `out_of_range` compares the excursion with the exercise's safety limit
 (`max_deg` / `max_mm`) and, where the routine states the person's own range
@@ -670,13 +673,15 @@ class SafetyMonitor:
 
     def _sudden(self, axis: str, t: float, v: float, factor: float = 1.0, trusted: bool = True,
                 speed_noise: float = 0.0) -> tuple[bool, float]:
-        """The velocity changed by more than the threshold within `window_s`, and the head travelled."""
+        """The velocity changed by more than the threshold within `window_s`, and the head travelled.
+        An untrusted reading's change counts only as far as it gained speed (`_gained`)."""
         speeds = self._window(axis, t, v, trusted)
         thr = factor * self._dv_threshold(axis, speed_noise)
         held = self._base.get(axis)
         base = change = None
         if held is not None and t - held[1] <= self.window_s + self.confirm_s:
             change = self._beyond_stall(axis, v, held, abs(v - held[0]))
+            change = change if trusted else _gained(v, held, change)
             if change >= self.hold_fraction * thr:
                 base = held
         if base is None:
@@ -688,6 +693,7 @@ class SafetyMonitor:
                 base, change = (hi, t), hi - v
             if base is not None:
                 change = self._beyond_stall(axis, v, base, change)
+                change = change if trusted else _gained(v, base, change)
                 if change < thr:
                     base, change = None, 0.0
         self._base[axis] = base
@@ -714,6 +720,22 @@ class SafetyMonitor:
     def _event(self, t: float, kind: str, rep: int | None, magnitude: float, unit: str, **data) -> Event:
         return Event(t_s=t, kind=kind, exercise_id=self.exercise.id, rep=rep, magnitude=float(magnitude),
                      unit=unit, message=cue_text(self.exercise, kind), data=data)
+
+
+def _gained(v: float, base: tuple[float, float], change: float) -> float:
+    """The part of a change of speed from `base` that an untrusted reading can show: the speed it
+    gained, the way it moves now (from rest where it turned back), never its slowing down. An
+    untrusted reading stops where it saturates or lags and turns back as it collapses, while the
+    head goes on: tuning sweeps 102 standard and random pitch, extension read past what face mesh
+    follows, stalled at 29-30 deg and came back 5 deg while the head went on from 33 to 45 deg (its
+    speed swinging from 59 deg/s out to 43 in); tuning sweep 101 standard yaw, back from 89 deg, the
+    followed points stopped at 34-36 deg while the head came on from 64 to 56 at 68-76 deg/s (their
+    speed falling from 93 to 7): "Careful!" for three smooth movements. A flick gains speed, from
+    rest or on top of a movement, and is counted as before; a sudden stop is judged only where the
+    reading is trusted."""
+    if v * base[0] > 0.0:
+        return min(change, max(abs(v) - abs(base[0]), 0.0))
+    return min(change, abs(v))
 
 
 def _range_key(movement: str, direction: str) -> str:
