@@ -163,11 +163,13 @@ def table(rows: list[dict]) -> str:
 
     def silent_txt(group):
         """Of the ones not warned in time, how many the coach had said it could not watch for
-        (`grainy`, said before the flick; rows written before that was recorded count as silent)."""
+        (`grainy`, said before the flick) or lost the face with (`face_lost` said within a second);
+        rows written before these were recorded count as silent."""
         missed = [f for f in group if f[2] is None or f[2] > FLICK_DEADLINE_S]
         told = sum(1 for f in missed if len(f) > 7 and f[7])
+        lost = sum(1 for f in missed if len(f) > 8 and f[8] and not f[7])
         return (f"; of the {len(missed)} not, {told} came after the coach had said the picture was too grainy "
-                "to notice one" if missed else "")
+                f"to notice one, {lost} lost the face (the coach said it could not see it)" if missed else "")
 
     smooth = [m for r in rows for m in r.get("smoothness", [])]
     plain = [m for m in smooth if m["interruptions"] == 0 and not m["pushes"] and not m["flick"]]

@@ -284,12 +284,38 @@ def test_a_jolt_records_whether_the_coach_had_said_it_could_not_watch(white_mm, 
     out = run_kinematics_session(rt, STEADY, seed=6, fps=24.0, mistakes=[m], noise=MeasurementNoise(white_mm=white_mm))
     said = any(e.kind == "grainy" for e in out.events)
     score = score_session(out, "retraction", 6)
-    ((*_, flick_told),) = score.flicks
+    ((*_, flick_told, _),) = score.flicks
     assert said is told and flick_told is told
     row = {**score.to_dict(), "variant": "flick_own", "rushed": 0}
     line = next(x for x in population.table([row]).splitlines() if x.startswith("| chin-tuck jolts"))
     missed = score.flicks[0][2] is None or score.flicks[0][2] > 0.3
     assert ("came after the coach had said" in line) is missed
+
+
+def test_a_flick_that_lost_the_face_is_recorded_as_such():
+    """A flick can take the face out of the detector's reach (rendered seed 401545): the coach then
+    says it cannot see the face, not "careful". The table tells such a miss from a silent one."""
+    import sys
+    from pathlib import Path
+
+    from neckcoach.core.events import Event
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import population
+
+    rt = bundled("rotation", reps=3)
+    m = Mistake("flick", 0, 1, axis="pitch", amplitude=16.0, duration_s=0.2, shape="step", context="out", phase=0.5)
+    out = run_kinematics_session(rt, STEADY, seed=3, fps=15.0, mistakes=[m], noise=MeasurementNoise())
+    onset = out.patient.flicks[0].onset_s
+    assert score_session(out).flicks[0][8] is False
+    for after_s, lost in ((0.6, True), (1.5, False), (-0.2, False)):
+        said = Event(t_s=onset + after_s, kind=ev.FACE_LOST, exercise_id="rotation")
+        score = score_session(replace(out, events=sorted(out.events + [said], key=lambda e: e.t_s)), "rotation", 3)
+        assert score.flicks[0][8] is lost
+    missed = {**score.to_dict(), "variant": "flick_other", "rushed": 0,
+              "flicks": [(*score.flicks[0][:2], None, *score.flicks[0][3:8], True)]}
+    line = next(x for x in population.table([missed]).splitlines() if x.startswith("| flicks"))
+    assert "of the 1 not, 0 came after the coach had said the picture was too grainy to notice one, 1 lost the face" in line
 
 
 def test_a_patient_asked_to_turn_a_little_and_back_does_so_once_and_only_when_asked():

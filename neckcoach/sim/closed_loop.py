@@ -55,6 +55,9 @@ HOLD_TOLERANCE_S = 0.4
 MEASURABLE = {("yaw", 1): 55.0, ("yaw", -1): 55.0, ("pitch", 1): 20.0}
 # A pause for a picture problem this long is a stall.
 STALL_S = 10.0
+# A face lost this soon after a flick's onset was lost by it: the coach says so once the picture
+# check has seen it gone for a moment (401545: 0.57 s after the onset, the face gone 0.06 s in).
+FACE_LOST_AFTER_S = 1.0
 # A pipeline session whose coach has not started, or has been paused for a picture
 # problem, for this long is ended as stalled (rendering the rest would show nothing new).
 GIVE_UP_S = 20.0
@@ -511,7 +514,7 @@ class SessionScore:
     over_counted: bool
     false_safety: int
     false_kinds: dict
-    flicks: list  # (own_axis, axis, latency_s or None, context, shape, amplitude, duration_s, told)
+    flicks: list  # (own_axis, axis, latency_s or None, context, shape, amplitude, duration_s, told, face lost)
     too_fast_reps: int
     too_fast_warned: int
     stalled: bool
@@ -556,13 +559,19 @@ def score_session(outcome: SessionOutcome, name: str = "", seed: int = 0) -> Ses
     # Whether the coach had said, before the flick, that it could not watch that axis for jolts
     # (`grainy`: the picture's noise hides one): a miss it warned of is not a silent one.
     grainy = [(e.t_s, e.data.get("axis")) for e in outcome.events if e.kind == ev.GRAINY]
+    # ... or said, within FACE_LOST_AFTER_S of it, that it had lost the face: a flick that takes
+    # the face out of the detector's reach is not seen at all (rendered population seed 401545: an
+    # 18 deg extension flick in a 40 deg hold, face mesh lost in the next frame and not found again
+    # for 3 s; "I can't see your face" 0.57 s after the onset).
+    lost = [e.t_s for e in outcome.events if e.kind == ev.FACE_LOST]
     for f in [f for f in flick_truth if f.onset_s < end - 0.3]:
         own = outcome.routine.exercises[f.exercise_index].axis == f.axis
         hits = [w["t_s"] - f.onset_s for w in warnings
                 if w["kind"] in SAFETY_MOTION and -0.05 <= w["t_s"] - f.onset_s <= 1.5]
         told = any(tg <= f.onset_s and axis == f.axis for tg, axis in grainy)
+        unseen = any(0.0 <= tl - f.onset_s <= FACE_LOST_AFTER_S for tl in lost)
         flicks.append((own, f.axis, min(hits) if hits else None, f.context, f.shape, round(abs(f.amplitude), 1),
-                       round(f.duration_s, 3), told))
+                       round(f.duration_s, 3), told, unseen))
     false = []
     over_limit_n = 0
     for w in warnings:
