@@ -242,7 +242,8 @@ def _halves_change(readings) -> float:
     return (a1 - am) / (t1 - tm) - (am - a0) / (tm - t0)
 
 
-def handover_in_a_flick_outwards(*, fps: float, flick: bool, seed: int = 5, window_s: float = 0.25):
+def handover_in_a_flick_outwards(*, fps: float, flick: bool, seed: int = 5, window_s: float = 0.25,
+                                 onset_deg: float = 30.0, disputed_frames: int = 0):
     """A 50 deg turn out in 2 s (0.5-2.5 s); with `flick`, a 19 deg flick outwards in 0.23 s from
     where the head passes 30 deg, back over 0.9 s (rendered population seed 401430). Face mesh reads
     the head; the followed points, taking over once face mesh passes 38 deg, read it short (4 deg
@@ -250,16 +251,19 @@ def handover_in_a_flick_outwards(*, fps: float, flick: bool, seed: int = 5, wind
     read 76 deg/s of speed change by them, 107 by face mesh) and are untrusted (a lower bound past
     42). Where both read within `window_s`, the followed
     yaw is `confirmed` when face mesh saw its change of speed outwards, at least as large, and
-    `mesh_yaw_dv_deg_s` is face mesh's own change. Returns (onset, frames)."""
+    `mesh_yaw_dv_deg_s` is face mesh's own change. `onset_deg`: where the flick starts;
+    `disputed_frames`: the first followed frames' yaw is `disputed` (seed 401556). Returns (onset,
+    frames)."""
     t = timeline(5.0, fps=fps, seed=seed)
     yaw = min_jerk(t, 0.5, 2.0, 50.0)
-    onset = float(np.interp(30.0, yaw, t))
+    onset = float(np.interp(onset_deg, yaw, t))
     if flick:
         yaw = yaw + min_jerk(t, onset, 0.23, 19.0) - min_jerk(t, onset + 0.23, 0.9, 19.0)
     rng = np.random.default_rng(seed)
     filt = KinematicsFilter()
     frames, both = [], []
     following = False
+    followed = 0
     for ti, y in zip(t, yaw):
         mesh, points = y + rng.normal(0.0, 0.2), 0.75 * y + 5.5 + rng.normal(0.0, 0.2)
         was, following = following, following or mesh >= 38.0
@@ -273,6 +277,9 @@ def handover_in_a_flick_outwards(*, fps: float, flick: bool, seed: int = 5, wind
                     fields = dict(confirmed=("yaw",), mesh_yaw_dv_deg_s=abs(m))
             if not was:
                 fields.update(switch_fields("both", (points, 0.0, 0.0), (mesh, 0.0, 0.0)))
+            followed += 1
+            if followed <= disputed_frames:
+                fields["disputed"] = ("yaw",)
         else:
             both.append((ti, mesh, points))
         shown = points if following else mesh
@@ -296,6 +303,22 @@ def test_a_flick_outwards_that_sets_off_the_handover_is_caught(fps):
     found = jerks(frames)
     assert found and onset <= found[0].t_s <= onset + 0.3, (onset, [round(e.t_s, 2) for e in found])
     _, smooth = handover_in_a_flick_outwards(fps=fps, flick=False)
+    assert jerks(smooth) == []
+
+
+@pytest.mark.parametrize("fps", [15.0, 20.0, 24.0, 30.0])
+def test_a_flick_outwards_just_after_a_handover_is_caught(fps):
+    """Seed 401556 (30 fps): the handover came first, the points 5 deg short of face mesh and
+    `disputed` for two frames, and a 19 deg flick outwards began 0.1 s later. Both readings saw it
+    (`confirmed`, face mesh's speed changing by 58-77 deg/s), but it fell inside the warmup after the
+    switch, where nothing was judged: missed. Face mesh's own reading of a jolt is judged there
+    too. The same turn without the flick draws nothing."""
+    onset, frames = handover_in_a_flick_outwards(fps=fps, flick=True, onset_deg=40.0, disputed_frames=2)
+    switch = next(k.t_s for k in frames if k.extra.get("tracked"))
+    assert 0.0 < onset - switch <= 0.15, (switch, onset)
+    found = jerks(frames)
+    assert found and onset <= found[0].t_s <= onset + 0.3, (onset, [round(e.t_s, 2) for e in found])
+    _, smooth = handover_in_a_flick_outwards(fps=fps, flick=False, onset_deg=40.0, disputed_frames=2)
     assert jerks(smooth) == []
 
 
