@@ -522,7 +522,7 @@ class SafetyMonitor:
             if t - since < self.warmup_s:
                 # ... but a change of the followed yaw's speed that face mesh by itself read as a
                 # jolt is the head's (`_seen_alone`): rendered population seed 401556 (30 fps), a 19
-                # deg flick outwards 0.17 s after a handover to the points (they lagged face mesh by
+                # deg flick outwards 0.11 s after a handover to the points (they lagged face mesh by
                 # 5 deg, `disputed` for two frames): both confirmed it, face mesh's speed changing by
                 # 58-77 deg/s, but inside the warmup nothing was judged: missed.
                 if self._seen_alone(a, sample) and self._jerk[a].step(t, True):
