@@ -693,20 +693,18 @@ class SafetyMonitor:
         held = self._base.get(axis)
         base = change = None
         if held is not None and t - held[1] <= self.window_s + self.confirm_s:
-            change = self._beyond_stall(axis, v, held, abs(v - held[0]))
-            change = change if trusted else _gained(v, held, change)
+            change = self._counted(axis, v, held, trusted)
             if change >= self.hold_fraction * thr:
                 base = held
         if base is None:
             change = 0.0
             lo, hi = min(speeds), max(speeds)
             if v - lo >= thr:
-                base, change = (lo, t), v - lo
+                base = (lo, t)
             elif hi - v >= thr:
-                base, change = (hi, t), hi - v
+                base = (hi, t)
             if base is not None:
-                change = self._beyond_stall(axis, v, base, change)
-                change = change if trusted else _gained(v, base, change)
+                change = self._counted(axis, v, base, trusted)
                 if change < thr:
                     base, change = None, 0.0
         self._base[axis] = base
@@ -716,6 +714,12 @@ class SafetyMonitor:
         if base is not None and travel >= min_travel:
             return True, change
         return False, 0.0
+
+    def _counted(self, axis: str, v: float, base: tuple[float, float], trusted: bool) -> float:
+        """The change of speed from `base` that counts as the head's: less a stall's
+        (`_beyond_stall`) and, of an untrusted reading's, only the speed gained (`_gained`)."""
+        change = self._beyond_stall(axis, v, base, abs(v - base[0]))
+        return change if trusted else _gained(v, base, change)
 
     def _beyond_stall(self, axis: str, v: float, base: tuple[float, float], change: float) -> float:
         """The change of speed from `base`, less a stall's (see CATCH_UP_S): where the speed
