@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +25,14 @@ from tests.conftest import ROUTINES
 SINGLE = ("rotation", "flexion_extension", "side_bend", "retraction", "chin_nod")
 STEADY = PatientTraits(pace=1.0, amplitude=1.08, reaction_s=0.6, gap_s=0.8, sway_deg=0.3, tremor_deg=0.5,
                        drift_deg_min=0.0, cross_talk=0.03)
+
+
+def population_bench():
+    """benchmarks/population.py, a script, imported as a module for its table."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import population
+
+    return population
 
 
 def bundled(name: str, reps: int = 2):
@@ -243,11 +253,7 @@ def test_a_small_population_on_unseen_seeds():
     """36 patients on seeds never used to choose a parameter (900000+), kinematics level:
     nothing over-counted but where a chin tuck's depth read deeper than it was (`core.depth_scale`:
     nothing tells the lens), flicks warned in time, no false safety warning."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    import population
+    population = population_bench()
 
     class Args:
         mode, reps, max_rest, variants = "kinematics", 2, 3.0, "all"
@@ -272,11 +278,7 @@ def test_a_jolt_records_whether_the_coach_had_said_it_could_not_watch(white_mm, 
     """In a dim room's depth jitter the monitor says once that it may not notice a sudden
     movement (`grainy`); a chin-tuck jolt after that is recorded as such, so that the table can
     tell a miss the patient was warned of from a silent one."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    import population
+    population = population_bench()
 
     rt = bundled("retraction", reps=3)
     m = Mistake("flick", 0, 1, axis="retraction", amplitude=-15.0, duration_s=0.2, shape="bump", context="hold",
@@ -295,13 +297,7 @@ def test_a_jolt_records_whether_the_coach_had_said_it_could_not_watch(white_mm, 
 def test_a_flick_that_lost_the_face_is_recorded_as_such():
     """A flick can take the face out of the detector's reach (rendered seed 401545): the coach then
     says it cannot see the face, not "careful". The table tells such a miss from a silent one."""
-    import sys
-    from pathlib import Path
-
-    from neckcoach.core.events import Event
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    import population
+    population = population_bench()
 
     rt = bundled("rotation", reps=3)
     m = Mistake("flick", 0, 1, axis="pitch", amplitude=16.0, duration_s=0.2, shape="step", context="out", phase=0.5)
@@ -309,7 +305,7 @@ def test_a_flick_that_lost_the_face_is_recorded_as_such():
     onset = out.patient.flicks[0].onset_s
     assert score_session(out).flicks[0][8] is False
     for after_s, lost in ((0.6, True), (1.5, False), (-0.2, False)):
-        said = Event(t_s=onset + after_s, kind=ev.FACE_LOST, exercise_id="rotation")
+        said = ev.Event(t_s=onset + after_s, kind=ev.FACE_LOST, exercise_id="rotation")
         score = score_session(replace(out, events=sorted(out.events + [said], key=lambda e: e.t_s)), "rotation", 3)
         assert score.flicks[0][8] is lost
     missed = {**score.to_dict(), "variant": "flick_other", "rushed": 0,
